@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+// Cairn: a Redis-compatible, persistence-first in-memory store. See ../shared/DESIGN.md for the layout.
+import PackageDescription
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "StorageFormat", targets: ["StorageFormat"]),
+        .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLZF", path: "Sources/CLZF", pkgConfig: "liblzf",
+                       providers: [.apt(["liblzf-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"]),
+        .target(name: "ToolKit", dependencies: ["StorageFormat"]),
+        .executableTarget(name: "cairn-rdb", dependencies: [
+            "StorageFormat", "ToolKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
+        .testTarget(name: "InteropTests", dependencies: ["StorageFormat"]),
+    ]
+)

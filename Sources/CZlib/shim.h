@@ -1,0 +1,2 @@
+// zlib from Debian's zlib1g-dev (pkg-config zlib).
+#include <zlib.h>
