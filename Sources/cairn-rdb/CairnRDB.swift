@@ -1,0 +1,50 @@
+// cairn-rdb: RDB files outside the server. Subcommands: json (dump every key), convert (rewrite as
+// another RDB version). Exit codes: 0 success, 1 invalid input, 2 usage or I/O error.
+import ArgumentParser
+import StorageFormat
+import ToolKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct CairnRDB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-rdb",
+        abstract: "Inspect and convert Redis RDB files.",
+        discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset), 2 usage or I/O error.",
+        subcommands: [JSONCommand.self, ConvertCommand.self])
+
+    /// Runs `body`, mapping errors to Cairn's exit codes.
+    static func guarded(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            let (message, code) = classify(error)
+            printError("cairn-rdb: \(message)")
+            throw ExitCode(code.rawValue)
+        }
+    }
+}
+
+// Usage errors from ArgumentParser exit with 64 by default; Cairn's contract says 2.
+extension CairnRDB {
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ExitCode {
+            Glibc.exit(e.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            printError(fullMessage(for: error))
+            Glibc.exit(ToolExit.usage.rawValue)
+        }
+    }
+}
