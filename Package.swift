@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "StorageFormat", targets: ["StorageFormat"]),
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
+        .executable(name: "cairn-bench", targets: ["cairn-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
             "StorageFormat", "ToolKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "cairn-bench", dependencies: ["StorageFormat"]),
         .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
         .testTarget(name: "InteropTests", dependencies: ["StorageFormat"]),
     ]

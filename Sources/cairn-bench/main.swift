@@ -1,0 +1,109 @@
+// cairn-bench: throughput of the StorageFormat codecs in a release build.
+//   cairn-bench crc64 [MiB]   CRC64 over a buffer of MiB mebibytes (default 256), best of 5
+//   cairn-bench lzf [MiB]     LZF compress and decompress of MiB mebibytes of text-like data (default 64)
+// Timing uses clock_gettime(CLOCK_MONOTONIC); no Foundation.
+
+import Glibc
+import StorageFormat
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func fail(_ message: String) -> Never {
+    let text = Array("cairn-bench: \(message)\nusage: cairn-bench crc64|lzf [MiB]\n".utf8)
+    _ = text.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(2)
+}
+
+/// xorshift64*, for reproducible data without Foundation.
+struct XorShift {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_f491_4f6c_dd1d
+    }
+}
+
+func gbPerSecond(_ bytes: Int, _ seconds: Double) -> String {
+    let v = Double(bytes) / seconds / 1e9
+    let hundredths = Int((v * 100).rounded())
+    let frac = hundredths % 100
+    return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac) GB/s"
+}
+
+let args = CommandLine.arguments
+guard args.count >= 2, args.count <= 3 else { fail("expected a benchmark name") }
+var mebibytes: Int? = nil
+if args.count == 3 {
+    guard let m = Int(args[2]), m > 0 else { fail("MiB must be a positive integer, not \(args[2])") }
+    mebibytes = m
+}
+let repetitions = 5
+
+switch args[1] {
+case "crc64":
+    let size = (mebibytes ?? 256) << 20
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    defer { buffer.deallocate() }
+    var rng = XorShift(state: 0x9e37_79b9_7f4a_7c15)
+    for i in stride(from: 0, to: size, by: 8) {
+        buffer.storeBytes(of: rng.next(), toByteOffset: i, as: UInt64.self)
+    }
+    var best = Double.infinity
+    var crc: UInt64 = 0
+    for _ in 0..<repetitions {
+        let t0 = now()
+        crc = CRC64.update(0, UnsafeRawBufferPointer(buffer))
+        best = min(best, now() - t0)
+    }
+    print("crc64: \(size >> 20) MiB, best of \(repetitions): \(gbPerSecond(size, best)) (crc \(String(crc, radix: 16)))")
+
+case "lzf":
+    let size = (mebibytes ?? 64) << 20
+    // Text-like data: words from a small vocabulary, numbers and separators, as in typical values.
+    let words: [[UInt8]] = ["user", "session", "id", "name", "email", "created", "updated", "status",
+                            "active", "order", "item", "price", "quantity", "cart", "true", "false",
+                            "null", "value", "key", "token", "region", "eu-west", "us-east", "count"]
+        .map { Array($0.utf8) }
+    var data = [UInt8]()
+    data.reserveCapacity(size + 64)
+    var rng = XorShift(state: 0x2545_f491_4f6c_dd1d)
+    while data.count < size {
+        let r = rng.next()
+        switch r % 4 {
+        case 0: data.append(contentsOf: words[Int((r >> 8) % UInt64(words.count))]); data.append(UInt8(ascii: ":"))
+        case 1: data.append(contentsOf: String((r >> 8) % 100_000).utf8); data.append(UInt8(ascii: ","))
+        default: data.append(contentsOf: words[Int((r >> 8) % UInt64(words.count))]); data.append(UInt8(ascii: " "))
+        }
+    }
+    data.removeLast(data.count - size)
+
+    var compressed: [UInt8] = []
+    var bestCompress = Double.infinity
+    for _ in 0..<repetitions {
+        let t0 = now()
+        guard let c = data.withUnsafeBytes({ LZF.compress($0, maxOutput: size + size / 16 + 64) }) else {
+            fail("LZF.compress returned nil")
+        }
+        bestCompress = min(bestCompress, now() - t0)
+        compressed = c
+    }
+    var bestDecompress = Double.infinity
+    for _ in 0..<repetitions {
+        let t0 = now()
+        let d = try compressed.withUnsafeBytes { try LZF.decompress($0, originalLength: size) }
+        bestDecompress = min(bestDecompress, now() - t0)
+        if d != data { fail("LZF round trip differs") }
+    }
+    let ratio = Double(size) / Double(compressed.count)
+    print("lzf: \(size >> 20) MiB, ratio \(Int((ratio * 100).rounded()))/100, best of \(repetitions): "
+          + "compress \(gbPerSecond(size, bestCompress)), decompress \(gbPerSecond(size, bestDecompress))")
+
+default:
+    fail("unknown benchmark \(args[1])")
+}
