@@ -1,6 +1,8 @@
 // cairn-bench: throughput of the StorageFormat codecs in a release build.
 //   cairn-bench crc64 [MiB]   CRC64 over a buffer of MiB mebibytes (default 256), best of 5
 //   cairn-bench lzf [MiB]     LZF compress and decompress of MiB mebibytes of text-like data (default 64)
+//   cairn-bench rdb-read FILE         read every record of an RDB file; prints keys and seconds
+//   cairn-bench rdb-write FILE OUT    load FILE into memory, then time writing it to OUT (fsync included)
 // Timing uses clock_gettime(CLOCK_MONOTONIC); no Foundation.
 
 import Glibc
@@ -37,9 +39,9 @@ func gbPerSecond(_ bytes: Int, _ seconds: Double) -> String {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 2, args.count <= 3 else { fail("expected a benchmark name") }
+guard args.count >= 2, args.count <= 4 else { fail("expected a benchmark name") }
 var mebibytes: Int? = nil
-if args.count == 3 {
+if args.count == 3, args[1] != "rdb-read" {
     guard let m = Int(args[2]), m > 0 else { fail("MiB must be a positive integer, not \(args[2])") }
     mebibytes = m
 }
@@ -103,6 +105,48 @@ case "lzf":
     let ratio = Double(size) / Double(compressed.count)
     print("lzf: \(size >> 20) MiB, ratio \(Int((ratio * 100).rounded()))/100, best of \(repetitions): "
           + "compress \(gbPerSecond(size, bestCompress)), decompress \(gbPerSecond(size, bestDecompress))")
+
+case "rdb-read":
+    guard args.count == 3 else { fail("rdb-read FILE") }
+    let t0 = now()
+    var keys = 0
+    do {
+        let r = try RDBReader(path: args[2])
+        while let rec = try r.next() { if case .entry = rec { keys += 1 } }
+    } catch { fail("\(error)") }
+    print("rdb-read: \(keys) keys in \(now() - t0) s")
+
+case "rdb-write":
+    guard args.count == 4 else { fail("rdb-write FILE OUT") }
+    var entries: [RDBEntry] = []
+    do {
+        let r = try RDBReader(path: args[2])
+        while let rec = try r.next() { if case .entry(let e) = rec { entries.append(e) } }
+    } catch { fail("\(error)") }
+    let t0 = now()
+    let fd = open(args[3], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if fd < 0 { fail("cannot open \(args[3])") }
+    do {
+        let w = try RDBWriter(options: RDBWriterOptions(version: 10)) { b in
+            var done = 0
+            while done < b.count {
+                let n = write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 { fail("write failed") }
+                done += n
+            }
+        }
+        try w.writeHeader()
+        try w.writeStandardAux(ctime: 0, usedMem: 0)
+        var db = -1
+        for e in entries {
+            if e.db != db { db = e.db; try w.writeSelectDB(db) }
+            try w.writeEntry(key: e.key, value: e.value, expiresAt: e.expiresAt)
+        }
+        try w.finish()
+    } catch { fail("\(error)") }
+    fsync(fd)
+    close(fd)
+    print("rdb-write: \(entries.count) keys in \(now() - t0) s")
 
 default:
     fail("unknown benchmark \(args[1])")
