@@ -98,11 +98,15 @@ final class RealRedis {
         return String(decoding: r.out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Stops the server: SHUTDOWN NOSAVE, then SIGKILL if it is still there after 5 s. (A signal from
+    /// Process.terminate() can be blocked in a child started by the test runner.)
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        _ = try? runProcess(which("redis-cli")!, ["-p", String(port), "shutdown", "nosave"])
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     deinit { stop() }

@@ -5,7 +5,8 @@ import Foundation
 import Testing
 @testable import StorageFormat
 
-/// Reads `input` and writes every record with Cairn's writer to `output`.
+/// Reads `input` and writes every record with Cairn's writer to `output` (function libraries only
+/// where the version holds them).
 func rewrite(_ input: String, to output: String, options: RDBWriterOptions) throws {
     let r = try RDBReader(path: input)
     var bytes: [UInt8] = []
@@ -16,7 +17,7 @@ func rewrite(_ input: String, to output: String, options: RDBWriterOptions) thro
         case .aux(let k, let v): try w.writeAux(k, v)
         case .selectDB(let db): try w.writeSelectDB(db)
         case .resizeDB(let a, let b): try w.writeResizeDB(dbSize: a, expiresSize: b)
-        case .function(let code): try w.writeFunction(code: code)
+        case .function(let code): if options.version >= 10 { try w.writeFunction(code: code) }
         case .moduleAux(let m, let when): try w.writeModuleAux(m, when: when)
         case .slotInfo: break
         case .entry(let e): try w.writeEntry(key: e.key, value: e.value, expiresAt: e.expiresAt, idle: e.idle, freq: e.freq)
@@ -53,14 +54,14 @@ struct RoundTripThroughRedisTests {
         var options = RDBWriterOptions(version: 9)
         options.compression = true
         try rewrite(Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb"), to: dir + "/dump.rdb", options: options)
-        let (mine, _, _) = try canonicalFile(dir + "/dump.rdb")
-        _ = mine
+        #expect(try RDBReader(path: dir + "/dump.rdb").dialect == RDBDialect(family: .redis, version: 9))
         let redis = try RealRedis(dir: dir)
         defer { redis.stop() }
         let theirs = try redis.snapshot()
         let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
         // RDB 9 has no field for a stream's max-deleted id, entries-added or a group's entries-read:
-        // Redis derives them, so compare streams without those.
+        // Redis derives them, so compare streams without those. (For an empty v1 stream Redis 7.0 even
+        // derives a first id of UINT64_MAX-UINT64_MAX.)
         func dropStreamMeta(_ s: [String: Any]) -> [String: Any] {
             var s = s
             s["functions"] = []
@@ -69,6 +70,7 @@ struct RoundTripThroughRedisTests {
                 var k = k
                 v["max_deleted_id"] = nil
                 v["entries_added"] = nil
+                if v["length"] as? Int == 0 { v["first_id"] = nil }
                 v["groups"] = (v["groups"] as! [[String: Any]]).map { var g = $0; g["entries_read"] = nil; return g }
                 k["value"] = v
                 return k

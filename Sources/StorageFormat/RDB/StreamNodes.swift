@@ -17,7 +17,7 @@ public enum StreamNodes {
     /// Every entry of one node, deleted ones included (flagged).
     public static func entries(_ node: RDBStreamNode, baseOffset: Int = 0) throws -> [StreamEntry] {
         var elems: [CompactElementValue] = []
-        try node.listpack.withUnsafeBytes { b in
+        _ = try node.listpack.withUnsafeBytes { b in
             try Listpack.forEach(b, baseOffset: baseOffset) { e in
                 switch e {
                 case .int(let v): elems.append(.int(v))
