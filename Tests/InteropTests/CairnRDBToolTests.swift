@@ -124,7 +124,13 @@ struct CairnRDBToolTests {
     }
 
     @Test func exitCodes() throws {
-        let corrupt = try CairnRDBBinary.run(["json", Repo.sharedFixtures + "/corrupt_ziplist.rdb"])
+        // A fixture with one length byte damaged inside a value: invalid input, exit 1, offset named.
+        let dir = try makeTempDir()
+        defer { removeTree(dir) }
+        var damaged = Array(try Data(contentsOf: URL(fileURLWithPath: Repo.path("Fixtures/rdb/redis70-nolzf-nocrc.rdb"))))
+        damaged.removeLast(5000)
+        try Data(damaged).write(to: URL(fileURLWithPath: dir + "/damaged.rdb"))
+        let corrupt = try CairnRDBBinary.run(["json", dir + "/damaged.rdb"])
         #expect(corrupt.status == 1)
         #expect(corrupt.err.contains("offset"))
         let missing = try CairnRDBBinary.run(["json", "/nonexistent/dump.rdb"])
