@@ -8,10 +8,12 @@ let package = Package(
     products: [
         .library(name: "StorageFormat", targets: ["StorageFormat"]),
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
+        .executable(name: "cairn-server", targets: ["cairn-server"]),
         .executable(name: "cairn-bench", targets: ["cairn-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZF", path: "Sources/CLZF", pkgConfig: "liblzf",
@@ -19,6 +21,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"]),
+        .target(name: "Engine", dependencies: [
+            "StorageFormat",
+            .product(name: "Collections", package: "swift-collections"),
+        ]),
+        .target(name: "Server", dependencies: ["Engine", "StorageFormat"]),
+        .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"]),
         .executableTarget(name: "cairn-rdb", dependencies: [
             "StorageFormat", "ToolKit",
@@ -26,6 +34,8 @@ let package = Package(
         ]),
         .executableTarget(name: "cairn-bench", dependencies: ["StorageFormat"]),
         .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "StorageFormat"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat"]),
         .testTarget(name: "InteropTests", dependencies: ["StorageFormat"]),
     ]
 )

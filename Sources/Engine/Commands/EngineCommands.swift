@@ -1,0 +1,12 @@
+// The engine's command families, gathered into one table. Each family lives in its own file.
+
+public enum EngineCommands {
+    public static var all: [CommandSpec] {
+        KeyCommands.all + StringCommands.all + ListCommands.all + HashCommands.all + SetCommands.all
+            + ZSetCommands.all + TransactionCommands.all + PubSubCommands.all + ConnectionCommands.all
+    }
+
+    /// Commands whose first argument is a subcommand (stats count them as "name|sub").
+    public static let containers: Set<String> = ["config", "client", "object", "command", "pubsub", "debug", "memory",
+                                                 "slowlog", "latency", "function", "script", "xinfo", "cluster", "acl", "xgroup"]
+}

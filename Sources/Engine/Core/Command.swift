@@ -1,0 +1,202 @@
+// Commands: one table of specs (name, arity, flags, key positions, handler) drives dispatch,
+// COMMAND, and transactions. A handler gets a CommandContext: the engine, the session, the
+// arguments, and reply helpers that write Redis's bytes for the session's protocol version.
+import StorageFormat
+
+public struct CommandFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let write = CommandFlags(rawValue: 1 << 0)
+    public static let readonly = CommandFlags(rawValue: 1 << 1)
+    public static let denyOOM = CommandFlags(rawValue: 1 << 2)
+    public static let admin = CommandFlags(rawValue: 1 << 3)
+    public static let pubsub = CommandFlags(rawValue: 1 << 4)
+    public static let noScript = CommandFlags(rawValue: 1 << 5)
+    public static let blocking = CommandFlags(rawValue: 1 << 6)
+    public static let loading = CommandFlags(rawValue: 1 << 7)
+    public static let stale = CommandFlags(rawValue: 1 << 8)
+    public static let fast = CommandFlags(rawValue: 1 << 9)
+    public static let noAuth = CommandFlags(rawValue: 1 << 10)
+    /// Not queued by MULTI: runs immediately (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+    public static let noMulti = CommandFlags(rawValue: 1 << 11)
+    /// Allowed while a RESP2 client is in subscribe mode.
+    public static let subscribeContext = CommandFlags(rawValue: 1 << 12)
+    public static let random = CommandFlags(rawValue: 1 << 13)
+    public static let skipMonitor = CommandFlags(rawValue: 1 << 14)
+
+    /// Redis's flag names, for COMMAND INFO.
+    public var names: [String] {
+        var out: [String] = []
+        if contains(.write) { out.append("write") }
+        if contains(.readonly) { out.append("readonly") }
+        if contains(.denyOOM) { out.append("denyoom") }
+        if contains(.admin) { out.append("admin") }
+        if contains(.pubsub) { out.append("pubsub") }
+        if contains(.noScript) { out.append("noscript") }
+        if contains(.blocking) { out.append("blocking") }
+        if contains(.loading) { out.append("loading") }
+        if contains(.stale) { out.append("stale") }
+        if contains(.skipMonitor) { out.append("skip_monitor") }
+        if contains(.fast) { out.append("fast") }
+        if contains(.noAuth) { out.append("no_auth") }
+        return out
+    }
+}
+
+public typealias CommandHandler = (CommandContext) -> Void
+
+public struct CommandSpec {
+    /// Lower-case name ("get"; "config|get" for subcommands).
+    public let name: String
+    /// Redis's arity: N exactly, -N at least N (the name counts).
+    public let arity: Int
+    public let flags: CommandFlags
+    /// Key positions (1-based; 0 = no keys; lastKey -1 = to the end).
+    public let firstKey: Int
+    public let lastKey: Int
+    public let step: Int
+    public let handler: CommandHandler
+
+    public init(_ name: String, arity: Int, flags: CommandFlags, firstKey: Int = 0, lastKey: Int = 0, step: Int = 0,
+                handler: @escaping CommandHandler) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.firstKey = firstKey
+        self.lastKey = lastKey
+        self.step = step
+        self.handler = handler
+    }
+
+    /// The key arguments of `args` by this spec's positions.
+    public func keyIndices(argc: Int) -> [Int] {
+        guard firstKey > 0 else { return [] }
+        let last = lastKey < 0 ? argc + lastKey : lastKey
+        return Array(stride(from: firstKey, through: min(last, argc - 1), by: max(step, 1)))
+    }
+}
+
+/// Redis's error texts that many commands share.
+public enum RedisError {
+    public static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+    public static let syntax = "ERR syntax error"
+    public static let notInteger = "ERR value is not an integer or out of range"
+    public static let notFloat = "ERR value is not a valid float"
+    public static let noSuchKey = "ERR no such key"
+    public static let outOfRange = "ERR index out of range"
+    public static let overflow = "ERR increment or decrement would overflow"
+    public static let invalidExpire = "ERR invalid expire time in '%s' command"
+    public static func wrongArity(_ name: String) -> String { "ERR wrong number of arguments for '\(name)' command" }
+}
+
+/// What a handler sees: the engine, the calling session, the arguments, and reply writers.
+public struct CommandContext {
+    public let engine: Engine
+    public let session: Session
+    public let spec: CommandSpec
+    public let args: [[UInt8]]
+
+    public init(engine: Engine, session: Session, spec: CommandSpec, args: [[UInt8]]) {
+        self.engine = engine
+        self.session = session
+        self.spec = spec
+        self.args = args
+    }
+
+    /// The session's selected database.
+    @inline(__always) public var db: Database { engine.databases[session.db] }
+    /// The engine's clock for this command (ms), fixed during a command as Redis fixes it.
+    @inline(__always) public var now: Int64 { engine.now }
+    @inline(__always) public var argc: Int { args.count }
+    @inline(__always) public var resp: Int { session.resp }
+
+    /// Argument `i` as a key or member.
+    @inline(__always) public func key(_ i: Int) -> ByteString { ByteString(args[i]) }
+    /// Argument `i`, upper-cased as ASCII, for option matching ("NX", "WITHSCORES").
+    public func option(_ i: Int) -> String { String(decoding: args[i], as: UTF8.self).uppercased() }
+
+    /// Argument `i` as a strict integer, or replies `ERR value is not an integer or out of range` and returns nil.
+    public func integer(_ i: Int) -> Int64? {
+        if let v = StrictInteger.parse(args[i]) { return v }
+        error(RedisError.notInteger)
+        return nil
+    }
+
+    /// Argument `i` as a float as Redis parses them (inf/-inf allowed, NaN refused), or replies and returns nil.
+    public func double(_ i: Int, error message: String = RedisError.notFloat) -> Double? {
+        if let v = parseRedisDouble(args[i]) { return v }
+        error(message)
+        return nil
+    }
+
+    /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
+    public func lookupRead(_ key: ByteString) -> RedisValue? {
+        let v = db.lookup(key, now: now)
+        if v == nil { engine.stats.keyspaceMisses += 1 } else { engine.stats.keyspaceHits += 1 }
+        return v
+    }
+
+    /// Reads `key` for a write (no hit/miss counting).
+    public func lookupWrite(_ key: ByteString) -> RedisValue? { db.lookup(key, now: now) }
+
+    /// Records a write: bumps `dirty` by `changes` and touches `key` for WATCH and blocked clients.
+    public func modified(_ key: ByteString, changes: Int = 1) {
+        engine.dirty += changes
+        engine.signalModifiedKey(db: session.db, key: key)
+    }
+
+    /// Marks `key` as having new elements for clients blocked on it (after an LPUSH, ZADD, ...).
+    public func signalReady(_ key: ByteString) { engine.signalKeyAsReady(db: session.db, key: key) }
+
+    /// Blocks the session on `keys` until one is ready or `timeout` (absolute ms, 0 = forever) passes.
+    /// When a ready key wakes the session, the engine runs the handler again with the same args.
+    public func block(keys: [ByteString], deadline: Int64, onTimeout: BlockTimeoutReply) {
+        engine.block(session: session, state: BlockState(db: session.db, keys: keys, deadline: deadline, spec: spec,
+                                                         args: args, timeoutReply: onTimeout))
+    }
+
+    /// True when the handler runs inside MULTI/EXEC (blocking commands must not block there).
+    public var inTransaction: Bool { engine.executingTransaction }
+
+    // MARK: - Replies
+
+    @inline(__always) public func ok() { RESPEncoder.simple("OK", to: &session.out) }
+    public func simple(_ s: StaticString) { RESPEncoder.simple(s, to: &session.out) }
+    public func simple(_ s: String) { RESPEncoder.simple(s, to: &session.out) }
+    public func error(_ message: String) {
+        engine.recordError(message)
+        RESPEncoder.error(message, to: &session.out)
+    }
+    public func wrongType() { error(RedisError.wrongType) }
+    public func syntaxError() { error(RedisError.syntax) }
+    @inline(__always) public func integer(_ v: Int) { RESPEncoder.integer(v, to: &session.out) }
+    @inline(__always) public func bulk(_ b: [UInt8]) { RESPEncoder.bulk(b, to: &session.out) }
+    @inline(__always) public func bulk(_ b: ByteString) { b.withUnsafeBytes { RESPEncoder.bulk($0, to: &session.out) } }
+    public func bulk(_ s: StringValue) {
+        switch s {
+        case .int(let v): bulk(StrictInteger.format(v))
+        case .bytes(let b): bulk(b)
+        }
+    }
+    public func bulk(_ s: String) { bulk(Array(s.utf8)) }
+    /// Null bulk (`$-1` in RESP2, `_` in RESP3).
+    @inline(__always) public func null() { RESPEncoder.null(resp: session.resp, to: &session.out) }
+    /// Null array (`*-1` in RESP2, `_` in RESP3).
+    public func nullArray() { RESPEncoder.nullArray(resp: session.resp, to: &session.out) }
+    @inline(__always) public func arrayHeader(_ n: Int) { RESPEncoder.arrayHeader(n, to: &session.out) }
+    public func mapHeader(_ n: Int) { RESPEncoder.mapHeader(n, resp: session.resp, to: &session.out) }
+    public func setHeader(_ n: Int) { RESPEncoder.setHeader(n, resp: session.resp, to: &session.out) }
+    public func boolean(_ v: Bool) { RESPEncoder.boolean(v, resp: session.resp, to: &session.out) }
+    /// A double as Redis replies it: RESP3 `,` with shortest round-trip text; RESP2 bulk with `%.17g`.
+    public func double(_ d: Double) {
+        RESPEncoder.double(text: formatReplyDouble(d, resp: session.resp), resp: session.resp, to: &session.out)
+    }
+    public func verbatim(_ text: [UInt8]) { RESPEncoder.verbatim(text, resp: session.resp, to: &session.out) }
+    /// An array of bulk strings.
+    public func bulkArray(_ items: [ByteString]) {
+        arrayHeader(items.count)
+        for i in items { bulk(i) }
+    }
+    /// Raw RESP bytes, already encoded.
+    public func raw(_ bytes: [UInt8]) { session.out.append(contentsOf: bytes) }
+}

@@ -1,0 +1,122 @@
+// Database: one of the 16 keyspaces. Keys map to values; expiry times live in a second table (as in
+// Redis) so the active expiry cycle samples only keys that have one. Lookups expire lazily.
+
+public final class Database {
+    public let id: Int
+    /// key → value
+    public internal(set) var keys = KeyTable<RedisValue>()
+    /// key → absolute expiry in Unix ms (only keys that have one)
+    public internal(set) var expires = KeyTable<Int64>()
+    /// Keys the active expiry cycle has resumed from (its SCAN cursor over `expires`).
+    var expireCursor: UInt64 = 0
+    /// Called with each key removed because it expired (for stats, keyspace events, propagation).
+    var onExpired: ((Database, ByteString) -> Void)?
+
+    public init(id: Int) { self.id = id }
+
+    public var count: Int { keys.count }
+    public var expiresCount: Int { expires.count }
+
+    /// True when `key` has an expiry at or before `now`.
+    @inline(__always)
+    func isExpired(_ key: ByteString, now: Int64) -> Bool {
+        guard expires.count > 0, let t = expires[key] else { return false }
+        return t <= now
+    }
+
+    /// Removes `key` if its time has come; returns true if it did.
+    @discardableResult
+    public func expireIfNeeded(_ key: ByteString, now: Int64) -> Bool {
+        guard isExpired(key, now: now) else { return false }
+        keys.removeValue(forKey: key)
+        expires.removeValue(forKey: key)
+        onExpired?(self, key)
+        return true
+    }
+
+    /// The value of `key`, expiring it first if due. Does not count hits or misses.
+    @inline(__always)
+    public func lookup(_ key: ByteString, now: Int64) -> RedisValue? {
+        if expires.count > 0 { expireIfNeeded(key, now: now) }
+        return keys[key]
+    }
+
+    /// Stores `value` under `key`. Like Redis's setKey: an existing expiry is removed unless `keepTTL`.
+    public func set(_ key: ByteString, _ value: RedisValue, keepTTL: Bool = false) {
+        keys[key] = value
+        if !keepTTL && expires.count > 0 { expires.removeValue(forKey: key) }
+    }
+
+    /// Replaces the value of an existing key, keeping its expiry.
+    public func overwrite(_ key: ByteString, _ value: RedisValue) {
+        keys[key] = value
+    }
+
+    /// Deletes `key` (and its expiry); returns whether it existed.
+    @discardableResult
+    public func remove(_ key: ByteString) -> Bool {
+        guard keys.removeValue(forKey: key) != nil else { return false }
+        if expires.count > 0 { expires.removeValue(forKey: key) }
+        return true
+    }
+
+    /// The absolute expiry of `key` in ms, or nil when it has none.
+    public func expireTime(_ key: ByteString) -> Int64? { expires.count > 0 ? expires[key] : nil }
+
+    /// Sets the absolute expiry of an existing key.
+    public func setExpire(_ key: ByteString, at ms: Int64) {
+        expires[key] = ms
+    }
+
+    /// Removes the expiry of `key`; returns whether it had one.
+    @discardableResult
+    public func persist(_ key: ByteString) -> Bool {
+        expires.removeValue(forKey: key) != nil
+    }
+
+    /// Empties the database.
+    public func removeAll() {
+        keys.removeAll()
+        expires.removeAll()
+        expireCursor = 0
+    }
+
+    /// A random key that has not expired (tries a bounded number of times, as Redis does).
+    public func randomKey(now: Int64) -> ByteString? {
+        for _ in 0 ..< 100 {
+            guard let (k, _) = keys.randomElement() else { return nil }
+            if !isExpired(k, now: now) { return k }
+            if keys.count == expires.count {
+                // Every key is volatile: expire this one and keep looking.
+                expireIfNeeded(k, now: now)
+            }
+        }
+        return keys.randomElement()?.key
+    }
+
+    /// Swaps contents with another database (SWAPDB).
+    public func swapContents(with other: Database) {
+        swap(&keys, &other.keys)
+        swap(&expires, &other.expires)
+        expireCursor = 0
+        other.expireCursor = 0
+    }
+
+    /// One slice of Redis's active expiry cycle: samples keys with an expiry and removes the
+    /// expired ones, up to `limit` checks. Returns how many it removed.
+    public func activeExpire(now: Int64, limit: Int) -> Int {
+        guard expires.count > 0 else { return 0 }
+        var due: [ByteString] = []
+        var checked = 0
+        var cursor = expireCursor
+        repeat {
+            cursor = expires.scan(cursor: cursor, count: 20) { k, t in
+                checked += 1
+                if t <= now { due.append(k) }
+            }
+        } while cursor != 0 && checked < limit
+        expireCursor = cursor
+        for k in due { expireIfNeeded(k, now: now) }
+        return due.count
+    }
+}

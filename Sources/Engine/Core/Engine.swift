@@ -1,0 +1,385 @@
+// Engine: the keyspace (16 databases), the command table and dispatch, and the cross-client state a
+// command can touch: blocked clients, WATCHed keys, pub/sub, statistics. Single-threaded: only the
+// event loop's thread calls into it. No sockets, no files.
+#if canImport(Glibc)
+import Glibc
+#endif
+import StorageFormat
+
+/// Counters INFO reports.
+public struct EngineStats {
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+    public var expiredKeys = 0
+    public var evictedKeys = 0
+    public var totalCommands = 0
+    public var totalErrorReplies = 0
+    /// Error code (first word of the message) → count, for INFO errorstats.
+    public var errors: [String: Int] = [:]
+    /// Command name → stats, for INFO commandstats.
+    public var commands: [String: CommandStat] = [:]
+    public var pubsubMessages = 0
+    public init() {}
+}
+
+public struct CommandStat {
+    public var calls = 0
+    public var usec = 0
+    public var rejectedCalls = 0
+    public var failedCalls = 0
+}
+
+public final class Engine {
+    public private(set) var databases: [Database]
+    public var config: EngineConfig
+    /// The command clock (Unix ms), refreshed before each command.
+    public var now: Int64 = 0
+    /// Writes since the last successful save.
+    public var dirty = 0
+    public var stats = EngineStats()
+    public private(set) var commands: [String: CommandSpec] = [:]
+    /// `requirepass`: when set, clients must AUTH first.
+    public var requirePass: [UInt8]? = nil
+    /// True while EXEC runs its queue.
+    public internal(set) var executingTransaction = false
+    /// Sessions by id (for CLIENT LIST/KILL, pub/sub delivery).
+    public internal(set) var sessions: [Int: Session] = [:]
+    var nextSessionID = 1
+    /// Server-level hooks the engine calls (INFO text, CONFIG, SHUTDOWN live in the server).
+    public var hooks = EngineHooks()
+
+    // Blocking: db → key → sessions waiting, FIFO.
+    var blockedOn: [Int: [ByteString: [Session]]] = [:]
+    var readyKeys: [(db: Int, key: ByteString)] = []
+    public internal(set) var blockedCount = 0
+    // WATCH: db → key → sessions.
+    var watchers: [Int: [ByteString: [Session]]] = [:]
+    // Pub/sub.
+    public internal(set) var channels: [ByteString: [Session]] = [:]
+    public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
+    // The error reply of the command being run, if it replied with one.
+    var currentFailed = false
+
+    public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
+        self.config = config
+        databases = (0 ..< count).map { Database(id: $0) }
+        for db in databases {
+            db.onExpired = { [unowned self] db, key in
+                self.stats.expiredKeys += 1
+                self.signalModifiedKey(db: db.id, key: key)
+            }
+        }
+        register(EngineCommands.all)
+    }
+
+    /// Adds commands to the table (the server registers CONFIG, INFO, SHUTDOWN... this way).
+    public func register(_ specs: [CommandSpec]) {
+        for s in specs { commands[s.name] = s }
+    }
+
+    /// Refreshes the command clock from the system clock.
+    public func updateClock() {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: - Sessions
+
+    public func newSession() -> Session {
+        let s = Session(id: nextSessionID)
+        nextSessionID += 1
+        s.createdAt = now
+        s.lastInteraction = now
+        s.authenticated = requirePass == nil
+        sessions[s.id] = s
+        return s
+    }
+
+    /// Forgets a session whose connection closed: unblocks, unwatches, unsubscribes.
+    public func endSession(_ s: Session) {
+        unblock(s)
+        unwatchAll(s)
+        unsubscribeAll(s)
+        sessions[s.id] = nil
+    }
+
+    // MARK: - Dispatch
+
+    /// Runs one command from `session`, appending its reply to `session.out`.
+    public func execute(_ session: Session, _ args: [[UInt8]]) {
+        guard !args.isEmpty else { return }
+        stats.totalCommands += 1
+        let name = lowercasedName(args[0])
+        session.lastInteraction = now
+        guard let spec = commands[name] else {
+            rejectUnknown(session, args)
+            return
+        }
+        session.lastCommand = name
+        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
+            reject(session, spec, RedisError.wrongArity(spec.name))
+            return
+        }
+        if !session.authenticated && !spec.flags.contains(.noAuth) {
+            reject(session, spec, "NOAUTH Authentication required.")
+            return
+        }
+        if session.inSubscribeMode && !spec.flags.contains(.subscribeContext) {
+            reject(session, spec, "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            return
+        }
+        if session.multi != nil && !spec.flags.contains(.noMulti) {
+            session.multi!.append(QueuedCommand(spec: spec, args: args))
+            RESPEncoder.simple("QUEUED", to: &session.out)
+            return
+        }
+        call(session, spec, args)
+        if !readyKeys.isEmpty { serveReadyKeys() }
+    }
+
+    /// Runs a command's handler with stats.
+    func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
+        currentFailed = false
+        var t0 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t0)
+        spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+        var t1 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+        let usec = Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000
+        let statName = statName(spec, args)
+        stats.commands[statName, default: CommandStat()].calls += 1
+        stats.commands[statName]!.usec += usec
+        if currentFailed { stats.commands[statName]!.failedCalls += 1 }
+    }
+
+    func statName(_ spec: CommandSpec, _ args: [[UInt8]]) -> String {
+        // Container commands (CONFIG GET, CLIENT LIST...) are counted as "config|get".
+        if EngineCommands.containers.contains(spec.name), args.count > 1 {
+            return spec.name + "|" + lowercasedName(args[1])
+        }
+        return spec.name
+    }
+
+    func lowercasedName(_ b: [UInt8]) -> String {
+        String(decoding: b.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    func reject(_ session: Session, _ spec: CommandSpec, _ message: String) {
+        if session.multi != nil { session.multiFailed = true }
+        stats.commands[spec.name, default: CommandStat()].rejectedCalls += 1
+        recordError(message)
+        RESPEncoder.error(message, to: &session.out)
+    }
+
+    func rejectUnknown(_ session: Session, _ args: [[UInt8]]) {
+        if session.multi != nil { session.multiFailed = true }
+        var msg = "ERR unknown command '\(displayArg(args[0]))', with args beginning with: "
+        for a in args.dropFirst() { msg += "'\(displayArg(a))' " }
+        recordError(msg)
+        RESPEncoder.error(msg, to: &session.out)
+    }
+
+    /// An argument as Redis shows it in errors (at most 128 bytes).
+    func displayArg(_ a: [UInt8]) -> String {
+        String(decoding: a.prefix(128), as: UTF8.self)
+    }
+
+    /// Counts an error reply for INFO errorstats.
+    public func recordError(_ message: String) {
+        currentFailed = true
+        stats.totalErrorReplies += 1
+        let code = message.split(separator: " ", maxSplits: 1).first.map(String.init) ?? "ERR"
+        stats.errors[code, default: 0] += 1
+    }
+
+    // MARK: - Keys changing: WATCH and blocked clients
+
+    /// A key's value changed (or was deleted/expired): invalidates WATCHes on it.
+    public func signalModifiedKey(db: Int, key: ByteString) {
+        guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
+        for s in list { s.watchDirty = true }
+    }
+
+    /// Every key of a database changed (FLUSHDB, SWAPDB): invalidates WATCHes on any of its keys.
+    public func signalFlushedDB(_ db: Int) {
+        guard let map = watchers[db] else { return }
+        for (_, list) in map { for s in list { s.watchDirty = true } }
+    }
+
+    /// A key got elements that a blocked client may take.
+    public func signalKeyAsReady(db: Int, key: ByteString) {
+        guard blockedCount > 0, blockedOn[db]?[key] != nil else { return }
+        readyKeys.append((db, key))
+    }
+
+    public func watch(_ s: Session, db: Int, key: ByteString) {
+        if s.watched.contains(where: { $0.db == db && $0.key == key }) { return }
+        s.watched.append((db, key))
+        watchers[db, default: [:]][key, default: []].append(s)
+    }
+
+    public func unwatchAll(_ s: Session) {
+        for (db, key) in s.watched {
+            watchers[db]?[key]?.removeAll { $0 === s }
+            if watchers[db]?[key]?.isEmpty == true { watchers[db]![key] = nil }
+        }
+        s.watched.removeAll()
+        s.watchDirty = false
+    }
+
+    // MARK: - Blocking
+
+    func block(session: Session, state: BlockState) {
+        if executingTransaction { return }
+        if session.blocked != nil { return } // still blocked (a retry that found nothing)
+        session.blocked = state
+        blockedCount += 1
+        for k in state.keys {
+            blockedOn[state.db, default: [:]][k, default: []].append(session)
+        }
+    }
+
+    /// Releases a blocked session without replying.
+    public func unblock(_ s: Session) {
+        guard let b = s.blocked else { return }
+        for k in b.keys {
+            blockedOn[b.db]?[k]?.removeAll { $0 === s }
+            if blockedOn[b.db]?[k]?.isEmpty == true { blockedOn[b.db]![k] = nil }
+        }
+        s.blocked = nil
+        blockedCount -= 1
+    }
+
+    /// Serves clients blocked on keys that became ready, in the order they blocked.
+    func serveReadyKeys() {
+        while !readyKeys.isEmpty {
+            let batch = readyKeys
+            readyKeys.removeAll()
+            for (db, key) in batch {
+                guard let waiting = blockedOn[db]?[key] else { continue }
+                for s in waiting {
+                    guard let b = s.blocked else { continue }
+                    // Retry the command as if the client sent it again; if it blocks again, it stays.
+                    unblock(s)
+                    let before = s.out.count
+                    let savedDB = s.db
+                    s.db = b.db
+                    call(s, b.spec, b.args)
+                    s.db = savedDB
+                    if s.blocked == nil || s.out.count != before {
+                        s.wakeup?()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replies to blocked clients whose deadline passed. Returns how many timed out.
+    @discardableResult
+    public func expireBlockedClients() -> Int {
+        guard blockedCount > 0 else { return 0 }
+        var n = 0
+        for s in sessions.values {
+            guard let b = s.blocked, b.deadline != 0, b.deadline <= now else { continue }
+            unblock(s)
+            switch b.timeoutReply {
+            case .nullArray: RESPEncoder.nullArray(resp: s.resp, to: &s.out)
+            case .nullBulk: RESPEncoder.null(resp: s.resp, to: &s.out)
+            }
+            s.wakeup?()
+            n += 1
+        }
+        return n
+    }
+
+    // MARK: - Pub/sub
+
+    public func unsubscribeAll(_ s: Session) {
+        for c in s.channels {
+            channels[c]?.removeAll { $0 === s }
+            if channels[c]?.isEmpty == true { channels[c] = nil }
+        }
+        s.channels.removeAll()
+        patterns.removeAll { $0.session === s }
+        s.patterns.removeAll()
+    }
+
+    /// Delivers `message` to subscribers of `channel` and matching patterns; returns the receiver count.
+    public func publish(channel: ByteString, message: ByteString) -> Int {
+        var n = 0
+        stats.pubsubMessages += 1
+        if let list = channels[channel] {
+            for s in list {
+                RESPEncoder.pushHeader(3, resp: s.resp, to: &s.out)
+                RESPEncoder.bulk(Array("message".utf8), to: &s.out)
+                channel.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+                message.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+                s.wakeup?()
+                n += 1
+            }
+        }
+        for (p, s) in patterns where globMatch(pattern: p.bytes, string: channel.bytes, noCase: false) {
+            RESPEncoder.pushHeader(4, resp: s.resp, to: &s.out)
+            RESPEncoder.bulk(Array("pmessage".utf8), to: &s.out)
+            p.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+            channel.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+            message.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+            s.wakeup?()
+            n += 1
+        }
+        return n
+    }
+
+    // MARK: - Expiry
+
+    /// Redis's active expiry: samples keys with a TTL in each database, within `limit` checks per db.
+    @discardableResult
+    public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
+        guard config.activeExpireEnabled else { return 0 }
+        var removed = 0
+        for db in databases where db.expiresCount > 0 {
+            removed += db.activeExpire(now: now, limit: limitPerDB)
+        }
+        return removed
+    }
+
+    /// Incremental rehashing work for every database's tables.
+    public func rehashStep() {
+        for db in databases where db.count > 0 {
+            db.keys.rehashStep()
+            db.expires.rehashStep()
+        }
+    }
+
+    // MARK: - Whole databases
+
+    public func flushAll() {
+        for db in databases {
+            if db.count > 0 { signalFlushedDB(db.id) }
+            db.removeAll()
+        }
+    }
+
+    public func swapDatabases(_ a: Int, _ b: Int) {
+        databases[a].swapContents(with: databases[b])
+        signalFlushedDB(a)
+        signalFlushedDB(b)
+        // Blocked clients on either database may now be served.
+        for db in [a, b] {
+            if let map = blockedOn[db] {
+                for key in map.keys where databases[db].keys[key] != nil { readyKeys.append((db, key)) }
+            }
+        }
+        if !readyKeys.isEmpty { serveReadyKeys() }
+    }
+}
+
+/// Server-provided hooks: what the engine's commands need from outside it.
+public struct EngineHooks {
+    /// INFO [section...]: the text for the given sections.
+    public var info: (([String]) -> String)? = nil
+    /// LASTSAVE: the last successful save time (Unix seconds).
+    public var lastSave: (() -> Int)? = nil
+    public init() {}
+}

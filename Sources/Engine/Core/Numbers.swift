@@ -1,0 +1,87 @@
+// Numbers as Redis parses and prints them: strict integers, floats (strtold rules: no spaces, inf
+// allowed, NaN refused), and doubles in replies (%.17g in RESP2, shortest round-trip in RESP3).
+#if canImport(Glibc)
+import Glibc
+#endif
+import StorageFormat
+
+/// Parses a float argument as Redis does: the whole text must be a number; "inf", "+inf", "-inf" allowed; NaN refused.
+public func parseRedisDouble(_ b: [UInt8]) -> Double? {
+    if b.isEmpty || b.count > 5000 { return nil }
+    let first = b[0]
+    if first == 32 || first == 9 || first == 10 || first == 13 { return nil }
+    if let last = b.last, last == 32 || last == 9 || last == 10 || last == 13 { return nil }
+    return b.withUnsafeBytes { raw -> Double? in
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: b.count + 1) { tmp -> Double? in
+            for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: raw[i]) }
+            tmp[b.count] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
+            let d = strtod(tmp.baseAddress!, &end)
+            guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
+            if errno == ERANGE && !d.isInfinite && d != 0 { return nil }
+            return d
+        }
+    }
+}
+
+/// `%.17g` text of a double ("inf", "-inf" for infinities), Redis's RESP2 double reply and zset score form.
+public func formatDouble17g(_ d: Double) -> [UInt8] {
+    if d.isInfinite { return Array((d > 0 ? "inf" : "-inf").utf8) }
+    if d.isNaN { return Array("nan".utf8) }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buf -> [UInt8] in
+        let n = withVaList([d]) { vsnprintf(buf.baseAddress!, 48, "%.17g", $0) }
+        return (0 ..< Int(n)).map { UInt8(bitPattern: buf[$0]) }
+    }
+}
+
+/// Shortest text that reads back as `d` (`%.17g` trimmed the way Redis 7's RESP3 doubles are).
+public func formatDoubleShortest(_ d: Double) -> [UInt8] {
+    if d.isInfinite { return Array((d > 0 ? "inf" : "-inf").utf8) }
+    if d.isNaN { return Array("nan".utf8) }
+    for precision in 1 ... 17 {
+        let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buf -> [UInt8] in
+            let n = withVaList([precision, d]) { vsnprintf(buf.baseAddress!, 48, "%.*g", $0) }
+            return (0 ..< Int(n)).map { UInt8(bitPattern: buf[$0]) }
+        }
+        if parseRedisDouble(text) == d { return text }
+    }
+    return formatDouble17g(d)
+}
+
+/// A double reply's text for the protocol version.
+public func formatReplyDouble(_ d: Double, resp: Int) -> [UInt8] {
+    resp >= 3 ? formatDoubleShortest(d) : formatDouble17g(d)
+}
+
+/// Parses an INCRBYFLOAT operand as Redis does (strtold over the whole text; no spaces; NaN refused).
+public func parseLongDouble(_ b: [UInt8]) -> Float80? {
+    if b.isEmpty || b.count > 5000 { return nil }
+    let first = b[0]
+    if first == 32 || first == 9 || first == 10 || first == 13 { return nil }
+    return b.withUnsafeBytes { raw -> Float80? in
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: b.count + 1) { tmp -> Float80? in
+            for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: raw[i]) }
+            tmp[b.count] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let d = strtold(tmp.baseAddress!, &end)
+            guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
+            return d
+        }
+    }
+}
+
+/// INCRBYFLOAT / HINCRBYFLOAT output: Redis prints the long double with `%.17Lf` and trims
+/// trailing zeros (and a trailing dot).
+public func formatLongDouble(_ d: Float80) -> [UInt8] {
+    var text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 5000) { buf -> [UInt8] in
+        let n = withVaList([d]) { vsnprintf(buf.baseAddress!, 5000, "%.17Lf", $0) }
+        return (0 ..< Int(min(n, 4999))).map { UInt8(bitPattern: buf[$0]) }
+    }
+    if text.contains(UInt8(ascii: ".")) {
+        while text.last == UInt8(ascii: "0") { text.removeLast() }
+        if text.last == UInt8(ascii: ".") { text.removeLast() }
+    }
+    if text == Array("-0".utf8) { text = Array("0".utf8) }
+    return text
+}

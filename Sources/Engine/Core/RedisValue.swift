@@ -1,0 +1,95 @@
+// RedisValue: what a key holds. Strings are stored as integers when Redis would ("int" encoding);
+// aggregates are reference types mutated in place, each reporting its encoding in Redis's words and
+// converting at Redis's thresholds (hash-max-listpack-entries and friends, see EngineConfig).
+import StorageFormat
+
+/// A string value: an integer when the text is a canonical integer, else bytes.
+public enum StringValue: Sendable, Equatable {
+    case int(Int64)
+    case bytes(ByteString)
+
+    /// Stores `b` as an integer when it is one (Redis's `int` encoding, strings of at most 20 bytes).
+    @inlinable public init(_ b: ByteString) {
+        if b.count <= 20, let v = b.integerValue { self = .int(v) } else { self = .bytes(b) }
+    }
+    @inlinable public init(_ b: [UInt8]) { self.init(ByteString(b)) }
+
+    /// The value's bytes (integers as decimal text).
+    @inlinable public var byteString: ByteString {
+        switch self {
+        case .int(let v): return ByteString(integer: v)
+        case .bytes(let b): return b
+        }
+    }
+
+    @inlinable public var count: Int {
+        switch self {
+        case .int(let v): return StrictInteger.format(v).count
+        case .bytes(let b): return b.count
+        }
+    }
+
+    /// `OBJECT ENCODING`: int, embstr (at most 44 bytes), raw.
+    public var encodingName: String {
+        switch self {
+        case .int: return "int"
+        case .bytes(let b): return b.count <= 44 ? "embstr" : "raw"
+        }
+    }
+}
+
+/// The value stored under a key.
+public enum RedisValue {
+    case string(StringValue)
+    case list(ListValue)
+    case hash(HashValue)
+    case set(SetValue)
+    case zset(ZSetValue)
+
+    /// `TYPE`'s answer.
+    public var typeName: String {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .zset: return "zset"
+        }
+    }
+
+    /// `OBJECT ENCODING`'s answer.
+    public var encodingName: String {
+        switch self {
+        case .string(let s): return s.encodingName
+        case .list(let l): return l.encodingName
+        case .hash(let h): return h.encodingName
+        case .set(let s): return s.encodingName
+        case .zset(let z): return z.encodingName
+        }
+    }
+
+    /// An independent copy (COPY, and values moved between databases must not share state).
+    public func deepCopy() -> RedisValue {
+        switch self {
+        case .string: return self
+        case .list(let l): return .list(l.copy())
+        case .hash(let h): return .hash(h.copy())
+        case .set(let s): return .set(s.copy())
+        case .zset(let z): return .zset(z.copy())
+        }
+    }
+}
+
+/// Encoding thresholds and limits the value types consult (Redis's config names in comments).
+public struct EngineConfig: Sendable {
+    public var hashMaxListpackEntries = 512      // hash-max-listpack-entries
+    public var hashMaxListpackValue = 64         // hash-max-listpack-value
+    public var zsetMaxListpackEntries = 128      // zset-max-listpack-entries
+    public var zsetMaxListpackValue = 64         // zset-max-listpack-value
+    public var setMaxIntsetEntries = 512         // set-max-intset-entries
+    public var listMaxListpackSize = -2          // list-max-listpack-size
+    public var listCompressDepth = 0             // list-compress-depth
+    public var protoMaxBulkLen = 512 * 1024 * 1024  // proto-max-bulk-len (also caps SETRANGE/APPEND: 512 MiB)
+    public var activeExpireEnabled = true
+    public init() {}
+}

@@ -1,0 +1,69 @@
+// Session: the engine's view of one client connection: selected database, protocol version,
+// reply buffer, transaction, subscriptions, blocking state. The server owns the socket.
+
+/// A queued command in a MULTI block.
+public struct QueuedCommand {
+    public var spec: CommandSpec
+    public var args: [[UInt8]]
+}
+
+/// What a client blocked in BLPOP and friends waits for.
+public struct BlockState {
+    public var db: Int
+    public var keys: [ByteString]
+    /// Absolute deadline in ms; 0 = forever.
+    public var deadline: Int64
+    public var spec: CommandSpec
+    public var args: [[UInt8]]
+    /// Reply sent on timeout.
+    public var timeoutReply: BlockTimeoutReply
+}
+
+public enum BlockTimeoutReply {
+    case nullArray
+    case nullBulk
+}
+
+public final class Session {
+    public let id: Int
+    public var db = 0
+    /// Protocol version: 2 or 3 (HELLO).
+    public var resp = 2
+    /// Reply bytes not yet written to the socket.
+    public var out: [UInt8] = []
+    public var name: [UInt8]? = nil
+    public var authenticated = false
+    /// Commands queued after MULTI; nil outside a transaction.
+    public var multi: [QueuedCommand]? = nil
+    /// A queued command failed to queue (EXECABORT at EXEC).
+    public var multiFailed = false
+    /// Keys watched (db, key); `watchDirty` is set when one is touched.
+    public var watched: [(db: Int, key: ByteString)] = []
+    public var watchDirty = false
+    public var channels: Set<ByteString> = []
+    public var patterns: Set<ByteString> = []
+    public var blocked: BlockState? = nil
+    /// CLIENT REPLY OFF/SKIP state.
+    public var replyMode: ReplyMode = .on
+    /// Set when the connection should close after its replies are written (QUIT, protocol error, KILL).
+    public var closeAfterReply = false
+    /// Creation time (ms) and last command time, for CLIENT LIST / INFO.
+    public var createdAt: Int64 = 0
+    public var lastInteraction: Int64 = 0
+    public var lastCommand: String = "NULL"
+    public var address = ""
+    public var localAddress = ""
+    /// Called when output was added outside this session's own command (PUBLISH, unblocking):
+    /// the server arranges to flush it.
+    public var wakeup: (() -> Void)? = nil
+    /// MONITOR: receives a line for every command executed.
+    public var isMonitor = false
+
+    public enum ReplyMode { case on, off, skip }
+
+    public init(id: Int) { self.id = id }
+
+    public var subscriptionCount: Int { channels.count + patterns.count }
+    /// In RESP2, a subscribed client may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET.
+    public var inSubscribeMode: Bool { resp == 2 && subscriptionCount > 0 }
+}

@@ -1,0 +1,16 @@
+// ListValue: the list type. STUB: the list family replaces this with the real structure.
+import StorageFormat
+
+public final class ListValue {
+    public init() {}
+    /// Elements (pairs count once).
+    public var count: Int { 0 }
+    /// `OBJECT ENCODING` in Redis's words.
+    public var encodingName: String { "listpack" }
+    /// An independent copy.
+    public func copy() -> ListValue { ListValue() }
+    /// The value as StorageFormat's model (for DUMP and snapshots).
+    public var rdbValue: RDBValue { fatalError("stub") }
+    /// Builds the value from StorageFormat's model (RESTORE, loading), choosing encodings by `config`.
+    public convenience init(rdb: RDBValue, config: EngineConfig) { self.init() }
+}

@@ -1,0 +1,186 @@
+// RESPRequestParser: splits a client's query bytes into commands, as Redis reads them.
+// Multibulk form: `*<argc>\r\n` then per argument `$<len>\r\n<bytes>\r\n`. Inline form (telnet):
+// a line of space-separated arguments with Redis's quoting rules ("..." with escapes, '...').
+// The parser keeps no copy of partial input: it reports how many bytes a complete command used,
+// and `.incomplete` until the buffer holds a whole one. Protocol errors carry Redis's text.
+
+/// Limits a parser enforces (Redis's `proto-max-bulk-len`, inline and multibulk limits).
+public struct RESPLimits: Sendable {
+    /// `proto-max-bulk-len`: the largest bulk argument accepted (512 MiB).
+    public var maxBulkLength = 512 * 1024 * 1024
+    /// Largest multibulk count (Redis: 1024*1024 when the client is not authenticated; INT_MAX otherwise).
+    public var maxMultibulkCount = Int(Int32.max)
+    /// Largest inline request or multibulk header line without its terminator (64 KiB).
+    public var maxInlineLength = 64 * 1024
+    public init() {}
+}
+
+/// The outcome of one parse attempt.
+public enum RESPParseResult {
+    /// A whole command: its arguments and the bytes it occupied.
+    case command([[UInt8]], consumed: Int)
+    /// Bytes that form no command (an empty inline line, `*0` or `*-1`): skip them.
+    case skip(consumed: Int)
+    /// More bytes are needed.
+    case incomplete
+    /// A protocol error: Redis replies with this text (after "-ERR ") and closes the connection.
+    case protocolError(String)
+}
+
+public enum RESPRequestParser {
+    /// Parses one command from the start of `buf`.
+    public static func parse(_ buf: UnsafeRawBufferPointer, limits: RESPLimits = RESPLimits()) -> RESPParseResult {
+        guard buf.count > 0 else { return .incomplete }
+        if buf[0] == UInt8(ascii: "*") { return parseMultibulk(buf, limits: limits) }
+        return parseInline(buf, limits: limits)
+    }
+
+    /// Index of the `\r` of the first `\r\n` at or after `from`, or nil.
+    @inline(__always)
+    static func findCRLF(_ buf: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        let n = buf.count - 1
+        while i < n {
+            if buf[i] == 13 && buf[i + 1] == 10 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// A decimal in `buf[from..<to]` (optional '-'), or nil.
+    @inline(__always)
+    static func parseNumber(_ buf: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int? {
+        if from >= to || to - from > 19 { return nil }
+        var i = from
+        var neg = false
+        if buf[i] == UInt8(ascii: "-") { neg = true; i += 1; if i == to { return nil } }
+        var v = 0
+        while i < to {
+            let c = buf[i]
+            guard c >= 48 && c <= 57 else { return nil }
+            v = v * 10 + Int(c - 48)
+            i += 1
+        }
+        return neg ? -v : v
+    }
+
+    static func parseMultibulk(_ buf: UnsafeRawBufferPointer, limits: RESPLimits) -> RESPParseResult {
+        guard let lineEnd = findCRLF(buf, from: 1) else {
+            if buf.count > limits.maxInlineLength { return .protocolError("Protocol error: too big mbulk count string") }
+            return .incomplete
+        }
+        guard let count = parseNumber(buf, 1, lineEnd), count <= limits.maxMultibulkCount else {
+            return .protocolError("Protocol error: invalid multibulk length")
+        }
+        var pos = lineEnd + 2
+        if count <= 0 { return .skip(consumed: pos) }
+        var args = [[UInt8]]()
+        args.reserveCapacity(min(count, 1024))
+        for _ in 0 ..< count {
+            guard pos < buf.count else { return .incomplete }
+            guard buf[pos] == UInt8(ascii: "$") else {
+                let c = buf[pos]
+                return .protocolError("Protocol error: expected '$', got '\(c >= 32 && c < 127 ? String(UnicodeScalar(c)) : " ")'")
+            }
+            guard let e = findCRLF(buf, from: pos + 1) else {
+                if buf.count - pos > limits.maxInlineLength { return .protocolError("Protocol error: too big bulk count string") }
+                return .incomplete
+            }
+            guard let len = parseNumber(buf, pos + 1, e), len >= 0, len <= limits.maxBulkLength else {
+                return .protocolError("Protocol error: invalid bulk length")
+            }
+            let start = e + 2
+            if buf.count - start < len + 2 { return .incomplete }
+            args.append(Array(UnsafeRawBufferPointer(rebasing: buf[start ..< start + len])))
+            pos = start + len + 2
+        }
+        return .command(args, consumed: pos)
+    }
+
+    static func parseInline(_ buf: UnsafeRawBufferPointer, limits: RESPLimits) -> RESPParseResult {
+        var i = 0
+        while i < buf.count && buf[i] != 10 { i += 1 }
+        if i == buf.count {
+            if buf.count > limits.maxInlineLength { return .protocolError("Protocol error: too big inline request") }
+            return .incomplete
+        }
+        var end = i
+        if end > 0 && buf[end - 1] == 13 { end -= 1 }
+        guard let args = splitArguments(UnsafeRawBufferPointer(rebasing: buf[0 ..< end])) else {
+            return .protocolError("Protocol error: unbalanced quotes in request")
+        }
+        if args.isEmpty { return .skip(consumed: i + 1) }
+        return .command(args, consumed: i + 1)
+    }
+
+    /// Splits a line into arguments as Redis's sdssplitargs does: spaces separate; "..." allows
+    /// \n \r \t \b \a \\ \" and \xHH escapes; '...' allows \'; a closing quote must be followed by a
+    /// space or the end. Returns nil on unbalanced quotes.
+    public static func splitArguments(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+        var out = [[UInt8]]()
+        var i = 0
+        let n = line.count
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 11 || c == 12 }
+        func hexValue(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 97...102: return c - 87
+            case 65...70: return c - 55
+            default: return nil
+            }
+        }
+        while true {
+            while i < n && isSpace(line[i]) { i += 1 }
+            if i >= n { return out }
+            var cur = [UInt8]()
+            var inDouble = false, inSingle = false, done = false
+            while !done {
+                if inDouble {
+                    if i >= n { return nil }
+                    let c = line[i]
+                    if c == UInt8(ascii: "\\") && i + 3 < n && line[i + 1] == UInt8(ascii: "x"),
+                       let h = hexValue(line[i + 2]), let l = hexValue(line[i + 3]) {
+                        cur.append(h << 4 | l)
+                        i += 3
+                    } else if c == UInt8(ascii: "\\") && i + 1 < n {
+                        i += 1
+                        switch line[i] {
+                        case UInt8(ascii: "n"): cur.append(10)
+                        case UInt8(ascii: "r"): cur.append(13)
+                        case UInt8(ascii: "t"): cur.append(9)
+                        case UInt8(ascii: "b"): cur.append(8)
+                        case UInt8(ascii: "a"): cur.append(7)
+                        default: cur.append(line[i])
+                        }
+                    } else if c == UInt8(ascii: "\"") {
+                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        cur.append(c)
+                    }
+                } else if inSingle {
+                    if i >= n { return nil }
+                    let c = line[i]
+                    if c == UInt8(ascii: "\\") && i + 1 < n && line[i + 1] == UInt8(ascii: "'") {
+                        i += 1
+                        cur.append(UInt8(ascii: "'"))
+                    } else if c == UInt8(ascii: "'") {
+                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        cur.append(c)
+                    }
+                } else {
+                    if i >= n { done = true; break }
+                    let c = line[i]
+                    if isSpace(c) { done = true }
+                    else if c == UInt8(ascii: "\"") { inDouble = true }
+                    else if c == UInt8(ascii: "'") { inSingle = true }
+                    else { cur.append(c) }
+                }
+                if i < n { i += 1 }
+            }
+            out.append(cur)
+        }
+    }
+}
