@@ -25,7 +25,8 @@ let package = Package(
             "StorageFormat",
             .product(name: "Collections", package: "swift-collections"),
         ]),
-        .target(name: "Server", dependencies: ["Engine", "StorageFormat"]),
+        .target(name: "CSystem"),
+        .target(name: "Server", dependencies: ["Engine", "StorageFormat", "CSystem"]),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"]),
         .executableTarget(name: "cairn-rdb", dependencies: [

@@ -1,5 +1,490 @@
-// PING ECHO SELECT HELLO AUTH CLIENT COMMAND .... STUB: filled in by the dispatcher's author.
+// Connection and server commands the engine can answer by itself: PING ECHO QUIT RESET HELLO AUTH
+// TIME LASTSAVE COMMAND CLIENT MEMORY SLOWLOG LATENCY DEBUG MONITOR.
+#if canImport(Glibc)
+import Glibc
+#endif
+import StorageFormat
 
 public enum ConnectionCommands {
-    public static var all: [CommandSpec] { [] }
+    public static var all: [CommandSpec] {
+        [
+            CommandSpec("ping", arity: -1, flags: [.fast, .stale, .subscribeContext]) { ctx in
+                if ctx.argc > 2 { ctx.error(RedisError.wrongArity("ping")); return }
+                if ctx.session.inSubscribeMode {
+                    ctx.arrayHeader(2)
+                    ctx.bulk(Array("pong".utf8))
+                    ctx.bulk(ctx.argc == 2 ? ctx.args[1] : [])
+                } else if ctx.argc == 2 {
+                    ctx.bulk(ctx.args[1])
+                } else {
+                    ctx.simple("PONG")
+                }
+            },
+            CommandSpec("echo", arity: 2, flags: [.fast]) { ctx in ctx.bulk(ctx.args[1]) },
+            CommandSpec("quit", arity: -1, flags: [.noAuth, .noMulti, .loading, .stale, .fast, .subscribeContext]) { ctx in
+                ctx.ok()
+                ctx.session.closeAfterReply = true
+            },
+            CommandSpec("reset", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .noMulti, .subscribeContext]) { ctx in
+                let s = ctx.session, e = ctx.engine
+                s.multi = nil
+                s.multiFailed = false
+                e.unwatchAll(s)
+                e.unsubscribeAll(s)
+                s.db = 0
+                s.resp = 2
+                s.name = nil
+                s.replyMode = .on
+                s.isMonitor = false
+                s.authenticated = e.requirePass == nil
+                ctx.simple("RESET")
+            },
+            CommandSpec("hello", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .subscribeContext]) { ctx in
+                hello(ctx)
+            },
+            CommandSpec("auth", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noAuth]) { ctx in
+                guard ctx.argc <= 3 else { ctx.syntaxError(); return }
+                guard let pass = ctx.engine.requirePass else {
+                    if ctx.argc == 2 {
+                        ctx.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+                    } else if ctx.args[1] == Array("default".utf8) {
+                        ctx.ok()
+                    } else {
+                        ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
+                    }
+                    return
+                }
+                let user = ctx.argc == 3 ? ctx.args[1] : Array("default".utf8)
+                if user == Array("default".utf8) && ctx.args[ctx.argc - 1] == pass {
+                    ctx.session.authenticated = true
+                    ctx.ok()
+                } else {
+                    ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
+                }
+            },
+            CommandSpec("time", arity: 1, flags: [.loading, .stale, .fast, .random]) { ctx in
+                var ts = timespec()
+                clock_gettime(CLOCK_REALTIME, &ts)
+                ctx.arrayHeader(2)
+                ctx.bulk(StrictInteger.format(Int64(ts.tv_sec)))
+                ctx.bulk(StrictInteger.format(Int64(ts.tv_nsec / 1000)))
+            },
+            CommandSpec("lastsave", arity: 1, flags: [.loading, .stale, .fast, .random]) { ctx in
+                ctx.integer(ctx.engine.hooks.lastSave?() ?? Int(ctx.now / 1000))
+            },
+            CommandSpec("command", arity: -1, flags: [.loading, .stale]) { ctx in command(ctx) },
+            CommandSpec("client", arity: -2, flags: [.noScript, .loading, .stale]) { ctx in client(ctx) },
+            CommandSpec("memory", arity: -2, flags: []) { ctx in
+                guard checkSubcommand(ctx, ["USAGE": -3, "DOCTOR": 2, "STATS": 2, "MALLOC-STATS": 2, "PURGE": 2, "HELP": 2]) else { return }
+                switch ctx.option(1) {
+                case "USAGE":
+                    guard let v = ctx.db.lookup(ctx.key(2), now: ctx.now) else { ctx.null(); return }
+                    ctx.integer(estimateMemory(ctx.key(2), v))
+                case "DOCTOR": ctx.verbatim(Array("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".utf8))
+                case "PURGE": ctx.ok()
+                case "MALLOC-STATS": ctx.verbatim(Array("Stats not supported for the current allocator".utf8))
+                case "STATS": ctx.mapHeader(0)
+                default: helpReply(ctx, ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "USAGE <key> [SAMPLES <count>]",
+                                         "    Return memory in bytes used by <key> and its value. Nested values are", "    sampled up to <count> times (default: 5, 0 means sample all).",
+                                         "HELP", "    Prints this help."])
+                }
+            },
+            CommandSpec("slowlog", arity: -2, flags: [.admin, .loading, .stale]) { ctx in
+                guard checkSubcommand(ctx, ["GET": -2, "LEN": 2, "RESET": 2, "HELP": 2]) else { return }
+                switch ctx.option(1) {
+                case "GET": ctx.arrayHeader(0)
+                case "LEN": ctx.integer(0)
+                case "RESET": ctx.ok()
+                default: helpReply(ctx, ["SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET [<count>]",
+                                         "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                                         "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                                         "    client name", "LEN", "    Return the length of the slowlog.", "RESET", "    Reset the slowlog.",
+                                         "HELP", "    Prints this help."])
+                }
+            },
+            CommandSpec("latency", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in
+                switch ctx.option(1) {
+                case "LATEST", "HISTORY": ctx.arrayHeader(0)
+                case "RESET": ctx.integer(0)
+                case "DOCTOR", "GRAPH": ctx.verbatim(Array("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".utf8))
+                default: checkSubcommand(ctx, [:]) ? () : ()
+                }
+            },
+            CommandSpec("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in debug(ctx) },
+            CommandSpec("monitor", arity: 1, flags: [.admin, .noScript, .loading, .stale]) { ctx in
+                ctx.session.isMonitor = true
+                ctx.engine.monitors.append(ctx.session)
+                ctx.ok()
+            },
+        ]
+    }
+
+    static func hello(_ ctx: CommandContext) {
+        let s = ctx.session, e = ctx.engine
+        var proto = s.resp
+        var i = 1
+        if ctx.argc >= 2 {
+            guard let v = StrictInteger.parse(ctx.args[1]) else {
+                ctx.error("ERR Protocol version is not an integer or out of range")
+                return
+            }
+            guard v == 2 || v == 3 else {
+                ctx.error("NOPROTO unsupported protocol version")
+                return
+            }
+            proto = Int(v)
+            i = 2
+        }
+        var newName: [UInt8]? = nil
+        while i < ctx.argc {
+            let opt = ctx.option(i)
+            if opt == "AUTH" && i + 2 < ctx.argc {
+                let user = ctx.args[i + 1], pass = ctx.args[i + 2]
+                let ok = user == Array("default".utf8) && (e.requirePass == nil || e.requirePass! == pass)
+                if !ok {
+                    ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
+                    return
+                }
+                s.authenticated = true
+                i += 3
+            } else if opt == "SETNAME" && i + 1 < ctx.argc {
+                guard validClientName(ctx.args[i + 1]) else {
+                    ctx.error("ERR Client names cannot contain spaces, newlines or special characters.")
+                    return
+                }
+                newName = ctx.args[i + 1]
+                i += 2
+            } else {
+                ctx.error("ERR Syntax error in HELLO option '\(String(decoding: ctx.args[i], as: UTF8.self))'")
+                return
+            }
+        }
+        if !s.authenticated {
+            ctx.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            return
+        }
+        if let newName { s.name = newName.isEmpty ? nil : newName }
+        s.resp = proto
+        ctx.mapHeader(7)
+        ctx.bulk("server"); ctx.bulk("redis")
+        ctx.bulk("version"); ctx.bulk("7.0.15")
+        ctx.bulk("proto"); ctx.integer(proto)
+        ctx.bulk("id"); ctx.integer(s.id)
+        ctx.bulk("mode"); ctx.bulk("standalone")
+        ctx.bulk("role"); ctx.bulk("master")
+        ctx.bulk("modules"); ctx.arrayHeader(0)
+    }
+
+    static func validClientName(_ n: [UInt8]) -> Bool {
+        n.allSatisfy { $0 > 32 && $0 < 127 }
+    }
+
+    static func command(_ ctx: CommandContext) {
+        let e = ctx.engine
+        if ctx.argc == 1 {
+            let specs = e.commands.values.sorted { $0.name < $1.name }
+            ctx.arrayHeader(specs.count)
+            for s in specs { commandInfo(ctx, s) }
+            return
+        }
+        guard checkSubcommand(ctx, ["COUNT": 2, "LIST": -2, "INFO": -2, "DOCS": -2, "GETKEYS": -3, "GETKEYSANDFLAGS": -3, "HELP": 2]) else { return }
+        switch ctx.option(1) {
+        case "COUNT": ctx.integer(e.commands.count)
+        case "LIST":
+            let names = e.commands.keys.sorted()
+            ctx.arrayHeader(names.count)
+            for n in names { ctx.bulk(n) }
+        case "INFO":
+            let names = ctx.argc > 2 ? (2 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self).lowercased() } : e.commands.keys.sorted()
+            ctx.arrayHeader(names.count)
+            for n in names {
+                if let s = e.commands[n] { commandInfo(ctx, s) } else { ctx.nullArray() }
+            }
+        case "DOCS":
+            let names = ctx.argc > 2 ? (2 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self).lowercased() } : e.commands.keys.sorted()
+            let known = names.filter { e.commands[$0] != nil }
+            ctx.mapHeader(known.count)
+            for n in known {
+                ctx.bulk(n)
+                ctx.mapHeader(0)
+            }
+        case "GETKEYS", "GETKEYSANDFLAGS":
+            let args = Array(ctx.args[2...])
+            let name = String(decoding: args[0], as: UTF8.self).lowercased()
+            guard let s = e.commands[name] else { ctx.error("ERR Invalid command specified"); return }
+            if (s.arity > 0 && args.count != s.arity) || (s.arity < 0 && args.count < -s.arity) {
+                ctx.error("ERR Invalid number of arguments specified for command")
+                return
+            }
+            let idx = s.keyIndices(argc: args.count)
+            if idx.isEmpty { ctx.error("ERR The command has no key arguments"); return }
+            ctx.arrayHeader(idx.count)
+            for i in idx { ctx.bulk(args[i]) }
+        default:
+            helpReply(ctx, ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)",
+                            "    Return details about all Redis commands.", "COUNT", "    Return the total number of commands in this Redis server.",
+                            "LIST", "    Return a list of all commands in this Redis server.", "INFO [<command-name> ...]",
+                            "    Return details about multiple Redis commands.", "    If no command names are given, documentation details for all",
+                            "    commands are returned.", "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+                            "    If no command names are given, documentation details for all", "    commands are returned.",
+                            "GETKEYS <full-command>", "    Return the keys from a full Redis command.", "GETKEYSANDFLAGS <full-command>",
+                            "    Return the keys and the access flags from a full Redis command.", "HELP", "    Prints this help."])
+        }
+    }
+
+    static func commandInfo(_ ctx: CommandContext, _ s: CommandSpec) {
+        ctx.arrayHeader(10)
+        ctx.bulk(s.name)
+        ctx.integer(s.arity)
+        let flags = s.flags.names
+        ctx.setHeader(flags.count)
+        for f in flags { ctx.simple(f) }
+        ctx.integer(s.firstKey)
+        ctx.integer(s.lastKey)
+        ctx.integer(s.step)
+        ctx.setHeader(0)
+        ctx.setHeader(0)
+        ctx.arrayHeader(0)
+        ctx.arrayHeader(0)
+    }
+
+    /// One CLIENT LIST line.
+    public static func clientLine(_ e: Engine, _ s: Session) -> String {
+        let age = (e.now - s.createdAt) / 1000
+        let idle = (e.now - s.lastInteraction) / 1000
+        var flags = ""
+        if s.multi != nil { flags += "x" }
+        if s.blocked != nil { flags += "b" }
+        if s.subscriptionCount > 0 { flags += "P" }
+        if s.isMonitor { flags += "O" }
+        if flags.isEmpty { flags = "N" }
+        let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=default redir=-1 resp=\(s.resp)"
+    }
+
+    static func client(_ ctx: CommandContext) {
+        let e = ctx.engine, s = ctx.session
+        guard checkSubcommand(ctx, ["ID": 2, "SETNAME": 3, "GETNAME": 2, "LIST": -2, "INFO": 2, "KILL": -3, "NO-EVICT": 3, "NO-TOUCH": 3,
+                                    "REPLY": 3, "PAUSE": -3, "UNPAUSE": 2, "HELP": 2, "TRACKING": -3, "CACHING": 3, "GETREDIR": 2,
+                                    "TRACKINGINFO": 2, "UNBLOCK": -3]) else { return }
+        switch ctx.option(1) {
+        case "ID": ctx.integer(s.id)
+        case "SETNAME":
+            guard validClientName(ctx.args[2]) else {
+                ctx.error("ERR Client names cannot contain spaces, newlines or special characters.")
+                return
+            }
+            s.name = ctx.args[2].isEmpty ? nil : ctx.args[2]
+            ctx.ok()
+        case "GETNAME":
+            if let n = s.name { ctx.bulk(n) } else { ctx.null() }
+        case "INFO":
+            ctx.verbatim(Array((clientLine(e, s) + "\n").utf8))
+        case "LIST":
+            var ids: Set<Int>? = nil
+            if ctx.argc > 2 {
+                if ctx.option(2) == "ID" && ctx.argc > 3 {
+                    var set = Set<Int>()
+                    for i in 3 ..< ctx.argc {
+                        guard let v = StrictInteger.parse(ctx.args[i]), v > 0 else { ctx.error("ERR Invalid client ID"); return }
+                        set.insert(Int(v))
+                    }
+                    ids = set
+                } else if ctx.option(2) == "TYPE" && ctx.argc == 4 {
+                    let t = ctx.option(3)
+                    guard ["NORMAL", "MASTER", "REPLICA", "SLAVE", "PUBSUB"].contains(t) else {
+                        ctx.error("ERR Unknown client type '\(String(decoding: ctx.args[3], as: UTF8.self))'")
+                        return
+                    }
+                    if t != "NORMAL" && t != "PUBSUB" { ids = [] }
+                    if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 }.map(\.id)) }
+                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 }.map(\.id)) }
+                } else {
+                    ctx.syntaxError()
+                    return
+                }
+            }
+            var text = ""
+            for x in e.sessions.values.sorted(by: { $0.id < $1.id }) where ids == nil || ids!.contains(x.id) {
+                text += clientLine(e, x) + "\n"
+            }
+            ctx.verbatim(Array(text.utf8))
+        case "KILL":
+            clientKill(ctx)
+        case "NO-EVICT", "NO-TOUCH":
+            let v = ctx.option(2)
+            guard v == "ON" || v == "OFF" else { ctx.syntaxError(); return }
+            ctx.ok()
+        case "REPLY":
+            switch ctx.option(2) {
+            case "ON": s.replyMode = .on; ctx.ok()
+            case "OFF": s.replyMode = .off
+            case "SKIP": if s.replyMode == .on { s.replyMode = .skip }
+            default: ctx.syntaxError()
+            }
+        case "PAUSE":
+            guard let ms = StrictInteger.parse(ctx.args[2]), ms >= 0 else {
+                ctx.error("ERR timeout is not an integer or out of range")
+                return
+            }
+            var all = true
+            if ctx.argc == 4 {
+                switch ctx.option(3) {
+                case "WRITE": all = false
+                case "ALL": all = true
+                default:
+                    ctx.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+                    return
+                }
+            } else if ctx.argc > 4 { ctx.syntaxError(); return }
+            e.pausedUntil = max(e.pausedUntil, ctx.now + ms)
+            e.pauseAll = all
+            ctx.ok()
+        case "UNPAUSE":
+            e.pausedUntil = 0
+            ctx.ok()
+        case "UNBLOCK":
+            guard let id = StrictInteger.parse(ctx.args[2]) else { ctx.error(RedisError.notInteger); return }
+            var withError = false
+            if ctx.argc == 4 {
+                switch ctx.option(3) {
+                case "ERROR": withError = true
+                case "TIMEOUT": withError = false
+                default: ctx.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"); return
+                }
+            }
+            guard let target = e.sessions[Int(id)], let b = target.blocked else { ctx.integer(0); return }
+            e.unblock(target)
+            if withError {
+                RESPEncoder.error("UNBLOCKED client unblocked via CLIENT UNBLOCK", to: &target.out)
+            } else {
+                switch b.timeoutReply {
+                case .nullArray: RESPEncoder.nullArray(resp: target.resp, to: &target.out)
+                case .nullBulk: RESPEncoder.null(resp: target.resp, to: &target.out)
+                }
+            }
+            target.wakeup?()
+            ctx.integer(1)
+        case "TRACKING", "CACHING", "GETREDIR", "TRACKINGINFO":
+            ctx.error("ERR client tracking is not supported by this server")
+        default:
+            helpReply(ctx, ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "CACHING (YES|NO)",
+                            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.", "GETREDIR",
+                            "    Return the client ID we are redirecting to when tracking is enabled.", "GETNAME",
+                            "    Return the name of the current connection.", "ID", "    Return the ID of the current connection.",
+                            "INFO", "    Return information about the current client connection.", "KILL <ip:port>",
+                            "    Kill connection made from <ip:port>.", "KILL <option> <value> [<option> <value> [...]]",
+                            "    Kill connections. Options are:", "LIST [options ...]", "    Return information about client connections.",
+                            "UNPAUSE", "    Stop the current client pause, resuming traffic.", "PAUSE <timeout> [WRITE|ALL]",
+                            "    Suspend all, or just write, clients for <timeout> milliseconds.", "REPLY (ON|OFF|SKIP)",
+                            "    Control the replies sent to the current connection.", "SETNAME <name>",
+                            "    Assign the name <name> to the current connection.", "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                            "    Unblock the specified blocked client.", "HELP", "    Prints this help."])
+        }
+    }
+
+    static func clientKill(_ ctx: CommandContext) {
+        let e = ctx.engine, s = ctx.session
+        if ctx.argc == 3 {
+            let addr = String(decoding: ctx.args[2], as: UTF8.self)
+            guard let target = e.sessions.values.first(where: { $0.address == addr }) else {
+                ctx.error("ERR No such client")
+                return
+            }
+            target.closeAfterReply = true
+            target.wakeup?()
+            ctx.ok()
+            return
+        }
+        var filters: [(String, String)] = []
+        var skipMe = true
+        var i = 2
+        while i < ctx.argc {
+            guard i + 1 < ctx.argc else { ctx.syntaxError(); return }
+            let opt = ctx.option(i), val = String(decoding: ctx.args[i + 1], as: UTF8.self)
+            switch opt {
+            case "ID":
+                guard let v = Int(val), v > 0 else { ctx.error("ERR client-id should be greater than 0"); return }
+                filters.append(("ID", String(v)))
+            case "ADDR", "LADDR", "USER": filters.append((opt, val))
+            case "TYPE":
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(val.lowercased()) else {
+                    ctx.error("ERR Unknown client type '\(val)'")
+                    return
+                }
+                filters.append((opt, val.lowercased()))
+            case "SKIPME":
+                switch val.lowercased() {
+                case "yes": skipMe = true
+                case "no": skipMe = false
+                default: ctx.syntaxError(); return
+                }
+            default:
+                ctx.syntaxError()
+                return
+            }
+            i += 2
+        }
+        var killed = 0
+        for t in e.sessions.values {
+            if skipMe && t === s { continue }
+            var match = true
+            for (k, v) in filters {
+                switch k {
+                case "ID": match = match && String(t.id) == v
+                case "ADDR": match = match && t.address == v
+                case "LADDR": match = match && t.localAddress == v
+                case "USER": match = match && v == "default"
+                case "TYPE": match = match && (v == "pubsub" ? t.subscriptionCount > 0 : v == "normal" ? t.subscriptionCount == 0 : false)
+                default: break
+                }
+            }
+            if match {
+                t.closeAfterReply = true
+                t.wakeup?()
+                killed += 1
+            }
+        }
+        ctx.integer(killed)
+    }
+
+    static func debug(_ ctx: CommandContext) {
+        switch ctx.option(1) {
+        case "SLEEP":
+            guard ctx.argc == 3, let secs = parseRedisDouble(ctx.args[2]) else { ctx.syntaxError(); return }
+            usleep(useconds_t(max(0, secs) * 1_000_000))
+            ctx.ok()
+        case "OBJECT":
+            guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
+            guard let v = ctx.db.lookup(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
+            ctx.simple("Value at:0x7f0000000000 refcount:1 encoding:\(v.encodingName) serializedlength:\(estimateMemory(ctx.key(2), v)) lru:0 lru_seconds_idle:0")
+        case "SET-ACTIVE-EXPIRE":
+            guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
+            ctx.engine.config.activeExpireEnabled = ctx.args[2] != Array("0".utf8)
+            ctx.ok()
+        case "HELP":
+            helpReply(ctx, ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "OBJECT <key>",
+                            "    Show low level info about the `key` and associated value.", "SET-ACTIVE-EXPIRE <0|1>",
+                            "    Setting it to 0 disables expiring keys in background when they are not", "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the", "    default.",
+                            "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.", "HELP", "    Prints this help."])
+        default:
+            if let hook = ctx.engine.hooks.debug, hook(ctx) { return }
+            let sub = String(decoding: ctx.args[1], as: UTF8.self)
+            ctx.error("ERR unknown subcommand '\(sub)'. Try DEBUG HELP.")
+        }
+    }
+
+    /// An estimate of the bytes a key and its value use (MEMORY USAGE).
+    public static func estimateMemory(_ key: ByteString, _ v: RedisValue) -> Int {
+        let base = 16 + key.count + 24
+        switch v {
+        case .string(let s): return base + (s.count <= 8 ? 0 : s.count + 8)
+        case .list(let l): return base + l.count * 24
+        case .hash(let h): return base + h.count * 48
+        case .set(let s): return base + s.count * 24
+        case .zset(let z): return base + z.count * 56
+        }
+    }
 }
+
+func estimateMemory(_ key: ByteString, _ v: RedisValue) -> Int { ConnectionCommands.estimateMemory(key, v) }

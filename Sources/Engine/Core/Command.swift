@@ -116,14 +116,14 @@ public struct CommandContext {
     public func option(_ i: Int) -> String { String(decoding: args[i], as: UTF8.self).uppercased() }
 
     /// Argument `i` as a strict integer, or replies `ERR value is not an integer or out of range` and returns nil.
-    public func integer(_ i: Int) -> Int64? {
+    public func integerArgument(_ i: Int) -> Int64? {
         if let v = StrictInteger.parse(args[i]) { return v }
         error(RedisError.notInteger)
         return nil
     }
 
     /// Argument `i` as a float as Redis parses them (inf/-inf allowed, NaN refused), or replies and returns nil.
-    public func double(_ i: Int, error message: String = RedisError.notFloat) -> Double? {
+    public func doubleArgument(_ i: Int, error message: String = RedisError.notFloat) -> Double? {
         if let v = parseRedisDouble(args[i]) { return v }
         error(message)
         return nil

@@ -59,6 +59,11 @@ public final class Engine {
     public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
     // The error reply of the command being run, if it replied with one.
     var currentFailed = false
+    /// Sessions in MONITOR mode.
+    public internal(set) var monitors: [Session] = []
+    /// CLIENT PAUSE: until this time (ms), clients' commands wait (all, or only writes).
+    public var pausedUntil: Int64 = 0
+    public var pauseAll = true
 
     public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
         self.config = config
@@ -98,6 +103,7 @@ public final class Engine {
 
     /// Forgets a session whose connection closed: unblocks, unwatches, unsubscribes.
     public func endSession(_ s: Session) {
+        monitors.removeAll { $0 === s }
         unblock(s)
         unwatchAll(s)
         unsubscribeAll(s)
@@ -134,8 +140,60 @@ public final class Engine {
             RESPEncoder.simple("QUEUED", to: &session.out)
             return
         }
+        if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) { feedMonitors(session, args) }
+        let mark = session.out.count
+        let mode = session.replyMode
         call(session, spec, args)
+        switch mode {
+        case .on: break
+        case .off: session.out.removeSubrange(mark...)
+        case .skip:
+            session.out.removeSubrange(mark...)
+            if session.replyMode == .skip { session.replyMode = .on }
+        }
         if !readyKeys.isEmpty { serveReadyKeys() }
+    }
+
+    /// True when CLIENT PAUSE holds back `args` now.
+    public func isPaused(_ args: [[UInt8]]) -> Bool {
+        guard pausedUntil > now else { return false }
+        if pauseAll { return true }
+        guard let spec = commands[lowercasedName(args[0])] else { return false }
+        return spec.flags.contains(.write)
+    }
+
+    func feedMonitors(_ session: Session, _ args: [[UInt8]]) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let usec = Int(ts.tv_nsec / 1000)
+        let frac = String(usec).count < 6 ? String(repeating: "0", count: 6 - String(usec).count) + String(usec) : String(usec)
+        var line = Array("+\(ts.tv_sec).\(frac) [\(session.db) \(session.address.isEmpty ? "lua" : session.address)]".utf8)
+        for a in args {
+            line.append(contentsOf: Array(" \"".utf8))
+            for b in a {
+                switch b {
+                case UInt8(ascii: "\\"): line.append(contentsOf: Array("\\\\".utf8))
+                case UInt8(ascii: "\""): line.append(contentsOf: Array("\\\"".utf8))
+                case 10: line.append(contentsOf: Array("\\n".utf8))
+                case 13: line.append(contentsOf: Array("\\r".utf8))
+                case 9: line.append(contentsOf: Array("\\t".utf8))
+                case 7: line.append(contentsOf: Array("\\a".utf8))
+                case 8: line.append(contentsOf: Array("\\b".utf8))
+                case 0x20 ... 0x7e: line.append(b)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    line.append(contentsOf: Array("\\x".utf8))
+                    line.append(hex[Int(b >> 4)])
+                    line.append(hex[Int(b & 15)])
+                }
+            }
+            line.append(UInt8(ascii: "\""))
+        }
+        line.append(13); line.append(10)
+        for m in monitors where m !== session {
+            m.out.append(contentsOf: line)
+            m.wakeup?()
+        }
     }
 
     /// Runs a command's handler with stats.
@@ -381,5 +439,7 @@ public struct EngineHooks {
     public var info: (([String]) -> String)? = nil
     /// LASTSAVE: the last successful save time (Unix seconds).
     public var lastSave: (() -> Int)? = nil
+    /// DEBUG subcommands the server handles (RELOAD, DIGEST...): returns true if it replied.
+    public var debug: ((CommandContext) -> Bool)? = nil
     public init() {}
 }

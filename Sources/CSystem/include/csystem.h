@@ -1,0 +1,24 @@
+// Thin C wrappers over Linux calls Swift's Glibc module does not import (epoll, signalfd, accept4).
+#ifndef CAIRN_CSYSTEM_H
+#define CAIRN_CSYSTEM_H
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CAIRN_EV_READ 1u
+#define CAIRN_EV_WRITE 2u
+#define CAIRN_EV_HANGUP 4u
+
+int cairn_epoll_create(void);
+/// op: 1 add, 2 modify, 3 delete. events: CAIRN_EV_READ | CAIRN_EV_WRITE.
+int cairn_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/// Waits; fills fds[i] and events[i] (CAIRN_EV_*) for up to max ready descriptors.
+int cairn_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_ms);
+/// A non-blocking, close-on-exec signalfd for SIGTERM and SIGINT (which it blocks).
+int cairn_termination_signalfd(void);
+/// Reads one signal from a signalfd; returns its number, or -1.
+int cairn_read_signal(int fd);
+int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
+/// Bytes handed out by glibc's allocator (mallinfo2: in-use arena bytes plus mmapped blocks).
+size_t cairn_malloc_used(void);
+#endif

@@ -1,0 +1,344 @@
+// CairnServer: the process. Binds the listeners, runs the event loop, turns socket bytes into
+// commands for the Engine and the Engine's replies back into socket bytes, and runs the periodic
+// tasks (expiry, blocked-client timeouts, rehashing, client timeouts) at `hz`.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+import Engine
+import StorageFormat
+
+public final class CairnServer {
+    public let config: ServerConfig
+    public let engine: Engine
+    public let loop = EventLoop()
+    public let log = Log()
+    var listeners: [Int32] = []
+    var connections: [Int32: Connection] = [:]
+    var bySession: [Int: Connection] = [:]
+    var pendingWrites: [Connection] = []
+    var signalFD: Int32 = -1
+    public internal(set) var startTime = EventLoop.monotonicMS()
+    public internal(set) var startUnix: Int64 = 0
+    var cronTimer = 0
+    public var stats = ServerStats()
+    /// Set by SHUTDOWN or a signal: the loop stops and `run()` returns this exit code.
+    var exitCode: Int32? = nil
+    public static let version = "7.0.15"
+    /// A random 40-hex-digit id for this run (INFO run_id).
+    public let runID: String = (0 ..< 40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    /// Unix seconds of the last successful save (0 = never; the RDB issue sets it).
+    public var lastSaveTime = 0
+    var peakMemory = 0
+    var startupMemory = 0
+
+    public init(config: ServerConfig) {
+        self.config = config
+        engine = Engine(databases: config.databases, config: config.engineConfig)
+        engine.requirePass = config.requirepass
+        log.level = LogLevel(name: config.loglevelName) ?? .notice
+        log.file = config.logfile
+        registerServerCommands()
+    }
+
+    /// Binds, logs start-up, and serves until shutdown. Returns the process exit code.
+    public func run() -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        engine.updateClock()
+        startUnix = engine.now / 1000
+        log.notice("oO0OoO0OoO0Oo Cairn is starting oO0OoO0OoO0Oo")
+        log.notice("Cairn version=\(CairnServer.version), bits=64, pid=\(getpid()), just started")
+        if let f = config.configFile { log.notice("Configuration loaded from \(f)") } else {
+            log.warning("Warning: no config file specified, using the default config.")
+        }
+        do {
+            try openListeners()
+        } catch {
+            log.warning("\(error)")
+            return 1
+        }
+        setUpSignals()
+        log.notice("Server initialized")
+        log.notice("Ready to accept connections tcp")
+        cronTimer = loop.every(Int64(1000 / max(1, min(500, config.hz)))) { [unowned self] in self.cron() }
+        loop.beforeSleep = { [unowned self] in self.beforeSleep() }
+        loop.run()
+        return exitCode ?? 0
+    }
+
+    // MARK: - Listening and accepting
+
+    func openListeners() throws {
+        for var addr in config.bind {
+            let optional = addr.hasPrefix("-")
+            if optional { addr.removeFirst() }
+            do {
+                let fd = try Listener.open(address: addr, port: config.port)
+                listeners.append(fd)
+                loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
+            } catch {
+                if optional { continue }
+                throw error
+            }
+        }
+        if listeners.isEmpty { throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.") }
+    }
+
+    func accept(_ lfd: Int32) {
+        while true {
+            var storage = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cairn_accept(lfd, $0, &len) }
+            }
+            if fd < 0 { return }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let (ip, port) = Listener.describe(storage)
+            stats.totalConnections += 1
+            if connections.count >= config.maxclients {
+                writeAndClose(fd, "-ERR max number of clients reached\r\n")
+                stats.rejectedConnections += 1
+                continue
+            }
+            if config.protectedMode && config.requirepass == nil && !isLoopback(ip) {
+                writeAndClose(fd, "-" + CairnServer.protectedModeMessage + "\r\n")
+                stats.rejectedConnections += 1
+                continue
+            }
+            let session = engine.newSession()
+            session.address = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+            var local = sockaddr_storage()
+            var llen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &llen) } }
+            let (lip, lport) = Listener.describe(local)
+            session.localAddress = lip.contains(":") ? "[\(lip)]:\(lport)" : "\(lip):\(lport)"
+            let conn = Connection(fd: fd, session: session)
+            connections[fd] = conn
+            bySession[session.id] = conn
+            session.wakeup = { [unowned self, unowned conn] in self.schedule(conn) }
+            loop.add(fd) { [unowned self, unowned conn] readable, writable, hangup in
+                if readable { self.readFrom(conn) }
+                if writable && !conn.closed { self.writeTo(conn) }
+            }
+        }
+    }
+
+    func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    static let protectedModeMessage = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside."
+
+    func writeAndClose(_ fd: Int32, _ text: String) {
+        var b = Array(text.utf8)
+        _ = b.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    // MARK: - Reading and running commands
+
+    /// One reusable buffer for socket reads; bytes are appended to the client's query buffer.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+
+    func readFrom(_ conn: Connection) {
+        if conn.closed { return }
+        while true {
+            let n = Glibc.read(conn.fd, readBuffer.baseAddress, readBuffer.count)
+            if n > 0 {
+                conn.query.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0 ..< n]))
+                stats.netInputBytes += n
+                if n < readBuffer.count { break }
+            } else {
+                if n == 0 { closeConnection(conn); return }
+                if errno == EAGAIN || errno == EINTR { break }
+                closeConnection(conn)
+                return
+            }
+        }
+        if conn.queryLength > config.clientQueryBufferLimit {
+            log.warning("Closing client that reached max query buffer length: id=\(conn.session.id) addr=\(conn.session.address) qbuf=\(conn.queryLength)")
+            closeConnection(conn)
+            return
+        }
+        processInput(conn)
+    }
+
+    /// Parses and runs every complete command in the query buffer (stopping while the client is blocked).
+    func processInput(_ conn: Connection) {
+        let s = conn.session
+        var limits = RESPLimits()
+        limits.maxBulkLength = config.protoMaxBulkLen
+        while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
+            if !s.authenticated && engine.requirePass != nil {
+                limits.maxMultibulkCount = 10
+                limits.maxBulkLength = 16384
+            } else {
+                limits.maxMultibulkCount = Int(Int32.max)
+                limits.maxBulkLength = config.protoMaxBulkLen
+            }
+            let result = conn.query.withUnsafeBytes { raw in
+                RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: raw[conn.queryStart...]), limits: limits)
+            }
+            switch result {
+            case .incomplete:
+                compactQuery(conn)
+                schedule(conn)
+                return
+            case .skip(let n):
+                conn.queryStart += n
+            case .command(let args, let n):
+                conn.queryStart += n
+                engine.updateClock()
+                engine.execute(s, args)
+            case .protocolError(var message):
+                if !s.authenticated && engine.requirePass != nil {
+                    if message == "Protocol error: invalid multibulk length" { message = "Protocol error: unauthenticated multibulk length" }
+                    if message == "Protocol error: invalid bulk length" { message = "Protocol error: unauthenticated bulk length" }
+                }
+                log.verbose("Protocol error (\(message)) from client: id=\(s.id) addr=\(s.address)")
+                RESPEncoder.error("ERR " + message, to: &s.out)
+                s.closeAfterReply = true
+                conn.queryStart = conn.query.count
+            }
+        }
+        compactQuery(conn)
+        schedule(conn)
+    }
+
+    func compactQuery(_ conn: Connection) {
+        if conn.queryStart == 0 { return }
+        if conn.queryStart >= conn.query.count {
+            conn.query.removeAll(keepingCapacity: conn.query.capacity <= 64 * 1024)
+        } else {
+            conn.query.removeFirst(conn.queryStart)
+        }
+        conn.queryStart = 0
+    }
+
+    // MARK: - Writing replies
+
+    /// Queues `conn` to have its output written before the loop sleeps.
+    func schedule(_ conn: Connection) {
+        if conn.pending || conn.closed { return }
+        if conn.session.out.count > conn.sent || conn.session.closeAfterReply {
+            conn.pending = true
+            pendingWrites.append(conn)
+        }
+    }
+
+    func beforeSleep() {
+        // Clients unblocked by another client's command may have commands waiting.
+        let batch = pendingWrites
+        pendingWrites.removeAll(keepingCapacity: true)
+        for c in batch {
+            c.pending = false
+            if c.closed { continue }
+            writeTo(c)
+        }
+    }
+
+    func writeTo(_ conn: Connection) {
+        let s = conn.session
+        while conn.sent < s.out.count {
+            let n = s.out.withUnsafeBytes { Glibc.write(conn.fd, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
+            if n > 0 {
+                conn.sent += n
+                stats.netOutputBytes += n
+            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
+                return
+            } else {
+                closeConnection(conn)
+                return
+            }
+        }
+        s.out.removeAll(keepingCapacity: s.out.capacity <= 64 * 1024)
+        conn.sent = 0
+        if conn.wantsWrite { conn.wantsWrite = false; loop.setWritable(conn.fd, false) }
+        if s.closeAfterReply {
+            closeConnection(conn)
+            return
+        }
+        // A client that was blocked and is now free may have pipelined commands left.
+        if s.blocked == nil && conn.queryLength > 0 { processInput(conn) }
+    }
+
+    func closeConnection(_ conn: Connection) {
+        if conn.closed { return }
+        conn.closed = true
+        loop.remove(conn.fd)
+        close(conn.fd)
+        connections[conn.fd] = nil
+        bySession[conn.session.id] = nil
+        engine.endSession(conn.session)
+        conn.session.wakeup = nil
+    }
+
+    // MARK: - Periodic work
+
+    func cron() {
+        engine.updateClock()
+        engine.activeExpireCycle()
+        engine.expireBlockedClients()
+        engine.rehashStep()
+        if config.timeout > 0 {
+            let limit = engine.now - Int64(config.timeout) * 1000
+            for c in connections.values where c.session.lastInteraction < limit && c.session.blocked == nil
+                && c.session.subscriptionCount == 0 {
+                log.verbose("Closing idle client")
+                closeConnection(c)
+            }
+        }
+        for s in engine.sessions.values where s.closeAfterReply {
+            if let c = bySession[s.id] { schedule(c) }
+        }
+    }
+
+    // MARK: - Signals and shutdown
+
+    func setUpSignals() {
+        signalFD = cairn_termination_signalfd()
+        guard signalFD >= 0 else { return }
+        loop.add(signalFD) { [unowned self] _, _, _ in
+            while true {
+                let signo = cairn_read_signal(self.signalFD)
+                if signo < 0 { break }
+                let name = signo == SIGINT ? "SIGINT" : "SIGTERM"
+                self.log.warning("Received \(name) scheduling shutdown...")
+                self.shutdown(code: 0)
+            }
+        }
+    }
+
+    /// Stops serving: flushes what can be flushed, closes clients and listeners.
+    public func shutdown(code: Int32) {
+        log.warning("User requested shutdown...")
+        for c in Array(connections.values) { closeConnection(c) }
+        for l in listeners { loop.remove(l); close(l) }
+        listeners.removeAll()
+        log.warning("Cairn is now ready to exit, bye bye...")
+        exitCode = code
+        loop.stop()
+    }
+
+    /// Closes the connection of a session (CLIENT KILL): after its pending output.
+    func kill(sessionID: Int) -> Bool {
+        guard let c = bySession[sessionID] else { return false }
+        c.session.closeAfterReply = true
+        schedule(c)
+        return true
+    }
+
+    /// Connected clients (for INFO and CLIENT LIST).
+    var clientCount: Int { connections.count }
+}
+
+public struct ServerStats {
+    public var readsProcessed = 0
+    public var writesProcessed = 0
+    public var totalConnections = 0
+    public var rejectedConnections = 0
+    public var netInputBytes = 0
+    public var netOutputBytes = 0
+}

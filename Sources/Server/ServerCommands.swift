@@ -1,0 +1,33 @@
+// Commands that need the server rather than the engine: INFO and SHUTDOWN (CONFIG lives with the
+// config table).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+
+extension CairnServer {
+    func registerServerCommands() {
+        engine.hooks.info = { [unowned self] sections in self.infoText(sections) }
+        engine.hooks.lastSave = { [unowned self] in self.lastSaveTime == 0 ? Int(self.startUnix) : self.lastSaveTime }
+        engine.register([
+            CommandSpec("info", arity: -1, flags: [.loading, .stale]) { [unowned self] ctx in
+                let sections = (1 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self) }
+                ctx.verbatim(Array(self.infoText(sections).utf8))
+            },
+            CommandSpec("shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti]) { [unowned self] ctx in
+                for i in 1 ..< ctx.argc {
+                    guard ["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"].contains(ctx.option(i)) else {
+                        ctx.syntaxError()
+                        return
+                    }
+                }
+                if (1 ..< ctx.argc).contains(where: { ctx.option($0) == "ABORT" }) {
+                    ctx.error("ERR No shutdown in progress.")
+                    return
+                }
+                self.shutdown(code: 0)
+            },
+        ])
+        engine.register(configCommands(config))
+    }
+}
