@@ -146,7 +146,7 @@ public final class Engine {
         call(session, spec, args)
         switch mode {
         case .on: break
-        case .off: session.out.removeSubrange(mark...)
+        case .off: if session.replyMode != .on { session.out.removeSubrange(mark...) }
         case .skip:
             session.out.removeSubrange(mark...)
             if session.replyMode == .skip { session.replyMode = .on }

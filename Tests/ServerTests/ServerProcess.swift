@@ -1,0 +1,183 @@
+// Test support: a real cairn-server or redis-server process on a free loopback port, and a raw
+// RESP client over a real socket that returns each reply's exact bytes.
+import Foundation
+import Testing
+import StorageFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let cairnServer = root.appendingPathComponent(".build/debug/cairn-server").path
+    static let redisServer = "/usr/bin/redis-server"
+    static let redisCLI = "/usr/bin/redis-cli"
+    static var haveRedis: Bool { access(redisServer, X_OK) == 0 && access(redisCLI, X_OK) == 0 }
+    static var haveCairn: Bool { access(cairnServer, X_OK) == 0 }
+}
+
+func freeLoopbackPort() -> Int {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(s) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+struct TestFailure: Error, CustomStringConvertible { var description: String }
+
+/// A server process (Cairn or Redis) in its own temporary folder.
+final class ServerProcess {
+    let process = Process()
+    let port: Int
+    let dir: String
+    let logPath: String
+
+    init(cairn: Bool = true, args: [String] = []) throws {
+        var template = Array((NSTemporaryDirectory() + "cairn-srv-XXXXXX").utf8CString)
+        dir = String(cString: mkdtemp(&template)!)
+        port = freeLoopbackPort()
+        logPath = dir + "/server.log"
+        process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", logPath] + args
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !process.isRunning { throw TestFailure(description: "server exited: \(log())") }
+            if let c = try? RawClient(port: port) { _ = try? c.send("PING"); return }
+            usleep(20_000)
+        }
+        throw TestFailure(description: "server did not start: \(log())")
+    }
+
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func client() throws -> RawClient { try RawClient(port: port) }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        terminate()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+/// A blocking RESP client over a real TCP socket.
+final class RawClient {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if r != 0 { close(fd); throw TestFailure(description: "connect failed") }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { throw TestFailure(description: "send failed") }
+            sent += n
+        }
+    }
+
+    static func encode(_ args: [[UInt8]]) -> [UInt8] {
+        var req: [UInt8] = []
+        RESPEncoder.arrayHeader(args.count, to: &req)
+        for a in args { RESPEncoder.bulk(a, to: &req) }
+        return req
+    }
+
+    /// Reads one complete reply's bytes.
+    func readReply() throws -> [UInt8] {
+        while true {
+            if let end = replyEnd(buffer, 0) {
+                let r = Array(buffer[0 ..< end])
+                buffer.removeFirst(end)
+                return r
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
+            if n <= 0 { throw TestFailure(description: "connection closed or timed out (have \(String(decoding: buffer, as: UTF8.self)))") }
+            buffer.append(contentsOf: chunk[0 ..< n])
+        }
+    }
+
+    /// True once the server has closed the connection (reads until EOF, within the timeout).
+    func isClosedByServer() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
+            if n == 0 { return true }
+            if n < 0 { return false }
+            buffer.append(contentsOf: chunk[0 ..< n])
+        }
+    }
+
+    func send(_ args: [[UInt8]]) throws -> [UInt8] {
+        try write(RawClient.encode(args))
+        return try readReply()
+    }
+
+    @discardableResult
+    func send(_ line: String) throws -> String { String(decoding: try send(argv(line)), as: UTF8.self) }
+}
+
+func argv(_ line: String) -> [[UInt8]] {
+    Array(line.utf8).withUnsafeBytes { RESPRequestParser.splitArguments($0) ?? [] }
+}
+
+/// The index just past one complete RESP reply starting at `i`, or nil if incomplete.
+func replyEnd(_ b: [UInt8], _ i: Int) -> Int? {
+    guard i < b.count else { return nil }
+    var j = i + 1
+    while j + 1 < b.count && !(b[j] == 13 && b[j + 1] == 10) { j += 1 }
+    guard j + 1 < b.count else { return nil }
+    let line = String(decoding: b[(i + 1) ..< j], as: UTF8.self)
+    let next = j + 2
+    switch b[i] {
+    case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
+        let n = Int(line) ?? -1
+        if n < 0 { return next }
+        return b.count >= next + n + 2 ? next + n + 2 : nil
+    case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
+        var n = Int(line) ?? -1
+        if n < 0 { return next }
+        if b[i] == UInt8(ascii: "%") || b[i] == UInt8(ascii: "|") { n *= 2 }
+        var k = next
+        for _ in 0 ..< n {
+            guard let e = replyEnd(b, k) else { return nil }
+            k = e
+        }
+        return k
+    default:
+        return next
+    }
+}
