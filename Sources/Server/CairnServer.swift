@@ -17,6 +17,8 @@ public final class CairnServer {
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
+    /// Clients holding commands back because of CLIENT PAUSE.
+    var pausedConnections: [Connection] = []
     var signalFD: Int32 = -1
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
@@ -188,8 +190,14 @@ public final class CairnServer {
             case .skip(let n):
                 conn.queryStart += n
             case .command(let args, let n):
-                conn.queryStart += n
                 engine.updateClock()
+                if engine.pausedUntil > engine.now && engine.isPaused(args) {
+                    // CLIENT PAUSE: leave the command in the buffer; the cron retries.
+                    if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }
+                    compactQuery(conn)
+                    return
+                }
+                conn.queryStart += n
                 engine.execute(s, args)
             case .protocolError(var message):
                 if !s.authenticated && engine.requirePass != nil {
@@ -289,6 +297,11 @@ public final class CairnServer {
                 log.verbose("Closing idle client")
                 closeConnection(c)
             }
+        }
+        if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
+            let batch = pausedConnections
+            pausedConnections.removeAll()
+            for c in batch where !c.closed { processInput(c) }
         }
         for s in engine.sessions.values where s.closeAfterReply {
             if let c = bySession[s.id] { schedule(c) }
