@@ -615,6 +615,39 @@ import Testing
         """#)
     }
 
+    @Test func resp3Replies() throws {
+        try #require(RedisOracle.available)
+        try compareKeyspace(#"""
+        !resp3
+        GET nokey
+        SET k v
+        GET k
+        MGET k nokey
+        SET k v2 GET
+        SET nokey2 v XX
+        SET nokey3 v XX GET
+        GETEX nokey
+        GETDEL nokey
+        GETSET nokey4 v
+        INCRBYFLOAT f 1.5
+        INCR c
+        GETRANGE nokey 0 1
+        LCS k nokey IDX
+        RPUSH l 2 1
+        SORT l GET nokey*
+        SORT l GET #
+        OBJECT ENCODING nokey
+        OBJECT ENCODING k
+        OBJECT HELP
+        SCAN 0 MATCH nokey*
+        KEYS nokey*
+        TYPE k
+        TTL nokey
+        !resp2
+        GET nokey
+        """#)
+    }
+
     @Test func setExpiresAfterShortTime() throws {
         let h = EngineHarness()
         #expect(h.run("SET k v PX 30") == "+OK\r\n")
