@@ -1,5 +1,422 @@
-// String commands. STUB: the family's implementer fills this in.
+// String commands: GET/SET and their variants, counters, ranges. Values that spell a canonical integer
+// are stored as integers (Redis's `int` encoding) when Redis would; APPEND and SETRANGE leave `raw`
+// strings, INCRBYFLOAT an `embstr`. Bit commands and LCS live in their own files.
+#if canImport(Glibc)
+import Glibc
+#endif
+import StorageFormat
 
 public enum StringCommands {
-    public static var all: [CommandSpec] { [] }
+    public static var all: [CommandSpec] {
+        [
+            CommandSpec("get", arity: 2, flags: [.readonly, .fast], firstKey: 1, lastKey: 1, step: 1, handler: get),
+            CommandSpec("set", arity: -3, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1, handler: set),
+            CommandSpec("setnx", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1, handler: setnx),
+            CommandSpec("setex", arity: 4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1) { setex($0, unitSeconds: true) },
+            CommandSpec("psetex", arity: 4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1) { setex($0, unitSeconds: false) },
+            CommandSpec("mget", arity: -2, flags: [.readonly, .fast], firstKey: 1, lastKey: -1, step: 1, handler: mget),
+            CommandSpec("mset", arity: -3, flags: [.write, .denyOOM], firstKey: 1, lastKey: -1, step: 2) { mset($0, nx: false) },
+            CommandSpec("msetnx", arity: -3, flags: [.write, .denyOOM], firstKey: 1, lastKey: -1, step: 2) { mset($0, nx: true) },
+            CommandSpec("getset", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1, handler: getset),
+            CommandSpec("getdel", arity: 2, flags: [.write, .fast], firstKey: 1, lastKey: 1, step: 1, handler: getdel),
+            CommandSpec("getex", arity: -2, flags: [.write, .fast], firstKey: 1, lastKey: 1, step: 1, handler: getex),
+            CommandSpec("append", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1, handler: append),
+            CommandSpec("strlen", arity: 2, flags: [.readonly, .fast], firstKey: 1, lastKey: 1, step: 1, handler: strlen),
+            CommandSpec("incr", arity: 2, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { incrBy($0, 1) },
+            CommandSpec("decr", arity: 2, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { incrBy($0, -1) },
+            CommandSpec("incrby", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { ctx in
+                guard let by = ctx.integer(2) else { return }
+                incrBy(ctx, by)
+            },
+            CommandSpec("decrby", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { ctx in
+                guard let by = ctx.integer(2) else { return }
+                if by == Int64.min { return ctx.error("ERR decrement would overflow") }
+                incrBy(ctx, -by)
+            },
+            CommandSpec("incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1, handler: incrByFloat),
+            CommandSpec("getrange", arity: 4, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1, handler: getrange),
+            CommandSpec("substr", arity: 4, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1, handler: getrange),
+            CommandSpec("setrange", arity: 4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1, handler: setrange),
+        ] + BitCommands.all + LCSCommand.all
+    }
+
+    static let tooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
+    /// The string under `key` for reading: `.some(nil)` when missing, nil after replying WRONGTYPE.
+    static func readString(_ ctx: CommandContext, _ key: ByteString) -> StringValue?? {
+        switch ctx.lookupRead(key) {
+        case nil: return .some(nil)
+        case .string(let s)?: return .some(s)
+        default:
+            ctx.wrongType()
+            return nil
+        }
+    }
+
+    static func get(_ ctx: CommandContext) {
+        guard let found = readString(ctx, ctx.key(1)) else { return }
+        if let s = found { ctx.bulk(s) } else { ctx.null() }
+    }
+
+    /// Redis's checkStringLength: would `size + append` bytes exceed proto-max-bulk-len? Replies if so.
+    static func exceedsMaxLength(_ ctx: CommandContext, _ size: Int, _ append: Int) -> Bool {
+        let (total, overflow) = size.addingReportingOverflow(append)
+        if overflow || total > ctx.engine.config.protoMaxBulkLen {
+            ctx.error(tooLong)
+            return true
+        }
+        return false
+    }
+
+    // MARK: - SET and its options
+
+    struct SetFlags: OptionSet {
+        let rawValue: Int
+        static let nx = SetFlags(rawValue: 1 << 0)
+        static let xx = SetFlags(rawValue: 1 << 1)
+        static let ex = SetFlags(rawValue: 1 << 2)
+        static let px = SetFlags(rawValue: 1 << 3)
+        static let keepTTL = SetFlags(rawValue: 1 << 4)
+        static let get = SetFlags(rawValue: 1 << 5)
+        static let exat = SetFlags(rawValue: 1 << 6)
+        static let pxat = SetFlags(rawValue: 1 << 7)
+        static let persist = SetFlags(rawValue: 1 << 8)
+        static let anyExpire: SetFlags = [.ex, .px, .exat, .pxat]
+    }
+
+    /// Parses SET's (forSet) or GETEX's options from argument 3 (SET) or 2 (GETEX), with Redis's
+    /// rules for which may combine. Returns the flags and the index of the expire argument, or nil
+    /// after replying a syntax error.
+    static func parseSetOptions(_ ctx: CommandContext, from: Int, forSet: Bool) -> (SetFlags, Int?)? {
+        var flags: SetFlags = []
+        var expireIndex: Int? = nil
+        var j = from
+        while j < ctx.argc {
+            let opt = ctx.option(j)
+            let hasNext = j + 1 < ctx.argc
+            if opt == "NX" && !flags.contains(.xx) && forSet {
+                flags.insert(.nx)
+            } else if opt == "XX" && !flags.contains(.nx) && forSet {
+                flags.insert(.xx)
+            } else if opt == "GET" && forSet {
+                flags.insert(.get)
+            } else if opt == "KEEPTTL" && forSet && flags.isDisjoint(with: [.persist, .ex, .exat, .px, .pxat]) {
+                flags.insert(.keepTTL)
+            } else if opt == "PERSIST" && !forSet && flags.isDisjoint(with: [.ex, .exat, .px, .pxat, .keepTTL]) {
+                flags.insert(.persist)
+            } else if opt == "EX" && hasNext && flags.isDisjoint(with: [.keepTTL, .persist, .exat, .px, .pxat]) {
+                flags.insert(.ex)
+                expireIndex = j + 1
+                j += 1
+            } else if opt == "PX" && hasNext && flags.isDisjoint(with: [.keepTTL, .persist, .ex, .exat, .pxat]) {
+                flags.insert(.px)
+                expireIndex = j + 1
+                j += 1
+            } else if opt == "EXAT" && hasNext && flags.isDisjoint(with: [.keepTTL, .persist, .ex, .px, .pxat]) {
+                flags.insert(.exat)
+                expireIndex = j + 1
+                j += 1
+            } else if opt == "PXAT" && hasNext && flags.isDisjoint(with: [.keepTTL, .persist, .ex, .exat, .px]) {
+                flags.insert(.pxat)
+                expireIndex = j + 1
+                j += 1
+            } else {
+                ctx.syntaxError()
+                return nil
+            }
+            j += 1
+        }
+        return (flags, expireIndex)
+    }
+
+    /// The absolute expiry in ms an EX/PX/EXAT/PXAT argument gives, or nil after replying an error.
+    static func expireMilliseconds(_ ctx: CommandContext, _ index: Int, _ flags: SetFlags) -> Int64? {
+        guard var ms = ctx.integer(index) else { return nil }
+        let seconds = flags.contains(.ex) || flags.contains(.exat)
+        if ms <= 0 || (seconds && ms > Int64.max / 1000) {
+            ExpireCommands.invalidExpireTime(ctx)
+            return nil
+        }
+        if seconds { ms *= 1000 }
+        if flags.contains(.ex) || flags.contains(.px) {
+            let (sum, overflow) = ms.addingReportingOverflow(ctx.now)
+            if overflow || sum <= 0 {
+                ExpireCommands.invalidExpireTime(ctx)
+                return nil
+            }
+            ms = sum
+        }
+        return ms
+    }
+
+    /// Stores a string the way SET does: removes the old TTL unless `keepTTL`, then sets `expireAt`.
+    static func store(_ ctx: CommandContext, _ key: ByteString, _ value: StringValue, keepTTL: Bool = false,
+                      expireAt: Int64? = nil) {
+        ctx.db.set(key, .string(value), keepTTL: keepTTL)
+        if let at = expireAt { ctx.db.setExpire(key, at: at) }
+        ctx.modified(key)
+    }
+
+    static func set(_ ctx: CommandContext) {
+        guard let (flags, expireIndex) = parseSetOptions(ctx, from: 3, forSet: true) else { return }
+        var expireAt: Int64? = nil
+        if let e = expireIndex {
+            guard let ms = expireMilliseconds(ctx, e, flags) else { return }
+            expireAt = ms
+        }
+        let key = ctx.key(1)
+        if flags.contains(.get) {
+            guard let old = readString(ctx, key) else { return }
+            if let s = old { ctx.bulk(s) } else { ctx.null() }
+        }
+        let found = ctx.lookupWrite(key) != nil
+        if (flags.contains(.nx) && found) || (flags.contains(.xx) && !found) {
+            if !flags.contains(.get) { ctx.null() }
+            return
+        }
+        store(ctx, key, StringValue(ctx.args[2]), keepTTL: flags.contains(.keepTTL), expireAt: expireAt)
+        if !flags.contains(.get) { ctx.ok() }
+    }
+
+    static func setnx(_ ctx: CommandContext) {
+        let key = ctx.key(1)
+        if ctx.lookupWrite(key) != nil { return ctx.integer(0) }
+        store(ctx, key, StringValue(ctx.args[2]))
+        ctx.integer(1) as Void
+    }
+
+    static func setex(_ ctx: CommandContext, unitSeconds: Bool) {
+        guard let at = expireMilliseconds(ctx, 2, unitSeconds ? .ex : .px) else { return }
+        store(ctx, ctx.key(1), StringValue(ctx.args[3]), expireAt: at)
+        ctx.ok()
+    }
+
+    static func mget(_ ctx: CommandContext) {
+        ctx.arrayHeader(ctx.argc - 1)
+        for i in 1 ..< ctx.argc {
+            if case .string(let s)? = ctx.lookupRead(ctx.key(i)) { ctx.bulk(s) } else { ctx.null() }
+        }
+    }
+
+    static func mset(_ ctx: CommandContext, nx: Bool) {
+        if ctx.argc % 2 == 0 { return ctx.error(RedisError.wrongArity(ctx.spec.name)) }
+        if nx {
+            for i in stride(from: 1, to: ctx.argc, by: 2) where ctx.lookupWrite(ctx.key(i)) != nil {
+                return ctx.integer(0)
+            }
+        }
+        for i in stride(from: 1, to: ctx.argc, by: 2) {
+            store(ctx, ctx.key(i), StringValue(ctx.args[i + 1]))
+        }
+        nx ? ctx.integer(1) : ctx.ok()
+    }
+
+    static func getset(_ ctx: CommandContext) {
+        let key = ctx.key(1)
+        guard let old = readString(ctx, key) else { return }
+        if let s = old { ctx.bulk(s) } else { ctx.null() }
+        store(ctx, key, StringValue(ctx.args[2]))
+    }
+
+    static func getdel(_ ctx: CommandContext) {
+        let key = ctx.key(1)
+        guard let old = readString(ctx, key) else { return }
+        guard let s = old else { return ctx.null() }
+        ctx.bulk(s)
+        ctx.db.remove(key)
+        ctx.modified(key)
+    }
+
+    /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]
+    static func getex(_ ctx: CommandContext) {
+        guard let (flags, expireIndex) = parseSetOptions(ctx, from: 2, forSet: false) else { return }
+        let key = ctx.key(1)
+        guard let found = readString(ctx, key) else { return }
+        guard let s = found else { return ctx.null() }
+        var expireAt: Int64? = nil
+        if let e = expireIndex {
+            guard let ms = expireMilliseconds(ctx, e, flags) else { return }
+            expireAt = ms
+        }
+        ctx.bulk(s)
+        if let at = expireAt {
+            if (flags.contains(.exat) || flags.contains(.pxat)) && at <= ctx.now {
+                ctx.db.remove(key)
+            } else {
+                ctx.db.setExpire(key, at: at)
+            }
+            ctx.modified(key)
+        } else if flags.contains(.persist) {
+            if ctx.db.persist(key) { ctx.modified(key) }
+        }
+    }
+
+    // MARK: - Editing in place
+
+    /// Replaces the string under an existing `key` with the `raw` result of `edit` on its bytes,
+    /// editing the buffer in place when it is not shared. Keeps the TTL. Returns the new length.
+    @discardableResult
+    static func editRaw(_ db: Database, _ key: ByteString, _ edit: (inout [UInt8]) -> Void) -> Int {
+        var length = 0
+        db.keys.modify(key) { v in
+            var bytes: [UInt8]
+            switch v {
+            case .string(.raw(let b)), .string(.bytes(let b)): bytes = b.storage
+            case .string(.int(let i)): bytes = StrictIntegerText.format(i)
+            default: return
+            }
+            v = .string(.int(0)) // drop the table's reference so `bytes` is uniquely owned
+            edit(&bytes)
+            length = bytes.count
+            v = .string(.raw(ByteString(bytes)))
+        }
+        return length
+    }
+
+    static func append(_ ctx: CommandContext) {
+        let key = ctx.key(1)
+        let tail = ctx.args[2]
+        switch ctx.lookupWrite(key) {
+        case nil:
+            store(ctx, key, StringValue(tail))
+            ctx.integer(tail.count) as Void
+        case .string(let s)?:
+            if exceedsMaxLength(ctx, s.count, tail.count) { return }
+            let n = editRaw(ctx.db, key) { $0.append(contentsOf: tail) }
+            ctx.modified(key)
+            ctx.integer(n) as Void
+        default:
+            ctx.wrongType()
+        }
+    }
+
+    static func strlen(_ ctx: CommandContext) {
+        guard let found = readString(ctx, ctx.key(1)) else { return }
+        ctx.integer(found?.count ?? 0) as Void
+    }
+
+    // MARK: - Counters
+
+    static func incrBy(_ ctx: CommandContext, _ by: Int64) {
+        let key = ctx.key(1)
+        let current: Int64
+        let exists: Bool
+        switch ctx.lookupWrite(key) {
+        case nil:
+            current = 0
+            exists = false
+        case .string(let s)?:
+            switch s {
+            case .int(let v): current = v
+            case .bytes(let b), .raw(let b):
+                guard let v = b.integerValue else { return ctx.error(RedisError.notInteger) }
+                current = v
+            }
+            exists = true
+        default:
+            return ctx.wrongType()
+        }
+        let (result, overflow) = current.addingReportingOverflow(by)
+        if overflow { return ctx.error(RedisError.overflow) }
+        if exists { ctx.db.overwrite(key, .string(.int(result))) } else { ctx.db.set(key, .string(.int(result))) }
+        ctx.modified(key)
+        ctx.integer(Int(result)) as Void
+    }
+
+    /// A long double as Redis's string2ld reads it: strtold over all of the text, no leading space,
+    /// no NaN, no overflow or underflow to zero.
+    static func parseLongDoubleStrict(_ b: [UInt8]) -> Float80? {
+        if b.isEmpty || b.count >= 5 * 1024 { return nil }
+        if let first = b.first, first == 32 || (first >= 9 && first <= 13) { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: b.count + 1) { tmp -> Float80? in
+            for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: b[i]) }
+            tmp[b.count] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
+            let d = strtold(tmp.baseAddress!, &end)
+            guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
+            if errno == ERANGE && (d.isInfinite || d == 0) { return nil }
+            return d
+        }
+    }
+
+    static func incrByFloat(_ ctx: CommandContext) {
+        let key = ctx.key(1)
+        var current: Float80 = 0
+        let exists: Bool
+        switch ctx.lookupWrite(key) {
+        case nil:
+            exists = false
+        case .string(let s)?:
+            switch s {
+            case .int(let v): current = Float80(v)
+            case .bytes(let b), .raw(let b):
+                guard let v = parseLongDoubleStrict(b.bytes) else { return ctx.error(RedisError.notFloat) }
+                current = v
+            }
+            exists = true
+        default:
+            return ctx.wrongType()
+        }
+        guard let by = parseLongDoubleStrict(ctx.args[2]) else { return ctx.error(RedisError.notFloat) }
+        let result = current + by
+        if result.isNaN || result.isInfinite { return ctx.error("ERR increment would produce NaN or Infinity") }
+        // Redis stores the printed text as a plain (embstr/raw) string, never as an int.
+        let text = ByteString(formatLongDouble(result))
+        if exists { ctx.db.overwrite(key, .string(.bytes(text))) } else { ctx.db.set(key, .string(.bytes(text))) }
+        ctx.modified(key)
+        ctx.bulk(text)
+    }
+
+    // MARK: - Ranges
+
+    static func getrange(_ ctx: CommandContext) {
+        guard var start = ctx.integer(2), var end = ctx.integer(3) else { return }
+        guard let found = readString(ctx, ctx.key(1)) else { return }
+        guard let s = found else { return ctx.bulk([UInt8]()) }
+        let bytes = s.byteString
+        let len = Int64(bytes.count)
+        if start < 0 && end < 0 && start > end { return ctx.bulk([UInt8]()) }
+        if start < 0 { start += len }
+        if end < 0 { end += len }
+        if start < 0 { start = 0 }
+        if end < 0 { end = 0 }
+        if end >= len { end = len - 1 }
+        if start > end || len == 0 { return ctx.bulk([UInt8]()) }
+        bytes.withUnsafeBytes { raw in
+            RESPEncoder.bulk(UnsafeRawBufferPointer(rebasing: raw[Int(start) ... Int(end)]), to: &ctx.session.out)
+        }
+    }
+
+    static func setrange(_ ctx: CommandContext) {
+        guard let offset64 = ctx.integer(2) else { return }
+        if offset64 < 0 { return ctx.error("ERR offset is out of range") }
+        let offset = Int(offset64)
+        let key = ctx.key(1)
+        let value = ctx.args[3]
+        switch ctx.lookupWrite(key) {
+        case nil:
+            if value.isEmpty { return ctx.integer(0) }
+            if exceedsMaxLength(ctx, offset, value.count) { return }
+            var bytes = [UInt8](repeating: 0, count: offset + value.count)
+            bytes.replaceSubrange(offset ..< offset + value.count, with: value)
+            ctx.db.set(key, .string(.raw(ByteString(bytes))))
+            ctx.modified(key)
+            ctx.integer(bytes.count) as Void
+        case .string(let s)?:
+            if value.isEmpty { return ctx.integer(s.count) }
+            if exceedsMaxLength(ctx, offset, value.count) { return }
+            let n = editRaw(ctx.db, key) { bytes in
+                if bytes.count < offset + value.count {
+                    bytes.append(contentsOf: repeatElement(0, count: offset + value.count - bytes.count))
+                }
+                bytes.replaceSubrange(offset ..< offset + value.count, with: value)
+            }
+            ctx.modified(key)
+            ctx.integer(n) as Void
+        default:
+            ctx.wrongType()
+        }
+    }
 }
+

@@ -175,7 +175,7 @@ public struct CommandContext {
     public func bulk(_ s: StringValue) {
         switch s {
         case .int(let v): bulk(StrictInteger.format(v))
-        case .bytes(let b): bulk(b)
+        case .bytes(let b), .raw(let b): bulk(b)
         }
     }
     public func bulk(_ s: String) { bulk(Array(s.utf8)) }

@@ -7,6 +7,9 @@ import StorageFormat
 public enum StringValue: Sendable, Equatable {
     case int(Int64)
     case bytes(ByteString)
+    /// Bytes Redis keeps in its `raw` encoding whatever their length (what APPEND, SETRANGE,
+    /// SETBIT and BITOP leave behind).
+    case raw(ByteString)
 
     /// Stores `b` as an integer when it is one (Redis's `int` encoding, strings of at most 20 bytes).
     @inlinable public init(_ b: ByteString) {
@@ -18,22 +21,23 @@ public enum StringValue: Sendable, Equatable {
     @inlinable public var byteString: ByteString {
         switch self {
         case .int(let v): return ByteString(integer: v)
-        case .bytes(let b): return b
+        case .bytes(let b), .raw(let b): return b
         }
     }
 
     @inlinable public var count: Int {
         switch self {
         case .int(let v): return StrictInteger.format(v).count
-        case .bytes(let b): return b.count
+        case .bytes(let b), .raw(let b): return b.count
         }
     }
 
-    /// `OBJECT ENCODING`: int, embstr (at most 44 bytes), raw.
+    /// `OBJECT ENCODING`: int, embstr (at most 44 bytes), raw (longer, or `.raw`).
     public var encodingName: String {
         switch self {
         case .int: return "int"
         case .bytes(let b): return b.count <= 44 ? "embstr" : "raw"
+        case .raw: return "raw"
         }
     }
 }

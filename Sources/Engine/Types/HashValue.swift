@@ -5,6 +5,8 @@ public final class HashValue {
     public init() {}
     /// Elements (pairs count once).
     public var count: Int { 0 }
+    /// The value of `field`, if present. STUB (h-strings, for SORT ... BY/GET key->field).
+    public func get(_ field: ByteString) -> ByteString? { nil }
     /// `OBJECT ENCODING` in Redis's words.
     public var encodingName: String { "listpack" }
     /// An independent copy.

@@ -5,6 +5,8 @@ public final class SetValue {
     public init() {}
     /// Elements (pairs count once).
     public var count: Int { 0 }
+    /// All members (iteration order). STUB (h-strings, for SORT).
+    public func members() -> [ByteString] { [] }
     /// `OBJECT ENCODING` in Redis's words.
     public var encodingName: String { "listpack" }
     /// An independent copy.

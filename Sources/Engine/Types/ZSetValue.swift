@@ -5,6 +5,8 @@ public final class ZSetValue {
     public init() {}
     /// Elements (pairs count once).
     public var count: Int { 0 }
+    /// All members by ascending score (then member). STUB (h-strings, for SORT).
+    public func membersInOrder() -> [ByteString] { [] }
     /// `OBJECT ENCODING` in Redis's words.
     public var encodingName: String { "listpack" }
     /// An independent copy.
