@@ -55,7 +55,7 @@ public enum BitCommands {
             return ctx.wrongType()
         }
         if changed { ctx.modified(key) }
-        ctx.integer(old ? 1 : 0) as Void
+        ctx.integer(old ? 1 : 0)
     }
 
     static func getbit(_ ctx: CommandContext) {
@@ -99,7 +99,7 @@ public enum BitCommands {
         let bytes = s.byteString
         var range: (Int, Int)?
         if ctx.argc == 4 || ctx.argc == 5 {
-            guard let start = ctx.integer(2), let end = ctx.integer(3) else { return }
+            guard let start = ctx.integerArgument(2), let end = ctx.integerArgument(3) else { return }
             var isBit = false
             if ctx.argc == 5 {
                 guard let b = unitIsBit(ctx, 4) else { return }
@@ -123,11 +123,11 @@ public enum BitCommands {
                 n += b.nonzeroBitCount
             }
         }
-        ctx.integer(n) as Void
+        ctx.integer(n)
     }
 
     static func bitpos(_ ctx: CommandContext) {
-        guard let bit = ctx.integer(2) else { return }
+        guard let bit = ctx.integerArgument(2) else { return }
         if bit != 0 && bit != 1 { return ctx.error("ERR The bit argument must be 1 or 0.") }
         let value: StringValue
         switch ctx.lookupRead(ctx.key(1)) {
@@ -139,7 +139,7 @@ public enum BitCommands {
         var range: (Int, Int)?
         var endGiven = false
         if ctx.argc >= 4 && ctx.argc <= 6 {
-            guard let start = ctx.integer(3) else { return }
+            guard let start = ctx.integerArgument(3) else { return }
             var isBit = false
             if ctx.argc == 6 {
                 guard let b = unitIsBit(ctx, 5) else { return }
@@ -147,7 +147,7 @@ public enum BitCommands {
             }
             var end: Int64
             if ctx.argc >= 5 {
-                guard let e = ctx.integer(4) else { return }
+                guard let e = ctx.integerArgument(4) else { return }
                 end = e
                 endGiven = true
             } else {
@@ -181,7 +181,7 @@ public enum BitCommands {
             }
         }
         if pos == -1 && bit == 0 && !endGiven { pos = last + 1 }
-        ctx.integer(pos) as Void
+        ctx.integer(pos)
     }
 
     static func bitop(_ ctx: CommandContext) {
@@ -226,6 +226,6 @@ public enum BitCommands {
         }
         ctx.db.set(dst, .string(.raw(ByteString(out))))
         ctx.modified(dst)
-        ctx.integer(maxLength) as Void
+        ctx.integer(maxLength)
     }
 }

@@ -48,7 +48,7 @@ public enum DatabaseCommands {
         ctx.modified(key)
         ctx.engine.signalModifiedKey(db: id, key: key)
         KeyCommands.signalReadyIfBlockable(ctx.engine, db: id, key: key, value: value)
-        ctx.integer(1) as Void
+        ctx.integer(1)
     }
 
     /// [ASYNC|SYNC]: both empty at once here; anything else is a syntax error.

@@ -35,7 +35,7 @@ public enum ExpireCommands {
         }
         if nx && (xx || gt || lt) { return ctx.error("ERR NX and XX, GT or LT options at the same time are not compatible") }
         if gt && lt { return ctx.error("ERR GT and LT options at the same time are not compatible") }
-        guard var when = ctx.integer(2) else { return }
+        guard var when = ctx.integerArgument(2) else { return }
         if seconds {
             if when > Int64.max / 1000 || when < Int64.min / 1000 { return invalidExpireTime(ctx) }
             when *= 1000
@@ -59,7 +59,7 @@ public enum ExpireCommands {
             ctx.db.setExpire(key, at: when)
         }
         ctx.modified(key)
-        ctx.integer(1) as Void
+        ctx.integer(1)
     }
 
     /// TTL / PTTL / EXPIRETIME / PEXPIRETIME: -2 no key, -1 no expiry.
@@ -77,9 +77,9 @@ public enum ExpireCommands {
         guard ctx.lookupWrite(key) != nil else { return ctx.integer(0) }
         if ctx.db.persist(key) {
             ctx.modified(key)
-            ctx.integer(1) as Void
+            ctx.integer(1)
         } else {
-            ctx.integer(0) as Void
+            ctx.integer(0)
         }
     }
 }

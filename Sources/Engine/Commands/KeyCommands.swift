@@ -28,14 +28,14 @@ public enum KeyCommands {
                 n += 1
             }
         }
-        ctx.integer(n) as Void
+        ctx.integer(n)
     }
 
     /// EXISTS / TOUCH key [key ...]: how many exist (a key named twice counts twice).
     static func exists(_ ctx: CommandContext) {
         var n = 0
         for i in 1 ..< ctx.argc where ctx.lookupRead(ctx.key(i)) != nil { n += 1 }
-        ctx.integer(n) as Void
+        ctx.integer(n)
     }
 
     static func type(_ ctx: CommandContext) {
@@ -107,7 +107,7 @@ public enum KeyCommands {
         ctx.engine.dirty += 1
         ctx.engine.signalModifiedKey(db: dbid, key: dst)
         signalReadyIfBlockable(ctx.engine, db: dbid, key: dst, value: copied)
-        ctx.integer(1) as Void
+        ctx.integer(1)
     }
 
     /// An argument as Redis's getIntFromObjectOrReply reads it (a 32-bit int), or replies `error` (or
@@ -171,10 +171,10 @@ public enum KeyCommands {
             if case .string(.int(let v)) = value, v >= 0 && v < 10000 {
                 ctx.integer(Int(Int32.max)) as Void
             } else {
-                ctx.integer(1) as Void
+                ctx.integer(1)
             }
         case "IDLETIME":
-            ctx.integer(0) as Void // approximation: access times are not tracked
+            ctx.integer(0) // approximation: access times are not tracked
         default: // FREQ
             ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         }

@@ -28,7 +28,7 @@ public enum LCSCommand {
             } else if opt == "WITHMATCHLEN" {
                 withMatchLen = true
             } else if opt == "MINMATCHLEN" && j + 1 < ctx.argc {
-                guard let v = ctx.integer(j + 1) else { return }
+                guard let v = ctx.integerArgument(j + 1) else { return }
                 minMatchLen = v < 0 ? 0 : Int(clamping: v)
                 j += 1
             } else {
@@ -94,14 +94,14 @@ public enum LCSCommand {
         for r in ranges {
             ctx.arrayHeader(withMatchLen ? 3 : 2)
             ctx.arrayHeader(2)
-            ctx.integer(r.aStart) as Void
-            ctx.integer(r.aEnd) as Void
+            ctx.integer(r.aStart)
+            ctx.integer(r.aEnd)
             ctx.arrayHeader(2)
-            ctx.integer(r.bStart) as Void
-            ctx.integer(r.bEnd) as Void
-            if withMatchLen { ctx.integer(r.aEnd - r.aStart + 1) as Void }
+            ctx.integer(r.bStart)
+            ctx.integer(r.bEnd)
+            if withMatchLen { ctx.integer(r.aEnd - r.aStart + 1) }
         }
         ctx.bulk("len")
-        ctx.integer(total) as Void
+        ctx.integer(total)
     }
 }

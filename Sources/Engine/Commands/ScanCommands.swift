@@ -51,7 +51,7 @@ public enum ScanCommands {
             let opt = ctx.option(i)
             let more = ctx.argc - i >= 2
             if opt == "COUNT" && more {
-                guard let c = ctx.integer(i + 1) else { return }
+                guard let c = ctx.integerArgument(i + 1) else { return }
                 if c < 1 { return ctx.syntaxError() }
                 count = Int(c)
             } else if opt == "MATCH" && more {

@@ -38,7 +38,7 @@ public enum SortCommand {
             } else if opt == "ALPHA" {
                 alpha = true
             } else if opt == "LIMIT" && left >= 2 {
-                guard let s = ctx.integer(j + 1), let c = ctx.integer(j + 2) else { return }
+                guard let s = ctx.integerArgument(j + 1), let c = ctx.integerArgument(j + 2) else { return }
                 limitStart = Int(s)
                 limitCount = Int(c)
                 j += 2
@@ -155,7 +155,7 @@ public enum SortCommand {
             } else if ctx.lookupWrite(dst) != nil, db.remove(dst) {
                 ctx.modified(dst)
             }
-            ctx.integer(outputLength) as Void
+            ctx.integer(outputLength)
         } else {
             ctx.arrayHeader(outputLength)
             if count > 0 {

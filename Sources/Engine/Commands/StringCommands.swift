@@ -25,11 +25,11 @@ public enum StringCommands {
             CommandSpec("incr", arity: 2, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { incrBy($0, 1) },
             CommandSpec("decr", arity: 2, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { incrBy($0, -1) },
             CommandSpec("incrby", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { ctx in
-                guard let by = ctx.integer(2) else { return }
+                guard let by = ctx.integerArgument(2) else { return }
                 incrBy(ctx, by)
             },
             CommandSpec("decrby", arity: 3, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1) { ctx in
-                guard let by = ctx.integer(2) else { return }
+                guard let by = ctx.integerArgument(2) else { return }
                 if by == Int64.min { return ctx.error("ERR decrement would overflow") }
                 incrBy(ctx, -by)
             },
@@ -131,7 +131,7 @@ public enum StringCommands {
 
     /// The absolute expiry in ms an EX/PX/EXAT/PXAT argument gives, or nil after replying an error.
     static func expireMilliseconds(_ ctx: CommandContext, _ index: Int, _ flags: SetFlags) -> Int64? {
-        guard var ms = ctx.integer(index) else { return nil }
+        guard var ms = ctx.integerArgument(index) else { return nil }
         let seconds = flags.contains(.ex) || flags.contains(.exat)
         if ms <= 0 || (seconds && ms > Int64.max / 1000) {
             ExpireCommands.invalidExpireTime(ctx)
@@ -182,7 +182,7 @@ public enum StringCommands {
         let key = ctx.key(1)
         if ctx.lookupWrite(key) != nil { return ctx.integer(0) }
         store(ctx, key, StringValue(ctx.args[2]))
-        ctx.integer(1) as Void
+        ctx.integer(1)
     }
 
     static func setex(_ ctx: CommandContext, unitSeconds: Bool) {
@@ -279,12 +279,12 @@ public enum StringCommands {
         switch ctx.lookupWrite(key) {
         case nil:
             store(ctx, key, StringValue(tail))
-            ctx.integer(tail.count) as Void
+            ctx.integer(tail.count)
         case .string(let s)?:
             if exceedsMaxLength(ctx, s.count, tail.count) { return }
             let n = editRaw(ctx.db, key) { $0.append(contentsOf: tail) }
             ctx.modified(key)
-            ctx.integer(n) as Void
+            ctx.integer(n)
         default:
             ctx.wrongType()
         }
@@ -292,7 +292,7 @@ public enum StringCommands {
 
     static func strlen(_ ctx: CommandContext) {
         guard let found = readString(ctx, ctx.key(1)) else { return }
-        ctx.integer(found?.count ?? 0) as Void
+        ctx.integer(found?.count ?? 0)
     }
 
     // MARK: - Counters
@@ -371,7 +371,7 @@ public enum StringCommands {
     // MARK: - Ranges
 
     static func getrange(_ ctx: CommandContext) {
-        guard var start = ctx.integer(2), var end = ctx.integer(3) else { return }
+        guard var start = ctx.integerArgument(2), var end = ctx.integerArgument(3) else { return }
         guard let found = readString(ctx, ctx.key(1)) else { return }
         guard let s = found else { return ctx.bulk([UInt8]()) }
         let bytes = s.byteString
@@ -389,7 +389,7 @@ public enum StringCommands {
     }
 
     static func setrange(_ ctx: CommandContext) {
-        guard let offset64 = ctx.integer(2) else { return }
+        guard let offset64 = ctx.integerArgument(2) else { return }
         if offset64 < 0 { return ctx.error("ERR offset is out of range") }
         let offset = Int(offset64)
         let key = ctx.key(1)
@@ -402,7 +402,7 @@ public enum StringCommands {
             bytes.replaceSubrange(offset ..< offset + value.count, with: value)
             ctx.db.set(key, .string(.raw(ByteString(bytes))))
             ctx.modified(key)
-            ctx.integer(bytes.count) as Void
+            ctx.integer(bytes.count)
         case .string(let s)?:
             if value.isEmpty { return ctx.integer(s.count) }
             if exceedsMaxLength(ctx, offset, value.count) { return }
@@ -413,7 +413,7 @@ public enum StringCommands {
                 bytes.replaceSubrange(offset ..< offset + value.count, with: value)
             }
             ctx.modified(key)
-            ctx.integer(n) as Void
+            ctx.integer(n)
         default:
             ctx.wrongType()
         }
