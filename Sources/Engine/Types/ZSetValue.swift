@@ -41,7 +41,8 @@ public final class ZSetValue {
             }
             skiplist = sl
         } else {
-            listpack = entries.sorted(by: ZSetEntry.precedes)
+            listpack = entries.map { ZSetEntry(member: $0.member, score: ZSetValue.listpackScore($0.score)) }
+                .sorted(by: ZSetEntry.precedes)
         }
     }
 
@@ -196,7 +197,12 @@ public final class ZSetValue {
         return true
     }
 
-    private func listpackInsert(_ e: ZSetEntry) {
+    /// A score as a listpack keeps it: Redis writes scores as text and stores "-0" as the integer 0.
+    @inline(__always)
+    static func listpackScore(_ s: Double) -> Double { s == 0 ? 0 : s }
+
+    private func listpackInsert(_ entry: ZSetEntry) {
+        let e = ZSetEntry(member: entry.member, score: ZSetValue.listpackScore(entry.score))
         var lo = 0, hi = listpack.count
         while lo < hi {
             let mid = (lo + hi) >> 1
