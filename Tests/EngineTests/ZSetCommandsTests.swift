@@ -665,6 +665,21 @@ import StorageFormat
         """, config: config)
     }
 
+    /// Every set and zset command with too few (and, for fixed arities, too many) arguments.
+    @Test func aritiesMatchRedis() throws {
+        try #require(RedisOracle.available)
+        let specs = SetCommands.all + ZSetCommands.all
+        var lines: [String] = []
+        for spec in specs {
+            let need = abs(spec.arity)
+            for argc in 1 ..< need { lines.append(([spec.name] + (0 ..< argc - 1).map { "a\($0)" }).joined(separator: " ")) }
+            if spec.arity > 0 { lines.append(([spec.name] + (0 ..< spec.arity).map { "a\($0)" }).joined(separator: " ")) }
+        }
+        #expect(specs.count == 17 + 35)
+        let n = try compareSetsWithRedis(lines.joined(separator: "\n"))
+        #expect(n == lines.count)
+    }
+
     @Test func encodingsDirectly() {
         var config = EngineConfig()
         config.zsetMaxListpackEntries = 3

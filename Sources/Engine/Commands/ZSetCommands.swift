@@ -275,7 +275,8 @@ public enum ZSetCommands {
     static func zadd(_ ctx: CommandContext, incrCommand: Bool) {
         var nx = false, xx = false, gt = false, lt = false, ch = false, incr = incrCommand
         var idx = 2
-        options: while idx < ctx.argc {
+        // Options are short words; anything longer is the first score (no String made for it).
+        options: while idx < ctx.argc && ctx.args[idx].count <= 4 {
             switch ctx.option(idx) {
             case "NX": nx = true
             case "XX": xx = true

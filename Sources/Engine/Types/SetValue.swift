@@ -8,15 +8,15 @@ import StorageFormat
 public final class SetValue {
     /// Sorted members while the set is an intset.
     var intset: [Int64] = []
-    /// Members once the set is a hashtable.
-    var table = KeyTable<Void>()
+    /// Members once the set is a hashtable (nil while an intset: no table allocated for small sets).
+    var table: KeyTable<Void>? = nil
     /// Which of the two holds the members.
-    public private(set) var isIntset = true
+    public var isIntset: Bool { table == nil }
 
     public init() {}
 
     /// Members (distinct).
-    public var count: Int { isIntset ? intset.count : table.count }
+    public var count: Int { table?.count ?? intset.count }
 
     /// `OBJECT ENCODING` in Redis's words.
     public var encodingName: String { isIntset ? "intset" : "hashtable" }
@@ -24,7 +24,6 @@ public final class SetValue {
     /// An independent copy.
     public func copy() -> SetValue {
         let c = SetValue()
-        c.isIntset = isIntset
         c.intset = intset
         c.table = table
         return c
@@ -49,7 +48,7 @@ public final class SetValue {
             guard member.count <= 20, let v = member.integerValue else { return false }
             return intsetIndex(v).found
         }
-        return table[member] != nil
+        return table![member] != nil
     }
 
     /// Adds `member`; returns false when it was already there. Converts to a hashtable when the
@@ -66,8 +65,8 @@ public final class SetValue {
             }
             convertToHashtable()
         }
-        if table[member] != nil { return false }
-        table[member] = ()
+        if table![member] != nil { return false }
+        table![member] = ()
         return true
     }
 
@@ -80,7 +79,7 @@ public final class SetValue {
             if found { intset.remove(at: i) }
             return found
         }
-        return table.removeValue(forKey: member) != nil
+        return table!.removeValue(forKey: member) != nil
     }
 
     /// Every member: ascending for an intset (as Redis replies), table order for a hashtable.
@@ -96,7 +95,7 @@ public final class SetValue {
         if isIntset {
             for v in intset { body(ByteString(integer: v)) }
         } else {
-            table.forEach { k, _ in body(k) }
+            table!.forEach { k, _ in body(k) }
         }
     }
 
@@ -106,7 +105,7 @@ public final class SetValue {
             guard let v = intset.randomElement() else { return nil }
             return ByteString(integer: v)
         }
-        return table.randomElement()?.key
+        return table!.randomElement()?.key
     }
 
     /// Removes and returns a random member.
@@ -115,8 +114,8 @@ public final class SetValue {
             guard !intset.isEmpty else { return nil }
             return ByteString(integer: intset.remove(at: Int.random(in: 0 ..< intset.count)))
         }
-        guard let k = table.randomElement()?.key else { return nil }
-        table.removeValue(forKey: k)
+        guard let k = table!.randomElement()?.key else { return nil }
+        table!.removeValue(forKey: k)
         return k
     }
 
@@ -127,7 +126,7 @@ public final class SetValue {
             for v in intset { visit(ByteString(integer: v)) }
             return 0
         }
-        return table.scan(cursor: cursor, count: count) { k, _ in visit(k) }
+        return table!.scan(cursor: cursor, count: count) { k, _ in visit(k) }
     }
 
     // MARK: - Encoding
@@ -151,6 +150,5 @@ public final class SetValue {
         for v in intset { t[ByteString(integer: v)] = () }
         intset = []
         table = t
-        isIntset = false
     }
 }

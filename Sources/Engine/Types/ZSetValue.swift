@@ -24,7 +24,7 @@ public final class ZSetValue {
     var listpack: [ZSetEntry] = []
     /// Order and member → score once the zset is a skiplist.
     var skiplist: ZSkipList? = nil
-    var dict = KeyTable<Double>()
+    var dict: KeyTable<Double>? = nil
     public var isListpack: Bool { skiplist == nil }
 
     public init() {}
@@ -35,11 +35,13 @@ public final class ZSetValue {
         if entries.count > config.zsetMaxListpackEntries
             || entries.contains(where: { $0.member.count > config.zsetMaxListpackValue }) {
             var sl = ZSkipList()
+            var d = KeyTable<Double>()
             for e in entries {
                 sl.insert(e.score, e.member)
-                dict[e.member] = e.score
+                d[e.member] = e.score
             }
             skiplist = sl
+            dict = d
         } else {
             listpack = entries.map { ZSetEntry(member: $0.member, score: ZSetValue.listpackScore($0.score)) }
                 .sorted(by: ZSetEntry.precedes)
@@ -97,7 +99,7 @@ public final class ZSetValue {
 
     /// The score of `member`, or nil.
     public func score(_ member: ByteString) -> Double? {
-        if skiplist != nil { return dict[member] }
+        if skiplist != nil { return dict![member] }
         guard let i = listpackIndex(member) else { return nil }
         return listpack[i].score
     }
@@ -105,7 +107,7 @@ public final class ZSetValue {
     /// 0-based ascending rank of `member`, or nil.
     public func rank(_ member: ByteString) -> Int? {
         if skiplist != nil {
-            guard let s = dict[member] else { return nil }
+            guard let s = dict![member] else { return nil }
             return skiplist!.rank(s, member)
         }
         return listpackIndex(member)
@@ -171,16 +173,16 @@ public final class ZSetValue {
     @discardableResult
     public func set(_ member: ByteString, score s: Double, config: EngineConfig) -> Bool {
         if skiplist != nil {
-            if let old = dict[member] {
+            if let old = dict![member] {
                 if old != s {
                     skiplist!.delete(old, member)
                     skiplist!.insert(s, member)
-                    dict[member] = s
+                    dict![member] = s
                 }
                 return false
             }
             skiplist!.insert(s, member)
-            dict[member] = s
+            dict![member] = s
             return true
         }
         if let i = listpackIndex(member) {
@@ -215,7 +217,7 @@ public final class ZSetValue {
     @discardableResult
     public func remove(_ member: ByteString) -> Bool {
         if skiplist != nil {
-            guard let s = dict.removeValue(forKey: member) else { return false }
+            guard let s = dict!.removeValue(forKey: member) else { return false }
             skiplist!.delete(s, member)
             return true
         }
@@ -234,7 +236,7 @@ public final class ZSetValue {
             forEach(fromRank: lo, count: hi - lo, reverse: false) { m, s in doomed.append(ZSetEntry(member: m, score: s)) }
             for e in doomed {
                 skiplist!.delete(e.score, e.member)
-                dict.removeValue(forKey: e.member)
+                dict!.removeValue(forKey: e.member)
             }
             return doomed.count
         }
@@ -248,7 +250,7 @@ public final class ZSetValue {
         let e = entry(atRank: max ? count - 1 : 0)
         if skiplist != nil {
             skiplist!.delete(e.score, e.member)
-            dict.removeValue(forKey: e.member)
+            dict!.removeValue(forKey: e.member)
         } else if max {
             listpack.removeLast()
         } else {
@@ -264,7 +266,7 @@ public final class ZSetValue {
             for e in listpack { visit(e.member, e.score) }
             return 0
         }
-        return dict.scan(cursor: cursor, count: n) { k, v in visit(k, v) }
+        return dict!.scan(cursor: cursor, count: n) { k, v in visit(k, v) }
     }
 
     func convertToSkiplist() {
