@@ -325,6 +325,8 @@ public final class Engine {
                     s.db = b.db
                     call(s, b.spec, b.args)
                     s.db = savedDB
+                    // Blocked again (nothing left to take): keep the original deadline.
+                    if s.blocked != nil { s.blocked!.deadline = b.deadline }
                     if s.blocked == nil || s.out.count != before {
                         s.wakeup?()
                     }

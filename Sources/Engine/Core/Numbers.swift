@@ -19,7 +19,8 @@ public func parseRedisDouble(_ b: [UInt8]) -> Double? {
             errno = 0
             let d = strtod(tmp.baseAddress!, &end)
             guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
-            if errno == ERANGE && !d.isInfinite && d != 0 { return nil }
+            // Like Redis's string2d: overflow to ±inf or underflow to 0 is an error; a subnormal is fine.
+            if errno == ERANGE && (d.isInfinite || d == 0) { return nil }
             return d
         }
     }
