@@ -2,6 +2,10 @@
 // Cairn: a Redis-compatible, persistence-first in-memory store. See ../shared/DESIGN.md for the layout.
 import PackageDescription
 
+/// Hot-path modules are single-threaded by design (DESIGN.md), so release builds skip the runtime
+/// exclusivity checks, which otherwise cost a thread-local lookup on every class property access.
+let fastSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v13)],
@@ -20,13 +24,13 @@ let package = Package(
                        providers: [.apt(["liblzf-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"]),
+        .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
             "StorageFormat",
             .product(name: "Collections", package: "swift-collections"),
-        ]),
+        ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
-        .target(name: "Server", dependencies: ["Engine", "StorageFormat", "CSystem"]),
+        .target(name: "Server", dependencies: ["Engine", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"]),
         .executableTarget(name: "cairn-rdb", dependencies: [

@@ -171,6 +171,7 @@ public final class CairnServer {
         let s = conn.session
         var limits = RESPLimits()
         limits.maxBulkLength = config.protoMaxBulkLen
+        engine.updateClock()
         while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && engine.requirePass != nil {
                 limits.maxMultibulkCount = 10
@@ -190,7 +191,6 @@ public final class CairnServer {
             case .skip(let n):
                 conn.queryStart += n
             case .command(let args, let n):
-                engine.updateClock()
                 if engine.pausedUntil > engine.now && engine.isPaused(args) {
                     // CLIENT PAUSE: leave the command in the buffer; the cron retries.
                     if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }

@@ -45,6 +45,15 @@ public struct CommandFlags: OptionSet, Sendable {
 
 public typealias CommandHandler = (CommandContext) -> Void
 
+/// Per-command counters, kept with the spec so dispatch updates them without a table lookup.
+public final class CommandStatBox {
+    public var calls = 0
+    public var usec = 0
+    public var rejectedCalls = 0
+    public var failedCalls = 0
+    public init() {}
+}
+
 public struct CommandSpec {
     /// Lower-case name ("get"; "config|get" for subcommands).
     public let name: String
@@ -56,6 +65,8 @@ public struct CommandSpec {
     public let lastKey: Int
     public let step: Int
     public let handler: CommandHandler
+    /// Calls, time and failures (INFO commandstats), shared by every copy of the spec.
+    public let stat = CommandStatBox()
 
     public init(_ name: String, arity: Int, flags: CommandFlags, firstKey: Int = 0, lastKey: Int = 0, step: Int = 0,
                 handler: @escaping CommandHandler) {

@@ -38,6 +38,8 @@ public final class Engine {
     public var dirty = 0
     public var stats = EngineStats()
     public private(set) var commands: [String: CommandSpec] = [:]
+    /// Command name bytes exactly as received → spec.
+    var commandCache: [[UInt8]: CommandSpec] = [:]
     /// `requirepass`: when set, clients must AUTH first.
     public var requirePass: [UInt8]? = nil
     /// True while EXEC runs its queue.
@@ -80,6 +82,7 @@ public final class Engine {
     /// Adds commands to the table (the server registers CONFIG, INFO, SHUTDOWN... this way).
     public func register(_ specs: [CommandSpec]) {
         for s in specs { commands[s.name] = s }
+        commandCache.removeAll()
     }
 
     /// Refreshes the command clock from the system clock.
@@ -116,13 +119,12 @@ public final class Engine {
     public func execute(_ session: Session, _ args: [[UInt8]]) {
         guard !args.isEmpty else { return }
         stats.totalCommands += 1
-        let name = lowercasedName(args[0])
         session.lastInteraction = now
-        guard let spec = commands[name] else {
+        guard let spec = lookupCommand(args[0]) else {
             rejectUnknown(session, args)
             return
         }
-        session.lastCommand = name
+        session.lastCommand = spec.name
         if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
             reject(session, spec, RedisError.wrongArity(spec.name))
             return
@@ -205,10 +207,46 @@ public final class Engine {
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)
         let usec = Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000
-        let statName = statName(spec, args)
-        stats.commands[statName, default: CommandStat()].calls += 1
-        stats.commands[statName]!.usec += usec
-        if currentFailed { stats.commands[statName]!.failedCalls += 1 }
+        if EngineCommands.containers.contains(spec.name), args.count > 1 {
+            // Container commands (CONFIG GET, CLIENT LIST...) are counted as "config|get".
+            let name = statName(spec, args)
+            stats.commands[name, default: CommandStat()].calls += 1
+            stats.commands[name]!.usec += usec
+            if currentFailed { stats.commands[name]!.failedCalls += 1 }
+        } else {
+            let box = spec.stat
+            box.calls += 1
+            box.usec += usec
+            if currentFailed { box.failedCalls += 1 }
+        }
+    }
+
+    /// Every command's counters by name (INFO commandstats), including "name|sub" ones.
+    public func commandStats() -> [String: CommandStat] {
+        var out = stats.commands
+        for (name, spec) in commands where spec.stat.calls > 0 || spec.stat.rejectedCalls > 0 {
+            out[name] = CommandStat(calls: spec.stat.calls, usec: spec.stat.usec, rejectedCalls: spec.stat.rejectedCalls,
+                                    failedCalls: spec.stat.failedCalls)
+        }
+        return out
+    }
+
+    /// Resets every counter (CONFIG RESETSTAT).
+    public func resetStats() {
+        stats = EngineStats()
+        for spec in commands.values {
+            spec.stat.calls = 0; spec.stat.usec = 0; spec.stat.rejectedCalls = 0; spec.stat.failedCalls = 0
+        }
+    }
+
+    /// The spec for a command name as the client sent it. Names are cached by their exact bytes,
+    /// so the usual case costs one hash of a few bytes and no lower-casing.
+    @inline(__always)
+    func lookupCommand(_ name: [UInt8]) -> CommandSpec? {
+        if let s = commandCache[name] { return s }
+        guard name.count <= 64, let s = commands[lowercasedName(name)] else { return nil }
+        if commandCache.count < 4096 { commandCache[name] = s }
+        return s
     }
 
     func statName(_ spec: CommandSpec, _ args: [[UInt8]]) -> String {
@@ -225,7 +263,7 @@ public final class Engine {
 
     func reject(_ session: Session, _ spec: CommandSpec, _ message: String) {
         if session.multi != nil { session.multiFailed = true }
-        stats.commands[spec.name, default: CommandStat()].rejectedCalls += 1
+        spec.stat.rejectedCalls += 1
         recordError(message)
         RESPEncoder.error(message, to: &session.out)
     }

@@ -220,7 +220,7 @@ extension CairnServer {
             }
         case "commandstats":
             lines.append("# Commandstats")
-            for (k, v) in engine.stats.commands.sorted(by: { $0.key < $1.key }) where v.calls > 0 || v.rejectedCalls > 0 {
+            for (k, v) in engine.commandStats().sorted(by: { $0.key < $1.key }) where v.calls > 0 || v.rejectedCalls > 0 {
                 let per = v.calls > 0 ? Double(v.usec) / Double(v.calls) : 0
                 f("cmdstat_\(k)", "calls=\(v.calls),usec=\(v.usec),usec_per_call=\(format2(per)),rejected_calls=\(v.rejectedCalls),failed_calls=\(v.failedCalls)")
             }
