@@ -182,7 +182,7 @@ private func buildTable() -> [ConfigParameter] {
     num("tcp-backlog", nil, 0, intMax, 511, .immutable)
     num("tcp-keepalive", nil, 0, intMax, 300)
     num("timeout", nil, 0, intMax, 0)
-    num("socket-mark-id", nil, 0, uintMax, 0)
+    num("socket-mark-id", nil, 0, uintMax, 0, .immutable)
     str("unixsocket", nil, nil, .immutable)
     num("unixsocketperm", nil, 0, 0o777, 0, .immutable, .octal)
     num("maxclients", nil, 1, uintMax, 10000)
@@ -210,7 +210,7 @@ private func buildTable() -> [ConfigParameter] {
     enm("enable-module-command", ["no", "yes", "local"], "no", .immutable)
     bool("crash-log-enabled", nil, true)
     bool("crash-memcheck-enabled", nil, true)
-    bool("disable-thp", nil, true)
+    bool("disable-thp", nil, true, .immutable)
     bool("jemalloc-bg-thread", nil, true)
     enm("oom-score-adj", ["no", "yes", "relative", "absolute"], "no", values: [0, 1, 1, 2])
     special("oom-score-adj-values", nil, .oomScoreAdjValues, .ints([0, 200, 800]), [.multiArg])
@@ -260,7 +260,7 @@ private func buildTable() -> [ConfigParameter] {
     num("maxmemory", nil, 0, -1, 0, [], .memory, unsigned: true)
     enm("maxmemory-policy", ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
                              "allkeys-lfu", "allkeys-random", "noeviction"], "noeviction")
-    num("maxmemory-samples", nil, 1, 64, 5)
+    num("maxmemory-samples", nil, 1, intMax, 5)
     num("maxmemory-eviction-tenacity", nil, 0, 100, 10)
     num("maxmemory-clients", nil, -100, longMax, 0, [], .memoryOrPercent)
     num("lfu-log-factor", nil, 0, intMax, 10)
@@ -353,7 +353,7 @@ private func buildTable() -> [ConfigParameter] {
     bool("cluster-allow-pubsubshard-when-down", nil, true)
     bool("cluster-allow-replica-migration", nil, true)
     enm("cluster-preferred-endpoint-type", ["ip", "hostname", "unknown-endpoint"], "ip")
-    mem("cluster-link-sendbuf-limit", nil, 0, longMax, 0)
+    num("cluster-link-sendbuf-limit", nil, 0, -1, 0, [], .memory, unsigned: true)
 
     // TLS (accepted, reported; Cairn does not speak TLS).
     num("tls-port", nil, 0, 65535, 0)

@@ -147,7 +147,11 @@ extension ConfigParameter {
         switch type {
         case .bool:
             switch lowerASCII(args[0]) {
-            case "yes": return .success(.bool(true))
+            case "yes":
+                if name == "activedefrag" {
+                    return fail("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution")
+                }
+                return .success(.bool(true))
             case "no": return .success(.bool(false))
             default: return fail("argument must be 'yes' or 'no'")
             }

@@ -44,8 +44,11 @@ public final class ServerConfig {
 
     func setValue(_ v: ConfigValue, at i: Int) {
         values[i] = v
-        if ConfigTable.parameters[i].name == "hz", case .number(let n) = v {
-            values[i] = .number(min(max(n, 1), 500)) // Redis clamps hz to 1...500
+        guard case .number(let n) = v else { return }
+        switch ConfigTable.parameters[i].name {
+        case "hz": values[i] = .number(min(max(n, 1), 500)) // Redis clamps hz to 1...500
+        case "repl-backlog-size": values[i] = .number(max(n, 16 * 1024)) // and the backlog to at least 16kb
+        default: break
         }
     }
 
