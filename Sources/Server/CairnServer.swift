@@ -38,9 +38,25 @@ public final class CairnServer {
         self.config = config
         engine = Engine(databases: config.databases, config: config.engineConfig)
         engine.requirePass = config.requirepass
-        log.level = LogLevel(name: config.loglevelName) ?? .notice
+        log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
+        config.onResetStat = { [unowned self] in
+            self.engine.resetStats()
+            self.stats = ServerStats()
+        }
+        config.onChange["loglevel"] = { [unowned self] c in
+            self.log.level = LogLevel(name: c.loglevel) ?? .notice
+            return nil
+        }
+        config.onChange["logfile"] = { [unowned self] c in
+            self.log.file = c.logfile
+            return nil
+        }
+        config.onChange["hz"] = { [unowned self] c in
+            self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
+            return nil
+        }
     }
 
     /// Binds, logs start-up, and serves until shutdown. Returns the process exit code.

@@ -150,34 +150,4 @@ final class RawClient {
     func send(_ line: String) throws -> String { String(decoding: try send(argv(line)), as: UTF8.self) }
 }
 
-func argv(_ line: String) -> [[UInt8]] {
-    Array(line.utf8).withUnsafeBytes { RESPRequestParser.splitArguments($0) ?? [] }
-}
-
-/// The index just past one complete RESP reply starting at `i`, or nil if incomplete.
-func replyEnd(_ b: [UInt8], _ i: Int) -> Int? {
-    guard i < b.count else { return nil }
-    var j = i + 1
-    while j + 1 < b.count && !(b[j] == 13 && b[j + 1] == 10) { j += 1 }
-    guard j + 1 < b.count else { return nil }
-    let line = String(decoding: b[(i + 1) ..< j], as: UTF8.self)
-    let next = j + 2
-    switch b[i] {
-    case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
-        let n = Int(line) ?? -1
-        if n < 0 { return next }
-        return b.count >= next + n + 2 ? next + n + 2 : nil
-    case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
-        var n = Int(line) ?? -1
-        if n < 0 { return next }
-        if b[i] == UInt8(ascii: "%") || b[i] == UInt8(ascii: "|") { n *= 2 }
-        var k = next
-        for _ in 0 ..< n {
-            guard let e = replyEnd(b, k) else { return nil }
-            k = e
-        }
-        return k
-    default:
-        return next
-    }
-}
+// argv(_:) and replyEnd(_:_:) are in ServerTestSupport.swift.
