@@ -1,60 +1,622 @@
 // KeyTable: the keyspace's hash table. ByteString keys to values, with Redis's guarantees:
 // incremental rehashing (no long pause when a big table grows), and a reverse-binary SCAN cursor
 // (every element present for the whole scan is returned at least once, across resizes).
-// STUB: a Dictionary-backed placeholder with the final API; the real table replaces it.
+//
+// Layout:
+//   entries  one dense array of (key, value, next, hash) records, 0..<count, kept in pages that never
+//            move (16, 16, 32, ... 8192 entries, then 16384 each), so growing never copies entries.
+//            Removing swaps the last entry into the hole, so the array stays dense (random picks are
+//            uniform, walks are sequential).
+//   buckets  power-of-two arrays of UInt32 chain heads (entry index + 1; 0 = empty). Chains run
+//            through each entry's `next` (also index + 1). `hash` keeps 32 bits of the key's hash, so
+//            rehashing and unlinking never hash a key again.
+//   rehash   like Redis's dict: while resizing there are two bucket arrays, t0 (old) and t1 (new);
+//            buckets of t0 below `rehashIndex` have been moved. Lookups, inserts and deletes each move
+//            one bucket; inserts go to t1; lookups search both. rehashStep(buckets:) moves a bounded
+//            number more (from a timer). Grows at load factor 1, shrinks when under 10% full.
+// Memory: 40 bytes per entry for RedisValue (16 key + 16 value + 8), plus 4-8 bytes of buckets.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public struct KeyTable<Value> {
-    var dict: [ByteString: Value] = [:]
+    var storage: KeyTableStorage<Value>
 
-    public init() {}
+    public init() { storage = KeyTableStorage() }
 
     /// Number of keys. O(1).
-    public var count: Int { dict.count }
-    public var isEmpty: Bool { dict.isEmpty }
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.count == 0 }
+
+    @inline(__always)
+    mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
 
     /// The value of `key`. Average O(1).
     public subscript(key: ByteString) -> Value? {
-        get { dict[key] }
-        set { dict[key] = newValue }
+        get {
+            let s = storage
+            if s.rehashIndex >= 0 { s.rehash(1) }  // a read moves a bucket too; contents are unchanged
+            guard let i = s.find(key) else { return nil }
+            return s.entry(i).pointee.value
+        }
+        set {
+            if let v = newValue {
+                makeUnique()
+                storage.insert(key, v)
+            } else {
+                removeValue(forKey: key)
+            }
+        }
     }
 
     /// Applies `body` to the value of `key` in place, if present; returns whether it was.
     @discardableResult
     public mutating func modify(_ key: ByteString, _ body: (inout Value) -> Void) -> Bool {
-        guard dict[key] != nil else { return false }
-        body(&dict[key]!)
+        guard storage.count > 0 else { return false }
+        makeUnique()
+        if storage.rehashIndex >= 0 { storage.rehash(1) }
+        guard let i = storage.find(key) else { return false }
+        body(&storage.entry(i).pointee.value)
         return true
     }
 
+    /// Removes `key`; returns its value if it was present. Average O(1).
     @discardableResult
-    public mutating func removeValue(forKey key: ByteString) -> Value? { dict.removeValue(forKey: key) }
+    public mutating func removeValue(forKey key: ByteString) -> Value? {
+        guard storage.count > 0 else { return nil }
+        makeUnique()
+        return storage.remove(key)
+    }
 
-    public mutating func removeAll() { dict.removeAll() }
+    /// Removes every key (O(n) to release them) and returns to the initial, unallocated state.
+    public mutating func removeAll() {
+        storage = KeyTableStorage()
+    }
 
-    /// One step of SCAN: visits the keys of the bucket(s) at `cursor` and returns the next cursor (0 = done).
+    /// One step of SCAN (Redis's dictScan, repeated as the SCAN command does): visits whole buckets
+    /// from `cursor` until at least `count` keys were visited, 10×count buckets were looked at, or the
+    /// scan ended, and returns the next cursor (0 = done). Every key present from the first call with
+    /// cursor 0 to the last one (which returns 0) is visited at least once, whatever resizes happen
+    /// between calls; some may be visited more than once. `visit` must not change the table.
     public func scan(cursor: UInt64, count: Int = 10, _ visit: (ByteString, Value) -> Void) -> UInt64 {
-        let keys = dict.keys.sorted()
-        var i = Int(cursor)
-        var n = 0
-        while i < keys.count && n < max(1, count) {
-            visit(keys[i], dict[keys[i]]!)
-            i += 1
-            n += 1
-        }
-        return i >= keys.count ? 0 : UInt64(i)
+        let s = storage
+        guard s.count > 0 else { return 0 }
+        s.pauseRehash += 1
+        defer { s.pauseRehash -= 1 }
+        var v = cursor
+        var visited = 0
+        var budget = max(1, count) * 10
+        repeat {
+            v = s.scanStep(v) { k, value in
+                visited += 1
+                visit(k, value)
+            }
+            budget -= 1
+        } while v != 0 && visited < count && budget > 0
+        return v
     }
 
-    /// A random key and its value, or nil when empty.
+    /// A random key and its value, or nil when empty. Uniform over the keys (the entries are dense).
     public func randomElement() -> (key: ByteString, value: Value)? {
-        dict.randomElement().map { ($0.key, $0.value) }
+        let s = storage
+        guard s.count > 0 else { return nil }
+        let e = s.entry(s.randomIndex()).pointee
+        return (e.key, e.value)
     }
 
-    /// Every key and value (order unspecified).
+    /// Every key and value (order unspecified). `body` must not change the table.
     public func forEach(_ body: (ByteString, Value) throws -> Void) rethrows {
-        for (k, v) in dict { try body(k, v) }
+        let s = storage
+        s.pauseRehash += 1
+        defer { s.pauseRehash -= 1 }
+        var i = 0
+        var p = 0
+        while i < s.count {
+            let page = s.pages![p]
+            let n = min(KeyTableStorage<Value>.pageSize(p), s.count - i)
+            for j in 0 ..< n {
+                try body(page[j].key, page[j].value)
+            }
+            i += n
+            p += 1
+        }
     }
 
-    /// Does a bounded amount of incremental rehashing work; returns true if more remains.
+    /// Does a bounded amount of incremental rehashing work (at most `buckets` non-empty buckets moved
+    /// and 10×`buckets` empty ones passed, and 256 KB per 100 buckets of retired bucket arrays
+    /// unmapped); starts a shrink when the table is under 10% full. Returns true if more remains.
     @discardableResult
-    public mutating func rehashStep(buckets: Int = 100) -> Bool { false }
+    public mutating func rehashStep(buckets: Int = 100) -> Bool {
+        // A shared table is left alone: copying it would be O(n), the opposite of the point.
+        guard isKnownUniquelyReferenced(&storage) else { return storage.rehashIndex >= 0 }
+        for _ in 0 ..< max(1, buckets / 100) where !storage.retired.isEmpty { storage.reclaimStep() }
+        if storage.rehashIndex < 0 { storage.shrinkIfNeeded() }
+        if storage.rehashIndex >= 0 && !storage.rehash(max(1, buckets)) {
+            storage.shrinkIfNeeded()  // a table emptied during the rehash may need a second, smaller one
+        }
+        return storage.rehashIndex >= 0 || !storage.retired.isEmpty
+    }
+
+    // MARK: - Introspection (tests, INFO)
+
+    /// Buckets in the main table (the old one during a rehash) and in the new one (0 when not rehashing).
+    var bucketCounts: (main: Int, rehashTarget: Int) { (storage.size0, storage.size1) }
+    var isRehashing: Bool { storage.rehashIndex >= 0 }
+}
+
+/// One key's record in the dense entry array.
+struct KeyTableEntry<Value> {
+    var key: ByteString
+    var value: Value
+    /// Next entry in the bucket chain, as index + 1; 0 ends the chain.
+    var next: UInt32
+    /// The low 32 bits of the key's hash.
+    var hash: UInt32
+}
+
+final class KeyTableStorage<Value> {
+    typealias Entry = KeyTableEntry<Value>
+
+    /// Smallest bucket array (as Redis's DICT_HT_INITIAL_SIZE).
+    static var minBuckets: Int { 4 }
+
+    private(set) var count = 0
+
+    // Entry pages: page 0 and 1 hold 16 entries, page p in 2...10 holds 2^(p+3), later pages 16384.
+    var pages: UnsafeMutablePointer<UnsafeMutablePointer<Entry>>?
+    var pageCount = 0
+    var pageSlots = 0
+
+    // Bucket arrays: t0 is the main table (the old one while rehashing), t1 the new one.
+    var t0: UnsafeMutablePointer<UInt32>?
+    var size0 = 0
+    var t1: UnsafeMutablePointer<UInt32>?
+    var size1 = 0
+    /// Next bucket of t0 to move, or -1 when not rehashing.
+    var rehashIndex = -1
+    /// Entries still in t0 while rehashing.
+    var used0 = 0
+    /// Non-zero while a scan or walk is in progress: bucket chains must not move under it.
+    var pauseRehash = 0
+    /// Big bucket arrays waiting to be unmapped (address, bytes left).
+    var retired: [(UnsafeMutableRawPointer, Int)] = []
+
+    let seed: UInt64
+    var rng: UInt64
+
+    init() {
+        seed = WyHash.processSeed
+        rng = WyHash.processSeed ^ 0x9E37_79B9_7F4A_7C15
+    }
+
+    deinit {
+        var p = 0
+        var i = 0
+        while i < count {
+            let n = min(Self.pageSize(p), count - i)
+            pages![p].deinitialize(count: n)
+            i += n
+            p += 1
+        }
+        for q in 0 ..< pageCount { Self.freePage(pages![q], q) }
+        pages?.deallocate()
+        if let t = t0 { Self.freeBuckets(t, size0) }
+        if let t = t1 { Self.freeBuckets(t, size1) }
+        for (p, bytes) in retired { munmap(p, bytes) }
+    }
+
+    /// A deep copy (copy-on-write of the table).
+    func copy() -> KeyTableStorage<Value> {
+        let c = KeyTableStorage<Value>()
+        c.pageSlots = pageSlots
+        if pageSlots > 0 { c.pages = .allocate(capacity: pageSlots) }
+        var i = 0
+        for p in 0 ..< pageCount {
+            let size = Self.pageSize(p)
+            let page = Self.allocPage(p)
+            let n = max(0, min(size, count - i))
+            page.initialize(from: pages![p], count: n)
+            c.pages![p] = page
+            i += size
+        }
+        c.pageCount = pageCount
+        c.count = count
+        if let t = t0 {
+            c.t0 = Self.allocBuckets(size0)
+            c.t0!.update(from: t, count: size0)
+        }
+        if let t = t1 {
+            c.t1 = Self.allocBuckets(size1)
+            c.t1!.update(from: t, count: size1)
+        }
+        c.size0 = size0
+        c.size1 = size1
+        c.rehashIndex = rehashIndex
+        c.used0 = used0
+        return c
+    }
+
+    // MARK: Entries
+
+    @inline(__always)
+    static func pageSize(_ p: Int) -> Int {
+        p == 0 ? 16 : p <= 10 ? 1 &<< (p + 3) : 16384
+    }
+
+    @inline(__always)
+    static func pageStart(_ p: Int) -> Int {
+        p == 0 ? 0 : p <= 11 ? 1 &<< (p + 3) : (p - 10) &<< 14
+    }
+
+    @inline(__always)
+    func entry(_ i: Int) -> UnsafeMutablePointer<Entry> {
+        let pages = self.pages.unsafelyUnwrapped
+        if i >= 16384 { return pages[(i &>> 14) &+ 10] + (i & 16383) }
+        if i < 16 { return pages[0] + i }
+        let lg = Int.bitWidth &- 1 &- i.leadingZeroBitCount
+        return pages[lg &- 3] + (i &- (1 &<< lg))
+    }
+
+    /// Makes room for entry index `count`.
+    @inline(__always)
+    func reserveNext() {
+        if count == Self.pageStart(pageCount) { addPage() }
+    }
+
+    func addPage() {
+        precondition(count < Int(UInt32.max) - 1, "KeyTable is full")
+        if pageCount == pageSlots {
+            let slots = max(16, pageSlots * 2)
+            let np = UnsafeMutablePointer<UnsafeMutablePointer<Entry>>.allocate(capacity: slots)
+            if let old = pages {
+                np.initialize(from: old, count: pageCount)
+                old.deallocate()
+            }
+            pages = np
+            pageSlots = slots
+        }
+        pages![pageCount] = Self.allocPage(pageCount)
+        pageCount += 1
+    }
+
+    /// Frees the last page once it and the one before it are both empty (hysteresis: alternating
+    /// inserts and deletes at a page boundary don't allocate and free repeatedly).
+    @inline(__always)
+    func releasePages() {
+        while pageCount >= 2 && count <= Self.pageStart(pageCount - 2) {
+            pageCount -= 1
+            Self.freePage(pages![pageCount], pageCount)
+        }
+    }
+
+    // MARK: Buckets
+
+    // MARK: Memory
+    //
+    // Big blocks (256 KB and up: large bucket arrays and the 16384-entry pages) come straight from
+    // mmap. That keeps every operation's allocator work bounded: glibc's calloc may have to clear
+    // reused heap memory (O(n) in one call), and freeing into its heap can trigger a trim that hands
+    // tens of megabytes back to the kernel at once. A big bucket array retired by a rehash is
+    // unmapped 256 KB at a time by later operations (`reclaimStep`), not in one munmap.
+
+    static var mmapThreshold: Int { 256 << 10 }
+
+    static func allocRaw(_ bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer {
+        if bytes >= mmapThreshold {
+            let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else { fatalError("KeyTable: out of memory") }
+            return p
+        }
+        guard let p = zeroed ? calloc(1, bytes) : malloc(bytes) else { fatalError("KeyTable: out of memory") }
+        return p
+    }
+
+    static func freeRaw(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
+        if bytes >= mmapThreshold { munmap(p, bytes) } else { free(p) }
+    }
+
+    static func allocPage(_ p: Int) -> UnsafeMutablePointer<Entry> {
+        let n = pageSize(p)
+        return allocRaw(n * MemoryLayout<Entry>.stride, zeroed: false).bindMemory(to: Entry.self, capacity: n)
+    }
+
+    static func freePage(_ page: UnsafeMutablePointer<Entry>, _ p: Int) {
+        freeRaw(page, pageSize(p) * MemoryLayout<Entry>.stride)
+    }
+
+    /// A zeroed bucket array.
+    static func allocBuckets(_ n: Int) -> UnsafeMutablePointer<UInt32> {
+        allocRaw(n * MemoryLayout<UInt32>.stride, zeroed: true).bindMemory(to: UInt32.self, capacity: n)
+    }
+
+    static func freeBuckets(_ t: UnsafeMutablePointer<UInt32>, _ n: Int) {
+        freeRaw(t, n * MemoryLayout<UInt32>.stride)
+    }
+
+    /// Frees a bucket array no longer in use: small ones now, big ones a chunk at a time later.
+    func retireBuckets(_ t: UnsafeMutablePointer<UInt32>, _ n: Int) {
+        let bytes = n * MemoryLayout<UInt32>.stride
+        if bytes >= Self.mmapThreshold {
+            retired.append((UnsafeMutableRawPointer(t), bytes))
+        } else {
+            free(t)
+        }
+    }
+
+    /// Unmaps 256 KB of a retired bucket array.
+    func reclaimStep() {
+        guard let (p, bytes) = retired.last else { return }
+        let chunk = min(bytes, Self.mmapThreshold)
+        munmap(p + (bytes - chunk), chunk)
+        if bytes == chunk { retired.removeLast() } else { retired[retired.count - 1].1 = bytes - chunk }
+    }
+
+    @inline(__always)
+    func hash32(_ key: ByteString) -> UInt32 {
+        UInt32(truncatingIfNeeded: key.hash64(seed: seed))
+    }
+
+    // MARK: Lookup
+
+    @inline(__always)
+    func chainFind(_ head: UInt32, _ key: ByteString, _ h: UInt32) -> Int? {
+        var c = head
+        while c != 0 {
+            let e = entry(Int(c &- 1))
+            if e.pointee.hash == h && e.pointee.key == key { return Int(c &- 1) }
+            c = e.pointee.next
+        }
+        return nil
+    }
+
+    func find(_ key: ByteString) -> Int? {
+        guard count > 0 else { return nil }
+        return find(key, hash32(key))
+    }
+
+    @inline(__always)
+    func find(_ key: ByteString, _ h: UInt32) -> Int? {
+        if rehashIndex >= 0 {
+            let b = Int(h) & (size0 &- 1)
+            if b >= rehashIndex, let i = chainFind(t0.unsafelyUnwrapped[b], key, h) { return i }
+            return chainFind(t1.unsafelyUnwrapped[Int(h) & (size1 &- 1)], key, h)
+        }
+        return chainFind(t0.unsafelyUnwrapped[Int(h) & (size0 &- 1)], key, h)
+    }
+
+    // MARK: Insert and remove
+
+    /// Sets `key` to `value`; returns the old value if there was one.
+    @discardableResult
+    func insert(_ key: ByteString, _ value: Value) -> Value? {
+        if rehashIndex >= 0 { rehash(count >= 2 * size1 ? 16 : 1) }
+        if !retired.isEmpty { reclaimStep() }
+        let h = hash32(key)
+        if count > 0, let i = find(key, h) {
+            let e = entry(i)
+            let old = e.pointee.value
+            e.pointee.value = value
+            return old
+        }
+        if size0 == 0 {
+            t0 = Self.allocBuckets(Self.minBuckets)
+            size0 = Self.minBuckets
+        } else if rehashIndex < 0 && count >= size0 {
+            startRehash(size0 * 2)
+        }
+        reserveNext()
+        let idx = count
+        let t: UnsafeMutablePointer<UInt32>
+        let b: Int
+        if rehashIndex >= 0 {
+            t = t1.unsafelyUnwrapped
+            b = Int(h) & (size1 &- 1)
+        } else {
+            t = t0.unsafelyUnwrapped
+            b = Int(h) & (size0 &- 1)
+        }
+        entry(idx).initialize(to: Entry(key: key, value: value, next: t[b], hash: h))
+        t[b] = UInt32(truncatingIfNeeded: idx &+ 1)
+        count = idx + 1
+        return nil
+    }
+
+    /// Removes `key`; returns its value if it was present.
+    func remove(_ key: ByteString) -> Value? {
+        guard count > 0 else { return nil }
+        if rehashIndex >= 0 { rehash(1) }
+        if !retired.isEmpty { reclaimStep() }
+        let h = hash32(key)
+        // Find the link (bucket head or previous entry's `next`) that holds the entry.
+        var found = unlink(key, h, in: t0.unsafelyUnwrapped, Int(h) & (size0 &- 1),
+                           only: rehashIndex < 0 || Int(h) & (size0 &- 1) >= rehashIndex)
+        if found != nil {
+            if rehashIndex >= 0 { used0 -= 1 }
+        } else if rehashIndex >= 0 {
+            found = unlink(key, h, in: t1.unsafelyUnwrapped, Int(h) & (size1 &- 1), only: true)
+        }
+        guard let i = found else { return nil }
+        let removed = entry(i).move()
+        let last = count - 1
+        if i != last {
+            let le = entry(last)
+            relink(last, le.pointee.hash, to: i)
+            entry(i).moveInitialize(from: le, count: 1)
+        }
+        count = last
+        releasePages()
+        if rehashIndex < 0 { shrinkIfNeeded() }
+        return removed.value
+    }
+
+    /// Unlinks the entry for `key` from bucket `b` of `t` (when `only` allows looking there).
+    @inline(__always)
+    func unlink(_ key: ByteString, _ h: UInt32, in t: UnsafeMutablePointer<UInt32>, _ b: Int, only: Bool) -> Int? {
+        guard only else { return nil }
+        var prev: UnsafeMutablePointer<Entry>? = nil
+        var c = t[b]
+        while c != 0 {
+            let e = entry(Int(c &- 1))
+            if e.pointee.hash == h && e.pointee.key == key {
+                if let p = prev { p.pointee.next = e.pointee.next } else { t[b] = e.pointee.next }
+                return Int(c &- 1)
+            }
+            prev = e
+            c = e.pointee.next
+        }
+        return nil
+    }
+
+    /// Repoints the link that refers to entry `from` (hash `h`) at entry `to`.
+    func relink(_ from: Int, _ h: UInt32, to: Int) {
+        let target = UInt32(truncatingIfNeeded: from &+ 1)
+        let replacement = UInt32(truncatingIfNeeded: to &+ 1)
+        func fix(_ t: UnsafeMutablePointer<UInt32>, _ b: Int) -> Bool {
+            if t[b] == target { t[b] = replacement; return true }
+            var c = t[b]
+            while c != 0 {
+                let e = entry(Int(c &- 1))
+                if e.pointee.next == target { e.pointee.next = replacement; return true }
+                c = e.pointee.next
+            }
+            return false
+        }
+        if rehashIndex >= 0 {
+            let b0 = Int(h) & (size0 &- 1)
+            if b0 >= rehashIndex && fix(t0.unsafelyUnwrapped, b0) { return }
+            if fix(t1.unsafelyUnwrapped, Int(h) & (size1 &- 1)) { return }
+        } else if fix(t0.unsafelyUnwrapped, Int(h) & (size0 &- 1)) {
+            return
+        }
+        preconditionFailure("KeyTable: entry \(from) is in no bucket chain")
+    }
+
+    // MARK: Resizing
+
+    func startRehash(_ newSize: Int) {
+        if count == 0 {
+            // Nothing to move: swap in the new array at once.
+            if let t = t0 { retireBuckets(t, size0) }
+            t0 = Self.allocBuckets(newSize)
+            size0 = newSize
+            return
+        }
+        t1 = Self.allocBuckets(newSize)
+        size1 = newSize
+        rehashIndex = 0
+        used0 = count
+    }
+
+    /// Starts a shrink when fewer than 10% of the buckets are used (never below the minimum size).
+    func shrinkIfNeeded() {
+        guard rehashIndex < 0, size0 > Self.minBuckets, count * 10 < size0 else { return }
+        var target = Self.minBuckets
+        while target < count { target *= 2 }
+        if target < size0 { startRehash(target) }
+    }
+
+    /// Moves up to `n` non-empty buckets of t0 into t1 (passing at most 10n empty ones).
+    /// Returns true if more remains.
+    @discardableResult
+    func rehash(_ n: Int) -> Bool {
+        guard rehashIndex >= 0 else { return false }
+        guard pauseRehash == 0 else { return true }
+        let old = t0.unsafelyUnwrapped
+        let new = t1.unsafelyUnwrapped
+        let mask1 = size1 &- 1
+        var n = n
+        var emptyVisits = n * 10
+        while n > 0 && used0 > 0 && rehashIndex < size0 {
+            var c = old[rehashIndex]
+            if c == 0 {
+                rehashIndex += 1
+                emptyVisits -= 1
+                if emptyVisits == 0 { return true }
+                continue
+            }
+            while c != 0 {
+                let e = entry(Int(c &- 1))
+                let next = e.pointee.next
+                let b = Int(e.pointee.hash) & mask1
+                e.pointee.next = new[b]
+                new[b] = c
+                c = next
+                used0 -= 1
+            }
+            old[rehashIndex] = 0
+            rehashIndex += 1
+            n -= 1
+        }
+        if used0 > 0 && rehashIndex < size0 { return true }
+        retireBuckets(old, size0)
+        t0 = new
+        size0 = size1
+        t1 = nil
+        size1 = 0
+        rehashIndex = -1
+        used0 = 0
+        return false
+    }
+
+    // MARK: SCAN
+
+    @inline(__always)
+    static func reverseBits(_ v: UInt64) -> UInt64 {
+        var x = v.byteSwapped
+        x = ((x & 0x0F0F_0F0F_0F0F_0F0F) &<< 4) | ((x &>> 4) & 0x0F0F_0F0F_0F0F_0F0F)
+        x = ((x & 0x3333_3333_3333_3333) &<< 2) | ((x &>> 2) & 0x3333_3333_3333_3333)
+        x = ((x & 0x5555_5555_5555_5555) &<< 1) | ((x &>> 1) & 0x5555_5555_5555_5555)
+        return x
+    }
+
+    /// Adds one to the cursor's bits under `mask`, counting from the most significant one down.
+    @inline(__always)
+    static func advance(_ v: UInt64, _ mask: UInt64) -> UInt64 {
+        reverseBits(reverseBits(v | ~mask) &+ 1)
+    }
+
+    @inline(__always)
+    func visitBucket(_ t: UnsafeMutablePointer<UInt32>, _ b: Int, _ visit: (ByteString, Value) -> Void) {
+        var c = t[b]
+        while c != 0 {
+            let e = entry(Int(c &- 1))
+            visit(e.pointee.key, e.pointee.value)
+            c = e.pointee.next
+        }
+    }
+
+    /// One dictScan step: the bucket at `v` in the smaller table and, while rehashing, every bucket of
+    /// the larger table that expands it. Returns the next cursor.
+    func scanStep(_ cursor: UInt64, _ visit: (ByteString, Value) -> Void) -> UInt64 {
+        var v = cursor
+        if rehashIndex < 0 {
+            let m0 = UInt64(size0 - 1)
+            visitBucket(t0.unsafelyUnwrapped, Int(v & m0), visit)
+            return Self.advance(v, m0)
+        }
+        var (small, smallMask) = (t0.unsafelyUnwrapped, UInt64(size0 - 1))
+        var (large, largeMask) = (t1.unsafelyUnwrapped, UInt64(size1 - 1))
+        if size0 > size1 { swap(&small, &large); swap(&smallMask, &largeMask) }
+        visitBucket(small, Int(v & smallMask), visit)
+        repeat {
+            visitBucket(large, Int(v & largeMask), visit)
+            v = Self.advance(v, largeMask)
+        } while v & (smallMask ^ largeMask) != 0
+        return v
+    }
+
+    // MARK: Random
+
+    /// A uniform index in 0..<count (wyrand).
+    func randomIndex() -> Int {
+        rng &+= 0xa076_1d64_78bd_642f
+        let r = WyHash.mix(rng, rng ^ 0xe703_7ed1_a0b4_28db)
+        return Int(r.multipliedFullWidth(by: UInt64(count)).high)
+    }
 }

@@ -1,0 +1,288 @@
+// KeyTableTests: the keyspace table against a Dictionary model under random operations, the SCAN
+// guarantee across grows and shrinks, the bound on a single insert's time while a big table grows
+// (incremental rehashing), random picks, copy-on-write, and value lifetimes (no leaks, no double frees).
+import Foundation
+import Testing
+@testable import Engine
+
+/// Counts live instances so tests can see values are released exactly once.
+final class LiveCount { var n = 0 }
+final class Tracked {
+    let id: Int
+    let live: LiveCount
+    init(_ id: Int, _ live: LiveCount) { self.id = id; self.live = live; live.n += 1 }
+    deinit { live.n -= 1 }
+}
+
+private func key(_ i: Int, long: Bool = false) -> ByteString {
+    ByteString(Array("k:\(i)".utf8) + (long ? Array("-a-rather-long-key-suffix".utf8) : []))
+}
+
+private func contents<V>(_ t: KeyTable<V>) -> [ByteString: V] {
+    var d: [ByteString: V] = [:]
+    t.forEach { k, v in
+        #expect(d[k] == nil, "forEach repeated a key")
+        d[k] = v
+    }
+    return d
+}
+
+/// Every key a full scan from cursor 0 visits.
+private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
+    var seen: [ByteString] = []
+    var c: UInt64 = 0
+    repeat { c = t.scan(cursor: c, count: count) { k, _ in seen.append(k) } } while c != 0
+    return seen
+}
+
+@Suite struct KeyTableTests {
+    @Test func matchesDictionaryUnderRandomOperations() {
+        var rng = TestRNG(seed: 11)
+        var table = KeyTable<Int64>()
+        var model: [ByteString: Int64] = [:]
+        var universe = 1000
+        var mismatches = 0
+        for op in 0 ..< 400_000 {
+            // The key universe breathes, so the table grows and shrinks through many sizes.
+            if op % 50_000 == 0 { universe = [100, 5000, 60_000, 300, 20_000, 10, 80_000, 1000][op / 50_000] }
+            let i = Int.random(in: 0 ..< universe, using: &rng)
+            let k = key(i, long: i % 5 == 0)
+            switch Int.random(in: 0 ..< 100, using: &rng) {
+            case 0 ..< 40:
+                let v = Int64.random(in: -1000 ... 1000, using: &rng)
+                table[k] = v
+                model[k] = v
+            case 40 ..< 70:
+                if table.removeValue(forKey: k) != model.removeValue(forKey: k) { mismatches += 1 }
+            case 70 ..< 75:
+                table[k] = nil
+                model[k] = nil
+            case 75 ..< 80:
+                let had = table.modify(k) { $0 += 1 }
+                if had != (model[k] != nil) { mismatches += 1 }
+                if had { model[k]! += 1 }
+            case 80 ..< 82:
+                table.rehashStep(buckets: Int.random(in: 1 ... 50, using: &rng))
+            default:
+                if table[k] != model[k] { mismatches += 1 }
+            }
+            if table.count != model.count { mismatches += 1 }
+            if op % 25_000 == 0 {
+                #expect(contents(table) == model)
+                for (k, v) in model where table[k] != v { Issue.record("lost \(k)") }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(contents(table) == model)
+        table.removeAll()
+        #expect(table.isEmpty && table[key(1)] == nil && table.randomElement() == nil)
+        #expect(table.scan(cursor: 0) { _, _ in Issue.record("visited an empty table") } == 0)
+    }
+
+    @Test func valuesAreReleasedExactlyOnce() {
+        let live = LiveCount()
+        do {
+            var table = KeyTable<Tracked>()
+            for i in 0 ..< 50_000 { table[key(i, long: i % 2 == 0)] = Tracked(i, live) }
+            #expect(live.n == 50_000)
+            for i in 0 ..< 50_000 where i % 3 != 0 { table.removeValue(forKey: key(i, long: i % 2 == 0)) }
+            #expect(live.n == table.count)
+            for i in stride(from: 0, to: 50_000, by: 3) { table[key(i, long: i % 2 == 0)] = Tracked(-i, live) }
+            #expect(live.n == table.count)
+            for i in stride(from: 0, to: 50_000, by: 3) { #expect(table[key(i, long: i % 2 == 0)]?.id == -i) }
+            var copy = table
+            copy[key(-1)] = Tracked(-1, live)
+            #expect(live.n == table.count + 1)
+            copy.removeAll()
+            #expect(live.n == table.count)
+        }
+        #expect(live.n == 0)
+    }
+
+    @Test func copiesAreIndependent() {
+        var a = KeyTable<Int64>()
+        for i in 0 ..< 10_000 { a[key(i)] = Int64(i) }  // ends mid-rehash or not; either way
+        let snapshot = a
+        for i in 0 ..< 10_000 where i % 2 == 0 { a.removeValue(forKey: key(i)) }
+        a[key(-5)] = 5
+        #expect(snapshot.count == 10_000 && a.count == 5001)
+        #expect(snapshot[key(0)] == 0 && a[key(0)] == nil && snapshot[key(-5)] == nil)
+        var b = snapshot
+        b.modify(key(1)) { $0 = 100 }
+        #expect(snapshot[key(1)] == 1 && b[key(1)] == 100)
+        #expect(contents(snapshot).count == 10_000)
+    }
+
+    @Test func scanOfAStableTableVisitsEachKeyOnce() {
+        for n in [0, 1, 3, 4, 5, 100, 1000, 4097, 30_000] {
+            var t = KeyTable<Int64>()
+            for i in 0 ..< n { t[key(i)] = Int64(i) }
+            for count in [1, 10, 1000] {
+                let seen = scanAll(t, count: count)
+                #expect(Set(seen).count == n && seen.count == n, "n \(n) count \(count): \(seen.count)")
+            }
+            // Also while a rehash is half done (scan visits both tables).
+            var u = KeyTable<Int64>()
+            for i in 0 ..< n { u[key(i)] = Int64(i) }
+            if u.isRehashing {
+                let seen = scanAll(u, count: 7)
+                #expect(Set(seen).count == n && seen.count == n)
+            }
+        }
+    }
+
+    /// Starts a scan, then between calls inserts and deletes many keys, swinging the table between
+    /// 1x and ~13x the keys present throughout (so it grows past them and shrinks back through the
+    /// 10% rule, again and again, with scan calls landing in every rehash state). Every key present
+    /// for the whole scan must be visited.
+    @Test(arguments: [0, 1, 2, 3, 4, 5])
+    func scanGuaranteeHoldsAcrossResizes(pattern: Int) {
+        var rng = TestRNG(seed: UInt64(100 + pattern))
+        var t = KeyTable<Int64>()
+        let stableCount = [20, 200, 50, 500, 5, 100][pattern]
+        for i in 0 ..< stableCount { t[key(i)] = Int64(i) }
+        var transient: [Int] = []
+        var next = 1_000_000
+        var calls = 0
+        var sizes = Set<Int>()
+        var resizes = 0
+        var lastSize = 0
+        var growing = true
+        var scans = 0
+        var failures = 0
+        // Scan after scan, the churn going on throughout, until the table has resized many times.
+        while scans < 20 || resizes < 60 {
+        var seen = Set<ByteString>()
+        var cursor: UInt64 = 0
+        repeat {
+            cursor = t.scan(cursor: cursor, count: Int.random(in: 1 ... 4, using: &rng)) { k, _ in seen.insert(k) }
+            calls += 1
+            if growing {
+                for _ in 0 ..< Int.random(in: 0 ... stableCount, using: &rng) {
+                    t[key(next)] = -1
+                    transient.append(next)
+                    next += 1
+                }
+                if transient.count > 12 * stableCount { growing = false }
+            } else if !transient.isEmpty {
+                let keep = transient.count / Int.random(in: 2 ... 4, using: &rng)
+                while transient.count > keep {
+                    let j = Int.random(in: 0 ..< transient.count, using: &rng)
+                    t.removeValue(forKey: key(transient[j]))
+                    transient.swapAt(j, transient.count - 1)
+                    transient.removeLast()
+                }
+            } else {
+                // Timer steps finish the shrink a little at a time, then growth starts again.
+                if !t.rehashStep(buckets: Int.random(in: 1 ... 30, using: &rng)) { growing = true }
+            }
+            let size = t.bucketCounts.main
+            if size != lastSize { resizes += 1; lastSize = size }
+            sizes.insert(size)
+        } while cursor != 0 && calls < 1_000_000
+        #expect(cursor == 0)
+        let missing = (0 ..< stableCount).filter { !seen.contains(key($0)) }
+        if !missing.isEmpty { failures += 1 }
+        #expect(missing.isEmpty, "pattern \(pattern) scan \(scans): \(missing.count) of \(stableCount) stable keys not returned")
+        scans += 1
+        if failures > 3 { break }
+        }
+        print("scan pattern \(pattern): \(scans) scans, \(calls) calls, \(resizes) resizes, bucket sizes \(sizes.sorted())")
+    }
+
+    @Test func scanCursorCoversShrinkToEmptyAndBack() {
+        // A key present throughout, while everything else comes and goes in huge swings.
+        var t = KeyTable<Int64>()
+        t[key(-1)] = 1
+        var seenStable = false
+        var cursor: UInt64 = 0
+        var round = 0
+        repeat {
+            cursor = t.scan(cursor: cursor, count: 1) { k, _ in if k == key(-1) { seenStable = true } }
+            round += 1
+            if round % 2 == 1 {
+                for i in 0 ..< 5000 { t[key(i)] = 0 }
+            } else {
+                for i in 0 ..< 5000 { t.removeValue(forKey: key(i)) }
+                while t.rehashStep(buckets: 1000) {}
+            }
+        } while cursor != 0 && round < 100_000
+        #expect(cursor == 0 && seenStable)
+    }
+
+    @Test func growsAtLoadOneAndShrinksUnderTenPercent() {
+        var t = KeyTable<Int64>()
+        #expect(t.bucketCounts.main == 0)
+        t[key(0)] = 0
+        #expect(t.bucketCounts.main == 4)
+        for i in 1 ..< 4 { t[key(i)] = 0 }
+        #expect(t.bucketCounts.main == 4 && !t.isRehashing)
+        t[key(4)] = 0
+        #expect(t.isRehashing && t.bucketCounts.rehashTarget == 8)
+        for i in 5 ..< 100_000 { t[key(i)] = 0 }
+        while t.rehashStep() {}
+        #expect(t.bucketCounts.main == 131_072)
+        for i in 0 ..< 99_000 { t.removeValue(forKey: key(i)) }
+        while t.rehashStep() {}
+        #expect(t.bucketCounts.main == 1024, "\(t.bucketCounts)")
+        for i in 99_000 ..< 100_000 { #expect(t[key(i)] == 0) }
+        for i in 99_000 ..< 100_000 { t.removeValue(forKey: key(i)) }
+        while t.rehashStep() {}
+        #expect(t.bucketCounts.main == 4 && t.isEmpty)
+    }
+
+    @Test func randomElementIsFair() {
+        var t = KeyTable<Int64>()
+        #expect(t.randomElement() == nil)
+        for i in 0 ..< 100 { t[key(i)] = Int64(i) }
+        var hits = [Int](repeating: 0, count: 100)
+        for _ in 0 ..< 200_000 {
+            let (k, v) = t.randomElement()!
+            #expect(t[k] == v)
+            hits[Int(v)] += 1
+        }
+        // Mean 2000, sd ~44: every key well inside 1700...2300.
+        #expect(hits.min()! > 1700 && hits.max()! < 2300, "\(hits.min()!) \(hits.max()!)")
+    }
+
+    /// A single insert never does O(n) work: while a table grows to 2M keys (through every doubling,
+    /// each one rehashed incrementally), the slowest insert stays far below a full rehash's cost.
+    @Test func singleInsertTimeStaysBoundedWhileGrowing() {
+        let n = 2_000_000
+        let keys = (0 ..< n).map { key($0) }
+        var t = KeyTable<Int64>()
+        var worst: UInt64 = 0
+        var worstAt = 0
+        var rehashes = 0
+        var wasRehashing = false
+        for i in 0 ..< n {
+            let start = DispatchTime.now().uptimeNanoseconds
+            t[keys[i]] = Int64(i)
+            let d = DispatchTime.now().uptimeNanoseconds - start
+            if d > worst { worst = d; worstAt = i }
+            if t.isRehashing && !wasRehashing { rehashes += 1 }
+            wasRehashing = t.isRehashing
+        }
+        print("KeyTable: slowest of \(n) inserts took \(Double(worst) / 1e6) ms (at key \(worstAt)); \(rehashes) incremental rehashes")
+        #expect(rehashes >= 15)
+        #expect(worst < 50_000_000)
+        var worstRemove: UInt64 = 0
+        for i in 0 ..< n {
+            let start = DispatchTime.now().uptimeNanoseconds
+            t.removeValue(forKey: keys[i])
+            worstRemove = max(worstRemove, DispatchTime.now().uptimeNanoseconds - start)
+        }
+        print("KeyTable: slowest of \(n) removes took \(Double(worstRemove) / 1e6) ms")
+        #expect(worstRemove < 50_000_000)
+        #expect(t.isEmpty)
+    }
+
+    @Test func worksThroughDatabase() {
+        let db = Database(id: 0)
+        for i in 0 ..< 1000 { db.set(key(i), .string(.int(Int64(i)))) }
+        for i in 0 ..< 1000 where i % 2 == 0 { db.setExpire(key(i), at: 1000) }
+        #expect(db.activeExpire(now: 2000, limit: 10_000) == 500)
+        #expect(db.count == 500 && db.expiresCount == 0)
+        #expect(db.randomKey(now: 0) != nil)
+    }
+}
