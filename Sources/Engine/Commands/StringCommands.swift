@@ -261,7 +261,7 @@ public enum StringCommands {
         db.keys.modify(key) { v in
             var bytes: [UInt8]
             switch v {
-            case .string(.raw(let b)), .string(.bytes(let b)): bytes = b.storage
+            case .string(.raw(let b)), .string(.bytes(let b)): bytes = b.bytes
             case .string(.int(let i)): bytes = StrictIntegerText.format(i)
             default: return
             }
