@@ -442,11 +442,19 @@ public final class Engine {
         return removed
     }
 
-    /// Incremental rehashing work for every database's tables.
+    /// Incremental rehashing work for every database's tables: 100-bucket steps for up to about
+    /// 1 ms in all, as Redis's cron does, so a big table finishes growing in the background.
     public func rehashStep() {
+        var t0 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t0)
         for db in databases where db.count > 0 {
-            db.keys.rehashStep()
-            db.expires.rehashStep()
+            while true {
+                let more = db.keys.rehashStep(buckets: 100) | db.expires.rehashStep(buckets: 100)
+                if !more { break }
+                var t1 = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &t1)
+                if Int(t1.tv_sec - t0.tv_sec) * 1_000_000_000 + Int(t1.tv_nsec - t0.tv_nsec) > 1_000_000 { return }
+            }
         }
     }
 
