@@ -449,7 +449,8 @@ public final class Engine {
         clock_gettime(CLOCK_MONOTONIC, &t0)
         for db in databases where db.count > 0 {
             while true {
-                let more = db.keys.rehashStep(buckets: 100) | db.expires.rehashStep(buckets: 100)
+                let a = db.keys.rehashStep(buckets: 100)
+                let more = db.expires.rehashStep(buckets: 100) || a
                 if !more { break }
                 var t1 = timespec()
                 clock_gettime(CLOCK_MONOTONIC, &t1)
