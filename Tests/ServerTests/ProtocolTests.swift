@@ -61,7 +61,7 @@ struct ProtocolTests {
     @Test func helloSwitchesToRESP3() throws {
         let s = try ServerProcess()
         let c = try s.client()
-        let id = try c.send("CLIENT ID").dropFirst().dropLast(2)
+        let id = try c.send("CLIENT ID").trimmingCharacters(in: .whitespacesAndNewlines).dropFirst()
         #expect(try c.send("HELLO 3") == "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:\(id)\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n")
         #expect(try c.send("ECHO x") == "$1\r\nx\r\n")
         #expect(try c.send("CLIENT GETNAME") == "_\r\n")
