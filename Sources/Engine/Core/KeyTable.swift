@@ -208,7 +208,7 @@ final class KeyTableStorage<Value> {
         pages?.deallocate()
         if let t = t0 { Self.freeBuckets(t, size0) }
         if let t = t1 { Self.freeBuckets(t, size1) }
-        for (p, bytes) in retired { munmap(p, bytes) }
+        for (p, bytes) in retired { Self.unmap(p, bytes) }
     }
 
     /// A deep copy (copy-on-write of the table).
@@ -307,10 +307,16 @@ final class KeyTableStorage<Value> {
 
     static var mmapThreshold: Int { 256 << 10 }
 
+    static func unmap(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
+        munmap(p, bytes)
+        EngineMemory.mappedBytes -= bytes
+    }
+
     static func allocRaw(_ bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer {
         if bytes >= mmapThreshold {
             let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else { fatalError("KeyTable: out of memory") }
+            EngineMemory.mappedBytes += bytes
             return p
         }
         guard let p = zeroed ? calloc(1, bytes) : malloc(bytes) else { fatalError("KeyTable: out of memory") }
@@ -318,7 +324,7 @@ final class KeyTableStorage<Value> {
     }
 
     static func freeRaw(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
-        if bytes >= mmapThreshold { munmap(p, bytes) } else { free(p) }
+        if bytes >= mmapThreshold { unmap(p, bytes) } else { free(p) }
     }
 
     static func allocPage(_ p: Int) -> UnsafeMutablePointer<Entry> {
@@ -353,7 +359,7 @@ final class KeyTableStorage<Value> {
     func reclaimStep() {
         guard let (p, bytes) = retired.last else { return }
         let chunk = min(bytes, Self.mmapThreshold)
-        munmap(p + (bytes - chunk), chunk)
+        Self.unmap(p + (bytes - chunk), chunk)
         if bytes == chunk { retired.removeLast() } else { retired[retired.count - 1].1 = bytes - chunk }
     }
 
@@ -619,4 +625,10 @@ final class KeyTableStorage<Value> {
         let r = WyHash.mix(rng, rng ^ 0xe703_7ed1_a0b4_28db)
         return Int(r.multipliedFullWidth(by: UInt64(count)).high)
     }
+}
+
+/// Memory the engine takes from the kernel directly (KeyTable's big blocks), which the allocator's
+/// statistics do not see; INFO's used_memory adds it. Only the command thread touches it.
+public enum EngineMemory {
+    nonisolated(unsafe) public static var mappedBytes = 0
 }

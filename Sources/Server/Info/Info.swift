@@ -258,7 +258,7 @@ extension CairnServer {
 
     /// Bytes the allocator has handed out (glibc mallinfo2).
     public func usedMemory() -> Int {
-        Int(cairn_malloc_used())
+        Int(cairn_malloc_used()) + EngineMemory.mappedBytes
     }
 
     /// Resident set size from /proc/self/statm.
