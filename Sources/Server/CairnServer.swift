@@ -34,8 +34,14 @@ public final class CairnServer {
     var peakMemory = 0
     var startupMemory = 0
 
+    /// Hot settings cached from the config table (refreshed by onChange hooks).
+    var protoMaxBulkLen: Int
+    var clientQueryBufferLimit: Int
+
     public init(config: ServerConfig) {
         self.config = config
+        protoMaxBulkLen = config.protoMaxBulkLen
+        clientQueryBufferLimit = config.clientQueryBufferLimit
         engine = Engine(databases: config.databases, config: config.engineConfig)
         engine.requirePass = config.requirepass
         log.level = LogLevel(name: config.loglevel) ?? .notice
@@ -51,6 +57,14 @@ public final class CairnServer {
         }
         config.onChange["logfile"] = { [unowned self] c in
             self.log.file = c.logfile
+            return nil
+        }
+        config.onChange["proto-max-bulk-len"] = { [unowned self] c in
+            self.protoMaxBulkLen = c.protoMaxBulkLen
+            return nil
+        }
+        config.onChange["client-query-buffer-limit"] = { [unowned self] c in
+            self.clientQueryBufferLimit = c.clientQueryBufferLimit
             return nil
         }
         config.onChange["hz"] = { [unowned self] c in
@@ -174,7 +188,7 @@ public final class CairnServer {
                 return
             }
         }
-        if conn.queryLength > config.clientQueryBufferLimit {
+        if conn.queryLength > clientQueryBufferLimit {
             log.warning("Closing client that reached max query buffer length: id=\(conn.session.id) addr=\(conn.session.address) qbuf=\(conn.queryLength)")
             closeConnection(conn)
             return
@@ -186,7 +200,7 @@ public final class CairnServer {
     func processInput(_ conn: Connection) {
         let s = conn.session
         var limits = RESPLimits()
-        limits.maxBulkLength = config.protoMaxBulkLen
+        limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
         while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && engine.requirePass != nil {
@@ -194,7 +208,7 @@ public final class CairnServer {
                 limits.maxBulkLength = 16384
             } else {
                 limits.maxMultibulkCount = Int(Int32.max)
-                limits.maxBulkLength = config.protoMaxBulkLen
+                limits.maxBulkLength = protoMaxBulkLen
             }
             let result = conn.query.withUnsafeBytes { raw in
                 RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: raw[conn.queryStart...]), limits: limits)

@@ -54,7 +54,7 @@ public final class CommandStatBox {
     public init() {}
 }
 
-public struct CommandSpec {
+public final class CommandSpec {
     /// Lower-case name ("get"; "config|get" for subcommands).
     public let name: String
     /// Redis's arity: N exactly, -N at least N (the name counts).
@@ -67,6 +67,8 @@ public struct CommandSpec {
     public let handler: CommandHandler
     /// Calls, time and failures (INFO commandstats), shared by every copy of the spec.
     public let stat = CommandStatBox()
+    /// The first argument is a subcommand (CONFIG GET...): stats count "name|sub".
+    public let isContainer: Bool
 
     public init(_ name: String, arity: Int, flags: CommandFlags, firstKey: Int = 0, lastKey: Int = 0, step: Int = 0,
                 handler: @escaping CommandHandler) {
@@ -77,6 +79,7 @@ public struct CommandSpec {
         self.lastKey = lastKey
         self.step = step
         self.handler = handler
+        self.isContainer = EngineCommands.containers.contains(name)
     }
 
     /// The key arguments of `args` by this spec's positions.

@@ -39,7 +39,7 @@ public final class Engine {
     public var stats = EngineStats()
     public private(set) var commands: [String: CommandSpec] = [:]
     /// Command name bytes exactly as received → spec.
-    var commandCache: [[UInt8]: CommandSpec] = [:]
+    var commandCache: [ByteString: CommandSpec] = [:]
     /// `requirepass`: when set, clients must AUTH first.
     public var requirePass: [UInt8]? = nil
     /// True while EXEC runs its queue.
@@ -207,7 +207,7 @@ public final class Engine {
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)
         let usec = Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000
-        if EngineCommands.containers.contains(spec.name), args.count > 1 {
+        if spec.isContainer, args.count > 1 {
             // Container commands (CONFIG GET, CLIENT LIST...) are counted as "config|get".
             let name = statName(spec, args)
             stats.commands[name, default: CommandStat()].calls += 1
@@ -243,15 +243,16 @@ public final class Engine {
     /// so the usual case costs one hash of a few bytes and no lower-casing.
     @inline(__always)
     func lookupCommand(_ name: [UInt8]) -> CommandSpec? {
-        if let s = commandCache[name] { return s }
+        let key = ByteString(name)
+        if let s = commandCache[key] { return s }
         guard name.count <= 64, let s = commands[lowercasedName(name)] else { return nil }
-        if commandCache.count < 4096 { commandCache[name] = s }
+        if commandCache.count < 4096 { commandCache[key] = s }
         return s
     }
 
     func statName(_ spec: CommandSpec, _ args: [[UInt8]]) -> String {
         // Container commands (CONFIG GET, CLIENT LIST...) are counted as "config|get".
-        if EngineCommands.containers.contains(spec.name), args.count > 1 {
+        if spec.isContainer, args.count > 1 {
             return spec.name + "|" + lowercasedName(args[1])
         }
         return spec.name
