@@ -37,11 +37,13 @@ public final class CairnServer {
     /// Hot settings cached from the config table (refreshed by onChange hooks).
     var protoMaxBulkLen: Int
     var clientQueryBufferLimit: Int
+    var outputLimits: (normal: ClientBufferLimit, replica: ClientBufferLimit, pubsub: ClientBufferLimit)
 
     public init(config: ServerConfig) {
         self.config = config
         protoMaxBulkLen = config.protoMaxBulkLen
         clientQueryBufferLimit = config.clientQueryBufferLimit
+        outputLimits = config.clientOutputBufferLimit
         engine = Engine(databases: config.databases, config: config.engineConfig)
         engine.requirePass = config.requirepass
         log.level = LogLevel(name: config.loglevel) ?? .notice
@@ -67,6 +69,10 @@ public final class CairnServer {
             self.clientQueryBufferLimit = c.clientQueryBufferLimit
             return nil
         }
+        config.onChange["client-output-buffer-limit"] = { [unowned self] c in
+            self.outputLimits = c.clientOutputBufferLimit
+            return nil
+        }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -76,6 +82,7 @@ public final class CairnServer {
     /// Binds, logs start-up, and serves until shutdown. Returns the process exit code.
     public func run() -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        adjustOpenFilesLimit()
         engine.updateClock()
         startUnix = engine.now / 1000
         log.notice("oO0OoO0OoO0Oo Cairn is starting oO0OoO0OoO0Oo")
@@ -96,6 +103,18 @@ public final class CairnServer {
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         loop.run()
         return exitCode ?? 0
+    }
+
+    /// Raises the open-files limit to fit maxclients plus the server's own descriptors, as Redis does.
+    func adjustOpenFilesLimit() {
+        let want = rlim_t(config.maxclients + 32)
+        var lim = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < want else { return }
+        var newLimit = lim
+        newLimit.rlim_cur = min(want, lim.rlim_max)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &newLimit) == 0 && newLimit.rlim_cur < want {
+            log.warning("You requested maxclients of \(config.maxclients) requiring at least \(want) max file descriptors; the limit is \(newLimit.rlim_cur).")
+        }
     }
 
     // MARK: - Listening and accepting
@@ -259,10 +278,31 @@ public final class CairnServer {
     /// Queues `conn` to have its output written before the loop sleeps.
     func schedule(_ conn: Connection) {
         if conn.pending || conn.closed { return }
+        if checkOutputLimit(conn) { return }
         if conn.session.out.count > conn.sent || conn.session.closeAfterReply {
             conn.pending = true
             pendingWrites.append(conn)
         }
+    }
+
+    /// Redis's client-output-buffer-limit: a client whose pending output passes the hard limit, or
+    /// stays over the soft limit for the soft seconds, is closed. Returns true if it was.
+    func checkOutputLimit(_ conn: Connection) -> Bool {
+        let pendingBytes = Int64(conn.session.out.count - conn.sent)
+        let limit = conn.session.subscriptionCount > 0 ? outputLimits.pubsub : outputLimits.normal
+        if limit.hard == 0 && limit.soft == 0 { return false }
+        var over = limit.hard > 0 && pendingBytes >= limit.hard
+        if !over && limit.soft > 0 && pendingBytes >= limit.soft {
+            if conn.softLimitSince == 0 { conn.softLimitSince = engine.now }
+            over = engine.now - conn.softLimitSince >= limit.softSeconds * 1000
+        } else if pendingBytes < limit.soft {
+            conn.softLimitSince = 0
+        }
+        if over {
+            log.warning("Client id=\(conn.session.id) addr=\(conn.session.address) scheduled to be closed ASAP for overcoming of output buffer limits.")
+            closeConnection(conn)
+        }
+        return over
     }
 
     func beforeSleep() {

@@ -69,6 +69,19 @@ struct ProtocolTests {
         #expect(try c.send("CLIENT GETNAME") == "$-1\r\n")
     }
 
+    @Test func slowSubscriberIsClosedAtTheOutputBufferLimit() throws {
+        let s = try ServerProcess(args: ["--client-output-buffer-limit", "pubsub 1mb 256kb 60"])
+        let sub = try s.client()
+        let pub = try s.client()
+        _ = try sub.send("SUBSCRIBE firehose")
+        let payload = String(repeating: "x", count: 100_000)
+        for _ in 0 ..< 300 { _ = try pub.send(["PUBLISH", "firehose", payload].map { Array($0.utf8) }) }
+        // The subscriber never read: the server must have dropped it, and still serve others.
+        #expect(sub.isClosedByServer())
+        #expect(try pub.send("CLIENT LIST").components(separatedBy: "id=").count == 2)
+        #expect(s.log().contains("scheduled to be closed ASAP for overcoming of output buffer limits"))
+    }
+
     @Test func pipelineOfManyCommands() throws {
         let s = try ServerProcess()
         let c = try s.client()

@@ -15,6 +15,8 @@ final class Connection {
     /// In the server's pending-write list.
     var pending = false
     var closed = false
+    /// When pending output first passed the soft output-buffer limit (ms; 0 = not over).
+    var softLimitSince: Int64 = 0
 
     init(fd: Int32, session: Session) {
         self.fd = fd
