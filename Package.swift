@@ -30,7 +30,8 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
-        .target(name: "Server", dependencies: ["Engine", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
+        .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
+        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"]),
         .executableTarget(name: "cairn-rdb", dependencies: [

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CSystem
 import Engine
+import Persistence
 import StorageFormat
 
 public final class CairnServer {
@@ -39,16 +40,25 @@ public final class CairnServer {
     var clientQueryBufferLimit: Int
     var outputLimits: (normal: ClientBufferLimit, replica: ClientBufferLimit, pubsub: ClientBufferLimit)
 
+    public let snapshots: Snapshots
+    var loadingStart: Int64 = 0
+    var loadingBytes = 0
+
     public init(config: ServerConfig) {
         self.config = config
         protoMaxBulkLen = config.protoMaxBulkLen
         clientQueryBufferLimit = config.clientQueryBufferLimit
         outputLimits = config.clientOutputBufferLimit
-        engine = Engine(databases: config.databases, config: config.engineConfig)
+        let engine = Engine(databases: config.databases, config: config.engineConfig)
+        self.engine = engine
+        var settingsRef: (() -> PersistenceSettings)? = nil
+        snapshots = Snapshots(engine: engine, settings: { settingsRef!() })
         engine.requirePass = config.requirepass
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
+        settingsRef = { [unowned self] in self.persistenceSettings() }
+        setUpPersistence()
         config.onResetStat = { [unowned self] in
             self.engine.resetStats()
             self.stats = ServerStats()
@@ -98,6 +108,8 @@ public final class CairnServer {
         }
         setUpSignals()
         log.notice("Server initialized")
+        loop.beforeSleep = { [unowned self] in self.beforeSleep() }
+        if !loadDataAtStart() { return 1 }
         log.notice("Ready to accept connections tcp")
         cronTimer = loop.every(Int64(1000 / max(1, min(500, config.hz)))) { [unowned self] in self.cron() }
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
@@ -357,6 +369,7 @@ public final class CairnServer {
 
     func cron() {
         engine.updateClock()
+        snapshots.cron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         engine.rehashStep()
@@ -389,7 +402,11 @@ public final class CairnServer {
                 if signo < 0 { break }
                 let name = signo == SIGINT ? "SIGINT" : "SIGTERM"
                 self.log.warning("Received \(name) scheduling shutdown...")
-                self.shutdown(code: 0)
+                if self.prepareForShutdown(save: nil, force: false) {
+                    self.shutdown(code: 0)
+                } else {
+                    self.log.warning("SIGTERM received but errors trying to shut down the server, check the logs for more information")
+                }
             }
         }
     }

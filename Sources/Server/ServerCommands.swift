@@ -8,7 +8,6 @@ import Engine
 extension CairnServer {
     func registerServerCommands() {
         engine.hooks.info = { [unowned self] sections in self.infoText(sections) }
-        engine.hooks.lastSave = { [unowned self] in self.lastSaveTime == 0 ? Int(self.startUnix) : self.lastSaveTime }
         engine.register([
             CommandSpec("info", arity: -1, flags: [.loading, .stale]) { [unowned self] ctx in
                 let sections = (1 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self) }
@@ -21,11 +20,18 @@ extension CairnServer {
                         return
                     }
                 }
-                if (1 ..< ctx.argc).contains(where: { ctx.option($0) == "ABORT" }) {
+                let opts = Set((1 ..< ctx.argc).map { ctx.option($0) })
+                if opts.contains("ABORT") {
                     ctx.error("ERR No shutdown in progress.")
                     return
                 }
-                self.shutdown(code: 0)
+                if opts.contains("SAVE") && opts.contains("NOSAVE") { ctx.syntaxError(); return }
+                let save: Bool? = opts.contains("NOSAVE") ? false : opts.contains("SAVE") ? true : nil
+                if self.prepareForShutdown(save: save, force: opts.contains("FORCE")) {
+                    self.shutdown(code: 0)
+                } else {
+                    ctx.error("ERR Errors trying to SHUTDOWN. Check logs.")
+                }
             },
         ])
         engine.register(configCommands(config))

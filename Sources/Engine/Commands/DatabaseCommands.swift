@@ -78,6 +78,8 @@ public enum DatabaseCommands {
         ctx.engine.flushAll()
         // Redis counts every removed key and one more, so that FLUSHALL always propagates.
         ctx.engine.dirty += removed + 1
+        // With save points configured, Redis writes the (now empty) dataset at once.
+        ctx.engine.hooks.afterFlushAll?()
         ctx.ok()
     }
 }

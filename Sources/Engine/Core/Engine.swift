@@ -63,6 +63,8 @@ public final class Engine {
     var currentFailed = false
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
+    /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
+    public var isLoading = false
     /// CLIENT PAUSE: until this time (ms), clients' commands wait (all, or only writes).
     public var pausedUntil: Int64 = 0
     public var pauseAll = true
@@ -131,6 +133,14 @@ public final class Engine {
         }
         if !session.authenticated && !spec.flags.contains(.noAuth) {
             reject(session, spec, "NOAUTH Authentication required.")
+            return
+        }
+        if isLoading && !spec.flags.contains(.loading) {
+            reject(session, spec, "LOADING Redis is loading the dataset in memory")
+            return
+        }
+        if spec.flags.contains(.write) || spec.name == "ping", let refuse = hooks.writeRefusal, let text = refuse() {
+            reject(session, spec, text)
             return
         }
         if session.inSubscribeMode && !spec.flags.contains(.subscribeContext) {
@@ -489,6 +499,10 @@ public struct EngineHooks {
     public var info: (([String]) -> String)? = nil
     /// LASTSAVE: the last successful save time (Unix seconds).
     public var lastSave: (() -> Int)? = nil
+    /// FLUSHALL ran (persistence saves the empty dataset when save points are set).
+    public var afterFlushAll: (() -> Void)? = nil
+    /// Refusal text for write commands (MISCONF after a failed background save), or nil.
+    public var writeRefusal: (() -> String?)? = nil
     /// DEBUG subcommands the server handles (RELOAD, DIGEST...): returns true if it replied.
     public var debug: ((CommandContext) -> Bool)? = nil
     public init() {}

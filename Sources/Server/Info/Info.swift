@@ -157,8 +157,8 @@ extension CairnServer {
             f("keyspace_misses", st.keyspaceMisses)
             f("pubsub_channels", engine.channels.count)
             f("pubsub_patterns", engine.patterns.count)
-            f("latest_fork_usec", 0)
-            f("total_forks", 0)
+            f("latest_fork_usec", snapshots.latestForkUsec)
+            f("total_forks", snapshots.totalForks)
             f("migrate_cached_sockets", 0)
             f("slave_expires_tracked_keys", 0)
             f("active_defrag_hits", 0)
@@ -234,13 +234,14 @@ extension CairnServer {
 
     /// Persistence fields before the RDB and AOF issues add real values.
     func persistenceFields() -> [String] {
-        let now = engine.now / 1000
-        return [
-            "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0", "current_cow_size_age:0",
-            "current_fork_perc:0.00", "current_save_keys_processed:0", "current_save_keys_total:0",
-            "rdb_changes_since_last_save:\(engine.dirty)", "rdb_bgsave_in_progress:0", "rdb_last_save_time:\(lastSaveTime == 0 ? Int(now) : lastSaveTime)",
-            "rdb_last_bgsave_status:ok", "rdb_last_bgsave_time_sec:-1", "rdb_current_bgsave_time_sec:-1", "rdb_saves:0",
-            "rdb_last_cow_size:0", "rdb_last_load_keys_expired:0", "rdb_last_load_keys_loaded:0",
+        var fields = snapshots.infoFields(loading: engine.isLoading)
+        if engine.isLoading {
+            let elapsed = max(0, engine.now / 1000 - loadingStart)
+            fields += ["loading_start_time:\(loadingStart)", "loading_total_bytes:\(loadingBytes)", "loading_rdb_used_mem:0",
+                       "loading_loaded_bytes:\(loadingBytes)", "loading_loaded_perc:0.00", "loading_eta_seconds:1",
+                       "loading_time_elapsed_seconds:\(elapsed)"]
+        }
+        return fields + [
             "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0", "aof_last_rewrite_time_sec:-1",
             "aof_current_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok", "aof_rewrites:0", "aof_rewrites_consecutive_failures:0",
             "aof_last_write_status:ok", "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",

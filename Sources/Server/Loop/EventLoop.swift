@@ -85,12 +85,30 @@ public final class EventLoop {
             let now = EventLoop.monotonicMS()
             var timeout: Int64 = 1000
             for t in timers { timeout = min(timeout, max(0, t.due - now)) }
+            poll(timeoutMS: timeout)
+            let after = EventLoop.monotonicMS()
+            for i in timers.indices where timers[i].due <= after {
+                timers[i].due = after + timers[i].interval
+                timers[i].body()
+            }
+        }
+    }
+
+    /// One pass without timers: write pending output, then handle ready descriptors (waiting at
+    /// most `timeoutMS`). Used while loading data at start-up, to answer clients with -LOADING.
+    public func runOnce(timeoutMS: Int64 = 0) {
+        beforeSleep?()
+        poll(timeoutMS: timeoutMS)
+        beforeSleep?()
+    }
+
+    func poll(timeoutMS timeout: Int64) {
+        do {
             let n = readyFDs.withUnsafeMutableBufferPointer { fds in
                 readyEvents.withUnsafeMutableBufferPointer { evs in
                     cairn_epoll_wait(epfd, fds.baseAddress, evs.baseAddress, Int32(maxEvents), Int32(timeout))
                 }
             }
-            if n < 0 && errno != EINTR { break }
             if n > 0 {
                 for i in 0 ..< Int(n) {
                     let fd = readyFDs[i]
@@ -98,11 +116,6 @@ public final class EventLoop {
                     let e = readyEvents[i]
                     h(e & CAIRN_EV_READ != 0, e & CAIRN_EV_WRITE != 0, e & CAIRN_EV_HANGUP != 0)
                 }
-            }
-            let after = EventLoop.monotonicMS()
-            for i in timers.indices where timers[i].due <= after {
-                timers[i].due = after + timers[i].interval
-                timers[i].body()
             }
         }
     }

@@ -1,0 +1,104 @@
+// SnapshotWriter: the whole keyspace as an RDB file (version 10, what Redis 7.0 writes), through
+// StorageFormat's RDBWriter, to a descriptor. Used by SAVE in the server process and by the
+// fork()ed BGSAVE child; in the child it must use only the writer and plain system calls.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import StorageFormat
+
+public struct SnapshotOptions: Sendable {
+    public var compression = true
+    public var checksum = true
+    /// Marks the file as an AOF base (aux field aof-base).
+    public var aofBase = false
+    public init() {}
+}
+
+public struct SnapshotError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+enum SnapshotWriter {
+    /// Writes every database of `engine` to `fd`. Returns the number of keys written.
+    static func write(_ engine: Engine, to fd: Int32, options: SnapshotOptions, usedMemory: Int) throws -> Int {
+        var w = RDBWriterOptions(version: 10)
+        w.compression = options.compression
+        w.checksum = options.checksum
+        var sinceSync = 0
+        let writer = try RDBWriter(options: w) { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SnapshotError("Write error saving DB on disk: \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+            // Like rdb-save-incremental-fsync: flush to disk every 4 MB so the final fsync is short.
+            sinceSync += bytes.count
+            if sinceSync >= 4 << 20 {
+                fdatasync(fd)
+                sinceSync = 0
+            }
+        }
+        try writer.writeHeader()
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
+        var keys = 0
+        let now = engine.now
+        for db in engine.databases where db.count > 0 {
+            try writer.writeSelectDB(db.id)
+            try writer.writeResizeDB(dbSize: UInt64(db.count), expiresSize: UInt64(db.expiresCount))
+            var failure: Error? = nil
+            db.keys.forEach { key, value in
+                if failure != nil { return }
+                let expire = db.expires.count > 0 ? db.expires[key] : nil
+                do {
+                    try writer.writeEntry(key: key.bytes, value: value.rdbValue, expiresAt: expire)
+                    keys += 1
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+        }
+        _ = now
+        try writer.finish()
+        return keys
+    }
+
+    /// Writes the snapshot to `temp-<pid>.rdb` in `dir`, fsyncs it, renames it over `dbfilename`,
+    /// and fsyncs the directory. On failure the temporary file is removed and the old file stays.
+    static func saveFile(_ engine: Engine, dir: String, dbfilename: String, options: SnapshotOptions, usedMemory: Int) throws -> Int {
+        let temp = dir + "/temp-\(getpid()).rdb"
+        let target = dbfilename.hasPrefix("/") ? dbfilename : dir + "/" + dbfilename
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw SnapshotError("Failed opening the temp RDB file \(temp) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
+        }
+        var isOpen = true
+        do {
+            let keys = try write(engine, to: fd, options: options, usedMemory: usedMemory)
+            if fsync(fd) != 0 { throw SnapshotError("Write error saving DB on disk (fsync): \(String(cString: strerror(errno)))") }
+            isOpen = false
+            if close(fd) != 0 { throw SnapshotError("Write error saving DB on disk (close): \(String(cString: strerror(errno)))") }
+            if rename(temp, target) != 0 {
+                throw SnapshotError("Error moving temp DB file \(temp) on the final destination \(target) (in server root dir \(dir)): \(String(cString: strerror(errno)))")
+            }
+            let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dfd >= 0 {
+                fsync(dfd)
+                close(dfd)
+            }
+            return keys
+        } catch {
+            if isOpen { close(fd) }
+            unlink(temp)
+            throw error
+        }
+    }
+}

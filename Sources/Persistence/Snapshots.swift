@@ -1,0 +1,256 @@
+// Snapshots: SAVE, BGSAVE in a fork()ed child, save points, and the state INFO persistence reports.
+// The child writes temp-<pid>.rdb, fsyncs, renames it over dbfilename, fsyncs the directory, sends
+// its copy-on-write byte count through a pipe and _exits; the parent keeps serving and reaps it
+// from the cron. Only one child at a time.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import StorageFormat
+
+/// What the snapshot code needs from the configuration, read fresh each time.
+public struct PersistenceSettings: Sendable {
+    public var dir: String
+    public var dbfilename: String
+    public var compression: Bool
+    public var checksum: Bool
+    public var saveParams: [(seconds: Int, changes: Int)]
+    public var stopWritesOnBgsaveError: Bool
+    public init(dir: String, dbfilename: String, compression: Bool, checksum: Bool,
+                saveParams: [(seconds: Int, changes: Int)], stopWritesOnBgsaveError: Bool) {
+        self.dir = dir; self.dbfilename = dbfilename; self.compression = compression; self.checksum = checksum
+        self.saveParams = saveParams; self.stopWritesOnBgsaveError = stopWritesOnBgsaveError
+    }
+}
+
+public final class Snapshots {
+    let engine: Engine
+    let settings: () -> PersistenceSettings
+    /// (isWarning, message) → the server's log.
+    public var log: (Bool, String) -> Void = { _, _ in }
+    /// Bytes the allocator holds now (for the used-mem aux field).
+    public var usedMemory: () -> Int = { 0 }
+    /// Called in the child right after fork() (the server marks its log role 'C', closes listeners...).
+    public var inChild: () -> Void = {}
+
+    public private(set) var lastSave: Int64          // Unix seconds
+    public private(set) var lastBgsaveOK = true
+    public private(set) var lastBgsaveTry: Int64 = 0
+    public private(set) var lastBgsaveTimeSec = -1
+    public private(set) var rdbSaves = 0
+    public private(set) var lastCowSize = 0
+    public private(set) var totalForks = 0
+    public private(set) var latestForkUsec = 0
+    public private(set) var childPID: pid_t = -1
+    var childStart: Int64 = 0
+    var dirtyAtFork = 0
+    var pipeFD: Int32 = -1
+    public var bgsaveScheduled = false
+    /// Last RDB load (INFO rdb_last_load_keys_*).
+    public var lastLoad = LoadResult()
+
+    public init(engine: Engine, settings: @escaping () -> PersistenceSettings) {
+        self.engine = engine
+        self.settings = settings
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        lastSave = Int64(ts.tv_sec)
+    }
+
+    public var childRunning: Bool { childPID > 0 }
+
+    static func nowSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
+
+    static func monotonicUsec() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    var options: SnapshotOptions {
+        let s = settings()
+        var o = SnapshotOptions()
+        o.compression = s.compression
+        o.checksum = s.checksum
+        return o
+    }
+
+    /// The MISCONF error for write commands after a failed background save, or nil.
+    public var writeRefusal: String? {
+        let s = settings()
+        guard s.stopWritesOnBgsaveError, !s.saveParams.isEmpty, !lastBgsaveOK else { return nil }
+        return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+    }
+
+    // MARK: - SAVE
+
+    /// A blocking save in this process. Returns nil on success, else the error.
+    @discardableResult
+    public func save() -> String? {
+        let s = settings()
+        let start = Snapshots.nowSeconds()
+        do {
+            _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: options, usedMemory: usedMemory())
+            log(false, "DB saved on disk")
+            engine.dirty = 0
+            lastSave = start
+            lastBgsaveOK = true
+            rdbSaves += 1
+            return nil
+        } catch {
+            log(true, "\(error)")
+            return "\(error)"
+        }
+    }
+
+    // MARK: - BGSAVE
+
+    /// Starts a background save. Returns nil when started, else Redis's error text.
+    public func backgroundSave() -> String? {
+        if childRunning { return "ERR Background save already in progress" }
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 { return "ERR Can't create pipe: \(String(cString: strerror(errno)))" }
+        lastBgsaveTry = Snapshots.nowSeconds()
+        dirtyAtFork = engine.dirty
+        let s = settings()
+        let opts = options
+        let used = usedMemory()
+        let t0 = Snapshots.monotonicUsec()
+        let pid = fork()
+        if pid == 0 {
+            // Child: no Foundation, no Dispatch; the writer, plain system calls, and _exit.
+            close(fds[0])
+            inChild()
+            var status: Int32 = 0
+            do {
+                _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: opts, usedMemory: used)
+            } catch {
+                log(true, "\(error)")
+                status = 1
+            }
+            var cow = Int64(Snapshots.privateDirtyBytes())
+            _ = write(fds[1], &cow, 8)
+            close(fds[1])
+            _exit(status)
+        }
+        close(fds[1])
+        if pid < 0 {
+            close(fds[0])
+            lastBgsaveOK = false
+            let e = String(cString: strerror(errno))
+            log(true, "Can't save in background: fork: \(e)")
+            return "ERR Can't save in background: fork: \(e)"
+        }
+        latestForkUsec = Int(Snapshots.monotonicUsec() - t0)
+        totalForks += 1
+        childPID = pid
+        childStart = Snapshots.nowSeconds()
+        pipeFD = fds[0]
+        log(false, "Background saving started by pid \(pid)")
+        return nil
+    }
+
+    /// Reaps a finished child (called from the cron). Returns true if one finished.
+    @discardableResult
+    public func checkChild() -> Bool {
+        guard childRunning else { return false }
+        var status: Int32 = 0
+        let r = waitpid(childPID, &status, WNOHANG)
+        guard r == childPID else { return false }
+        var cow: Int64 = 0
+        if read(pipeFD, &cow, 8) == 8 { lastCowSize = Int(cow) }
+        close(pipeFD)
+        pipeFD = -1
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        lastBgsaveTimeSec = Int(Snapshots.nowSeconds() - childStart)
+        if exited && code == 0 {
+            log(false, "Background saving terminated with success")
+            engine.dirty = max(0, engine.dirty - dirtyAtFork)
+            lastSave = childStart
+            lastBgsaveOK = true
+            rdbSaves += 1
+        } else if exited {
+            log(true, "Background saving error")
+            lastBgsaveOK = false
+        } else {
+            log(true, "Background saving terminated by signal \(status & 0x7f)")
+            lastBgsaveOK = false
+        }
+        childPID = -1
+        return true
+    }
+
+    /// Kills a running child and removes its temporary file (SHUTDOWN, FLUSHALL).
+    public func killChild() {
+        guard childRunning else { return }
+        kill(childPID, SIGUSR1)
+        var status: Int32 = 0
+        waitpid(childPID, &status, 0)
+        unlink(settings().dir + "/temp-\(childPID).rdb")
+        if pipeFD >= 0 { close(pipeFD); pipeFD = -1 }
+        childPID = -1
+    }
+
+    /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.
+    public func cron() {
+        checkChild()
+        guard !childRunning else { return }
+        if bgsaveScheduled {
+            bgsaveScheduled = false
+            _ = backgroundSave()
+            return
+        }
+        let s = settings()
+        let now = Snapshots.nowSeconds()
+        for p in s.saveParams where engine.dirty >= p.changes && now - lastSave > Int64(p.seconds)
+            && (lastBgsaveOK || now - lastBgsaveTry > 5) {
+            log(false, "\(p.changes) changes in \(p.seconds) seconds. Saving...")
+            _ = backgroundSave()
+            break
+        }
+    }
+
+    /// INFO persistence's RDB fields.
+    public func infoFields(loading: Bool) -> [String] {
+        let now = Snapshots.nowSeconds()
+        return [
+            "loading:\(loading ? 1 : 0)", "async_loading:0", "current_cow_peak:0", "current_cow_size:0", "current_cow_size_age:0",
+            "current_fork_perc:0.00", "current_save_keys_processed:0", "current_save_keys_total:0",
+            "rdb_changes_since_last_save:\(engine.dirty)", "rdb_bgsave_in_progress:\(childRunning ? 1 : 0)",
+            "rdb_last_save_time:\(lastSave)", "rdb_last_bgsave_status:\(lastBgsaveOK ? "ok" : "err")",
+            "rdb_last_bgsave_time_sec:\(lastBgsaveTimeSec)", "rdb_current_bgsave_time_sec:\(childRunning ? Int(now - childStart) : -1)",
+            "rdb_saves:\(rdbSaves)", "rdb_last_cow_size:\(lastCowSize)",
+            "rdb_last_load_keys_expired:\(lastLoad.keysExpired)", "rdb_last_load_keys_loaded:\(lastLoad.keysLoaded)",
+        ]
+    }
+
+    /// Private dirty bytes of this process (the copy-on-write cost of a forked child).
+    static func privateDirtyBytes() -> Int {
+        let fd = open("/proc/self/smaps_rollup", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buf, 4095)
+        guard n > 0 else { return 0 }
+        // Find "Private_Dirty:   1234 kB".
+        let text = buf[0 ..< n]
+        let needle = Array("Private_Dirty:".utf8)
+        var i = 0
+        while i + needle.count < text.count {
+            if Array(text[i ..< i + needle.count]) == needle {
+                var j = i + needle.count
+                while j < text.count && text[j] == 32 { j += 1 }
+                var v = 0
+                while j < text.count && text[j] >= 48 && text[j] <= 57 { v = v * 10 + Int(text[j] - 48); j += 1 }
+                return v * 1024
+            }
+            i += 1
+        }
+        return 0
+    }
+}
