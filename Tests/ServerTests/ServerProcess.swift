@@ -37,9 +37,11 @@ final class ServerProcess {
     let dir: String
     let logPath: String
 
-    init(cairn: Bool = true, args: [String] = []) throws {
+    /// `files`: name in the server's folder → path of a file to copy there before it starts.
+    init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:]) throws {
         var template = Array((NSTemporaryDirectory() + "cairn-srv-XXXXXX").utf8CString)
         dir = String(cString: mkdtemp(&template)!)
+        for (name, source) in files { try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name) }
         port = freeLoopbackPort()
         logPath = dir + "/server.log"
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)

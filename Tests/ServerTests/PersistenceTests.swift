@@ -1,0 +1,188 @@
+// RDB persistence through real processes: Cairn's dump.rdb loads into Debian's redis-server with the
+// same contents, Redis's dump.rdb loads into Cairn, BGSAVE forks under write load, MISCONF after a
+// failed save, saving on SIGTERM, refusing corrupt or unsupported files without touching them.
+import Foundation
+import Testing
+@testable import StorageFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// tools/redis-snapshot.py's canonical JSON of a running server (Cairn or Redis).
+func snapshot(port: Int) throws -> String {
+    let r = try run("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("tools/redis-snapshot.py").path, "--port", String(port)])
+    guard r.status == 0 else { throw TestFailure(description: "snapshot failed: \(r.out)") }
+    return r.out
+}
+
+/// A dataset of every type the engine holds, in both small and large encodings, with expiries.
+func loadDataset(_ c: RawClient) throws {
+    var cmds: [String] = [
+        "SET str:int 12345", "SET str:neg -7", "SET str:text hello", "SET str:big \"" + String(repeating: "abc", count: 100) + "\"",
+        "SET str:ttl v PX 500000000", "HSET h:small f1 v1 f2 2", "RPUSH l:small a b 1 2", "SADD s:ints 1 2 3 -5",
+        "SADD s:strs a b c", "ZADD z:small 1 a 2.5 b -1 c", "PEXPIREAT h:small 4102444800000", "SELECT 3", "SET db3:key x", "SELECT 0",
+    ]
+    for i in 0 ..< 700 { cmds.append("HSET h:big f\(i) v\(i)") }
+    for i in 0 ..< 600 { cmds.append("SADD s:big \(i)") }
+    for i in 0 ..< 200 { cmds.append("ZADD z:big \(i) m\(i)") }
+    for i in 0 ..< 3000 { cmds.append("RPUSH l:big element-\(i)") }
+    var req: [UInt8] = []
+    for c in cmds { req += RawClient.encode(argv(c)) }
+    try c.write(req)
+    for _ in cmds { _ = try c.readReply() }
+}
+
+@Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis, "needs cairn-server built and redis-server installed"))
+struct PersistenceTests {
+    @Test func cairnDumpLoadsIntoRedisWithTheSameContents() throws {
+        let cairn = try ServerProcess()
+        let c = try cairn.client()
+        try loadDataset(c)
+        #expect(try c.send("SAVE") == "+OK\r\n")
+        let mine = try snapshot(port: cairn.port)
+        // Real Redis loads Cairn's file.
+        let redis = try ServerProcess(cairn: false, files: ["dump.rdb": cairn.dir + "/dump.rdb"])
+        let theirs = try snapshot(port: redis.port)
+        #expect(mine == theirs)
+        #expect(mine.contains("h:small".utf8.map { String(format: "%02x", $0) }.joined()))
+        let check = try run("/usr/bin/redis-check-rdb", [cairn.dir + "/dump.rdb"])
+        #expect(check.status == 0, "\(check.out)")
+    }
+
+    @Test func redisDumpLoadsIntoCairnWithTheSameContents() throws {
+        let redis = try ServerProcess(cairn: false)
+        try loadDataset(try redis.client())
+        #expect(try redis.client().send("SAVE") == "+OK\r\n")
+        let theirs = try snapshot(port: redis.port)
+        let cairn = try ServerProcess(files: ["dump.rdb": redis.dir + "/dump.rdb"])
+        #expect(try snapshot(port: cairn.port) == theirs)
+        #expect(cairn.log().contains("Done loading RDB, keys loaded: 15"))
+    }
+
+    @Test func restartKeepsEverythingAndDropsExpiredKeys() throws {
+        let dir: String
+        let before: String
+        do {
+            let s = try ServerProcess(args: ["--save", "3600 1"])
+            let c = try s.client()
+            try loadDataset(c)
+            _ = try c.send("SET short v PX 300")
+            before = try snapshot(port: s.port)
+            usleep(400_000)
+            // SIGTERM with save points configured writes the final snapshot.
+            #expect(s.terminate() == 0)
+            #expect(s.log().contains("Saving the final RDB snapshot before exiting."))
+            dir = s.dir + "-copy"
+            try? FileManager.default.removeItem(atPath: dir)
+            try FileManager.default.copyItem(atPath: s.dir, toPath: dir)
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let again = try ServerProcess(args: ["--dir", dir])
+        let after = try snapshot(port: again.port)
+        // The key that expired is gone; everything else is identical.
+        #expect(after.count < before.count)
+        #expect(!after.contains("73686f7274"))
+        #expect(try again.client().send("DBSIZE") == ":14\r\n")
+    }
+
+    @Test func backgroundSavesUnderWriteLoadAreAllValid() throws {
+        let s = try ServerProcess()
+        let admin = try s.client()
+        try loadDataset(admin)
+        let writer = try s.client()
+        var saves = 0
+        var i = 0
+        while saves < 120 {
+            // Writes between forks, so every snapshot sees a changing dataset.
+            var req: [UInt8] = []
+            for _ in 0 ..< 50 {
+                req += RawClient.encode(argv("SET k\(i % 500) v\(i)"))
+                req += RawClient.encode(argv("RPUSH l:big x\(i)"))
+                i += 1
+            }
+            try writer.write(req)
+            for _ in 0 ..< 100 { _ = try writer.readReply() }
+            let r = try admin.send("BGSAVE")
+            if r == "+Background saving started\r\n" {
+                saves += 1
+                // Wait for this child to finish, then check the file it wrote.
+                var info = ""
+                repeat {
+                    usleep(5_000)
+                    info = try admin.send("INFO persistence")
+                } while info.contains("rdb_bgsave_in_progress:1")
+                #expect(info.contains("rdb_last_bgsave_status:ok"))
+                let reader = try RDBReader(path: s.dir + "/dump.rdb")
+                var keys = 0
+                var verified = false
+                while let rec = try reader.next() {
+                    if case .entry = rec { keys += 1 }
+                    if case .end(_, let v) = rec { verified = v }
+                }
+                #expect(verified)
+                #expect(keys >= 13)
+            } else {
+                #expect(r == "-ERR Background save already in progress\r\n")
+            }
+        }
+        #expect(try admin.send("INFO stats").contains("total_forks:\(saves)"))
+    }
+
+    @Test func failedBackgroundSaveRefusesWritesUntilOneSucceeds() throws {
+        let s = try ServerProcess(args: ["--save", "3600 1"])
+        let c = try s.client()
+        #expect(try c.send("SET a 1") == "+OK\r\n")
+        // A directory where dump.rdb should go: the child's final rename fails.
+        try FileManager.default.createDirectory(atPath: s.dir + "/dump.rdb/x", withIntermediateDirectories: true)
+        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
+        var info = ""
+        repeat { usleep(10_000); info = try c.send("INFO persistence") } while info.contains("rdb_bgsave_in_progress:1")
+        #expect(info.contains("rdb_last_bgsave_status:err"))
+        #expect(try c.send("SET a 2").hasPrefix("-MISCONF Redis is configured to save RDB snapshots"))
+        #expect(try c.send("GET a") == "$1\r\n1\r\n")
+        try FileManager.default.removeItem(atPath: s.dir + "/dump.rdb")
+        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
+        repeat { usleep(10_000); info = try c.send("INFO persistence") } while info.contains("rdb_bgsave_in_progress:1")
+        #expect(info.contains("rdb_last_bgsave_status:ok"))
+        #expect(try c.send("SET a 2") == "+OK\r\n")
+    }
+
+    @Test func corruptFileStopsStartupAndIsLeftUntouched() throws {
+        let redis = try ServerProcess(cairn: false)
+        try loadDataset(try redis.client())
+        _ = try redis.client().send("SAVE")
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: redis.dir + "/dump.rdb")))
+        bytes[bytes.count / 2] ^= 0xFF
+        let dir = redis.dir + "-corrupt"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/dump.rdb"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.cairnServer)
+        p.arguments = ["--port", String(freeLoopbackPort()), "--dir", dir, "--logfile", dir + "/log"]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        let log = (try? String(contentsOfFile: dir + "/log", encoding: .utf8)) ?? ""
+        #expect(log.contains("Fatal error loading the DB"))
+        #expect(log.contains("offset"))
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/dump.rdb"))) == bytes)
+    }
+
+    @Test func redisFileWithAStreamIsRefusedNamingTypeAndKey() throws {
+        let dir = NSTemporaryDirectory() + "cairn-stream-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = Paths.root.appendingPathComponent("Fixtures/rdb/redis70-lzf-crc.rdb").path
+        try FileManager.default.copyItem(atPath: fixture, toPath: dir + "/dump.rdb")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.cairnServer)
+        p.arguments = ["--port", String(freeLoopbackPort()), "--dir", dir, "--logfile", dir + "/log"]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        let log = (try? String(contentsOfFile: dir + "/log", encoding: .utf8)) ?? ""
+        #expect(log.contains("function librar") || log.contains("stream"), "\(log)")
+    }
+}
