@@ -49,24 +49,29 @@ enum SnapshotWriter {
         clock_gettime(CLOCK_REALTIME, &ts)
         try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
         var keys = 0
-        let now = engine.now
         for db in engine.databases where db.count > 0 {
             try writer.writeSelectDB(db.id)
             try writer.writeResizeDB(dbSize: UInt64(db.count), expiresSize: UInt64(db.expiresCount))
-            var failure: Error? = nil
-            db.keys.forEach { key, value in
-                if failure != nil { return }
-                let expire = db.expires.count > 0 ? db.expires[key] : nil
-                do {
-                    try writer.writeEntry(key: key.bytes, value: value.rdbValue, expiresAt: expire)
-                    keys += 1
-                } catch {
-                    failure = error
+            // Borrowed walk: no copies and no reference counting on the stored keys and values,
+            // so a forked child does not dirty (and copy) the pages the dataset lives on.
+            db.expires.pauseRehashing()
+            defer { db.expires.resumeRehashing() }
+            let hasExpires = db.expires.count > 0
+            try db.keys.forEachBorrowed { keyPtr, valuePtr in
+                let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
+                try keyPtr.pointee.withUnsafeBytes { key in
+                    switch valuePtr.pointee {
+                    case .string(.int(let v)):
+                        try writer.writeIntegerEntry(key: key, value: v, expiresAt: expire)
+                    case .string(.bytes(let b)), .string(.raw(let b)):
+                        try b.withUnsafeBytes { try writer.writeStringEntry(key: key, value: $0, expiresAt: expire) }
+                    default:
+                        try writer.writeEntry(key: key, value: valuePtr.pointee.rdbValue, expiresAt: expire)
+                    }
                 }
+                keys += 1
             }
-            if let failure { throw failure }
         }
-        _ = now
         try writer.finish()
         return keys
     }

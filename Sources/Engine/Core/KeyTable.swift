@@ -128,6 +128,36 @@ public struct KeyTable<Value> {
         }
     }
 
+    /// Visits every entry in place, handing the body pointers to the stored key and value: no copy,
+    /// no reference-count traffic. A fork()ed snapshot child walks this way so that reading the
+    /// dataset does not write to (and so copy) the pages it lives on. The pointers are valid only
+    /// during the call; the table must not change meanwhile.
+    public func forEachBorrowed(_ body: (UnsafePointer<ByteString>, UnsafePointer<Value>) throws -> Void) rethrows {
+        let s = storage
+        s.pauseRehash += 1
+        defer { s.pauseRehash -= 1 }
+        let keyOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.key)!
+        let valueOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.value)!
+        var i = 0
+        var p = 0
+        while i < s.count {
+            let page = UnsafeRawPointer(s.pages![p])
+            let n = min(KeyTableStorage<Value>.pageSize(p), s.count - i)
+            let stride = MemoryLayout<KeyTableEntry<Value>>.stride
+            for j in 0 ..< n {
+                let e = page + j * stride
+                try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
+                         (e + valueOffset).assumingMemoryBound(to: Value.self))
+            }
+            i += n
+            p += 1
+        }
+    }
+
+    /// Stops incremental rehashing (lookups then only read the table) until `resumeRehashing`.
+    public func pauseRehashing() { storage.pauseRehash += 1 }
+    public func resumeRehashing() { storage.pauseRehash -= 1 }
+
     /// Does a bounded amount of incremental rehashing work (at most `buckets` non-empty buckets moved
     /// and 10×`buckets` empty ones passed, and 256 KB per 100 buckets of retired bucket arrays
     /// unmapped); starts a shrink when the table is under 10% full. Returns true if more remains.

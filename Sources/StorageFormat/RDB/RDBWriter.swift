@@ -139,6 +139,44 @@ public final class RDBWriter {
 
     /// One key with its per-key opcodes (expiry, idle, freq) and its value.
     public func writeEntry(key: [UInt8], value: RDBValue, expiresAt: Int64? = nil, idle: UInt64? = nil, freq: UInt8? = nil) throws {
+        try key.withUnsafeBytes { try writeEntry(key: $0, value: value, expiresAt: expiresAt, idle: idle, freq: freq) }
+    }
+
+    public func writeEntry(key: UnsafeRawBufferPointer, value: RDBValue, expiresAt: Int64? = nil, idle: UInt64? = nil, freq: UInt8? = nil) throws {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
+        let typeAt = out.count
+        out.append(0)
+        writeString(key)
+        let type = try writeValueBody(value, key: Array(key))
+        out.bytes[typeAt] = type
+        try maybeFlush()
+    }
+
+    /// A string key written straight from its bytes (the snapshot child's path: nothing materialised).
+    public func writeStringEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64? = nil) throws {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: nil, freq: nil)
+        out.append(RDBType.string)
+        writeString(key)
+        writeString(value)
+        try maybeFlush()
+    }
+
+    /// A string key holding an integer (Redis's int encoding), without formatting it first when it
+    /// fits the RDB integer encodings.
+    public func writeIntegerEntry(key: UnsafeRawBufferPointer, value: Int64, expiresAt: Int64? = nil) throws {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: nil, freq: nil)
+        out.append(RDBType.string)
+        writeString(key)
+        if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
+            writeIntegerString(value)
+        } else {
+            writeString(StrictInteger.format(value))
+        }
+        try maybeFlush()
+    }
+
+    @inline(__always)
+    func writeKeyOpcodes(expiresAt: Int64?, idle: UInt64?, freq: UInt8?) {
         if let e = expiresAt {
             out.append(RDBOpcode.expireTimeMS)
             out.appendLE(e)
@@ -151,12 +189,6 @@ public final class RDBWriter {
             out.append(RDBOpcode.freq)
             out.append(freq)
         }
-        let typeAt = out.count
-        out.append(0)
-        writeString(key)
-        let type = try writeValueBody(value, key: key)
-        out.bytes[typeAt] = type
-        try maybeFlush()
     }
 
     /// EOF and the CRC64 trailer (0 when checksums are off); flushes everything.
