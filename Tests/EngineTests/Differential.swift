@@ -51,7 +51,7 @@ final class RedisOracle {
     init() throws {
         var template = Array((NSTemporaryDirectory() + "cairn-oracle-XXXXXX").utf8CString)
         dir = String(cString: mkdtemp(&template)!)
-        port = Int.random(in: 20000 ..< 60000)
+        port = RedisOracle.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -73,7 +73,24 @@ final class RedisOracle {
             usleep(10_000)
         }
         guard fd >= 0 else { throw OracleError.cannotConnect }
+        // A reply that never comes (a command that blocks on the real server) fails the test instead of hanging it.
+        var tv = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         self.fd = fd
+    }
+
+    /// A port nothing listens on (bound to 0 and released), so the oracle never reaches another
+    /// agent's or test's server by accident.
+    static func freePort() -> Int {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(s) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     enum OracleError: Error { case cannotConnect, closed }
