@@ -412,16 +412,26 @@ fileprivate func dumpDatasetCommands() -> (commands: [[[UInt8]]], keys: [Dataset
         #expect(crossChecked == keys.count)
     }
 
-    /// list-max-listpack-size changes how list nodes are split (both by size class and by count).
-    @Test(arguments: ["5", "1", "0", "-1", "-3", "-5", "-7"])
-    func listNodeSplitsFollowListMaxListpackSize(fill: String) throws {
+    /// list-max-listpack-size changes how list nodes are split (both by size class and by count);
+    /// list-compress-depth does not change the payload (Redis writes its compressed nodes as the
+    /// same LZF strings DUMP would make of them).
+    @Test(arguments: ["5", "1", "0", "-1", "-3", "-5", "-7", "-2/1", "-2/2", "3/1"])
+    func listNodeSplitsFollowListMaxListpackSize(setting: String) throws {
         guard RedisOracle.available else { return }
+        let parts = setting.split(separator: "/").map(String.init)
+        let fill = parts[0], depth = parts.count > 1 ? parts[1] : "0"
         var config = EngineConfig()
         config.listMaxListpackSize = Int(fill)!
-        let d = try DualRunner(redisArguments: ["--list-max-listpack-size", fill], config: config)
+        config.listCompressDepth = Int(depth)!
+        let d = try DualRunner(redisArguments: ["--list-max-listpack-size", fill, "--list-compress-depth", depth], config: config)
         var rng = SplitMix64(seed: 3)
         var items: [[UInt8]] = []
-        for _ in 0 ..< 3000 {
+        for i in 0 ..< 2000 {
+            if i % 3 == 0 {
+                // Compressible runs, so compressed nodes occur.
+                items.append([UInt8](repeating: UInt8(97 + i % 26), count: [5, 50, 500].randomElement(using: &rng)!))
+                continue
+            }
             let n = [1, 10, 60, 200, 1000, 5000].randomElement(using: &rng)!
             items.append((0 ..< n).map { _ in UInt8.random(in: 97 ... 122, using: &rng) })
         }
@@ -429,6 +439,44 @@ fileprivate func dumpDatasetCommands() -> (commands: [[[UInt8]]], keys: [Dataset
         try d.same([bytes("RPUSH"), bytes("ints")] + (0 ..< 100).map { bytes(String($0)) })
         try d.same("DUMP l")
         try d.same("DUMP ints")
+        try d.same("DEBUG DIGEST")
+    }
+
+    /// A hash or zset stored as a listpack keeps that encoding when restored, whatever its elements'
+    /// lengths (Redis 7.0 checks only the entry count); stored element by element, both limits apply.
+    @Test func listpackPayloadsKeepTheirEncodingOnRestore() throws {
+        guard RedisOracle.available else { return }
+        let d = try DualRunner()
+        let long = String(repeating: "v", count: 100)
+        _ = try d.redis.run(argv("CONFIG SET hash-max-listpack-value 200 zset-max-listpack-value 200"))
+        _ = try d.redis.run(argv("HSET h f \(long) g 1"))
+        _ = try d.redis.run(argv("ZADD z 1 \(long) 2 b"))
+        _ = try d.redis.run(argv("CONFIG SET hash-max-listpack-value 64 zset-max-listpack-value 64"))
+        let hp = bulkBody(try d.redis.run(argv("DUMP h")))!
+        let zp = bulkBody(try d.redis.run(argv("DUMP z")))!
+        #expect(hp.first == RDBType.hashListpack && zp.first == RDBType.zsetListpack)
+        // The same values as element-by-element payloads (hashtable / skiplist types).
+        var o = RDBWriterOptions(version: 10)
+        o.hashMaxListpackEntries = -1
+        o.zsetMaxListpackEntries = -1
+        let hv = RDBValue.hash([RDBHashField(field: bytes("f"), value: bytes(long)), RDBHashField(field: bytes("g"), value: bytes("1"))])
+        let zv = RDBValue.sortedSet([RDBScoredMember(member: bytes(long), score: 1), RDBScoredMember(member: bytes("b"), score: 2)])
+        let hp2 = try DumpPayload.encode(hv, options: o)
+        let zp2 = try DumpPayload.encode(zv, options: o)
+        for (k, p) in [("h1", hp), ("z1", zp), ("h2", hp2), ("z2", zp2)] {
+            try d.same([bytes("RESTORE"), bytes(k), bytes("0"), p])
+            try d.same([bytes("OBJECT"), bytes("ENCODING"), bytes(k)])
+            if k != "h2" { try d.same([bytes("DUMP"), bytes(k)]) }  // h2 is a hashtable: Redis's own order
+        }
+        try d.script("""
+        HSET h1 x y
+        OBJECT ENCODING h1
+        ZADD z1 3 c
+        OBJECT ENCODING z1
+        HSET h1 long \(long)
+        OBJECT ENCODING h1
+        DEBUG DIGEST-VALUE h1 z1 h2 z2
+        """)
     }
 
     // MARK: - Redis's fixture payloads

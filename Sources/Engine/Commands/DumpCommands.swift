@@ -57,7 +57,7 @@ public enum DumpCommands {
             }
         }
         do {
-            return .success(try RedisValue(rdb: decoded.value, config: config))
+            return .success(try RedisValue(rdb: decoded.value, config: config, typeCode: t))
         } catch let e as ValueConversionError where e.kind == .unsupportedType {
             return .failure(RestoreError(badDataError + " (" + e.message + ")"))
         } catch {

@@ -40,6 +40,19 @@ extension RedisValue {
 
     /// Builds an engine value from StorageFormat's model, with the encoding Redis 7.0 would give it.
     public init(rdb: RDBValue, config: EngineConfig) throws {
+        try self.init(rdb: rdb, config: config, typeCode: nil)
+    }
+
+    /// As `init(rdb:config:)`, knowing the RDB type code the value was stored with: Redis 7.0 keeps a
+    /// hash or zset stored as a listpack (or ziplist) in that encoding while its entry count allows,
+    /// whatever the length of its elements; values stored element by element are checked for both.
+    public init(rdb: RDBValue, config: EngineConfig, typeCode: UInt8?) throws {
+        var config = config
+        switch typeCode {
+        case RDBType.hashListpack, RDBType.hashZiplist: config.hashMaxListpackValue = Int.max
+        case RDBType.zsetListpack, RDBType.zsetZiplist: config.zsetMaxListpackValue = Int.max
+        default: break
+        }
         switch rdb {
         case .string(let b):
             self = .string(StringValue(b))
