@@ -48,14 +48,15 @@ final class RedisOracle {
     var buffer: [UInt8] = []
     let dir: String
 
-    init() throws {
+    /// `extraArguments` are added to redis-server's command line (e.g. "--enable-debug-command", "yes").
+    init(extraArguments: [String] = []) throws {
         var template = Array((NSTemporaryDirectory() + "cairn-oracle-XXXXXX").utf8CString)
         dir = String(cString: mkdtemp(&template)!)
         port = RedisOracle.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", dir, "--logfile", dir + "/log"]
+                             "--dir", dir, "--logfile", dir + "/log"] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -458,12 +458,30 @@ public enum ConnectionCommands {
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
             guard let v = ctx.db.lookup(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
             ctx.simple("Value at:0x7f0000000000 refcount:1 encoding:\(v.encodingName) serializedlength:\(estimateMemory(ctx.key(2), v)) lru:0 lru_seconds_idle:0")
+        case "DIGEST":
+            // The whole dataset's digest, as Redis computes it (DatasetDigest.swift).
+            guard ctx.argc == 2 else {
+                let sub = String(decoding: ctx.args[1], as: UTF8.self)
+                ctx.error("ERR unknown subcommand or wrong number of arguments for '\(sub)'. Try DEBUG HELP.")
+                return
+            }
+            ctx.simple(datasetSHA1Digest(ctx.engine).hex)
+        case "DIGEST-VALUE":
+            // One digest per key, zeros for a missing one; no lazy expiry, as in Redis.
+            ctx.arrayHeader(ctx.argc - 2)
+            for j in 2 ..< ctx.argc {
+                let k = ctx.key(j)
+                ctx.simple(valueSHA1Digest(ctx.db.keys[k], expiresAt: ctx.db.expireTime(k)).hex)
+            }
         case "SET-ACTIVE-EXPIRE":
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
             ctx.engine.config.activeExpireEnabled = ctx.args[2] != Array("0".utf8)
             ctx.ok()
         case "HELP":
-            helpReply(ctx, ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "OBJECT <key>",
+            helpReply(ctx, ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                            "DIGEST", "    Output a hex signature representing the current DB content.",
+                            "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
+                            "OBJECT <key>",
                             "    Show low level info about the `key` and associated value.", "SET-ACTIVE-EXPIRE <0|1>",
                             "    Setting it to 0 disables expiring keys in background when they are not", "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the", "    default.",
                             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.", "HELP", "    Prints this help."])

@@ -20,6 +20,14 @@ public enum DumpPayload {
     public static func encode(_ value: RDBValue, version: Int = 10, compression: Bool = true) throws -> [UInt8] {
         var options = RDBWriterOptions(version: version)
         options.compression = compression
+        return try encode(value, options: options)
+    }
+
+    /// The payload of `value` written with `options` (version, compression and the encoding
+    /// thresholds, which a caller can set to reproduce the encoding its value has in memory).
+    public static func encode(_ value: RDBValue, options: RDBWriterOptions) throws -> [UInt8] {
+        var options = options
+        let version = options.version
         options.checksum = false
         var bytes: [UInt8] = []
         let w = try RDBWriter(options: options) { bytes.append(contentsOf: $0) }

@@ -304,9 +304,14 @@ public final class RDBWriter {
     }
 
     func writeQuicklist2(_ items: [[UInt8]]) {
-        // Split into nodes the way a quicklist fills them, then write node count and nodes.
-        let limit = listNodeByteLimit
-        let maxEntries = options.listMaxListpackSize > 0 ? options.listMaxListpackSize : Int.max
+        // Split into nodes the way Redis 7.0's quicklist fills them when elements are pushed at the tail:
+        // an element joins the last node while its bytes + the element's length + 8 (the quicklist's
+        // overhead estimate) stay within the size class (negative list-max-listpack-size), or, for a
+        // positive size, while the node holds fewer entries than that and stays within 8 KiB.
+        // Elements of 1 GiB or more are plain nodes of their own.
+        let fill = options.listMaxListpackSize
+        let limit = fill < 0 ? listNodeByteLimit : 8192
+        let maxEntries = fill < 0 ? Int.max : max(fill, 1)
         var nodes: [(container: UInt64, bytes: [UInt8])] = []
         var lp = ListpackEncoder()
         for item in items {
@@ -315,7 +320,7 @@ public final class RDBWriter {
                 nodes.append((1, item))
                 continue
             }
-            if lp.count > 0 && (lp.byteSize + item.count + 11 > limit || lp.count >= maxEntries) {
+            if lp.count > 0 && (lp.byteSize + item.count + 8 > limit || lp.count >= maxEntries) {
                 nodes.append((2, lp.finish()))
                 lp = ListpackEncoder()
             }
@@ -492,10 +497,10 @@ public final class RDBWriter {
     }
 }
 
-/// Appends a zset score to a listpack as Redis 7.0 stores it: an integral score within ±2^52 as an
-/// integer, any other as `%.17g` text.
+/// Appends a zset score to a listpack as Redis 7.0 stores it: an integral score within ±2^62 (where
+/// its d2string prints integers) as an integer, any other as `%.17g` text.
 func appendScore(_ score: Double, to lp: inout ListpackEncoder) {
-    if score == score.rounded(), abs(score) < 4503599627370496.0 {
+    if score == score.rounded(), abs(score) <= 4611686018427387904.0 {
         lp.append(int: Int64(score))
         return
     }

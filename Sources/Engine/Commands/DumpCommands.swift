@@ -1,0 +1,144 @@
+// DumpCommands: DUMP and RESTORE. A payload is what Redis 7.0 writes: the value's RDB type byte and
+// body (RDB version 10, LZF on, each value in the encoding it has in memory), the RDB version as a
+// little-endian u16, and a CRC64 of everything before it (StorageFormat's DumpPayload).
+// RESTORE checks, in Redis's order: options, BUSYKEY, the TTL, the payload's footer, the value.
+import StorageFormat
+
+public enum DumpCommands {
+    public static var all: [CommandSpec] {
+        [
+            CommandSpec("dump", arity: 2, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1) { dump($0) },
+            CommandSpec("restore", arity: -4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1) { restore($0) },
+        ]
+    }
+
+    /// The RDB version Redis 7.0 writes and the newest it restores.
+    static let rdbVersion = 10
+
+    static let busyKeyError = "BUSYKEY Target key name already exists."
+    static let badDataError = "ERR Bad data format"
+
+    /// The DUMP payload of `value`, as Redis 7.0 writes it.
+    public static func payload(_ value: RedisValue, config: EngineConfig) throws -> [UInt8] {
+        var options = RDBWriterOptions(version: rdbVersion)
+        options.compression = true
+        value.pinEncoding(&options, config: config)
+        return try DumpPayload.encode(value.rdbValue, options: options)
+    }
+
+    /// The value a RESTORE payload holds, or the error text Redis replies with.
+    public static func restoredValue(_ payload: [UInt8], config: EngineConfig) -> Result<RedisValue, RestoreError> {
+        // Redis 7.0 accepts a 10-byte payload's footer (then finds no type byte); DumpPayload refuses
+        // anything shorter than 11 bytes outright.
+        if payload.count == 10 {
+            let version = Int(payload[0]) | Int(payload[1]) << 8
+            let stored = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 2, as: UInt64.self).littleEndian }
+            let crc = payload.withUnsafeBytes { CRC64.update(0, UnsafeRawBufferPointer(rebasing: $0[0 ..< 2])) }
+            return .failure(RestoreError(version <= rdbVersion && stored == crc ? badDataError
+                                                                                   : DumpPayload.versionOrChecksumError))
+        }
+        let decoded: (type: UInt8, value: RDBValue)
+        do {
+            decoded = try DumpPayload.decode(payload, maxVersion: rdbVersion)
+        } catch let r as DumpPayload.Rejection {
+            return .failure(RestoreError(r.message.hasPrefix("ERR ") ? r.message : "ERR " + r.message))
+        } catch {
+            return .failure(RestoreError(badDataError))
+        }
+        // Types Redis 7.0 does not know (8, and 20 on: listpack sets, stream v3, field TTLs) are bad data.
+        let t = decoded.type
+        if t == 8 || t > RDBType.streamListpacks2 { return .failure(RestoreError(badDataError)) }
+        // An intset must be sorted without duplicates (Redis checks it when sanitizing payloads).
+        if t == RDBType.setIntset, case .set(let members) = decoded.value {
+            var last = Int64.min
+            for (i, m) in members.enumerated() {
+                guard let v = StrictInteger.parse(m), i == 0 || v > last else { return .failure(RestoreError(badDataError)) }
+                last = v
+            }
+        }
+        do {
+            return .success(try RedisValue(rdb: decoded.value, config: config, typeCode: t))
+        } catch let e as ValueConversionError where e.kind == .unsupportedType {
+            return .failure(RestoreError(badDataError + " (" + e.message + ")"))
+        } catch {
+            return .failure(RestoreError(badDataError))
+        }
+    }
+
+    /// A RESTORE refused: `message` is the error reply's text.
+    public struct RestoreError: Error, Sendable {
+        public var message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    static func dump(_ ctx: CommandContext) {
+        guard let v = ctx.lookupRead(ctx.key(1)) else { ctx.null(); return }
+        do {
+            ctx.bulk(try payload(v, config: ctx.engine.config))
+        } catch {
+            ctx.error("ERR \(error)")
+        }
+    }
+
+    /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+    static func restore(_ ctx: CommandContext) {
+        var replace = false, absTTL = false
+        var idle: Int64 = -1, freq: Int64 = -1
+        var j = 4
+        while j < ctx.argc {
+            let more = ctx.argc - j - 1
+            switch ctx.option(j) {
+            case "REPLACE":
+                replace = true
+            case "ABSTTL":
+                absTTL = true
+            case "IDLETIME" where more >= 1 && freq == -1:
+                guard let v = ctx.integerArgument(j + 1) else { return }
+                guard v >= 0 else { ctx.error("ERR Invalid IDLETIME value, must be >= 0"); return }
+                idle = v
+                j += 1
+            case "FREQ" where more >= 1 && idle == -1:
+                guard let v = ctx.integerArgument(j + 1) else { return }
+                guard v >= 0 && v <= 255 else { ctx.error("ERR Invalid FREQ value, must be >= 0 and <= 255"); return }
+                freq = v
+                j += 1
+            default:
+                ctx.syntaxError()
+                return
+            }
+            j += 1
+        }
+        // The engine keeps no LRU clock or LFU counter per key: IDLETIME and FREQ are checked, then ignored.
+        _ = (idle, freq)
+
+        let key = ctx.key(1)
+        if !replace && ctx.lookupWrite(key) != nil { ctx.error(busyKeyError); return }
+        guard var ttl = ctx.integerArgument(2) else { return }
+        guard ttl >= 0 else { ctx.error("ERR Invalid TTL value, must be >= 0"); return }
+
+        let value: RedisValue
+        switch restoredValue(ctx.args[3], config: ctx.engine.config) {
+        case .success(let v): value = v
+        case .failure(let e): ctx.error(e.message); return
+        }
+
+        let db = ctx.db
+        let deleted = replace && db.remove(key)
+        // A relative TTL is added to the clock (wrapping as Redis's does on overflow).
+        if ttl != 0 && !absTTL { ttl = ttl &+ ctx.now }
+        if ttl != 0 && ttl <= ctx.now {
+            // Already expired: the key is not created (and an old one REPLACE removed stays removed).
+            if deleted { ctx.modified(key) }
+            ctx.ok()
+            return
+        }
+        db.set(key, value)
+        if ttl != 0 { db.setExpire(key, at: ttl) }
+        ctx.modified(key)
+        switch value {
+        case .list, .zset: ctx.signalReady(key)
+        default: break
+        }
+        ctx.ok()
+    }
+}
