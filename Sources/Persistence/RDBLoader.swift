@@ -51,7 +51,7 @@ public enum RDBLoader {
                     throw LoadError("Can't load key '\(ByteText.quoted(e.key).dropFirst().dropLast())' at offset \(e.offset): it holds a value of module type '\(m.name)', and modules are not supported")
                 default:
                     do {
-                        value = try RedisValue(rdb: e.value, config: engine.config)
+                        value = try RedisValue(rdb: e.value, config: engine.config, typeCode: e.typeCode)
                     } catch {
                         throw LoadError("Can't load key '\(ByteText.quoted(e.key).dropFirst().dropLast())' at offset \(e.offset): \(error)")
                     }
