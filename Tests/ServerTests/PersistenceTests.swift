@@ -40,22 +40,26 @@ struct PersistenceTests {
         try loadDataset(c)
         #expect(try c.send("SAVE") == "+OK\r\n")
         let mine = try snapshot(port: cairn.port)
-        // Real Redis loads Cairn's file.
-        let redis = try ServerProcess(cairn: false, files: ["dump.rdb": cairn.dir + "/dump.rdb"])
+        let digest = try c.send("DEBUG DIGEST")
+        #expect(digest.utf8.count == 43 && digest != "+0000000000000000000000000000000000000000\r\n")
+        // Real Redis loads Cairn's file: same contents, key by key, and the same DEBUG DIGEST.
+        let redis = try ServerProcess(cairn: false, args: ["--enable-debug-command", "yes"], files: ["dump.rdb": cairn.dir + "/dump.rdb"])
         let theirs = try snapshot(port: redis.port)
         #expect(mine == theirs)
+        #expect(try redis.client().send("DEBUG DIGEST") == digest)
         #expect(mine.contains("h:small".utf8.map { String(format: "%02x", $0) }.joined()))
         let check = try run("/usr/bin/redis-check-rdb", [cairn.dir + "/dump.rdb"])
         #expect(check.status == 0, "\(check.out)")
     }
 
     @Test func redisDumpLoadsIntoCairnWithTheSameContents() throws {
-        let redis = try ServerProcess(cairn: false)
+        let redis = try ServerProcess(cairn: false, args: ["--enable-debug-command", "yes"])
         try loadDataset(try redis.client())
         #expect(try redis.client().send("SAVE") == "+OK\r\n")
         let theirs = try snapshot(port: redis.port)
         let cairn = try ServerProcess(files: ["dump.rdb": redis.dir + "/dump.rdb"])
         #expect(try snapshot(port: cairn.port) == theirs)
+        #expect(try cairn.client().send("DEBUG DIGEST") == redis.client().send("DEBUG DIGEST"))
         #expect(cairn.log().contains("Done loading RDB, keys loaded: 15"))
     }
 
@@ -92,7 +96,7 @@ struct PersistenceTests {
         let writer = try s.client()
         var saves = 0
         var i = 0
-        while saves < 120 {
+        while saves < 200 {
             // Writes between forks, so every snapshot sees a changing dataset.
             var req: [UInt8] = []
             for _ in 0 ..< 50 {
@@ -126,6 +130,53 @@ struct PersistenceTests {
             }
         }
         #expect(try admin.send("INFO stats").contains("total_forks:\(saves)"))
+    }
+
+    @Test func clientsGetLoadingWhileABigFileLoads() throws {
+        // Real Redis writes a big file (DEBUG POPULATE), Cairn starts on it.
+        let redis = try ServerProcess(cairn: false, args: ["--enable-debug-command", "yes"])
+        let rc = try redis.client()
+        _ = try rc.send("DEBUG POPULATE 1500000 key 64")
+        _ = try rc.send("SAVE")
+        let cairn = try ServerProcess(files: ["dump.rdb": redis.dir + "/dump.rdb"])
+        let c = try cairn.client()
+        var sawLoading = false
+        var reply = ""
+        repeat {
+            reply = try c.send("GET key:7")
+            if reply.hasPrefix("-LOADING Redis is loading the dataset in memory") {
+                sawLoading = true
+                #expect(try c.send("INFO persistence").contains("loading:1"))
+                usleep(20_000)
+            }
+        } while reply.hasPrefix("-LOADING")
+        #expect(sawLoading, "the load finished before any command could see -LOADING")
+        #expect(reply.hasPrefix("$64\r\nvalue:7"))
+        #expect(try c.send("DBSIZE") == ":1500000\r\n")
+        #expect(try c.send("INFO persistence").contains("loading:0"))
+    }
+
+    @Test func bgsaveScheduleAndShutdownVariants() throws {
+        let s = try ServerProcess()
+        let c = try s.client()
+        try loadDataset(c)
+        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
+        let second = try c.send("BGSAVE SCHEDULE")
+        #expect(second == "+Background saving scheduled\r\n" || second == "+Background saving started\r\n")
+        #expect(try c.send("BGSAVE FOO") == "-ERR syntax error\r\n")
+        #expect(try c.send("SHUTDOWN ABORT") == "-ERR No shutdown in progress.\r\n")
+        #expect(try c.send("SHUTDOWN SAVE NOSAVE") == "-ERR syntax error\r\n")
+        var info = ""
+        repeat { usleep(20_000); info = try c.send("INFO persistence") } while info.contains("rdb_bgsave_in_progress:1")
+        _ = try c.send("SET after 1")
+        // SHUTDOWN NOSAVE: the last write is not saved even with save points set.
+        try c.write(RawClient.encode(argv("SHUTDOWN NOSAVE")))
+        #expect(c.isClosedByServer())
+        let reader = try RDBReader(path: s.dir + "/dump.rdb")
+        var keys: [[UInt8]] = []
+        while let rec = try reader.next() { if case .entry(let e) = rec { keys.append(e.key) } }
+        #expect(!keys.contains(Array("after".utf8)))
+        #expect(keys.contains(Array("h:small".utf8)))
     }
 
     @Test func failedBackgroundSaveRefusesWritesUntilOneSucceeds() throws {
