@@ -82,6 +82,25 @@ struct ProtocolTests {
         #expect(s.log().contains("scheduled to be closed ASAP for overcoming of output buffer limits"))
     }
 
+    @Test func slowlogRecordsCommandsOverTheThreshold() throws {
+        let s = try ServerProcess()
+        let c = try s.client()
+        #expect(try c.send("SLOWLOG LEN") == ":0\r\n")
+        #expect(try c.send("CONFIG SET slowlog-log-slower-than 0") == "+OK\r\n")
+        _ = try c.send("SET foo bar")
+        _ = try c.send("CLIENT SETNAME slowpoke")
+        let entry = try c.send("SLOWLOG GET 1")
+        #expect(entry.hasPrefix("*1\r\n*6\r\n:"))
+        #expect(entry.contains("$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$8\r\nslowpoke\r\n"))
+        #expect(entry.hasSuffix("$8\r\nslowpoke\r\n") || entry.hasSuffix("$0\r\n\r\n"))
+        #expect(try c.send("SLOWLOG LEN") != ":0\r\n")
+        #expect(try c.send("SLOWLOG GET -2") == "-ERR count should be greater than or equal to -1\r\n")
+        #expect(try c.send("SLOWLOG RESET") == "+OK\r\n")
+        #expect(try c.send("CONFIG SET slowlog-log-slower-than -1") == "+OK\r\n")
+        _ = try c.send("SET foo baz")
+        #expect(try c.send("SLOWLOG LEN") == ":1\r\n") // the CONFIG SET itself, logged before it took effect
+    }
+
     @Test func pipelineOfManyCommands() throws {
         let s = try ServerProcess()
         let c = try s.client()

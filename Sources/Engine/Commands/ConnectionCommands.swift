@@ -91,10 +91,36 @@ public enum ConnectionCommands {
             },
             CommandSpec("slowlog", arity: -2, flags: [.admin, .loading, .stale]) { ctx in
                 guard checkSubcommand(ctx, ["GET": -2, "LEN": 2, "RESET": 2, "HELP": 2]) else { return }
+                let e = ctx.engine
                 switch ctx.option(1) {
-                case "GET": ctx.arrayHeader(0)
-                case "LEN": ctx.integer(0)
-                case "RESET": ctx.ok()
+                case "GET":
+                    var count = 10
+                    if ctx.argc == 3 {
+                        guard let n = StrictInteger.parse(ctx.args[2]), n >= -1 else {
+                            ctx.error("ERR count should be greater than or equal to -1")
+                            return
+                        }
+                        count = n == -1 ? e.slowlog.count : Int(n)
+                    } else if ctx.argc > 3 {
+                        wrongSubcommandArity(ctx)
+                        return
+                    }
+                    let entries = e.slowlog.prefix(count)
+                    ctx.arrayHeader(entries.count)
+                    for x in entries {
+                        ctx.arrayHeader(6)
+                        ctx.integer(x.id)
+                        ctx.integer(x.time)
+                        ctx.integer(x.usec)
+                        ctx.arrayHeader(x.args.count)
+                        for a in x.args { ctx.bulk(a) }
+                        ctx.bulk(x.address)
+                        ctx.bulk(x.name)
+                    }
+                case "LEN": ctx.integer(e.slowlog.count)
+                case "RESET":
+                    e.slowlog.removeAll()
+                    ctx.ok()
                 default: helpReply(ctx, ["SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET [<count>]",
                                          "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
                                          "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",

@@ -22,6 +22,15 @@ public struct EngineStats {
     public init() {}
 }
 
+public struct SlowlogEntry {
+    public var id: Int
+    public var time: Int
+    public var usec: Int
+    public var args: [[UInt8]]
+    public var address: String
+    public var name: [UInt8]
+}
+
 public struct CommandStat {
     public var calls = 0
     public var usec = 0
@@ -61,6 +70,9 @@ public final class Engine {
     public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
     // The error reply of the command being run, if it replied with one.
     var currentFailed = false
+    /// SLOWLOG entries, newest first.
+    public var slowlog: [SlowlogEntry] = []
+    var nextSlowlogID = 0
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
@@ -217,6 +229,9 @@ public final class Engine {
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)
         let usec = Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000
+        if config.slowlogLogSlowerThan >= 0 && usec >= config.slowlogLogSlowerThan && spec.name != "exec" {
+            addSlowlogEntry(session, args, usec)
+        }
         if spec.isContainer, args.count > 1 {
             // Container commands (CONFIG GET, CLIENT LIST...) are counted as "config|get".
             let name = statName(spec, args)
@@ -229,6 +244,26 @@ public final class Engine {
             box.usec += usec
             if currentFailed { box.failedCalls += 1 }
         }
+    }
+
+    /// Records a slow command (SLOWLOG): at most 32 arguments, each cut at 128 bytes, as Redis does.
+    func addSlowlogEntry(_ session: Session, _ args: [[UInt8]], _ usec: Int) {
+        var shown: [[UInt8]] = []
+        for (i, a) in args.enumerated() {
+            if i == 31 && args.count > 32 {
+                shown.append(Array("... (\(args.count - 31) more arguments)".utf8))
+                break
+            }
+            if a.count > 128 {
+                shown.append(Array(a.prefix(128)) + Array("... (\(a.count - 128) more bytes)".utf8))
+            } else {
+                shown.append(a)
+            }
+        }
+        slowlog.insert(SlowlogEntry(id: nextSlowlogID, time: Int(now / 1000), usec: usec, args: shown,
+                                    address: session.address, name: session.name ?? []), at: 0)
+        nextSlowlogID += 1
+        if slowlog.count > max(0, config.slowlogMaxLen) { slowlog.removeLast(slowlog.count - max(0, config.slowlogMaxLen)) }
     }
 
     /// Every command's counters by name (INFO commandstats), including "name|sub" ones.

@@ -157,6 +157,8 @@ public final class ServerConfig {
         e.listMaxListpackSize = int("list-max-listpack-size")
         e.listCompressDepth = int("list-compress-depth")
         e.protoMaxBulkLen = protoMaxBulkLen
+        e.slowlogLogSlowerThan = slowlogLogSlowerThan
+        e.slowlogMaxLen = slowlogMaxLen
         return e
     }
 
