@@ -81,6 +81,7 @@ public final class Snapshots {
 
     /// The MISCONF error for write commands after a failed background save, or nil.
     public var writeRefusal: String? {
+        if lastBgsaveOK { return nil } // the common case, without reading the configuration
         let s = settings()
         guard s.stopWritesOnBgsaveError, !s.saveParams.isEmpty, !lastBgsaveOK else { return nil }
         return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."

@@ -70,6 +70,8 @@ public final class Engine {
     public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
     // The error reply of the command being run, if it replied with one.
     var currentFailed = false
+    /// PING is refused with the write commands under MISCONF, as in Redis.
+    lazy var pingSpec: CommandSpec? = commands["ping"]
     /// SLOWLOG entries, newest first.
     public var slowlog: [SlowlogEntry] = []
     var nextSlowlogID = 0
@@ -151,7 +153,7 @@ public final class Engine {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
-        if spec.flags.contains(.write) || spec.name == "ping", let refuse = hooks.writeRefusal, let text = refuse() {
+        if spec.flags.contains(.write) || spec === pingSpec, let refuse = hooks.writeRefusal, let text = refuse() {
             reject(session, spec, text)
             return
         }
