@@ -598,9 +598,9 @@ func listHashCompare(_ script: String, sourceLocation: SourceLocation = #_source
         #expect(t.run(t.a, "BLPOP k abc") == "-ERR timeout is not a float or out of range\r\n")
         #expect(t.run(t.a, "BLPOP k -0.5") == "-ERR timeout is negative\r\n")
         #expect(t.a.blocked == nil)
-        // A tiny timeout truncates to 0 ms, which Redis treats as "forever".
+        // A tiny timeout rounds up to 1 ms, as in Redis (it does not mean "forever").
         #expect(t.run(t.a, "BLPOP k 0.0001") == "")
-        #expect(t.a.blocked?.deadline == 0)
+        #expect(t.a.blocked?.deadline == t.engine.now + 1)
         t.engine.unblock(t.a)
         #expect(t.run(t.a, "BLPOP k 2") == "")
         #expect(t.a.blocked?.deadline == t.engine.now + 2000)

@@ -82,22 +82,7 @@ public enum ListCommands {
     }
 
     /// A blocking timeout in seconds (a float) at argument `i`, as an absolute deadline in ms (0 = forever).
-    static func timeout(_ ctx: CommandContext, _ i: Int) -> Int64? {
-        guard let seconds = parseStrictLongDouble(ctx.args[i]) else {
-            ctx.error("ERR timeout is not a float or out of range")
-            return nil
-        }
-        let ms = seconds * 1000
-        // C's conversion of an out-of-range value gives LLONG_MIN on x86, which Redis reports as negative.
-        let tval: Int64 = (ms.isNaN || ms >= 9223372036854775808.0 || ms < -9223372036854775808.0) ? Int64.min : Int64(ms)
-        if tval < 0 {
-            ctx.error("ERR timeout is negative")
-            return nil
-        }
-        if tval == 0 { return 0 }
-        let (sum, overflow) = ctx.now.addingReportingOverflow(tval)
-        return overflow ? Int64.max : sum
-    }
+    static func timeout(_ ctx: CommandContext, _ i: Int) -> Int64? { ctx.blockingDeadline(i) }
 
     /// Deletes `key` when its list became empty; records the write.
     static func finishPop(_ ctx: CommandContext, _ key: ByteString, _ l: ListValue, changes: Int = 1) {

@@ -244,22 +244,7 @@ public enum ZSetCommands {
     }
 
     /// A blocking timeout in seconds, as an absolute deadline in ms (0 = forever); nil after replying.
-    static func parseTimeout(_ ctx: CommandContext, _ i: Int) -> Int64? {
-        guard let t = parseLongDouble(ctx.args[i]) else {
-            ctx.error("ERR timeout is not a float or out of range")
-            return nil
-        }
-        let ms = (t * 1000).rounded(.up)
-        // Redis converts to long long; what does not fit comes out negative.
-        guard ms < 9223372036854775808.0, ms >= 0 else {
-            ctx.error("ERR timeout is negative")
-            return nil
-        }
-        let v = Int64(ms)
-        if v <= 0 { return 0 }
-        let (deadline, overflow) = ctx.now.addingReportingOverflow(v)
-        return overflow ? Int64.max : deadline
-    }
+    static func parseTimeout(_ ctx: CommandContext, _ i: Int) -> Int64? { ctx.blockingDeadline(i) }
 
     /// A count that must be >= 0; replies `msg` (for a non-integer too) and returns nil otherwise.
     static func nonNegative(_ ctx: CommandContext, _ i: Int, _ msg: String) -> Int? {

@@ -143,6 +143,26 @@ public struct CommandContext {
         return nil
     }
 
+    /// The timeout of a blocking command (seconds, a float) at argument `i`, as an absolute deadline in
+    /// ms, 0 meaning forever; replies Redis's error and returns nil when it is not valid. Like Redis,
+    /// the milliseconds are rounded up, so 0.0001 waits 1 ms rather than forever.
+    public func blockingDeadline(_ i: Int) -> Int64? {
+        guard let t = parseLongDouble(args[i]) else {
+            error("ERR timeout is not a float or out of range")
+            return nil
+        }
+        let ms = (t * 1000).rounded(.up)
+        // Redis converts to long long; what does not fit comes out negative.
+        guard ms < 9223372036854775808.0, ms >= 0 else {
+            error("ERR timeout is negative")
+            return nil
+        }
+        let v = Int64(ms)
+        if v <= 0 { return 0 }
+        let (deadline, overflow) = now.addingReportingOverflow(v)
+        return overflow ? Int64.max : deadline
+    }
+
     /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
     public func lookupRead(_ key: ByteString) -> RedisValue? {
         let v = db.lookup(key, now: now)

@@ -65,8 +65,11 @@ public func parseLongDouble(_ b: [UInt8]) -> Float80? {
             for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: raw[i]) }
             tmp[b.count] = 0
             var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
             let d = strtold(tmp.baseAddress!, &end)
             guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
+            // Like Redis's string2ld: overflow to ±inf or underflow to 0 is not a number.
+            if errno == ERANGE && (d.isInfinite || d == 0) { return nil }
             return d
         }
     }
