@@ -167,7 +167,7 @@ public enum HashCommands {
     }
 
     static func hincrbyfloat(_ ctx: CommandContext) {
-        guard let incr = parseStrictLongDouble(ctx.args[3]) else {
+        guard let incr = parseLongDouble(ctx.args[3]) else {
             ctx.error(RedisError.notFloat)
             return
         }
@@ -180,7 +180,7 @@ public enum HashCommands {
         let field = ctx.key(2)
         var value: Float80 = 0
         if let old = h.get(field) {
-            guard let v = parseStrictLongDouble(old.bytes) else {
+            guard let v = parseLongDouble(old.bytes) else {
                 ctx.error("ERR hash value is not a float")
                 return
             }
@@ -349,24 +349,6 @@ func parseScanCursor(_ b: [UInt8]) -> UInt64? {
         i += 1
     }
     return negative ? 0 &- v : v
-}
-
-/// A long double as Redis's string2ld reads it: strtold over the whole text, no leading space,
-/// NaN refused, and overflow or underflow (ERANGE) refused; "inf" spelled out is accepted.
-func parseStrictLongDouble(_ b: [UInt8]) -> Float80? {
-    guard let v = parseLongDouble(b) else { return nil }
-    if v.isInfinite {
-        // strtold overflowed unless the text spells infinity.
-        let spelled = b.contains { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }
-        if !spelled { return nil }
-    } else if v == 0 {
-        // Underflow to zero: a mantissa digit other than 0 before any exponent.
-        for c in b {
-            if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "p") || c == UInt8(ascii: "P") { break }
-            if c >= 49 && c <= 57 { return nil }
-        }
-    }
-    return v
 }
 
 extension CommandContext {

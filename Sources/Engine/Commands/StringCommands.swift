@@ -323,23 +323,6 @@ public enum StringCommands {
         ctx.integer(Int(result)) as Void
     }
 
-    /// A long double as Redis's string2ld reads it: strtold over all of the text, no leading space,
-    /// no NaN, no overflow or underflow to zero.
-    static func parseLongDoubleStrict(_ b: [UInt8]) -> Float80? {
-        if b.isEmpty || b.count >= 5 * 1024 { return nil }
-        if let first = b.first, first == 32 || (first >= 9 && first <= 13) { return nil }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: b.count + 1) { tmp -> Float80? in
-            for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: b[i]) }
-            tmp[b.count] = 0
-            var end: UnsafeMutablePointer<CChar>? = nil
-            errno = 0
-            let d = strtold(tmp.baseAddress!, &end)
-            guard let e = end, e - tmp.baseAddress! == b.count, !d.isNaN else { return nil }
-            if errno == ERANGE && (d.isInfinite || d == 0) { return nil }
-            return d
-        }
-    }
-
     static func incrByFloat(_ ctx: CommandContext) {
         let key = ctx.key(1)
         var current: Float80 = 0
@@ -351,14 +334,14 @@ public enum StringCommands {
             switch s {
             case .int(let v): current = Float80(v)
             case .bytes(let b), .raw(let b):
-                guard let v = parseLongDoubleStrict(b.bytes) else { return ctx.error(RedisError.notFloat) }
+                guard let v = parseLongDouble(b.bytes) else { return ctx.error(RedisError.notFloat) }
                 current = v
             }
             exists = true
         default:
             return ctx.wrongType()
         }
-        guard let by = parseLongDoubleStrict(ctx.args[2]) else { return ctx.error(RedisError.notFloat) }
+        guard let by = parseLongDouble(ctx.args[2]) else { return ctx.error(RedisError.notFloat) }
         let result = current + by
         if result.isNaN || result.isInfinite { return ctx.error("ERR increment would produce NaN or Infinity") }
         // Redis stores the printed text as a plain (embstr/raw) string, never as an int.

@@ -55,11 +55,12 @@ public func formatReplyDouble(_ d: Double, resp: Int) -> [UInt8] {
     resp >= 3 ? formatDoubleShortest(d) : formatDouble17g(d)
 }
 
-/// Parses an INCRBYFLOAT operand as Redis does (strtold over the whole text; no spaces; NaN refused).
+/// Parses a long double as Redis's string2ld does (INCRBYFLOAT, HINCRBYFLOAT, blocking timeouts):
+/// strtold over the whole text, no leading space, NaN refused, overflow or underflow refused.
 public func parseLongDouble(_ b: [UInt8]) -> Float80? {
-    if b.isEmpty || b.count > 5000 { return nil }
+    if b.isEmpty || b.count >= 5 * 1024 { return nil }
     let first = b[0]
-    if first == 32 || first == 9 || first == 10 || first == 13 { return nil }
+    if first == 32 || (first >= 9 && first <= 13) { return nil }
     return b.withUnsafeBytes { raw -> Float80? in
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: b.count + 1) { tmp -> Float80? in
             for i in 0 ..< b.count { tmp[i] = CChar(bitPattern: raw[i]) }
