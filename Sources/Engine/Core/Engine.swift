@@ -43,6 +43,8 @@ public final class Engine {
     public var config: EngineConfig
     /// The command clock (Unix ms), refreshed before each command.
     public var now: Int64 = 0
+    /// Monotonic ns at which the next command's time starts counting (see `call`).
+    var callStartNS = 0
     /// Writes since the last successful save.
     public var dirty = 0
     public var stats = EngineStats()
@@ -106,6 +108,9 @@ public final class Engine {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        var m = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &m)
+        callStartNS = Int(m.tv_sec) * 1_000_000_000 + Int(m.tv_nsec)
     }
 
     // MARK: - Sessions
@@ -225,12 +230,15 @@ public final class Engine {
     /// Runs a command's handler with stats.
     func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         currentFailed = false
-        var t0 = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t0)
         spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+        // One clock read per command: the command's time runs from the previous command's end (or
+        // the clock update before this batch of input) to now. Parsing between commands is counted
+        // with the command it produced.
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)
-        let usec = Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000
+        let end = Int(t1.tv_sec) * 1_000_000_000 + Int(t1.tv_nsec)
+        let usec = max(0, end - callStartNS) / 1000
+        callStartNS = end
         if config.slowlogLogSlowerThan >= 0 && usec >= config.slowlogLogSlowerThan && spec.name != "exec" {
             addSlowlogEntry(session, args, usec)
         }
