@@ -406,24 +406,8 @@ public enum ListCommands {
         }
         let whereIndex = numkeysIndex + Int(numkeys) + 1
         guard let left = side(ctx, whereIndex) else { return }
-        var count: Int64 = -1
-        var j = whereIndex + 1
-        while j < ctx.argc {
-            if count == -1 && ctx.option(j) == "COUNT" && j + 1 < ctx.argc {
-                j += 1
-                guard let c = StrictInteger.parse(ctx.args[j]), c >= 1 else {
-                    ctx.error("ERR count should be greater than 0")
-                    return
-                }
-                count = c
-            } else {
-                ctx.syntaxError()
-                return
-            }
-            j += 1
-        }
+        guard let n = ctx.mpopCount(from: whereIndex + 1) else { return }
         let keys = (numkeysIndex + 1 ..< whereIndex).map { ctx.key($0) }
-        let n = count == -1 ? 1 : Int(min(count, Int64(Int.max)))
         if blocking {
             guard let deadline = timeout(ctx, 1) else { return }
             popFirstNonEmpty(ctx, keys: keys, left: left, count: n, deadline: deadline)

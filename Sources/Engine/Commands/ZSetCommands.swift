@@ -654,23 +654,7 @@ public enum ZSetCommands {
         case "MAX": max = true
         default: ctx.syntaxError(); return
         }
-        var count = -1
-        var j = w + 1
-        while j < ctx.argc {
-            if count == -1 && ctx.option(j) == "COUNT" && j + 1 < ctx.argc {
-                j += 1
-                guard let c = StrictInteger.parse(ctx.args[j]), c >= 1 else {
-                    ctx.error("ERR count should be greater than 0")
-                    return
-                }
-                count = Int(c)
-            } else {
-                ctx.syntaxError()
-                return
-            }
-            j += 1
-        }
-        if count == -1 { count = 1 }
+        guard let count = ctx.mpopCount(from: w + 1) else { return }
         let keys = (numkeysIndex + 1 ..< w).map(ctx.key)
         if blocking {
             blockingPop(ctx, keys: keys, max: max, timeoutIndex: 1, count: count, nested: true, nilWhenEmpty: true)

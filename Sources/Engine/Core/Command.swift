@@ -163,6 +163,28 @@ public struct CommandContext {
         return overflow ? Int64.max : deadline
     }
 
+    /// The optional `COUNT n` that ends LMPOP/BLMPOP/ZMPOP/BZMPOP, starting at argument `i`: 1 when
+    /// absent; nil after replying Redis's error (a count below 1, a repeat, anything else after it).
+    public func mpopCount(from i: Int) -> Int? {
+        var count: Int64 = -1
+        var j = i
+        while j < argc {
+            if count == -1 && option(j) == "COUNT" && j + 1 < argc {
+                j += 1
+                guard let c = StrictInteger.parse(args[j]), c >= 1 else {
+                    error("ERR count should be greater than 0")
+                    return nil
+                }
+                count = c
+            } else {
+                syntaxError()
+                return nil
+            }
+            j += 1
+        }
+        return count == -1 ? 1 : Int(min(count, Int64(Int.max)))
+    }
+
     /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
     public func lookupRead(_ key: ByteString) -> RedisValue? {
         let v = db.lookup(key, now: now)
