@@ -128,13 +128,23 @@ public enum DumpCommands {
         if ttl != 0 && !absTTL { ttl = ttl &+ ctx.now }
         if ttl != 0 && ttl <= ctx.now {
             // Already expired: the key is not created (and an old one REPLACE removed stays removed).
-            if deleted { ctx.modified(key) }
+            if deleted {
+                ctx.modified(key)
+                ctx.propagate([Engine.delName, ctx.args[1]])
+            }
             ctx.ok()
             return
         }
         db.set(key, value)
         if ttl != 0 { db.setExpire(key, at: ttl) }
         ctx.modified(key)
+        // A relative TTL is logged as the absolute time it gave.
+        if ttl != 0 && !absTTL && ctx.propagating {
+            var op = ctx.args
+            op[2] = StrictInteger.format(ttl)
+            op.append(Array("ABSTTL".utf8))
+            ctx.propagate(op)
+        }
         switch value {
         case .list, .zset: ctx.signalReady(key)
         default: break

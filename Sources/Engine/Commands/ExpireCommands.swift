@@ -2,6 +2,8 @@
 // PEXPIRETIME, PERSIST. Times are absolute Unix milliseconds in the database's expires table; setting
 // one at or before now deletes the key, as Redis does.
 
+import StorageFormat
+
 public enum ExpireCommands {
     public static var all: [CommandSpec] {
         [
@@ -16,6 +18,9 @@ public enum ExpireCommands {
             CommandSpec("persist", arity: 2, flags: [.write, .fast], firstKey: 1, lastKey: 1, step: 1, handler: persist),
         ]
     }
+
+    static let pexpireatName = Array("PEXPIREAT".utf8)
+    static let persistName = Array("PERSIST".utf8)
 
     /// "ERR invalid expire time in 'name' command".
     static func invalidExpireTime(_ ctx: CommandContext) {
@@ -55,8 +60,11 @@ public enum ExpireCommands {
         }
         if when <= ctx.now {
             ctx.db.remove(key)
+            ctx.propagate([Engine.delName, ctx.args[1]])
         } else {
             ctx.db.setExpire(key, at: when)
+            // Logged as an absolute time without the condition flags, which were already applied.
+            ctx.propagate([pexpireatName, ctx.args[1], StrictInteger.format(when)])
         }
         ctx.modified(key)
         ctx.integer(1)

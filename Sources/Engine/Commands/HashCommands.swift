@@ -195,6 +195,7 @@ public enum HashCommands {
         h.set(field, ByteString(text), config: ctx.engine.config)
         ctx.bulk(text)
         ctx.modified(key)
+        ctx.propagate([Array("HSET".utf8), ctx.args[1], ctx.args[2], text])
     }
 
     static func hrandfield(_ ctx: CommandContext) {

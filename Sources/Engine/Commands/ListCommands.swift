@@ -345,7 +345,14 @@ public enum ListCommands {
         ctx.modified(dst)
         ctx.signalReady(dst)
         ctx.bulk(e)
+        // BLMOVE / BRPOPLPUSH are logged as the move they did, which never blocks on replay.
+        if ctx.spec.flags.contains(.blocking) && ctx.propagating {
+            ctx.propagate([Array("LMOVE".utf8), ctx.args[1], ctx.args[2], sideName(fromLeft), sideName(toLeft)])
+        }
     }
+
+    static func sideName(_ left: Bool) -> [UInt8] { left ? Array("LEFT".utf8) : Array("RIGHT".utf8) }
+    static func popName(_ left: Bool) -> [UInt8] { left ? Array("LPOP".utf8) : Array("RPOP".utf8) }
 
     static func blockingMove(_ ctx: CommandContext, fromLeft: Bool, toLeft: Bool, deadline: Int64) {
         let src = ctx.key(1)
@@ -378,11 +385,13 @@ public enum ListCommands {
             guard let l = found, l.count > 0 else { continue }
             if let c = count {
                 popWithKey(ctx, key, l, left: left, count: c)
+                ctx.propagate([popName(left), key.bytes, StrictInteger.format(Int64(c))])
             } else {
                 ctx.arrayHeader(2)
                 ctx.bulk(key)
                 ctx.bulk(l.pop(left: left)!)
                 finishPop(ctx, key, l)
+                ctx.propagate([popName(left), key.bytes])
             }
             return
         }

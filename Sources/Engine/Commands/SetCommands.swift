@@ -155,6 +155,8 @@ public enum SetCommands {
         return out
     }
 
+    static let sremName = Array("SREM".utf8)
+
     static func spop(_ ctx: CommandContext) {
         let key = ctx.key(1)
         if ctx.argc > 3 { ctx.syntaxError(); return }
@@ -174,19 +176,33 @@ public enum SetCommands {
                 for m in all { ctx.bulk(m) }
                 ctx.db.remove(key)
                 ctx.modified(key, changes: all.count)
+                ctx.propagate([Engine.delName, ctx.args[1]])
                 return
             }
+            // The random choice is logged as what it removed: SREM in batches of 1024 members.
             let n = Int(v)
             ctx.setHeader(n)
-            for _ in 0 ..< n { ctx.bulk(set.popRandom()!) }
+            var batch: [[UInt8]] = []
+            for _ in 0 ..< n {
+                let m = set.popRandom()!
+                ctx.bulk(m)
+                if ctx.propagating {
+                    if batch.isEmpty { batch = [sremName, ctx.args[1]] }
+                    batch.append(m.bytes)
+                    if batch.count == 1026 { ctx.propagate(batch); batch = [] }
+                }
+            }
+            if !batch.isEmpty { ctx.propagate(batch) }
             ctx.modified(key, changes: n)
             return
         }
         guard let found = fetch(ctx, key, write: true) else { return }
         guard let set = found else { ctx.null(); return }
-        ctx.bulk(set.popRandom()!)
+        let m = set.popRandom()!
+        ctx.bulk(m)
         if set.count == 0 { ctx.db.remove(key) }
         ctx.modified(key)
+        ctx.propagate([sremName, ctx.args[1], m.bytes])
     }
 
     static func smove(_ ctx: CommandContext) {

@@ -157,6 +157,10 @@ public enum StringCommands {
         ctx.modified(key)
     }
 
+    static let setName = Array("SET".utf8)
+    static let pxatName = Array("PXAT".utf8)
+    static let keepTTLName = Array("KEEPTTL".utf8)
+
     static func set(_ ctx: CommandContext) {
         guard let (flags, expireIndex) = parseSetOptions(ctx, from: 3, forSet: true) else { return }
         var expireAt: Int64? = nil
@@ -176,6 +180,10 @@ public enum StringCommands {
         }
         store(ctx, key, StringValue(ctx.args[2]), keepTTL: flags.contains(.keepTTL), expireAt: expireAt)
         if !flags.contains(.get) { ctx.ok() }
+        // A relative expiry is logged as an absolute one: SET key value PXAT ms.
+        if let at = expireAt, ctx.propagating, !flags.contains(.pxat) {
+            ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[2], StringCommands.pxatName, StrictInteger.format(at)])
+        }
     }
 
     static func setnx(_ ctx: CommandContext) {
@@ -189,6 +197,7 @@ public enum StringCommands {
         guard let at = expireMilliseconds(ctx, 2, unitSeconds ? .ex : .px) else { return }
         store(ctx, ctx.key(1), StringValue(ctx.args[3]), expireAt: at)
         ctx.ok()
+        ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[3], StringCommands.pxatName, StrictInteger.format(at)])
     }
 
     static func mget(_ ctx: CommandContext) {
@@ -225,6 +234,7 @@ public enum StringCommands {
         ctx.bulk(s)
         ctx.db.remove(key)
         ctx.modified(key)
+        ctx.propagate([Engine.delName, ctx.args[1]])
     }
 
     /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]
@@ -242,12 +252,17 @@ public enum StringCommands {
         if let at = expireAt {
             if (flags.contains(.exat) || flags.contains(.pxat)) && at <= ctx.now {
                 ctx.db.remove(key)
+                ctx.propagate([Engine.delName, ctx.args[1]])
             } else {
                 ctx.db.setExpire(key, at: at)
+                ctx.propagate([ExpireCommands.pexpireatName, ctx.args[1], StrictInteger.format(at)])
             }
             ctx.modified(key)
         } else if flags.contains(.persist) {
-            if ctx.db.persist(key) { ctx.modified(key) }
+            if ctx.db.persist(key) {
+                ctx.modified(key)
+                ctx.propagate([ExpireCommands.persistName, ctx.args[1]])
+            }
         }
     }
 
@@ -345,9 +360,12 @@ public enum StringCommands {
         let result = current + by
         if result.isNaN || result.isInfinite { return ctx.error("ERR increment would produce NaN or Infinity") }
         // Redis stores the printed text as a plain (embstr/raw) string, never as an int.
-        let text = ByteString(formatLongDouble(result))
+        let printed = formatLongDouble(result)
+        let text = ByteString(printed)
         if exists { ctx.db.overwrite(key, .string(.bytes(text))) } else { ctx.db.set(key, .string(.bytes(text))) }
         ctx.modified(key)
+        // Float arithmetic is not replayed: the AOF gets the result.
+        ctx.propagate([StringCommands.setName, ctx.args[1], printed, StringCommands.keepTTLName])
         ctx.bulk(text)
     }
 

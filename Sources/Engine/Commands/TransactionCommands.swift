@@ -35,10 +35,12 @@ public enum TransactionCommands {
                 ctx.arrayHeader(queue.count)
                 let e = ctx.engine
                 e.executingTransaction = true
+                e.beginPropagatedTransaction()
                 for q in queue {
                     e.updateClockForTransaction()
                     e.call(s, q.spec, q.args)
                 }
+                e.endPropagatedTransaction()
                 e.executingTransaction = false
             },
             CommandSpec("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti]) { ctx in

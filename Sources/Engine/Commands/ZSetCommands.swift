@@ -605,6 +605,12 @@ public enum ZSetCommands {
         }
         if zset.count == 0 { ctx.db.remove(key) }
         ctx.modified(key, changes: n)
+        // BZPOPMIN / ZMPOP / BZMPOP are logged as the plain pop on the key they served.
+        if emitKey && ctx.propagating {
+            var op = [Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), key.bytes]
+            if count != -1 { op.append(StrictInteger.format(Int64(count))) }
+            ctx.propagate(op)
+        }
     }
 
     static func zpop(_ ctx: CommandContext, max: Bool) {

@@ -85,6 +85,15 @@ public final class Engine {
     public var pausedUntil: Int64 = 0
     public var pauseAll = true
 
+    // Propagation (the AOF): each write in its replayable form.
+    /// Receives (database, arguments) for every write, in order; nil when nothing listens (AOF off).
+    public var propagationSink: ((Int, [[UInt8]]) -> Void)? = nil
+    /// What the running command asked to propagate instead of its own arguments (see
+    /// `CommandContext.propagate`); nil = its arguments, if it changed the dataset.
+    var propagateOverride: [[[UInt8]]]? = nil
+    /// While EXEC runs with a sink: the transaction's writes, emitted wrapped in MULTI/EXEC.
+    var transactionOps: [(db: Int, args: [[UInt8]])]? = nil
+
     public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
         self.config = config
         databases = (0 ..< count).map { Database(id: $0) }
@@ -92,6 +101,8 @@ public final class Engine {
             db.onExpired = { [unowned self] db, key in
                 self.stats.expiredKeys += 1
                 self.signalModifiedKey(db: db.id, key: key)
+                // An expired key is deleted in the AOF too, so replay never depends on the clock.
+                if self.propagationSink != nil { self.emit(db.id, [Engine.delName, key.bytes]) }
             }
         }
         register(EngineCommands.all)
@@ -185,6 +196,21 @@ public final class Engine {
         if !readyKeys.isEmpty { serveReadyKeys() }
     }
 
+    /// Runs a command read back from the AOF at start-up, without the LOADING, AUTH and MISCONF
+    /// checks, discarding its reply. Returns false when the command is unknown.
+    public func replay(_ session: Session, _ args: [[UInt8]]) -> Bool {
+        guard !args.isEmpty, lookupCommand(args[0]) != nil else { return false }
+        let wasLoading = isLoading
+        let refusal = hooks.writeRefusal
+        isLoading = false
+        hooks.writeRefusal = nil
+        execute(session, args)
+        isLoading = wasLoading
+        hooks.writeRefusal = refusal
+        session.out.removeAll(keepingCapacity: true)
+        return true
+    }
+
     /// True when CLIENT PAUSE holds back `args` now.
     public func isPaused(_ args: [[UInt8]]) -> Bool {
         guard pausedUntil > now else { return false }
@@ -230,7 +256,19 @@ public final class Engine {
     /// Runs a command's handler with stats.
     func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         currentFailed = false
-        spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+        if propagationSink == nil {
+            spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+        } else {
+            let dirtyBefore = dirty
+            propagateOverride = nil
+            spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+            if let ops = propagateOverride {
+                propagateOverride = nil
+                for op in ops { emit(session.db, op) }
+            } else if dirty != dirtyBefore && spec.flags.contains(.write) {
+                emit(session.db, args)
+            }
+        }
         // One clock read per command: the command's time runs from the previous command's end (or
         // the clock update before this batch of input) to now. Parsing between commands is counted
         // with the command it produced.
@@ -343,6 +381,39 @@ public final class Engine {
         stats.totalErrorReplies += 1
         let code = message.split(separator: " ", maxSplits: 1).first.map(String.init) ?? "ERR"
         stats.errors[code, default: 0] += 1
+    }
+
+    // MARK: - Propagation
+
+    static let delName = Array("DEL".utf8)
+
+    /// Sends one write to the sink, or into the running transaction's list.
+    func emit(_ db: Int, _ args: [[UInt8]]) {
+        if transactionOps != nil {
+            transactionOps!.append((db, args))
+        } else {
+            propagationSink?(db, args)
+        }
+    }
+
+    /// Starts collecting a transaction's writes (EXEC).
+    func beginPropagatedTransaction() {
+        if propagationSink != nil { transactionOps = [] }
+    }
+
+    /// Emits a transaction's writes: one write alone, several wrapped in MULTI/EXEC so a reader that
+    /// finds the file cut inside them drops them all.
+    func endPropagatedTransaction() {
+        guard let ops = transactionOps else { return }
+        transactionOps = nil
+        guard let sink = propagationSink, let first = ops.first else { return }
+        if ops.count == 1 {
+            sink(first.db, first.args)
+            return
+        }
+        sink(first.db, [Array("MULTI".utf8)])
+        for op in ops { sink(op.db, op.args) }
+        sink(ops[ops.count - 1].db, [Array("EXEC".utf8)])
     }
 
     // MARK: - Keys changing: WATCH and blocked clients
