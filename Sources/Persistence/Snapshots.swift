@@ -32,6 +32,8 @@ public final class Snapshots {
     public var usedMemory: () -> Int = { 0 }
     /// Called in the child right after fork() (the server marks its log role 'C', closes listeners...).
     public var inChild: () -> Void = {}
+    /// True while another child (an AOF rewrite) runs: BGSAVE is refused and save points wait.
+    public var otherChildRunning: () -> Bool = { false }
 
     public private(set) var lastSave: Int64          // Unix seconds
     public private(set) var lastBgsaveOK = true
@@ -113,6 +115,9 @@ public final class Snapshots {
     /// Starts a background save. Returns nil when started, else Redis's error text.
     public func backgroundSave() -> String? {
         if childRunning { return "ERR Background save already in progress" }
+        if otherChildRunning() {
+            return "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+        }
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) != 0 { return "ERR Can't create pipe: \(String(cString: strerror(errno)))" }
         lastBgsaveTry = Snapshots.nowSeconds()
@@ -200,7 +205,7 @@ public final class Snapshots {
     /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.
     public func cron() {
         checkChild()
-        guard !childRunning else { return }
+        guard !childRunning, !otherChildRunning() else { return }
         if bgsaveScheduled {
             bgsaveScheduled = false
             _ = backgroundSave()

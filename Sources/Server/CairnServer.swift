@@ -41,6 +41,7 @@ public final class CairnServer {
     var outputLimits: (normal: ClientBufferLimit, replica: ClientBufferLimit, pubsub: ClientBufferLimit)
 
     public let snapshots: Snapshots
+    public let aof: AppendOnlyFile
     var loadingStart: Int64 = 0
     var loadingBytes = 0
 
@@ -53,11 +54,14 @@ public final class CairnServer {
         self.engine = engine
         var settingsRef: (() -> PersistenceSettings)? = nil
         snapshots = Snapshots(engine: engine, settings: { settingsRef!() })
+        var aofSettingsRef: (() -> AOFSettings)? = nil
+        aof = AppendOnlyFile(engine: engine, settings: { aofSettingsRef!() })
         engine.requirePass = config.requirepass
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
         settingsRef = { [unowned self] in self.persistenceSettings() }
+        aofSettingsRef = { [unowned self] in self.aofSettings() }
         setUpPersistence()
         config.onResetStat = { [unowned self] in
             self.engine.resetStats()
@@ -182,7 +186,11 @@ public final class CairnServer {
             session.wakeup = { [unowned self, unowned conn] in self.schedule(conn) }
             loop.add(fd) { [unowned self, unowned conn] readable, writable, hangup in
                 if readable { self.readFrom(conn) }
-                if writable && !conn.closed { self.writeTo(conn) }
+                if writable && !conn.closed {
+                    // Replies never go out before the writes they acknowledge are in the AOF.
+                    self.aof.flush()
+                    self.writeTo(conn)
+                }
             }
         }
     }
@@ -318,6 +326,8 @@ public final class CairnServer {
     }
 
     func beforeSleep() {
+        // The AOF first: under `always` its fsync happens before any of these replies is sent.
+        aof.flush()
         // Clients unblocked by another client's command may have commands waiting.
         let batch = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -370,6 +380,7 @@ public final class CairnServer {
     func cron() {
         engine.updateClock()
         snapshots.cron()
+        aof.cron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         engine.rehashStep()

@@ -6,12 +6,70 @@ import Glibc
 #endif
 import Engine
 import Persistence
+import StorageFormat
 
 extension CairnServer {
     func persistenceSettings() -> PersistenceSettings {
         PersistenceSettings(dir: config.dir, dbfilename: config.dbfilename, compression: config.rdbcompression,
                             checksum: config.rdbchecksum, saveParams: config.saveParams,
                             stopWritesOnBgsaveError: config.stopWritesOnBgsaveError)
+    }
+
+    func aofSettings() -> AOFSettings {
+        AOFSettings(dir: config.dir, dirName: config.appenddirname, fileName: config.appendfilename,
+                    useRDBPreamble: config.aofUseRdbPreamble, autoRewritePercentage: config.autoAofRewritePercentage,
+                    autoRewriteMinSize: config.autoAofRewriteMinSize, disableAutoGC: config.bool("aof-disable-auto-gc"),
+                    loadTruncated: config.aofLoadTruncated, rdbCompression: config.rdbcompression, rdbChecksum: config.rdbchecksum)
+    }
+
+    func refreshAOFSettings() {
+        aof.policy = AOFFsyncPolicy(rawValue: config.appendfsync) ?? .everysec
+        aof.timestamps = config.aofTimestampEnabled
+        aof.noFsyncOnRewrite = config.noAppendfsyncOnRewrite
+    }
+
+    func setUpAOF() {
+        aof.log = { [unowned self] warning, message in
+            if warning { self.log.warning(message) } else { self.log.notice(message) }
+        }
+        aof.usedMemory = { [unowned self] in self.usedMemory() }
+        aof.inChild = snapshots.inChild
+        aof.otherChildRunning = { [unowned self] in self.snapshots.childRunning }
+        snapshots.otherChildRunning = { [unowned self] in self.aof.childRunning }
+        aof.fatal = { [unowned self] message in
+            self.log.warning(message)
+            exit(1)
+        }
+        refreshAOFSettings()
+        for name in ["appendfsync", "aof-timestamp-enabled", "no-appendfsync-on-rewrite"] {
+            config.onChange[name] = { [unowned self] _ in
+                self.refreshAOFSettings()
+                return nil
+            }
+        }
+        config.onChange["appendonly"] = { [unowned self] c in
+            if c.appendonly {
+                if let e = self.aof.turnOn() { return e.hasPrefix("ERR ") ? String(e.dropFirst(4)) : e }
+            } else {
+                self.aof.turnOff()
+            }
+            return nil
+        }
+        engine.hooks.writeRefusal = { [unowned self] in self.snapshots.writeRefusal ?? self.aof.writeRefusal }
+        engine.register([
+            CommandSpec("bgrewriteaof", arity: 1, flags: [.admin, .noScript]) { [unowned self] ctx in
+                if self.aof.childRunning {
+                    ctx.error("ERR Background append only file rewriting already in progress")
+                } else if self.snapshots.childRunning {
+                    self.aof.rewriteScheduled = true
+                    ctx.simple("Background append only file rewriting scheduled")
+                } else if let e = self.aof.backgroundRewrite() {
+                    ctx.error(e)
+                } else {
+                    ctx.simple("Background append only file rewriting started")
+                }
+            },
+        ])
     }
 
     func setUpPersistence() {
@@ -31,6 +89,7 @@ extension CairnServer {
             if !self.config.saveParams.isEmpty { self.snapshots.save() }
         }
         engine.hooks.debug = { [unowned self] ctx in self.debugPersistence(ctx) }
+        setUpAOF()
         engine.register([
             CommandSpec("save", arity: 1, flags: [.admin, .noScript, .noMulti]) { [unowned self] ctx in
                 if self.snapshots.childRunning {
@@ -45,7 +104,7 @@ extension CairnServer {
                     guard ctx.argc == 2, ctx.option(1) == "SCHEDULE" else { ctx.syntaxError(); return }
                     schedule = true
                 }
-                if self.snapshots.childRunning {
+                if self.snapshots.childRunning || self.aof.childRunning {
                     if schedule {
                         self.snapshots.bgsaveScheduled = true
                         ctx.simple("Background saving scheduled")
@@ -61,6 +120,23 @@ extension CairnServer {
 
     /// DEBUG RELOAD: save, empty the dataset, load it back.
     func debugPersistence(_ ctx: CommandContext) -> Bool {
+        if ctx.option(1) == "LOADAOF" {
+            // Write out the AOF buffer, empty the dataset, load it back from the AOF.
+            guard aof.enabled else { ctx.error("ERR AOF is not enabled"); return true }
+            aof.flush(force: true)
+            engine.flushAll()
+            let sink = engine.propagationSink
+            engine.propagationSink = nil
+            defer { engine.propagationSink = sink }
+            do {
+                _ = try aof.loadAtStart()
+                log.notice("Append Only File loaded by DEBUG LOADAOF")
+                ctx.ok()
+            } catch {
+                ctx.error("ERR Error loading the AOF: \(error)")
+            }
+            return true
+        }
         guard ctx.option(1) == "RELOAD" else { return false }
         if let e = snapshots.save() {
             ctx.error("ERR Error trying to save the DB: \(e)")
@@ -85,6 +161,7 @@ extension CairnServer {
     /// Loads dbfilename if it exists, serving -LOADING to clients meanwhile. Returns false on a
     /// corrupt or unloadable file (the file is left untouched; the caller exits).
     func loadDataAtStart() -> Bool {
+        if config.appendonly { return loadAOFAtStart() }
         let path = rdbPath()
         guard access(path, F_OK) == 0 else { return true }
         let t0 = EventLoop.monotonicMS()
@@ -113,10 +190,43 @@ extension CairnServer {
         }
     }
 
+    /// With appendonly yes the AOF is the only source: load it, then open it for appending.
+    func loadAOFAtStart() -> Bool {
+        engine.isLoading = true
+        loadingStart = engine.now / 1000
+        var lastPoll = EventLoop.monotonicMS()
+        var loaded: (AOFManifest, AOFLoadSummary)? = nil
+        do {
+            loaded = try aof.loadAtStart { [unowned self] bytes in
+                self.loadingBytes = bytes
+                let now = EventLoop.monotonicMS()
+                if now - lastPoll >= 50 {
+                    lastPoll = now
+                    self.engine.updateClock()
+                    self.loop.runOnce()
+                }
+            }
+        } catch {
+            engine.isLoading = false
+            log.warning("\(error)")
+            return false
+        }
+        engine.isLoading = false
+        engine.resetStats()
+        do {
+            try aof.openAtStart(loadedManifest: loaded?.0)
+        } catch {
+            log.warning("Can't open the append-only file: \(error)")
+            return false
+        }
+        return true
+    }
+
     /// Redis's shutdown sequence: kill a child, save if asked or if save points exist (unless NOSAVE),
     /// then exit. A failed save refuses to exit unless `force`. Returns false when it refused.
     func prepareForShutdown(save: Bool?, force: Bool) -> Bool {
         snapshots.killChild()
+        aof.prepareForShutdown()
         let wantSave = save ?? !config.saveParams.isEmpty
         if wantSave {
             log.notice("Saving the final RDB snapshot before exiting.")

@@ -119,7 +119,7 @@ extension CairnServer {
             f("mem_clients_slaves", 0)
             f("mem_clients_normal", 0)
             f("mem_cluster_links", 0)
-            f("mem_aof_buffer", 0)
+            f("mem_aof_buffer", aof.bufferedBytes)
             f("mem_allocator", "libc")
             f("active_defrag_running", 0)
             f("lazyfree_pending_objects", 0)
@@ -241,11 +241,7 @@ extension CairnServer {
                        "loading_loaded_bytes:\(loadingBytes)", "loading_loaded_perc:0.00", "loading_eta_seconds:1",
                        "loading_time_elapsed_seconds:\(elapsed)"]
         }
-        return fields + [
-            "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0", "aof_last_rewrite_time_sec:-1",
-            "aof_current_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok", "aof_rewrites:0", "aof_rewrites_consecutive_failures:0",
-            "aof_last_write_status:ok", "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",
-        ]
+        return fields + aof.infoFields()
     }
 
     func osName() -> String {

@@ -1,0 +1,87 @@
+// AOFRewriter: the dataset as an AOF base file — an RDB (aof-use-rdb-preamble yes, what Redis 7 writes
+// by default) or the commands that rebuild each key (StorageFormat's AOFCommands.rewrite). Runs in the
+// fork()ed rewrite child, or in the server on a first start; only the writers and plain system calls.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import StorageFormat
+
+enum AOFRewriter {
+    /// Writes the base file to `path`, fsyncs and closes it. On failure the file is removed.
+    static func writeFile(_ engine: Engine, path: String, preamble: Bool, timestamps: Bool, compression: Bool,
+                          checksum: Bool, usedMemory: Int) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw SnapshotError("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): \(String(cString: strerror(errno)))")
+        }
+        do {
+            if preamble {
+                var o = SnapshotOptions()
+                o.compression = compression
+                o.checksum = checksum
+                o.aofBase = true
+                _ = try SnapshotWriter.write(engine, to: fd, options: o, usedMemory: usedMemory)
+            } else {
+                try writeCommands(engine, to: fd, timestamps: timestamps)
+            }
+            if fsync(fd) != 0 { throw SnapshotError("Write error writing append only file on disk (fsync): \(String(cString: strerror(errno)))") }
+            if close(fd) != 0 {
+                throw SnapshotError("Write error writing append only file on disk (close): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SnapshotError("Write error writing append only file on disk: \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+        }
+    }
+
+    /// The plain-commands base: SELECT per database, then each key's commands (64 items per command).
+    static func writeCommands(_ engine: Engine, to fd: Int32, timestamps: Bool) throws {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 17)
+        var sinceSync = 0
+        func spill() throws {
+            guard out.count >= 1 << 16 else { return }
+            try writeAll(fd, out)
+            sinceSync += out.count
+            out.removeAll(keepingCapacity: true)
+            // Like aof-rewrite-incremental-fsync: flush to disk every 4 MB.
+            if sinceSync >= 4 << 20 {
+                fdatasync(fd)
+                sinceSync = 0
+            }
+        }
+        if timestamps {
+            AOFCommands.appendTimestamp(engine.now / 1000 == 0 ? AppendOnlyFile.nowSeconds() : engine.now / 1000, to: &out)
+        }
+        for db in engine.databases where db.count > 0 {
+            AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db.id))], to: &out)
+            db.expires.pauseRehashing()
+            defer { db.expires.resumeRehashing() }
+            let hasExpires = db.expires.count > 0
+            try db.keys.forEachBorrowed { keyPtr, valuePtr in
+                let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
+                try AOFCommands.rewrite(key: keyPtr.pointee.bytes, value: valuePtr.pointee.rdbValue, expiresAt: expire) { args in
+                    AOFCommands.append(args, to: &out)
+                }
+                try spill()
+            }
+        }
+        try writeAll(fd, out)
+    }
+}

@@ -1,0 +1,699 @@
+// AppendOnlyFile: Redis 7's multi-part AOF. Every write reaches `feed` in its replayable form and
+// goes into a buffer; `flush` writes the buffer with one write() before the event loop sends replies,
+// and fsyncs by policy (`always`: on this thread, before the replies; `everysec`: on the background
+// thread, once a second, postponing a write for up to 2 s while an fsync is still running; `no`:
+// never). BGREWRITEAOF forks a child that writes a new base file (an RDB, or commands) while the
+// parent opens a new incremental file; when the child succeeds the parent commits a new manifest
+// atomically and deletes the history. Start-up loading lives in AOFLoader.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import StorageFormat
+
+public enum AOFFsyncPolicy: String, Sendable {
+    case always, everysec, no
+}
+
+/// What the AOF needs from the configuration, read fresh when it matters.
+public struct AOFSettings: Sendable {
+    public var dir: String
+    public var dirName: String
+    public var fileName: String
+    public var useRDBPreamble: Bool
+    public var autoRewritePercentage: Int
+    public var autoRewriteMinSize: Int
+    public var disableAutoGC: Bool
+    public var loadTruncated: Bool
+    public var rdbCompression: Bool
+    public var rdbChecksum: Bool
+    public init(dir: String, dirName: String, fileName: String, useRDBPreamble: Bool, autoRewritePercentage: Int,
+                autoRewriteMinSize: Int, disableAutoGC: Bool, loadTruncated: Bool, rdbCompression: Bool, rdbChecksum: Bool) {
+        self.dir = dir; self.dirName = dirName; self.fileName = fileName; self.useRDBPreamble = useRDBPreamble
+        self.autoRewritePercentage = autoRewritePercentage; self.autoRewriteMinSize = autoRewriteMinSize
+        self.disableAutoGC = disableAutoGC; self.loadTruncated = loadTruncated
+        self.rdbCompression = rdbCompression; self.rdbChecksum = rdbChecksum
+    }
+    public var dirPath: String { dir + "/" + dirName }
+}
+
+public final class AppendOnlyFile {
+    public enum State { case off, on, waitRewrite }
+
+    let engine: Engine
+    let settings: () -> AOFSettings
+    /// (isWarning, message) → the server's log.
+    public var log: (Bool, String) -> Void = { _, _ in }
+    /// Called in a forked child right after fork().
+    public var inChild: () -> Void = {}
+    /// Bytes the allocator holds now (for the RDB preamble's used-mem aux field).
+    public var usedMemory: () -> Int = { 0 }
+    /// True while another child (a BGSAVE) runs: a rewrite then waits (is scheduled).
+    public var otherChildRunning: () -> Bool = { false }
+    /// Exits the process (a write or fsync error under `always`, as Redis does).
+    public var fatal: (String) -> Never = { m in
+        let line = Array((m + "\n").utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        exit(1)
+    }
+
+    public private(set) var state: State = .off
+    /// Hot settings, refreshed by the server on CONFIG SET.
+    public var policy: AOFFsyncPolicy = .everysec
+    public var timestamps = false
+    public var noFsyncOnRewrite = false
+
+    var manifest = AOFManifest()
+    /// The incremental file being appended to (or, while turning on, the temporary one).
+    var fd: Int32 = -1
+    var buffer: [UInt8] = []
+    var selectedDB = -1
+    var lastTimestamp: Int64 = 0
+    /// Size of the current incremental file after the last good write (a failed write truncates back to it).
+    var incrSize = 0
+    var syncedIncrSize = 0
+    public private(set) var currentSize = 0
+    public private(set) var baseSize = 0
+    var lastFsyncSecond: Int64 = 0
+    var postponedSince: Int64 = 0
+    public private(set) var delayedFsync = 0
+    public private(set) var lastWriteOK = true
+    var lastWriteError = ""
+    var lastWriteRetry: Int64 = 0
+    let jobs = BackgroundJobs()
+
+    // Rewrite child.
+    public private(set) var childPID: pid_t = -1
+    var childStart: Int64 = 0
+    var childTemp = ""
+    var childUsesPreamble = true
+    var pipeFD: Int32 = -1
+    public var rewriteScheduled = false
+    public private(set) var lastRewriteOK = true
+    public private(set) var lastRewriteTimeSec = -1
+    public private(set) var rewrites = 0
+    public private(set) var consecutiveFailures = 0
+    var lastFailureTime: Int64 = 0
+    public private(set) var lastCowSize = 0
+    /// Temporary incremental file used while turning the AOF on (not in the manifest yet).
+    var tempIncrName: String { "temp-" + settings().fileName + ".incr" }
+
+    public init(engine: Engine, settings: @escaping () -> AOFSettings) {
+        self.engine = engine
+        self.settings = settings
+    }
+
+    public var childRunning: Bool { childPID > 0 }
+    public var enabled: Bool { state != .off }
+
+    static func nowSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
+
+    static func monotonicMS() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+
+    // MARK: - Feeding
+
+    static let selectName = Array("SELECT".utf8)
+
+    /// The engine's propagation sink: one write in its replayable form.
+    public func feed(_ db: Int, _ args: [[UInt8]]) {
+        // While turning on, writes made before the rewrite child forks are in its snapshot.
+        if state == .waitRewrite && !childRunning { return }
+        if timestamps {
+            let sec = engine.now / 1000
+            if sec != lastTimestamp {
+                lastTimestamp = sec
+                AOFCommands.appendTimestamp(sec, to: &buffer)
+            }
+        }
+        if db != selectedDB {
+            AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db))], to: &buffer)
+            selectedDB = db
+        }
+        AOFCommands.append(args, to: &buffer)
+    }
+
+    /// The MISCONF error for write commands after a failed AOF write, or nil.
+    public var writeRefusal: String? {
+        if lastWriteOK { return nil }
+        return "MISCONF Errors writing to the AOF file: " + lastWriteError
+    }
+
+    // MARK: - Writing and fsync
+
+    /// Writes the buffer (and fsyncs by policy). Called before the event loop sends replies; `force`
+    /// writes even while a background fsync runs (shutdown, rewrite start).
+    public func flush(force: Bool = false) {
+        guard fd >= 0 else { return }
+        if buffer.isEmpty {
+            // everysec: data written but not yet fsynced gets its fsync even with nothing new.
+            if policy == .everysec && syncedIncrSize != incrSize && lastWriteOK { fsyncBySecond() }
+            return
+        }
+        if policy == .everysec && !force && jobs.pendingFsyncs > 0 {
+            let now = AppendOnlyFile.monotonicMS()
+            if postponedSince == 0 { postponedSince = now; return }
+            if now - postponedSince < 2000 { return }
+            delayedFsync += 1
+            log(false, "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.")
+        }
+        postponedSince = 0
+        var written = 0
+        var failure: Int32 = 0
+        buffer.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n > 0 { written += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                failure = n < 0 ? errno : ENOSPC
+                break
+            }
+        }
+        if failure != 0 {
+            handleWriteError(written: written, errno: failure)
+            return
+        }
+        incrSize += written
+        currentSize += written
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+        if !lastWriteOK {
+            log(true, "AOF write error looks solved, Redis can write again.")
+            lastWriteOK = true
+        }
+        if noFsyncOnRewrite && (childRunning || otherChildRunning()) { return }
+        switch policy {
+        case .always:
+            if fdatasync(fd) != 0 {
+                fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(AppendOnlyFile.errnoText()). Exiting...")
+            }
+            syncedIncrSize = incrSize
+        case .everysec:
+            fsyncBySecond()
+        case .no:
+            break
+        }
+    }
+
+    func fsyncBySecond() {
+        let now = AppendOnlyFile.nowSeconds()
+        guard now != lastFsyncSecond, jobs.pendingFsyncs == 0 else { return }
+        lastFsyncSecond = now
+        jobs.submit(.fsync(fd))
+        syncedIncrSize = incrSize
+    }
+
+    func handleWriteError(written: Int, errno e: Int32) {
+        let text = AppendOnlyFile.errnoText(e)
+        if policy == .always {
+            fatal("Can't recover from AOF write error when the AOF fsync policy is 'always' (\(text)). Exiting...")
+        }
+        if written > 0 {
+            // Take back the partial write so the file never ends in half a command.
+            if ftruncate(fd, off_t(incrSize)) == 0 {
+                lseek(fd, off_t(incrSize), SEEK_SET)
+            } else {
+                // Could not truncate: the written part stays in the file; drop it from the buffer.
+                incrSize += written
+                currentSize += written
+                buffer.removeFirst(written)
+            }
+        }
+        if lastWriteOK || lastWriteError != text {
+            log(true, "Error writing to the AOF file: \(text)")
+        }
+        lastWriteOK = false
+        lastWriteError = text
+        lastWriteRetry = AppendOnlyFile.nowSeconds()
+    }
+
+    // MARK: - Files and the manifest
+
+    var dirPath: String { settings().dirPath }
+
+    func path(_ name: String) -> String { dirPath + "/" + name }
+
+    static func fileSize(_ path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        let d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if d >= 0 {
+            fsync(d)
+            close(d)
+        }
+    }
+
+    /// Writes `m` as the manifest atomically: temp file, fsync, rename, fsync the directory.
+    func persistManifest(_ m: AOFManifest) throws {
+        let s = settings()
+        let name = AOFManifest.manifestName(s.fileName)
+        let temp = path("temp-" + name)
+        let target = path(name)
+        let bytes = m.encoded()
+        let f = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard f >= 0 else { throw SnapshotError("Can't open the AOF manifest file \(temp): \(AppendOnlyFile.errnoText())") }
+        var ok = bytes.withUnsafeBytes { write(f, $0.baseAddress, $0.count) == $0.count }
+        if ok && fsync(f) != 0 { ok = false }
+        let e = errno
+        close(f)
+        guard ok else {
+            unlink(temp)
+            throw SnapshotError("Error trying to write the temporary AOF manifest file \(temp): \(AppendOnlyFile.errnoText(e))")
+        }
+        guard rename(temp, target) == 0 else {
+            let e2 = errno
+            unlink(temp)
+            throw SnapshotError("Error trying to rename the temporary AOF manifest file \(temp) into \(target): \(AppendOnlyFile.errnoText(e2))")
+        }
+        AppendOnlyFile.fsyncDirectory(dirPath)
+    }
+
+    func ensureDirectory() throws {
+        let p = dirPath
+        if mkdir(p, 0o755) != 0 && errno != EEXIST {
+            throw SnapshotError("Can't open or create append-only dir \(p): \(AppendOnlyFile.errnoText())")
+        }
+    }
+
+    /// Switches appending to `name` (created empty), closing the old file in the background.
+    func switchIncr(to name: String, create: Bool) throws {
+        let flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : O_CREAT)
+        let f = open(path(name), flags, 0o644)
+        guard f >= 0 else { throw SnapshotError("Can't open the append-only file \(name): \(AppendOnlyFile.errnoText())") }
+        if fd >= 0 { jobs.submit(.fsyncAndClose(fd)) }
+        fd = f
+        incrSize = create ? 0 : AppendOnlyFile.fileSize(path(name))
+        syncedIncrSize = incrSize
+        selectedDB = -1
+        lastTimestamp = 0
+    }
+
+    /// Opens a new incremental file for appending: the next INCR in the manifest when on; a temporary
+    /// one (added at the rewrite's end) while turning on.
+    func openNewIncr() throws {
+        if state == .waitRewrite {
+            try switchIncr(to: tempIncrName, create: true)
+            return
+        }
+        let s = settings()
+        let name = AOFManifest.incrName(s.fileName, seq: manifest.nextIncrSeq)
+        var m = manifest
+        m.incrs.append(AOFManifestEntry(name: name, seq: manifest.nextIncrSeq, type: .incr))
+        let oldFD = fd
+        let f = open(path(name), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard f >= 0 else { throw SnapshotError("Can't open the append-only file \(name): \(AppendOnlyFile.errnoText())") }
+        do {
+            try persistManifest(m)
+        } catch {
+            close(f)
+            unlink(path(name))
+            throw error
+        }
+        manifest = m
+        if oldFD >= 0 { jobs.submit(.fsyncAndClose(oldFD)) }
+        fd = f
+        incrSize = 0
+        syncedIncrSize = 0
+        selectedDB = -1
+        lastTimestamp = 0
+        log(false, "Creating AOF incr file \(name) on background rewrite")
+    }
+
+    // MARK: - Turning on and off
+
+    /// After loading at start: opens the last INCR of the manifest for appending (creating the base
+    /// and a first INCR when there are none, as Redis does on a first start).
+    public func openAtStart(loadedManifest: AOFManifest?) throws {
+        let s = settings()
+        try ensureDirectory()
+        state = .on
+        if let m = loadedManifest {
+            manifest = m
+        }
+        if manifest.base == nil && manifest.incrs.isEmpty {
+            // No files at all: write the (empty) dataset as base 1 right away.
+            let name = AOFManifest.baseName(s.fileName, seq: 1, rdb: s.useRDBPreamble)
+            try writeBaseSynchronously(name: name)
+            manifest.base = AOFManifestEntry(name: name, seq: 1, type: .base)
+            log(false, "Creating AOF base file \(name) on server start")
+        }
+        if let last = manifest.incrs.last {
+            try switchIncr(to: last.name, create: false)
+            log(false, "Opening AOF incr file \(last.name) on server start")
+        } else {
+            let name = AOFManifest.incrName(s.fileName, seq: manifest.nextIncrSeq)
+            manifest.incrs.append(AOFManifestEntry(name: name, seq: manifest.nextIncrSeq, type: .incr))
+            try switchIncr(to: name, create: true)
+            log(false, "Creating AOF incr file \(name) on server start")
+        }
+        try persistManifest(manifest)
+        baseSize = manifest.base.map { AppendOnlyFile.fileSize(path($0.name)) } ?? 0
+        currentSize = baseSize + manifest.incrs.reduce(0) { $0 + AppendOnlyFile.fileSize(path($1.name)) }
+        engine.propagationSink = { [unowned self] db, args in self.feed(db, args) }
+    }
+
+    /// CONFIG SET appendonly yes: starts a rewrite; the AOF is on when it succeeds.
+    public func turnOn() -> String? {
+        guard state == .off else { return nil }
+        do { try ensureDirectory() } catch { return "\(error)" }
+        // Pick up whatever manifest is on disk so sequence numbers keep growing.
+        let s = settings()
+        if let bytes = try? readWholeFile(path(AOFManifest.manifestName(s.fileName))), let m = try? AOFManifest.parse(bytes) {
+            manifest = m
+        }
+        state = .waitRewrite
+        engine.propagationSink = { [unowned self] db, args in self.feed(db, args) }
+        if childRunning || otherChildRunning() {
+            rewriteScheduled = true
+            log(false, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
+            return nil
+        }
+        if let e = backgroundRewrite() {
+            state = .off
+            engine.propagationSink = nil
+            log(true, "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.")
+            return e
+        }
+        return nil
+    }
+
+    /// CONFIG SET appendonly no (and shutdown): flushes, fsyncs and closes; kills a rewrite.
+    public func turnOff() {
+        guard state != .off else { return }
+        flush(force: true)
+        if fd >= 0 {
+            fdatasync(fd)
+            jobs.submit(.close(fd))
+            fd = -1
+        }
+        if childRunning { killChild() }
+        if state == .waitRewrite { unlink(path(tempIncrName)) }
+        state = .off
+        engine.propagationSink = nil
+        buffer.removeAll()
+        lastWriteOK = true
+        rewriteScheduled = false
+    }
+
+    /// Shutdown: write and fsync what is buffered, stop the child.
+    public func prepareForShutdown() {
+        if childRunning { killChild() }
+        guard fd >= 0 else { return }
+        flush(force: true)
+        log(false, "Calling fsync() on the AOF file.")
+        fdatasync(fd)
+        jobs.drain()
+    }
+
+    // MARK: - Rewrite
+
+    /// Writes the dataset as a base file in this process (first start with no files).
+    func writeBaseSynchronously(name: String) throws {
+        let s = settings()
+        let temp = path("temp-rewriteaof-\(getpid()).aof")
+        try AOFRewriter.writeFile(engine, path: temp, preamble: s.useRDBPreamble, timestamps: timestamps,
+                                  compression: s.rdbCompression, checksum: s.rdbChecksum, usedMemory: usedMemory())
+        guard rename(temp, path(name)) == 0 else {
+            unlink(temp)
+            throw SnapshotError("Error trying to rename the temporary AOF base file into \(name): \(AppendOnlyFile.errnoText())")
+        }
+        AppendOnlyFile.fsyncDirectory(dirPath)
+    }
+
+    /// BGREWRITEAOF: nil when started, else Redis's error text.
+    public func backgroundRewrite() -> String? {
+        if childRunning { return "ERR Background append only file rewriting already in progress" }
+        if otherChildRunning() {
+            rewriteScheduled = true
+            return nil
+        }
+        let s = settings()
+        do { try ensureDirectory() } catch {
+            lastRewriteOK = false
+            return "ERR \(error)"
+        }
+        flush(force: true)
+        do {
+            try openNewIncr()
+        } catch {
+            log(true, "\(error)")
+            lastRewriteOK = false
+            return "ERR Can't open new AOF incr file: \(error)"
+        }
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 { return "ERR Can't create pipe: \(AppendOnlyFile.errnoText())" }
+        let preamble = s.useRDBPreamble
+        let ts = timestamps
+        let used = usedMemory()
+        let dir = dirPath
+        let pid = fork()
+        if pid == 0 {
+            close(fds[0])
+            inChild()
+            let temp = dir + "/temp-rewriteaof-bg-\(getpid()).aof"
+            var status: Int32 = 0
+            do {
+                try AOFRewriter.writeFile(engine, path: temp, preamble: preamble, timestamps: ts,
+                                          compression: s.rdbCompression, checksum: s.rdbChecksum, usedMemory: used)
+                log(false, "Successfully created the temporary AOF base file \("temp-rewriteaof-bg-\(getpid()).aof")")
+            } catch {
+                log(true, "\(error)")
+                status = 1
+            }
+            var cow = Int64(Snapshots.privateDirtyBytes())
+            _ = write(fds[1], &cow, 8)
+            close(fds[1])
+            _exit(status)
+        }
+        close(fds[1])
+        if pid < 0 {
+            close(fds[0])
+            lastRewriteOK = false
+            let e = AppendOnlyFile.errnoText()
+            log(true, "Can't rewrite append only file in background: fork: \(e)")
+            return "ERR Can't rewrite append only file in background: fork: \(e)"
+        }
+        childPID = pid
+        childStart = AppendOnlyFile.nowSeconds()
+        childTemp = dir + "/temp-rewriteaof-bg-\(pid).aof"
+        childUsesPreamble = preamble
+        pipeFD = fds[0]
+        rewriteScheduled = false
+        log(false, "Background append only file rewriting started by pid \(pid)")
+        return nil
+    }
+
+    /// Reaps a finished rewrite child (from the cron) and commits its base file.
+    @discardableResult
+    public func checkChild() -> Bool {
+        guard childRunning else { return false }
+        var status: Int32 = 0
+        guard waitpid(childPID, &status, WNOHANG) == childPID else { return false }
+        var cow: Int64 = 0
+        if read(pipeFD, &cow, 8) == 8 { lastCowSize = Int(cow) }
+        close(pipeFD)
+        pipeFD = -1
+        childPID = -1
+        lastRewriteTimeSec = Int(AppendOnlyFile.nowSeconds() - childStart)
+        let exited = (status & 0x7f) == 0
+        if exited && (status >> 8) & 0xff == 0 {
+            log(false, "Background AOF rewrite terminated with success")
+            do {
+                try commitRewrite()
+                lastRewriteOK = true
+                consecutiveFailures = 0
+                rewrites += 1
+                log(false, "Background AOF rewrite finished successfully")
+            } catch {
+                log(true, "\(error)")
+                rewriteFailed()
+            }
+        } else {
+            log(true, exited ? "Background AOF rewrite terminated with error" : "Background AOF rewrite terminated by signal \(status & 0x7f)")
+            unlink(childTemp)
+            rewriteFailed()
+        }
+        return true
+    }
+
+    func rewriteFailed() {
+        lastRewriteOK = false
+        consecutiveFailures += 1
+        lastFailureTime = AppendOnlyFile.nowSeconds()
+        // Turning on retries from the cron.
+        if state == .waitRewrite { rewriteScheduled = true }
+    }
+
+    /// The child's base file becomes the BASE; the old base and the INCRs before the fork become
+    /// HISTORY; the manifest is committed; history files are deleted.
+    func commitRewrite() throws {
+        let s = settings()
+        var m = manifest
+        let baseSeq = m.nextBaseSeq
+        let baseName = AOFManifest.baseName(s.fileName, seq: baseSeq, rdb: childUsesPreamble)
+        guard rename(childTemp, path(baseName)) == 0 else {
+            let e = AppendOnlyFile.errnoText()
+            unlink(childTemp)
+            throw SnapshotError("Error trying to rename the temporary AOF base file \(childTemp) into \(baseName): \(e)")
+        }
+        log(false, "Successfully renamed the temporary AOF base file \(childTemp.split(separator: "/").last.map(String.init) ?? childTemp) into \(baseName)")
+        if let old = m.base { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
+        m.base = AOFManifestEntry(name: baseName, seq: baseSeq, type: .base)
+        var renamedTempIncr: String? = nil
+        if state == .waitRewrite {
+            // Everything written since the fork is in the temporary INCR: it becomes the only INCR.
+            for old in m.incrs { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
+            let name = AOFManifest.incrName(s.fileName, seq: m.nextIncrSeq)
+            m.incrs = [AOFManifestEntry(name: name, seq: m.nextIncrSeq, type: .incr)]
+            guard rename(path(tempIncrName), path(name)) == 0 else {
+                let e = AppendOnlyFile.errnoText()
+                unlink(path(baseName))
+                throw SnapshotError("Error trying to rename the temporary AOF incr file \(tempIncrName) into \(name): \(e)")
+            }
+            renamedTempIncr = name
+        } else {
+            for old in m.incrs.dropLast() { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
+            m.incrs = Array(m.incrs.suffix(1))
+        }
+        do {
+            try persistManifest(m)
+        } catch {
+            unlink(path(baseName))
+            if let n = renamedTempIncr { rename(path(n), path(tempIncrName)) }
+            throw error
+        }
+        manifest = m
+        if state == .waitRewrite {
+            state = .on
+            log(false, "Background AOF rewrite finished successfully, AOF is on")
+        }
+        baseSize = AppendOnlyFile.fileSize(path(baseName))
+        currentSize = baseSize + incrSize
+        deleteHistory()
+    }
+
+    func deleteHistory() {
+        guard !settings().disableAutoGC, !manifest.history.isEmpty else { return }
+        for h in manifest.history {
+            log(false, "Removing the history file \(h.name) in the background")
+            jobs.submit(.unlink(path(h.name)))
+        }
+        var m = manifest
+        m.history = []
+        do {
+            try persistManifest(m)
+            manifest = m
+        } catch {
+            log(true, "\(error)")
+        }
+    }
+
+    /// Kills a running rewrite and removes its temporary file.
+    public func killChild() {
+        guard childRunning else { return }
+        kill(childPID, SIGUSR1)
+        var status: Int32 = 0
+        waitpid(childPID, &status, 0)
+        unlink(childTemp)
+        if pipeFD >= 0 { close(pipeFD); pipeFD = -1 }
+        childPID = -1
+        log(false, "Killing running AOF rewrite child: \(status)")
+    }
+
+    // MARK: - Cron
+
+    /// Once per cron tick: reap the child, retry a failed write, fsync everysec, scheduled and
+    /// automatic rewrites.
+    public func cron() {
+        checkChild()
+        if state == .off { return }
+        if let e = Optional(jobs.takeFsyncError()), e != 0 {
+            let text = AppendOnlyFile.errnoText(e)
+            log(true, "Error syncing the AOF file: \(text)")
+            lastWriteOK = false
+            lastWriteError = text
+        }
+        if !lastWriteOK && !buffer.isEmpty {
+            flush(force: false)
+        } else if !lastWriteOK {
+            // The failed part was taken back; a successful fsync clears the state.
+            if fd >= 0 && fdatasync(fd) == 0 {
+                log(true, "AOF write error looks solved, Redis can write again.")
+                lastWriteOK = true
+            }
+        } else if policy == .everysec {
+            flush(force: false)
+        }
+        guard !childRunning, !otherChildRunning() else { return }
+        if rewriteScheduled {
+            _ = backgroundRewrite()
+            return
+        }
+        let s = settings()
+        if state == .on && s.autoRewritePercentage > 0 && currentSize > s.autoRewriteMinSize {
+            if consecutiveFailures >= 3 {
+                let wait = Int64(min(3600, 60 << min(consecutiveFailures - 3, 6)))
+                if AppendOnlyFile.nowSeconds() - lastFailureTime < wait { return }
+            }
+            let base = max(baseSize, 1)
+            let growth = (currentSize * 100 / base) - 100
+            if growth >= s.autoRewritePercentage {
+                log(false, "Starting automatic rewriting of AOF on \(growth)% growth")
+                _ = backgroundRewrite()
+            }
+        }
+    }
+
+    // MARK: - INFO
+
+    public func infoFields() -> [String] {
+        let now = AppendOnlyFile.nowSeconds()
+        var f = [
+            "aof_enabled:\(state != .off ? 1 : 0)", "aof_rewrite_in_progress:\(childRunning ? 1 : 0)",
+            "aof_rewrite_scheduled:\(rewriteScheduled ? 1 : 0)", "aof_last_rewrite_time_sec:\(lastRewriteTimeSec)",
+            "aof_current_rewrite_time_sec:\(childRunning ? Int(now - childStart) : -1)",
+            "aof_last_bgrewrite_status:\(lastRewriteOK ? "ok" : "err")", "aof_rewrites:\(rewrites)",
+            "aof_rewrites_consecutive_failures:\(consecutiveFailures)",
+            "aof_last_write_status:\(lastWriteOK ? "ok" : "err")", "aof_last_cow_size:\(lastCowSize)",
+            "module_fork_in_progress:0", "module_fork_last_cow_size:0",
+        ]
+        if state != .off {
+            f += ["aof_current_size:\(currentSize)", "aof_base_size:\(baseSize)", "aof_pending_rewrite:\(rewriteScheduled ? 1 : 0)",
+                  "aof_buffer_length:\(buffer.count)", "aof_pending_bio_fsync:\(jobs.pendingFsyncs)", "aof_delayed_fsync:\(delayedFsync)"]
+        }
+        return f
+    }
+
+    /// Bytes waiting in the AOF buffer (INFO mem_aof_buffer).
+    public var bufferedBytes: Int { buffer.count }
+}
+
+/// Reads a whole (small) file.
+func readWholeFile(_ path: String) throws -> [UInt8] {
+    let f = open(path, O_RDONLY | O_CLOEXEC)
+    guard f >= 0 else { throw IOError(path: path, errno: errno) }
+    defer { close(f) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(f, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw IOError(path: path, errno: errno)
+        }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0 ..< n])
+    }
+    return out
+}
