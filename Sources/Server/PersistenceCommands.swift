@@ -104,13 +104,18 @@ extension CairnServer {
                     guard ctx.argc == 2, ctx.option(1) == "SCHEDULE" else { ctx.syntaxError(); return }
                     schedule = true
                 }
-                if self.snapshots.childRunning || self.aof.childRunning {
+                if self.snapshots.childRunning {
                     if schedule {
                         self.snapshots.bgsaveScheduled = true
                         ctx.simple("Background saving scheduled")
                     } else {
                         ctx.error("ERR Background save already in progress")
                     }
+                    return
+                }
+                if self.aof.childRunning && schedule {
+                    self.snapshots.bgsaveScheduled = true
+                    ctx.simple("Background saving scheduled")
                     return
                 }
                 if let e = self.snapshots.backgroundSave() { ctx.error(e) } else { ctx.simple("Background saving started") }

@@ -37,10 +37,20 @@ final class ServerProcess {
     let dir: String
     let logPath: String
 
+    /// True when the folder belongs to the caller (kept at deinit).
+    let sharedDir: Bool
+
     /// `files`: name in the server's folder → path of a file to copy there before it starts.
-    init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:]) throws {
-        var template = Array((NSTemporaryDirectory() + "cairn-srv-XXXXXX").utf8CString)
-        dir = String(cString: mkdtemp(&template)!)
+    /// `dir`: run in this existing folder (kept afterwards) instead of a new temporary one.
+    init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil) throws {
+        if let existing {
+            dir = existing
+            sharedDir = true
+        } else {
+            var template = Array((NSTemporaryDirectory() + "cairn-srv-XXXXXX").utf8CString)
+            dir = String(cString: mkdtemp(&template)!)
+            sharedDir = false
+        }
         for (name, source) in files { try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name) }
         port = freeLoopbackPort()
         logPath = dir + "/server.log"
@@ -78,7 +88,7 @@ final class ServerProcess {
 
     deinit {
         terminate()
-        try? FileManager.default.removeItem(atPath: dir)
+        if !sharedDir { try? FileManager.default.removeItem(atPath: dir) }
     }
 }
 
