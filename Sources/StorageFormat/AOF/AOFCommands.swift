@@ -1,0 +1,98 @@
+// AOFCommands: the bytes an AOF holds — commands as RESP arrays of bulk strings, `#TS:` annotations —
+// and the commands that recreate a key the way Redis 7.0's AOF rewrite writes them with
+// `aof-use-rdb-preamble no` (FORMATS.md §13.4):
+//   string  SET key value
+//   list    RPUSH key item...            up to 64 items per command
+//   set     SADD key member...           up to 64 members per command
+//   zset    ZADD key score member...     up to 64 pairs per command, scores as %.17g ("inf", "-inf")
+//   hash    HMSET key field value...     up to 64 pairs per command
+//   then    PEXPIREAT key <unix ms>      when the key has a TTL
+// Elements come in the order the value holds them. Streams, module values and function libraries
+// are not written here.
+
+public enum AOFCommands {
+    /// Items (or pairs) per variadic command in a rewrite: Redis's AOF_REWRITE_ITEMS_PER_CMD.
+    public static let itemsPerCommand = 64
+
+    /// Appends `args` as a RESP array of bulk strings.
+    public static func append(_ args: [[UInt8]], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        RESPEncoder.appendDecimal(args.count, to: &out)
+        out.append(13); out.append(10)
+        for a in args {
+            out.append(UInt8(ascii: "$"))
+            RESPEncoder.appendDecimal(a.count, to: &out)
+            out.append(13); out.append(10)
+            out.append(contentsOf: a)
+            out.append(13); out.append(10)
+        }
+    }
+
+    /// Appends `#TS:<unixSeconds>\r\n`.
+    public static func appendTimestamp(_ unixSeconds: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: "#TS:".utf8)
+        RESPEncoder.appendDecimal(Int(unixSeconds), to: &out)
+        out.append(13); out.append(10)
+    }
+
+    /// The commands that recreate one key as Redis 7.0's AOF rewrite (aof-use-rdb-preamble no) writes
+    /// them, each passed to `emit`. An empty aggregate emits nothing. Streams, module values, hash
+    /// field TTLs and NaN scores throw a FormatError naming the key.
+    public static func rewrite(key: [UInt8], value: RDBValue, expiresAt: Int64?, emit: ([[UInt8]]) throws -> Void) throws {
+        func unsupported(_ what: String) -> FormatError {
+            FormatError(offset: 0, key: key, context: "AOF rewrite",
+                        expected: "a string, list, set, sorted set or hash", found: "\(what), which the AOF rewrite does not support")
+        }
+        var emitted = false
+        func batches(_ command: String, _ items: [[UInt8]], perItem: Int) throws {
+            let name = Array(command.utf8)
+            let step = itemsPerCommand * perItem
+            var i = 0
+            while i < items.count {
+                let j = min(items.count, i + step)
+                var args: [[UInt8]] = [name, key]
+                args.reserveCapacity(2 + j - i)
+                args.append(contentsOf: items[i ..< j])
+                try emit(args)
+                emitted = true
+                i = j
+            }
+        }
+        switch value {
+        case .string(let s):
+            try emit([Array("SET".utf8), key, s])
+            emitted = true
+        case .list(let items):
+            try batches("RPUSH", items, perItem: 1)
+        case .set(let members):
+            try batches("SADD", members, perItem: 1)
+        case .sortedSet(let members):
+            var flat: [[UInt8]] = []
+            flat.reserveCapacity(members.count * 2)
+            for m in members {
+                guard !m.score.isNaN else { throw unsupported("a sorted set with a NaN score") }
+                flat.append(formatScore17g(m.score))
+                flat.append(m.member)
+            }
+            try batches("ZADD", flat, perItem: 2)
+        case .hash(let fields):
+            var flat: [[UInt8]] = []
+            flat.reserveCapacity(fields.count * 2)
+            for f in fields {
+                guard f.expiresAt == 0 else { throw unsupported("a hash with field TTLs (Redis 7.4+)") }
+                flat.append(f.field)
+                flat.append(f.value)
+            }
+            try batches("HMSET", flat, perItem: 2)
+        case .stream:
+            throw unsupported("a stream")
+        case .module(let m):
+            throw unsupported("a module value (\(m.name))")
+        }
+        if emitted, let expiresAt {
+            var ms: [UInt8] = []
+            RESPEncoder.appendDecimal(Int(expiresAt), to: &ms)
+            try emit([Array("PEXPIREAT".utf8), key, ms])
+        }
+    }
+}
