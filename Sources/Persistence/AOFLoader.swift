@@ -29,8 +29,8 @@ extension AppendOnlyFile {
             do { bytes = try readWholeFile(manifestPath) } catch { throw LoadError("Can't read the AOF manifest \(manifestPath): \(error)") }
             do {
                 m = try AOFManifest.parse(bytes)
-            } catch {
-                throw LoadError("\(error)")
+            } catch let e as AOFManifestError {
+                throw LoadError((["*** FATAL AOF MANIFEST FILE ERROR ***"] + e.logLines).joined(separator: "\n"))
             }
         } else if access(s.dir + "/" + s.fileName, F_OK) == 0 {
             // Redis 7's upgrade: the old single file becomes BASE 1 inside the directory.
@@ -40,7 +40,7 @@ extension AppendOnlyFile {
                 throw LoadError("Error moving the old AOF file \(s.fileName) into dir \(s.dirName): \(AppendOnlyFile.errnoText())")
             }
             try persistManifest(m)
-            log(false, "Successfully migrated an old-style AOF into the AOF directory")
+            log(false, "Successfully migrated an old-style AOF file (\(s.fileName)) into the AOF directory (\(s.dirName)).")
         } else {
             return nil
         }

@@ -213,7 +213,7 @@ extension CairnServer {
             }
         } catch {
             engine.isLoading = false
-            log.warning("\(error)")
+            for line in "\(error)".split(separator: "\n") { log.warning(String(line)) }
             return false
         }
         engine.isLoading = false

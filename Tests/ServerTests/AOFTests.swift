@@ -1,0 +1,331 @@
+// The AOF end to end: a real cairn-server with appendonly yes, its appendonlydir read back by a
+// restarted cairn-server and by Debian's redis-server 7.0 (same DEBUG DIGEST), Redis's own
+// appendonlydir read by Cairn, runtime CONFIG SET appendonly, the legacy single file, timestamp
+// annotations, and a cut at every byte of the last command.
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func digest(_ c: RawClient) throws -> String {
+    let r = try c.send("DEBUG DIGEST")
+    guard r.hasPrefix("+") else { throw TestFailure(description: "DEBUG DIGEST: \(r)") }
+    return String(r.dropFirst().prefix(40))
+}
+
+func infoField(_ c: RawClient, _ section: String, _ name: String) throws -> String? {
+    let text = try c.send("INFO \(section)")
+    for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) where line.hasPrefix(name + ":") {
+        return String(line.dropFirst(name.count + 1))
+    }
+    return nil
+}
+
+/// Waits until no AOF rewrite is running or scheduled.
+func waitForRewrite(_ c: RawClient) throws {
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+        if try infoField(c, "persistence", "aof_rewrite_in_progress") == "0",
+           try infoField(c, "persistence", "aof_rewrite_scheduled") == "0" { return }
+        usleep(20_000)
+    }
+    throw TestFailure(description: "AOF rewrite did not finish")
+}
+
+/// Writes every deterministic-form case: relative expiries, SPOP, INCRBYFLOAT, blocking pops served
+/// at once, MPOP, RESTORE with a relative TTL, transactions, databases, MOVE/SWAPDB/COPY/FLUSHDB.
+/// Runs in databases `db`, `db + 3`, `db + 5`, `db + 6`, `db + 7`.
+func propagationWorkload(_ c: RawClient, db: Int = 0) throws {
+    _ = try c.send("SELECT \(db)")
+    let members = (1 ... 60).map { "m\($0)" }.joined(separator: " ")
+    let lines = [
+        "SADD big \(members)", "SPOP big", "SPOP big 3", "SADD small 1 2 3", "SPOP small 10", "SADD ints 1 2 3 4 5 6", "SPOP ints 2",
+        "SETEX t1 1000 v1", "PSETEX t2 1000000 v2", "SET t3 v3 EX 1000", "SET t4 v4 PX 1000000 GET", "SET t5 v5 EXAT 4102444800",
+        "SET k1 x", "EXPIRE k1 1000", "PEXPIRE k1 2000000 GT", "SET k2 x", "EXPIREAT k2 4102444800", "SET k3 x", "EXPIRE k3 -1",
+        "SET k4 x", "PEXPIREAT k4 1000", "GETEX t1 EX 500", "GETEX t3 PERSIST", "GETDEL t2", "SET t6 x", "GETEX t6 PXAT 1000",
+        "INCRBYFLOAT f 0.1", "INCRBYFLOAT f 0.2", "INCRBYFLOAT f 1e3", "SET f2 5", "EXPIRE f2 1000", "INCRBYFLOAT f2 1.5",
+        "HINCRBYFLOAT h fl 1.1", "HINCRBYFLOAT h fl 2.2",
+        "RPUSH bl a b c d e f g", "BLPOP nothing bl 0", "BRPOP bl 0", "BLMOVE bl bl2 LEFT RIGHT 0", "BRPOPLPUSH bl2 bl 0",
+        "LMPOP 2 nope bl LEFT COUNT 2", "BLMPOP 0 1 bl RIGHT", "ZADD bz 1 a 2 b 3 c 4 d 5 e 6 f", "BZPOPMIN bz 0",
+        "BZPOPMAX bz 0", "ZMPOP 1 bz MIN COUNT 2", "BZMPOP 0 1 bz MAX COUNT 1",
+        "MULTI", "SET m1 1", "INCR m1", "SPOP big", "EXPIRE m1 1000", "EXEC",
+        "MULTI", "SET m2 1", "EXEC", "MULTI", "GET m2", "EXEC",
+        "SELECT \(db + 5)", "SET in5 x", "SET in5b y", "MOVE in5 \(db + 6)", "SWAPDB \(db + 5) \(db + 6)", "SELECT \(db + 7)",
+        "SET gone 1", "FLUSHDB", "SELECT \(db)", "SET src hello", "COPY src copied DB \(db + 3)", "RENAME t4 t4renamed", "LPUSH wl1 1 2 3", "LREM wl1 0 2", "ZADD z 1.5 x 2.5 y",
+        "ZINCRBY z 0.1 x", "HSET hh a 1 b 2", "HDEL hh a", "SETRANGE sr 3 abc", "APPEND sr zz",
+    ]
+    for l in lines {
+        let r = try c.send(l)
+        if r.hasPrefix("-") { throw TestFailure(description: "\(l) → \(r)") }
+    }
+    // RESTORE with a relative TTL (binary payload).
+    let raw = try c.send([Array("DUMP".utf8), Array("src".utf8)])
+    let header = raw.firstIndex(of: 10)!
+    let bytes = Array(raw[(header + 1) ..< (raw.count - 2)])
+    let r = String(decoding: try c.send([Array("RESTORE".utf8), Array("restored".utf8), Array("5000000".utf8), bytes]), as: UTF8.self)
+    if r != "+OK\r\n" { throw TestFailure(description: "RESTORE → \(r)") }
+    _ = try c.send("SELECT 0")
+}
+
+@Suite(.serialized, .enabled(if: Paths.haveCairn && Paths.haveRedis, "needs cairn-server built and redis-server installed"))
+struct AOFTests {
+    /// Cairn writes an appendonlydir (with a rewrite in the middle); a restarted Cairn and a real
+    /// Redis 7.0 both load it to the same DEBUG DIGEST.
+    @Test(arguments: [("yes", "always"), ("no", "everysec")])
+    func everyWriteReplaysToTheSameDataset(preamble: String, fsync: String) throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--appendonly", "yes", "--appendfsync", fsync, "--aof-use-rdb-preamble", preamble]
+        var expected = ""
+        do {
+            let cairn = try ServerProcess(args: args, dir: dir)
+            let c = try cairn.client()
+            for line in differentialScript(seed: 7, count: 1500) { _ = try c.send(line) }
+            _ = try c.send("EXEC") // close a transaction the script may have left open
+            try propagationWorkload(c, db: 0)
+            #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting started\r\n")
+            try propagationWorkload(c, db: 8)
+            try waitForRewrite(c)
+            for line in differentialScript(seed: 8, count: 1500) { _ = try c.send(line) }
+            _ = try c.send("EXEC")
+            expected = try digest(c)
+            #expect(try infoField(c, "persistence", "aof_rewrites") == "1")
+            #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
+            #expect(cairn.terminate() == 0)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/appendonlydir").sorted()
+        let baseSuffix = preamble == "yes" ? ".base.rdb" : ".base.aof"
+        #expect(files == ["appendonly.aof.2\(baseSuffix)", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"])
+        let manifest = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+        #expect(manifest == "file appendonly.aof.2\(baseSuffix) seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n")
+
+        do {
+            let again = try ServerProcess(args: args, dir: dir)
+            #expect(try digest(again.client()) == expected, "restarted Cairn: \(again.log())")
+            again.terminate()
+        }
+        let redis = try ServerProcess(cairn: false, args: args + ["--enable-debug-command", "yes"], dir: dir)
+        #expect(try digest(redis.client()) == expected, "Redis loading Cairn's appendonlydir")
+        _ = try? redis.client().send("SHUTDOWN NOSAVE")
+    }
+
+    /// Redis 7.0 writes an appendonlydir (RDB preamble or plain commands, after a rewrite); Cairn
+    /// loads it to the same digest.
+    @Test(arguments: ["yes", "no"])
+    func redisAppendonlydirLoadsIntoCairn(preamble: String) throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble, "--aof-timestamp-enabled", preamble == "no" ? "yes" : "no"]
+        var expected = ""
+        do {
+            let redis = try ServerProcess(cairn: false, args: args + ["--enable-debug-command", "yes"], dir: dir)
+            let c = try redis.client()
+            for line in differentialScript(seed: 21, count: 1000) { _ = try c.send(line) }
+            _ = try c.send("EXEC")
+            try propagationWorkload(c, db: 0)
+            _ = try c.send("BGREWRITEAOF")
+            try waitForRewrite(c)
+            try propagationWorkload(c, db: 8)
+            for line in differentialScript(seed: 22, count: 1000) { _ = try c.send(line) }
+            _ = try c.send("EXEC")
+            expected = try digest(c)
+            _ = try? c.send("SHUTDOWN")
+            redis.terminate()
+        }
+        let cairn = try ServerProcess(args: args, dir: dir)
+        #expect(try digest(cairn.client()) == expected, "\(cairn.log())")
+    }
+
+    /// The appendonlydirs real Redis 7.0 wrote (Fixtures/aof: RDB preamble, plain with timestamps
+    /// and history files, a legacy single file) load into Cairn with Redis's DEBUG DIGEST.
+    @Test(arguments: ["redis70-preamble", "redis70-plain", "redis70-legacy"])
+    func redisWrittenFixturesLoad(name: String) throws {
+        let fixture = Paths.root.appendingPathComponent("Fixtures/aof/\(name)").path
+        let expected = try String(contentsOfFile: fixture + "/digest.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for item in try FileManager.default.contentsOfDirectory(atPath: fixture) where item == "appendonlydir" || item == "appendonly.aof" {
+            try FileManager.default.copyItem(atPath: fixture + "/" + item, toPath: dir + "/" + item)
+        }
+        let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        #expect(try digest(cairn.client()) == expected, "\(cairn.log())")
+        #expect(try digest(cairn.client()) != "0000000000000000000000000000000000000000")
+    }
+
+    /// CONFIG SET appendonly yes at runtime starts a rewrite; the AOF is on when it ends, and a restart
+    /// with appendonly yes finds everything.
+    @Test func configSetAppendonlyTurnsTheAOFOn() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var expected = ""
+        do {
+            let cairn = try ServerProcess(dir: dir)
+            let c = try cairn.client()
+            for i in 0 ..< 200 { _ = try c.send("SET before:\(i) \(i)") }
+            #expect(try infoField(c, "persistence", "aof_enabled") == "0")
+            #expect(try c.send("CONFIG SET appendonly yes") == "+OK\r\n")
+            #expect(try infoField(c, "persistence", "aof_enabled") == "1")
+            for i in 0 ..< 200 { _ = try c.send("RPUSH after \(i)") }
+            try waitForRewrite(c)
+            for i in 0 ..< 50 { _ = try c.send("SADD later \(i)") }
+            expected = try digest(c)
+            let manifest = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+            #expect(manifest == "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+            #expect(try c.send("CONFIG SET appendonly no") == "+OK\r\n")
+            #expect(try infoField(c, "persistence", "aof_enabled") == "0")
+            _ = try c.send("SET not-logged 1")
+            cairn.terminate()
+        }
+        let again = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        #expect(try digest(again.client()) == expected, "\(again.log())")
+    }
+
+    /// A single-file appendonly.aof (Redis 6 style) is moved into appendonlydir as BASE 1 and loaded.
+    @Test func legacySingleFileIsUpgraded() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var legacy: [UInt8] = []
+        for i in 0 ..< 20 { legacy += RawClient.encode(argv("RPUSH list \(i)")) }
+        legacy += RawClient.encode(argv("SELECT 2")) + RawClient.encode(argv("SET two 2"))
+        _ = FileManager.default.createFile(atPath: dir + "/appendonly.aof", contents: Data(legacy))
+        let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        let c = try cairn.client()
+        #expect(try c.send("LLEN list") == ":20\r\n")
+        _ = try c.send("SELECT 2")
+        #expect(try c.send("GET two") == "$1\r\n2\r\n")
+        _ = try c.send("SET three 3")
+        let manifest = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+        #expect(manifest == "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+        #expect(access(dir + "/appendonly.aof", F_OK) != 0)
+        let expected = try digest(c)
+        cairn.terminate()
+        let redis = try ServerProcess(cairn: false, args: ["--appendonly", "yes", "--enable-debug-command", "yes"], dir: dir)
+        #expect(try digest(redis.client()) == expected)
+        _ = try? redis.client().send("SHUTDOWN NOSAVE")
+    }
+
+    /// aof-timestamp-enabled writes #TS: annotations, and both servers skip them when loading.
+    @Test func timestampAnnotationsAreWrittenAndSkipped() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--appendonly", "yes", "--aof-timestamp-enabled", "yes"]
+        let cairn = try ServerProcess(args: args, dir: dir)
+        let c = try cairn.client()
+        _ = try c.send("SET a 1")
+        _ = try c.send("INCR a")
+        let expected = try digest(c)
+        cairn.terminate()
+        let incr = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
+        #expect(incr.hasPrefix("#TS:"), "\(incr.debugDescription)")
+        let again = try ServerProcess(args: args, dir: dir)
+        #expect(try digest(again.client()) == expected)
+        again.terminate()
+        let redis = try ServerProcess(cairn: false, args: args + ["--enable-debug-command", "yes"], dir: dir)
+        #expect(try digest(redis.client()) == expected)
+        _ = try? redis.client().send("SHUTDOWN NOSAVE")
+    }
+
+    /// Cutting the incr file at every byte inside its last command: with aof-load-truncated yes the
+    /// server starts without that command and the file is cut back to the last whole command; with no
+    /// it refuses to start, saying why. The same cut inside an open MULTI drops the whole transaction.
+    @Test func truncationAtEveryByteOfTheLastCommand() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            let c = try cairn.client()
+            for i in 0 ..< 10 { _ = try c.send("SET k\(i) v\(i)") }
+            _ = try c.send("MULTI"); _ = try c.send("SET tx1 a"); _ = try c.send("SET tx2 b"); _ = try c.send("EXEC")
+            _ = try c.send("SET last value-of-the-last-command")
+            cairn.terminate()
+        }
+        let incrPath = dir + "/appendonlydir/appendonly.aof.1.incr.aof"
+        let full = Array(try Data(contentsOf: URL(fileURLWithPath: incrPath)))
+        let lastCommand = RawClient.encode(argv("SET last value-of-the-last-command"))
+        #expect(Array(full.suffix(lastCommand.count)) == lastCommand)
+        let lastStart = full.count - lastCommand.count
+        let exec = RawClient.encode(argv("EXEC"))
+        let multiStart = full.count - lastCommand.count - exec.count - 2 * RawClient.encode(argv("SET tx1 a")).count
+            - RawClient.encode(argv("MULTI")).count
+        var loaded = 0, refused = 0
+        for cut in (lastStart + 1) ..< full.count {
+            try Data(full[0 ..< cut]).write(to: URL(fileURLWithPath: incrPath))
+            // aof-load-truncated no: a clear refusal.
+            do {
+                _ = try ServerProcess(args: ["--appendonly", "yes", "--aof-load-truncated", "no"], dir: dir)
+                Issue.record("started with a truncated AOF and aof-load-truncated no (cut \(cut))")
+            } catch {
+                #expect("\(error)".contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"), "\(error)")
+                refused += 1
+            }
+            // aof-load-truncated yes: loads what is whole and cuts the file back.
+            let s = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            let c = try s.client()
+            #expect(try c.send("GET last") == "$-1\r\n")
+            #expect(try c.send("GET k9") == "$2\r\nv9\r\n")
+            #expect(try c.send("GET tx2") == "$1\r\nb\r\n")
+            s.terminate()
+            #expect(s.log().contains("!!! Truncating the AOF appendonly.aof.1.incr.aof at offset \(lastStart) !!!"))
+            let after = Array(try Data(contentsOf: URL(fileURLWithPath: incrPath)))
+            #expect(after == Array(full[0 ..< lastStart]))
+            loaded += 1
+        }
+        #expect(loaded == lastCommand.count - 1 && refused == loaded)
+        // A cut inside the transaction (after MULTI and a whole SET) drops all of it.
+        let insideTx = multiStart + RawClient.encode(argv("MULTI")).count + RawClient.encode(argv("SET tx1 a")).count + 3
+        try Data(full[0 ..< insideTx]).write(to: URL(fileURLWithPath: incrPath))
+        let s = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        let c = try s.client()
+        #expect(try c.send("GET tx1") == "$-1\r\n")
+        #expect(try c.send("GET k9") == "$2\r\nv9\r\n")
+        s.terminate()
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: incrPath))) == Array(full[0 ..< multiStart]))
+    }
+
+    /// Corruption in the middle of a file stops start-up with the file, the offset and the reason.
+    @Test func corruptionInTheMiddleStopsStartup() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            let c = try cairn.client()
+            for i in 0 ..< 5 { _ = try c.send("SET k\(i) v\(i)") }
+            cairn.terminate()
+        }
+        let incrPath = dir + "/appendonlydir/appendonly.aof.1.incr.aof"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: incrPath)))
+        let second = RawClient.encode(argv("SELECT 0")).count + RawClient.encode(argv("SET k0 v0")).count
+        bytes[second] = UInt8(ascii: "x")
+        try Data(bytes).write(to: URL(fileURLWithPath: incrPath))
+        do {
+            _ = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            Issue.record("started with a corrupt AOF")
+        } catch {
+            #expect("\(error)".contains("Bad file format reading the append only file appendonly.aof.1.incr.aof at offset \(second)"), "\(error)")
+        }
+        // The file is left as it was.
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: incrPath))) == bytes)
+    }
+
+    /// BGSAVE and BGREWRITEAOF share the one child: each refuses or schedules while the other runs.
+    @Test func rewriteAndSnapshotTakeTurns() throws {
+        let cairn = try ServerProcess(args: ["--appendonly", "yes"])
+        let c = try cairn.client()
+        var batch: [UInt8] = []
+        let value = String(repeating: "v", count: 100)
+        for i in 0 ..< 50000 { batch += RawClient.encode(argv("SET key:\(i) \(value)")) }
+        try c.write(batch)
+        for _ in 0 ..< 50000 { _ = try c.readReply() }
+        #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting started\r\n")
+        let bg = try c.send("BGSAVE")
+        let sch = try c.send("BGSAVE SCHEDULE")
+        if try infoField(c, "persistence", "aof_rewrite_in_progress") == "1" {
+            #expect(bg.hasPrefix("-ERR An AOF log rewriting in progress"), "\(bg)")
+        }
+        #expect(sch == "+Background saving scheduled\r\n" || sch == "+Background saving started\r\n")
+        try waitForRewrite(c)
+        #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
+        #expect(try infoField(c, "persistence", "aof_base_size").map { Int($0)! > 0 } == true)
+    }
+}
