@@ -3,6 +3,7 @@
 //   cairn-bench lzf [MiB]     LZF compress and decompress of MiB mebibytes of text-like data (default 64)
 //   cairn-bench rdb-read FILE         read every record of an RDB file; prints keys and seconds
 //   cairn-bench rdb-write FILE OUT    load FILE into memory, then time writing it to OUT (fsync included)
+//   cairn-bench aof-encode [N]        encode N million SET/LPUSH/HSET commands as AOF records, best of 5
 // Timing uses clock_gettime(CLOCK_MONOTONIC); no Foundation.
 
 import Glibc
@@ -147,6 +148,35 @@ case "rdb-write":
     fsync(fd)
     close(fd)
     print("rdb-write: \(entries.count) keys in \(now() - t0) s")
+
+case "aof-encode":
+    let millions = mebibytes ?? 4
+    let n = millions * 1_000_000
+    let commands: [[[UInt8]]] = (0 ..< 1000).map { i in
+        switch i % 3 {
+        case 0: return [Array("SET".utf8), Array("key:\(i)".utf8), Array(repeating: UInt8(ascii: "x"), count: 3 + i % 40)]
+        case 1: return [Array("LPUSH".utf8), Array("mylist".utf8), Array("element-\(i)".utf8)]
+        default: return [Array("HSET".utf8), Array("h:\(i % 50)".utf8), Array("field\(i)".utf8), Array("\(i * 7)".utf8)]
+        }
+    }
+    var best = Double.infinity
+    var bytes = 0
+    var out: [UInt8] = []
+    for _ in 0 ..< repetitions {
+        let t0 = now()
+        bytes = 0
+        for i in 0 ..< n {
+            AOFCommands.append(commands[i % 1000], to: &out)
+            if out.count > 1 << 20 {
+                bytes += out.count
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        bytes += out.count
+        out.removeAll(keepingCapacity: true)
+        best = min(best, now() - t0)
+    }
+    print("aof-encode: \(n) commands, \(bytes) bytes, \(Int(Double(n) / best / 1e6 * 10) ) x 0.1 M commands/s, \(gbPerSecond(bytes, best))")
 
 default:
     fail("unknown benchmark \(args[1])")

@@ -14,18 +14,56 @@ public enum AOFCommands {
     /// Items (or pairs) per variadic command in a rewrite: Redis's AOF_REWRITE_ITEMS_PER_CMD.
     public static let itemsPerCommand = 64
 
-    /// Appends `args` as a RESP array of bulk strings.
+    /// Appends `args` as a RESP array of bulk strings. The hot path of every logged write: the exact
+    /// size is computed first, the buffer grows once, and the bytes are stored through a pointer.
     public static func append(_ args: [[UInt8]], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        RESPEncoder.appendDecimal(args.count, to: &out)
-        out.append(13); out.append(10)
-        for a in args {
-            out.append(UInt8(ascii: "$"))
-            RESPEncoder.appendDecimal(a.count, to: &out)
-            out.append(13); out.append(10)
-            out.append(contentsOf: a)
-            out.append(13); out.append(10)
+        var size = 1 + decimalDigits(args.count) + 2
+        for a in args { size += 1 + decimalDigits(a.count) + 2 + a.count + 2 }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: size))
+        out.withUnsafeMutableBytes { raw in
+            var p = raw.baseAddress! + start
+            p.storeBytes(of: UInt8(ascii: "*"), as: UInt8.self)
+            p = storeDecimal(args.count, at: p + 1)
+            for a in args {
+                p.storeBytes(of: 13, as: UInt8.self)
+                (p + 1).storeBytes(of: 10, as: UInt8.self)
+                (p + 2).storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+                p = storeDecimal(a.count, at: p + 3)
+                p.storeBytes(of: 13, as: UInt8.self)
+                (p + 1).storeBytes(of: 10, as: UInt8.self)
+                p += 2
+                a.withUnsafeBytes { b in
+                    if b.count > 0 { p.copyMemory(from: b.baseAddress!, byteCount: b.count) }
+                }
+                p += a.count
+            }
+            p.storeBytes(of: 13, as: UInt8.self)
+            (p + 1).storeBytes(of: 10, as: UInt8.self)
         }
+    }
+
+    /// Number of decimal digits of a non-negative `v`.
+    @inline(__always)
+    static func decimalDigits(_ v: Int) -> Int {
+        var n = 1
+        var x = v
+        while x >= 10 { x /= 10; n += 1 }
+        return n
+    }
+
+    /// Stores the decimal digits of a non-negative `v` at `p`; returns the position after them.
+    @inline(__always)
+    static func storeDecimal(_ v: Int, at p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        let n = decimalDigits(v)
+        var x = v
+        var i = n - 1
+        while i >= 0 {
+            (p + i).storeBytes(of: UInt8(x % 10) + 48, as: UInt8.self)
+            x /= 10
+            i -= 1
+        }
+        return p + n
     }
 
     /// Appends `#TS:<unixSeconds>\r\n`.
