@@ -68,6 +68,27 @@ func propagationWorkload(_ c: RawClient, db: Int = 0) throws {
     _ = try c.send("SELECT 0")
 }
 
+/// Runs cairn-server in `dir` expecting it to refuse to start: returns its exit status and log, or
+/// nil (after killing it) when it was still running after `seconds`.
+func runCairnExpectingRefusal(_ args: [String], dir: String, seconds: Double = 10) throws -> (status: Int32, log: String)? {
+    let p = Process()
+    let logPath = dir + "/refusal.log"
+    try? FileManager.default.removeItem(atPath: logPath)
+    p.executableURL = URL(fileURLWithPath: Paths.cairnServer)
+    p.arguments = ["--port", String(freeLoopbackPort()), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", logPath] + args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let deadline = Date().addingTimeInterval(seconds)
+    while p.isRunning && Date() < deadline { usleep(10_000) }
+    if p.isRunning {
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        return nil
+    }
+    return (p.terminationStatus, (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+}
+
 @Suite(.serialized, .enabled(if: Paths.haveCairn && Paths.haveRedis, "needs cairn-server built and redis-server installed"))
 struct AOFTests {
     /// Cairn writes an appendonlydir (with a rewrite in the middle); a restarted Cairn and a real
@@ -252,12 +273,12 @@ struct AOFTests {
         for cut in (lastStart + 1) ..< full.count {
             try Data(full[0 ..< cut]).write(to: URL(fileURLWithPath: incrPath))
             // aof-load-truncated no: a clear refusal.
-            do {
-                _ = try ServerProcess(args: ["--appendonly", "yes", "--aof-load-truncated", "no"], dir: dir)
-                Issue.record("started with a truncated AOF and aof-load-truncated no (cut \(cut))")
-            } catch {
-                #expect("\(error)".contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"), "\(error)")
+            if let r = try runCairnExpectingRefusal(["--appendonly", "yes", "--aof-load-truncated", "no"], dir: dir) {
+                #expect(r.status == 1)
+                #expect(r.log.contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"), "\(r.log)")
                 refused += 1
+            } else {
+                Issue.record("started with a truncated AOF and aof-load-truncated no (cut \(cut) of \(full.count))")
             }
             // aof-load-truncated yes: loads what is whole and cuts the file back.
             let s = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
@@ -298,11 +319,11 @@ struct AOFTests {
         let second = RawClient.encode(argv("SELECT 0")).count + RawClient.encode(argv("SET k0 v0")).count
         bytes[second] = UInt8(ascii: "x")
         try Data(bytes).write(to: URL(fileURLWithPath: incrPath))
-        do {
-            _ = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        if let r = try runCairnExpectingRefusal(["--appendonly", "yes"], dir: dir) {
+            #expect(r.status == 1)
+            #expect(r.log.contains("Bad file format reading the append only file appendonly.aof.1.incr.aof at offset \(second)"), "\(r.log)")
+        } else {
             Issue.record("started with a corrupt AOF")
-        } catch {
-            #expect("\(error)".contains("Bad file format reading the append only file appendonly.aof.1.incr.aof at offset \(second)"), "\(error)")
         }
         // The file is left as it was.
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: incrPath))) == bytes)
