@@ -96,6 +96,8 @@ public final class CairnServer {
     /// Binds, logs start-up, and serves until shutdown. Returns the process exit code.
     public func run() -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        // A file-size limit makes write() fail with EFBIG (reported like a full disk) instead of killing us.
+        signal(SIGXFSZ, SIG_IGN)
         adjustOpenFilesLimit()
         engine.updateClock()
         startUnix = engine.now / 1000

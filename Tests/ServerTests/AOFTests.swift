@@ -349,4 +349,78 @@ struct AOFTests {
         #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
         #expect(try infoField(c, "persistence", "aof_base_size").map { Int($0)! > 0 } == true)
     }
+
+    /// Redis's rewrite rule: once the AOF passes auto-aof-rewrite-min-size and has grown by
+    /// auto-aof-rewrite-percentage over the last base, a rewrite starts by itself.
+    @Test func automaticRewriteOnGrowth() throws {
+        let cairn = try ServerProcess(args: ["--appendonly", "yes", "--auto-aof-rewrite-min-size", "64kb",
+                                             "--auto-aof-rewrite-percentage", "100"])
+        let c = try cairn.client()
+        // Random letters, so the RDB base does not compress them away.
+        for i in 0 ..< 200 {
+            let value = String((0 ..< 1000).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement()! })
+            _ = try c.send("SET key:\(i % 20) \(value)")
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while try infoField(c, "persistence", "aof_rewrites") == "0" && Date() < deadline { usleep(50_000) }
+        #expect(try infoField(c, "persistence", "aof_rewrites") != "0")
+        try waitForRewrite(c)
+        // The new base holds 20 keys, far less than the 200 writes logged before.
+        let base = Int(try infoField(c, "persistence", "aof_base_size") ?? "0")!
+        #expect(base > 20 * 1000 && base < 64 * 1024, "base \(base)")
+        #expect(cairn.log().contains("Starting automatic rewriting of AOF on"))
+    }
+
+    /// A failing AOF write (here a file-size limit, as a full disk would do): write commands get
+    /// -MISCONF, reads keep working, INFO says err; when the limit goes the server recovers by itself
+    /// and nothing acknowledged is lost.
+    @Test(.enabled(if: access("/usr/bin/prlimit", X_OK) == 0))
+    func writeErrorsRefuseWritesUntilTheDiskRecovers() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--appendonly", "yes", "--appendfsync", "everysec"]
+        var expected = ""
+        do {
+            let cairn = try ServerProcess(args: args, dir: dir)
+            let c = try cairn.client()
+            #expect(try c.send("SET a 1") == "+OK\r\n")
+            let incr = dir + "/appendonlydir/appendonly.aof.1.incr.aof"
+            let size = (try FileManager.default.attributesOfItem(atPath: incr)[.size] as? Int) ?? 0
+            func prlimit(_ limit: String) throws {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+                // Only the soft limit, so it can be lifted again without privileges.
+                p.arguments = ["--pid", String(cairn.process.processIdentifier), "--fsize=\(limit):unlimited"]
+                try p.run()
+                p.waitUntilExit()
+            }
+            try prlimit(String(size + 1000))
+            // This write is acknowledged, then its AOF write fails (it stays buffered and is retried).
+            #expect(try c.send("SET big \(String(repeating: "y", count: 5000))") == "+OK\r\n")
+            var refused = ""
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline {
+                refused = try c.send("SET b 2")
+                if refused.hasPrefix("-") { break }
+                usleep(20_000)
+            }
+            #expect(refused == "-MISCONF Errors writing to the AOF file: File too large\r\n")
+            #expect(try infoField(c, "persistence", "aof_last_write_status") == "err")
+            #expect(try c.send("GET a") == "$1\r\n1\r\n")
+            // The file never holds half a command.
+            let during = (try FileManager.default.attributesOfItem(atPath: incr)[.size] as? Int) ?? -1
+            #expect(during == size)
+            try prlimit("unlimited")
+            let recover = Date().addingTimeInterval(5)
+            while try infoField(c, "persistence", "aof_last_write_status") != "ok" && Date() < recover { usleep(50_000) }
+            #expect(try c.send("SET b 2") == "+OK\r\n")
+            #expect(cairn.log().contains("AOF write error looks solved, Redis can write again."))
+            expected = try digest(c)
+            cairn.terminate()
+        }
+        let again = try ServerProcess(args: args, dir: dir)
+        let c = try again.client()
+        #expect(try digest(c) == expected)
+        #expect(try c.send("STRLEN big") == ":5000\r\n")
+    }
 }
