@@ -4,7 +4,7 @@ import Testing
 @testable import StorageFormat
 
 enum CairnRDBBinary {
-    static let path = Repo.path(".build/debug/cairn-rdb")
+    static let path = Repo.tool("cairn-rdb")
     static var available: Bool { access(path, X_OK) == 0 }
 
     static func run(_ args: [String]) throws -> (status: Int32, out: Data, err: String) {

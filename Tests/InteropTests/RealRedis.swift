@@ -10,6 +10,18 @@ enum Repo {
     static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static func path(_ rel: String) -> String { root.appendingPathComponent(rel).path }
     static let sharedFixtures = root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/redis-assets").path
+    /// The build's products folder (where the test bundle itself is), whatever the scratch path.
+    static let binDir: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // The bundle may be run from inside (…/X.xctest/Contents/MacOS) on some platforms.
+        while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.path
+    }()
+    /// A tool built with the tests (cairn-rdb, cairn-check-rdb…), next to the test bundle.
+    static func tool(_ name: String) -> String {
+        let candidate = binDir + "/" + name
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : path(".build/debug/" + name)
+    }
 }
 
 struct InteropError: Error, CustomStringConvertible {
