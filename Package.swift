@@ -37,6 +37,7 @@ let package = Package(
         .executableTarget(name: "cairn-rdb", dependencies: [
             "StorageFormat", "ToolKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .executableTarget(name: "cairn-bench", dependencies: ["StorageFormat"]),
         .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),

@@ -1,5 +1,7 @@
-// cairn-rdb: RDB files outside the server. Subcommands: json (dump every key), convert (rewrite as
-// another RDB version). Exit codes: 0 success, 1 invalid input, 2 usage or I/O error.
+// cairn-rdb: RDB files outside the server. Subcommands: json / jsonl (dump keys), resp (keys as
+// RESP commands), memory (per-key memory report), diff (two dumps, or a dump and a live server),
+// restore (a dump into a live server), convert (rewrite as another RDB version).
+// Exit codes: 0 success, 1 invalid input or differences found, 2 usage or I/O error.
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -12,8 +14,9 @@ struct CairnRDB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-rdb",
         abstract: "Inspect and convert Redis RDB files.",
-        discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset), 2 usage or I/O error.",
-        subcommands: [JSONCommand.self, ConvertCommand.self])
+        discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset) or, for diff and restore, differences or failed keys, 2 usage or I/O error.",
+        subcommands: [JSONCommand.self, JSONLCommand.self, RESPCommand.self, MemoryCommand.self,
+                      DiffCommand.self, RestoreCommand.self, ConvertCommand.self])
 
     /// Runs `body`, mapping errors to Cairn's exit codes.
     static func guarded(_ body: () throws -> Void) throws {
