@@ -49,6 +49,7 @@ struct DiffCommand: ParsableCommand {
     func validate() throws {
         if (b == nil) == (server == nil) { throw ValidationError("give either a second file B or --server HOST:PORT") }
         if let t = ttlTolerance, t < 0 { throw ValidationError("--ttl-tolerance must not be negative") }
+        if a == "-" && b != nil { throw ValidationError("A is read twice when keys are missing: give it as a file, not -") }
     }
 
     func run() throws {

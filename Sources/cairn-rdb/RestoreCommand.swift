@@ -67,6 +67,7 @@ struct RestoreCommand: ParsableCommand {
         }
         if let m = maxPayload, m < 1 { throw ValidationError("--max-payload must be positive") }
         if pipeline < 1 { throw ValidationError("--pipeline must be at least 1") }
+        if verify && file == "-" { throw ValidationError("--verify reads the input twice: give it as a file, not -") }
     }
 
     /// The RDB version a server of `redisVersion` (INFO's redis_version) reads.
