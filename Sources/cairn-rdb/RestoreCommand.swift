@@ -9,7 +9,13 @@
 //   restored without what it cannot hold. Keys already expired in the file are skipped.
 //   --dry-run: connects (for the version) and reports what it would send, sending nothing.
 //   --verify: afterwards reads every restored key back (DUMP + PEXPIRETIME) and reports differences.
-// Input: an RDB file or .rdb.gz. JSON and AOF-directory inputs are not supported yet.
+// Input: an RDB file or .rdb.gz; or an AOF — an appendonlydir (or its manifest) or a single AOF
+// file — whose RDB parts (a .rdb base, an RDB preamble) are restored as above and whose commands
+// are sent as they are, in the manifest's order; --to T stops at the first #TS: annotation later
+// than T (point-in-time restore); only --db filters an AOF's commands: those run in the selected
+// databases are sent (MOVE, COPY … DB and SWAPDB among them still reach other databases).
+// A truncated last file is restored up to its last complete command, as Redis loads it.
+// JSON input is not supported.
 // Exit codes: 0 every selected key restored (and verified), 1 a key failed or differed or the input
 // is invalid, 2 usage, I/O or connection error.
 import ArgumentParser
@@ -27,7 +33,7 @@ struct RestoreCommand: ParsableCommand {
             or the input is invalid, 2 usage, I/O or connection error.
             """)
 
-    @Argument(help: "The RDB file to restore (.gz is decompressed transparently; - reads standard input).")
+    @Argument(help: "The RDB file to restore (.gz is decompressed transparently; - reads standard input), or an AOF: an appendonlydir, its manifest, or a single .aof file.")
     var file: String
 
     @Option(name: .customLong("server"), help: ArgumentHelp("The server to restore into.", valueName: "HOST:PORT"))
@@ -58,6 +64,9 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .customLong("pipeline"), help: "Commands in flight before reading replies.")
     var pipeline: Int = 1000
 
+    @Option(name: .customLong("to"), help: ArgumentHelp("AOF input only: stop at the first #TS: annotation later than this Unix time (seconds): a point-in-time restore.", valueName: "UNIX-SECONDS"))
+    var toTime: Int64?
+
     @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar.")
     var noProgress = false
 
@@ -82,18 +91,22 @@ struct RestoreCommand: ParsableCommand {
         }
     }
 
-    /// What was sent for one key (or a SELECT), and how many replies it expects.
-    struct InFlight {
-        var db: Int
-        var key: [UInt8]?
-        var replies: Int
-        var asCommands: Bool
-    }
-
     func run() throws {
         var ok = true
         try CairnRDB.guarded {
             let filter = try filters.makeFilter()
+            let aof = try AOFInput.detect(file)
+            if aof != nil {
+                if verify { throw ValidationError("--verify compares with an RDB file; an AOF input has no dataset to compare with") }
+                if filters.key != nil || filters.notKey != nil || !filters.types.isEmpty || filters.expiring || filters.persistent {
+                    throw ValidationError("an AOF's commands can only be filtered by --db")
+                }
+                if commands || payloadVersion != nil || maxPayload != nil {
+                    // Still meaningful for an RDB base; accepted.
+                }
+            } else if toTime != nil {
+                throw ValidationError("--to applies to an AOF directory (its #TS: annotations)")
+            }
             let client = try serverOptions.connect(server)
             let serverVersion = try client.info("server", field: "redis_version") ?? "unknown"
             let version = payloadVersion ?? RestoreCommand.rdbVersion(forServer: serverVersion)
@@ -104,125 +117,26 @@ struct RestoreCommand: ParsableCommand {
             }
             printError("cairn-rdb: \(server) runs version \(serverVersion): RESTORE payloads of RDB version \(version)"
                        + (dryRun ? " (dry run: nothing is sent)" : ""))
-
-            var restoredPayloads = 0, restoredCommands = 0, failed = 0, expired = 0, unsupported = 0
-            var failedKeys = Set<Digest128>()
-            var inflight: [InFlight] = []
-            var inflightHead = 0
-            var selected = -1
-            var errorsShown = 0
-
-            func fail(_ db: Int, _ key: [UInt8], _ why: String) {
-                failed += 1
-                failedKeys.insert(KeyDigest.key(db: db, key))
-                errorsShown += 1
-                if errorsShown <= 100 {
-                    printError("cairn-rdb: key \"\(printableKey(key))\" in db \(db): \(why)")
-                } else if errorsShown == 101 {
-                    printError("cairn-rdb: more keys failed; not naming each")
-                }
+            let session = RestoreSession(client: client, filter: filter, version: version, limit: limit, commands: commands,
+                                         lossy: lossy, dryRun: dryRun, pipeline: pipeline, progress: !noProgress)
+            if let aof {
+                try session.restoreAOF(aof, until: toTime)
+            } else {
+                try session.restoreRDB(path: file)
             }
+            try session.drain()
 
-            func drain() throws {
-                try client.flush()
-                while inflightHead < inflight.count {
-                    let item = inflight[inflightHead]
-                    var firstError: String?
-                    for _ in 0 ..< item.replies {
-                        let r = try client.readReply()
-                        if firstError == nil, let e = r.errorText { firstError = e }
-                    }
-                    if let key = item.key {
-                        if let firstError {
-                            fail(item.db, key, firstError)
-                        } else if item.asCommands {
-                            restoredCommands += 1
-                        } else {
-                            restoredPayloads += 1
-                        }
-                    } else if let firstError {
-                        throw RESPClientError("SELECT \(item.db) failed: \(firstError)")
-                    }
-                    inflightHead += 1
-                }
-                inflight.removeAll(keepingCapacity: true)
-                inflightHead = 0
-            }
-
-            let now = nowMilliseconds()
-            let input = try RDBInputFile(path: file, label: "restore", progress: !noProgress)
-            try input.forEachEntry(filter) { e in
-                if let at = e.expiresAt, at <= now {
-                    expired += 1
-                    return
-                }
-                // The commands for this key.
-                var cmds: [[[UInt8]]] = []
-                var asCommands = commands
-                if case .module = e.value { asCommands = false }
-                do {
-                    if !asCommands {
-                        let payload = try dumpPayload(e.value, version: version, lossy: lossy) { note in
-                            printError("cairn-rdb: key \"\(printableKey(e.key))\" in db \(e.db): \(note)")
-                        }
-                        if payload.count > limit {
-                            if case .module = e.value {
-                                throw KeyCommands.Unsupported(message: "a module value of \(payload.count) bytes is larger than the server's limit (\(limit))")
-                            }
-                            asCommands = true
-                        } else {
-                            cmds.append(KeyCommands.restore(key: e.key, payload: payload, expiresAt: e.expiresAt))
-                        }
-                    }
-                    if asCommands {
-                        try KeyCommands.typeCommands(key: e.key, value: e.value, expiresAt: e.expiresAt,
-                                                     chunk: max(1, min(64 << 20, limit / 2))) { cmds.append($0) }
-                    }
-                } catch let err as RDBWriteError {
-                    unsupported += 1
-                    fail(e.db, e.key, "skipped: \(err.message)")
-                    return
-                } catch let err as KeyCommands.Unsupported {
-                    unsupported += 1
-                    fail(e.db, e.key, "skipped: \(err.message)")
-                    return
-                } catch let err as FormatError where err.context == "AOF rewrite" {
-                    unsupported += 1
-                    fail(e.db, e.key, "skipped: \(err.found)")
-                    return
-                }
-                if dryRun {
-                    if asCommands { restoredCommands += 1 } else { restoredPayloads += 1 }
-                    return
-                }
-                if e.db != selected {
-                    client.send([Array("SELECT".utf8), Array(String(e.db).utf8)])
-                    inflight.append(InFlight(db: e.db, key: nil, replies: 1, asCommands: false))
-                    selected = e.db
-                }
-                for c in cmds { client.send(c) }
-                inflight.append(InFlight(db: e.db, key: e.key, replies: cmds.count, asCommands: asCommands))
-                if client.pending >= pipeline || client.bufferedBytes >= 8 << 20 { try drain() }
-            }
-            try drain()
-
-            let restored = restoredPayloads + restoredCommands
-            var summary = dryRun ? "dry run: would restore \(restored) keys" : "restored \(restored) keys"
-            summary += " (\(restoredPayloads) as RESTORE payloads of RDB \(version), \(restoredCommands) as type commands)"
-            summary += ", \(failed) failed"
-            if unsupported > 0 { summary += " (\(unsupported) not representable)" }
-            summary += ", \(expired) skipped as already expired"
             let out = FileOutput.standardOutput()
-            try out.write(summary + "\n")
+            try out.write(session.summary() + "\n")
             try out.flush()
-            if failed > 0 { ok = false }
+            if session.failed > 0 { ok = false }
 
             if verify && !dryRun {
                 let report = try DiffReport(json: false, labelA: file, labelB: server, tolerance: 1000)
                 let comparer = try ServerComparer(client: client, report: report)
                 try RDBInputFile(path: file, label: "verify", progress: !noProgress).forEachEntry(filter) { e in
-                    if let at = e.expiresAt, at <= now { return }
-                    if failedKeys.contains(KeyDigest.key(db: e.db, e.key)) { return }
+                    if let at = e.expiresAt, at <= session.now { return }
+                    if session.failedKeys.contains(KeyDigest.key(db: e.db, e.key)) { return }
                     report.keysA += 1
                     try comparer.add(db: e.db, key: e.key, summary: KeySummary(e.value, expiresAt: e.expiresAt))
                 }

@@ -20,15 +20,19 @@ final class RDBToolServer {
         RealRedis.available && CairnRDBBinary.available && access(cairnPath, X_OK) == 0
     }
 
-    /// `dump`: a file copied in as dump.rdb, which the server loads at start.
-    init(cairn: Bool, dump: String? = nil) throws {
+    /// `dump`: a file copied in as dump.rdb, which the server loads at start. `folder`: a folder
+    /// (e.g. an appendonlydir) copied in under its own name. `extra`: more arguments (later ones win).
+    init(cairn: Bool, dump: String? = nil, folder: String? = nil, extra: [String] = []) throws {
         dir = try makeTempDir("cairn-rdbtool")
         if let dump { try FileManager.default.copyItem(atPath: dump, toPath: dir + "/dump.rdb") }
+        if let folder {
+            try FileManager.default.copyItem(atPath: folder, toPath: dir + "/" + URL(fileURLWithPath: folder).lastPathComponent)
+        }
         port = RealRedis.freePort()
         process.executableURL = URL(fileURLWithPath: cairn ? RDBToolServer.cairnPath : which("redis-server")!)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
                              "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", dir + "/server.log",
-                             "--enable-debug-command", "yes"]
+                             "--enable-debug-command", "yes"] + extra
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,0 +1,303 @@
+// RestoreSession: what `restore` sends and how it keeps count. Keys of an RDB file become RESTORE
+// (or type commands); an AOF's commands are forwarded as they are. Everything is pipelined: commands
+// are buffered until `pipeline` replies are pending (or 8 MB are buffered), then all replies are read
+// and matched to the key or command they answer.
+// The value of each key arrives materialised from RDBReader; with an element-wise RDB walk the type
+// commands could be emitted while walking (KeyCommands already chunks them), so a value bigger than
+// memory could be restored — the RESTORE form needs the whole payload anyway.
+import ArgumentParser
+import StorageFormat
+import ToolKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An AOF input: its files in load order.
+struct AOFInput {
+    var files: [String]
+
+    /// An appendonlydir, its manifest, or a single AOF file (starting with '*', or an RDB preamble in
+    /// a file named *.aof); nil for anything else (an RDB file).
+    static func detect(_ path: String) throws -> AOFInput? {
+        if path == "-" { return nil }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil } // let the RDB path report the error
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard let dir = opendir(path) else { throw IOError(path: path, errno: errno) }
+            defer { closedir(dir) }
+            var manifests: [String] = []
+            while let ent = readdir(dir) {
+                let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name.hasSuffix(".manifest") && !name.hasPrefix("temp-") { manifests.append(name) }
+            }
+            guard manifests.count == 1 else {
+                throw IOError(path: path, reason: manifests.isEmpty ? "a directory without an AOF manifest" : "more than one AOF manifest (\(manifests.sorted().joined(separator: ", ")))")
+            }
+            return try fromManifest(path + "/" + manifests[0])
+        }
+        if path.hasSuffix(".manifest") { return try fromManifest(path) }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var first: UInt8 = 0
+        guard read(fd, &first, 1) == 1 else { return nil }
+        if first == UInt8(ascii: "*") || (first == UInt8(ascii: "R") && path.hasSuffix(".aof")) { return AOFInput(files: [path]) }
+        return nil
+    }
+
+    static func fromManifest(_ path: String) throws -> AOFInput {
+        let manifest = try AOFManifest.read(path: path)
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        return AOFInput(files: manifest.loadOrder.map { dir + "/" + $0.name })
+    }
+}
+
+final class RestoreSession {
+    let client: RESPClient
+    let filter: KeyFilter
+    let version: Int
+    let limit: Int
+    let commands: Bool
+    let lossy: Bool
+    let dryRun: Bool
+    let pipeline: Int
+    let progress: Bool
+    let now = nowMilliseconds()
+
+    var restoredPayloads = 0, restoredCommands = 0, failed = 0, expired = 0, unsupported = 0
+    var aofCommands = 0, aofSkipped = 0, aofFailed = 0
+    var stoppedAt: Int64?
+    var truncatedNote: String?
+    var failedKeys = Set<Digest128>()
+    var errorsShown = 0
+    /// The database the connection has selected (-1 = unknown).
+    var selected = -1
+
+    /// What was sent for one key, one AOF command or a SELECT, and how many replies it expects.
+    struct InFlight {
+        enum Kind { case key([UInt8], asCommands: Bool), select, aofCommand([UInt8]) }
+        var kind: Kind
+        var db: Int
+        var replies: Int
+    }
+    var inflight: [InFlight] = []
+
+    init(client: RESPClient, filter: KeyFilter, version: Int, limit: Int, commands: Bool, lossy: Bool, dryRun: Bool,
+         pipeline: Int, progress: Bool) {
+        self.client = client; self.filter = filter; self.version = version; self.limit = limit
+        self.commands = commands; self.lossy = lossy; self.dryRun = dryRun; self.pipeline = pipeline; self.progress = progress
+    }
+
+    func complain(_ message: String) {
+        errorsShown += 1
+        if errorsShown <= 100 {
+            printError("cairn-rdb: \(message)")
+        } else if errorsShown == 101 {
+            printError("cairn-rdb: more failures; not naming each")
+        }
+    }
+
+    func fail(_ db: Int, _ key: [UInt8], _ why: String) {
+        failed += 1
+        failedKeys.insert(KeyDigest.key(db: db, key))
+        complain("key \"\(printableKey(key))\" in db \(db): \(why)")
+    }
+
+    func select(_ db: Int) {
+        guard db != selected else { return }
+        if !dryRun {
+            client.send([Array("SELECT".utf8), Array(String(db).utf8)])
+            inflight.append(InFlight(kind: .select, db: db, replies: 1))
+        }
+        selected = db
+    }
+
+    func maybeDrain() throws {
+        if client.pending >= pipeline || client.bufferedBytes >= 8 << 20 { try drain() }
+    }
+
+    /// Reads every pending reply.
+    func drain() throws {
+        try client.flush()
+        for item in inflight {
+            var firstError: String?
+            for _ in 0 ..< item.replies {
+                let r = try client.readReply()
+                if firstError == nil, let e = r.errorText { firstError = e }
+            }
+            switch item.kind {
+            case .key(let key, let asCommands):
+                if let firstError {
+                    fail(item.db, key, firstError)
+                } else if asCommands {
+                    restoredCommands += 1
+                } else {
+                    restoredPayloads += 1
+                }
+            case .select:
+                if let firstError { throw RESPClientError("SELECT \(item.db) failed: \(firstError)") }
+            case .aofCommand(let name):
+                if let firstError {
+                    aofFailed += 1
+                    failed += 1
+                    complain("AOF command \(String(decoding: name, as: UTF8.self)) in db \(item.db): \(firstError)")
+                }
+            }
+        }
+        inflight.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - RDB
+
+    func restoreRDB(path: String) throws {
+        let input = try RDBInputFile(path: path, label: "restore", progress: progress)
+        try restore(input)
+    }
+
+    func restore(_ input: RDBInputFile) throws {
+        try input.forEachEntry(filter) { e in try restoreKey(e) }
+    }
+
+    func restoreKey(_ e: RDBEntry) throws {
+        if let at = e.expiresAt, at <= now {
+            expired += 1
+            return
+        }
+        var cmds: [[[UInt8]]] = []
+        var asCommands = commands
+        if case .module = e.value { asCommands = false }
+        do {
+            if !asCommands {
+                let payload = try dumpPayload(e.value, version: version, lossy: lossy) { note in
+                    printError("cairn-rdb: key \"\(printableKey(e.key))\" in db \(e.db): \(note)")
+                }
+                if payload.count > limit {
+                    if case .module = e.value {
+                        throw KeyCommands.Unsupported(message: "a module value of \(payload.count) bytes is larger than the server's limit (\(limit))")
+                    }
+                    asCommands = true
+                } else {
+                    cmds.append(KeyCommands.restore(key: e.key, payload: payload, expiresAt: e.expiresAt))
+                }
+            }
+            if asCommands {
+                try KeyCommands.typeCommands(key: e.key, value: e.value, expiresAt: e.expiresAt,
+                                             chunk: max(1, min(64 << 20, limit / 2))) { cmds.append($0) }
+            }
+        } catch let err as RDBWriteError {
+            unsupported += 1
+            fail(e.db, e.key, "skipped: \(err.message)")
+            return
+        } catch let err as KeyCommands.Unsupported {
+            unsupported += 1
+            fail(e.db, e.key, "skipped: \(err.message)")
+            return
+        } catch let err as FormatError where err.context == "AOF rewrite" {
+            unsupported += 1
+            fail(e.db, e.key, "skipped: \(err.found)")
+            return
+        }
+        if dryRun {
+            if asCommands { restoredCommands += 1 } else { restoredPayloads += 1 }
+            return
+        }
+        select(e.db)
+        for c in cmds { client.send(c) }
+        inflight.append(InFlight(kind: .key(e.key, asCommands: asCommands), db: e.db, replies: cmds.count))
+        try maybeDrain()
+    }
+
+    // MARK: - AOF
+
+    static func lower(_ b: [UInt8]) -> [UInt8] { b.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 } }
+
+    /// Restores the files of an AOF in order; stops at the first #TS: annotation later than `until`.
+    func restoreAOF(_ aof: AOFInput, until: Int64?) throws {
+        for (i, path) in aof.files.enumerated() {
+            let last = i == aof.files.count - 1
+            if path.hasSuffix(".rdb") {
+                try restoreRDB(path: path)
+                continue
+            }
+            let reader = try AOFReader(path: path)
+            if reader.hasRDBPreamble {
+                let input = try RDBInputFile(path: path, label: "restore", progress: progress)
+                while let record = try input.reader.next() {
+                    if case .entry(let e) = record, filter.matches(e) { try restoreKey(e) }
+                    if case .end = record { break }
+                }
+                try reader.seek(to: input.reader.offset)
+            }
+            let bar = Progress(label: "restore", total: FileSourceSize.of(path), enabled: progress)
+            defer { bar.finish() }
+            var db = 0 // every AOF file is loaded by a fresh client, in database 0
+            var openMulti = false
+            do {
+                while let record = try reader.next() {
+                    bar.update(reader.offset)
+                    switch record {
+                    case .annotation(let line, _):
+                        if let until, let ts = AOFReader.timestamp(line), ts > until {
+                            stoppedAt = ts
+                            if openMulti && !dryRun { client.send("DISCARD"); inflight.append(InFlight(kind: .aofCommand(Array("DISCARD".utf8)), db: db, replies: 1)) }
+                            return
+                        }
+                    case .command(let args, _, _):
+                        let name = RestoreSession.lower(args[0])
+                        if name == Array("select".utf8), args.count == 2, let n = Int(String(decoding: args[1], as: UTF8.self)) {
+                            db = n
+                            continue
+                        }
+                        let always = name == Array("multi".utf8) || name == Array("exec".utf8) || name == Array("discard".utf8)
+                        guard always || filter.accepts(db: db) else {
+                            aofSkipped += 1
+                            continue
+                        }
+                        if name == Array("multi".utf8) { openMulti = true }
+                        if name == Array("exec".utf8) || name == Array("discard".utf8) { openMulti = false }
+                        aofCommands += 1
+                        if dryRun { continue }
+                        select(db)
+                        client.send(args)
+                        inflight.append(InFlight(kind: .aofCommand(args[0]), db: db, replies: 1))
+                        try maybeDrain()
+                    }
+                }
+            } catch AOFReadError.truncated(let validUpTo, let offset, let reason) {
+                guard last else {
+                    throw FormatError(offset: offset, context: "AOF \(path)", expected: "a complete file (only the last one may be truncated)", found: reason)
+                }
+                truncatedNote = "\(path) is truncated at offset \(offset) (\(reason)): restored up to offset \(validUpTo), as Redis loads it"
+                printError("cairn-rdb: \(truncatedNote!)")
+                if openMulti && !dryRun {
+                    client.send("DISCARD")
+                    inflight.append(InFlight(kind: .aofCommand(Array("DISCARD".utf8)), db: db, replies: 1))
+                }
+            } catch AOFReadError.corrupt(let e) {
+                throw FormatError(offset: e.offset, key: e.key, context: "AOF \(path)", expected: e.expected, found: e.found)
+            }
+        }
+    }
+
+    func summary() -> String {
+        let restored = restoredPayloads + restoredCommands
+        var s = dryRun ? "dry run: would restore \(restored) keys" : "restored \(restored) keys"
+        s += " (\(restoredPayloads) as RESTORE payloads of RDB \(version), \(restoredCommands) as type commands)"
+        s += ", \(failed - aofFailed) failed"
+        if unsupported > 0 { s += " (\(unsupported) not representable)" }
+        s += ", \(expired) skipped as already expired"
+        if aofCommands > 0 || aofSkipped > 0 {
+            s += dryRun ? "; would replay \(aofCommands) AOF commands" : "; replayed \(aofCommands) AOF commands (\(aofFailed) failed)"
+            if aofSkipped > 0 { s += ", \(aofSkipped) skipped by --db" }
+        }
+        if let stoppedAt { s += "; stopped at #TS:\(stoppedAt) (later than --to)" }
+        return s
+    }
+}
+
+enum FileSourceSize {
+    static func of(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+}
