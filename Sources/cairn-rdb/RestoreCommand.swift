@@ -101,9 +101,6 @@ struct RestoreCommand: ParsableCommand {
                 if filters.key != nil || filters.notKey != nil || !filters.types.isEmpty || filters.expiring || filters.persistent {
                     throw ValidationError("an AOF's commands can only be filtered by --db")
                 }
-                if commands || payloadVersion != nil || maxPayload != nil {
-                    // Still meaningful for an RDB base; accepted.
-                }
             } else if toTime != nil {
                 throw ValidationError("--to applies to an AOF directory (its #TS: annotations)")
             }
