@@ -320,6 +320,10 @@ final class AOFCheckRun {
             }
         }
         if let cut {
+            if cut.role == "incr" && cut.offset == 0 {
+                droppedFiles.append((cut.file, cut.size))
+                note("dropped INCR \(cut.file) (\(cut.size) bytes): it starts after timestamp \(o.truncateToTimestamp!)")
+            }
             let after = cut.role == "base" ? m.incrs[...] : m.incrs[(cut.index + 1)...]
             for e in after {
                 let size = (try? AOFCheckFile(path: dir + "/" + e.name).size) ?? 0
@@ -333,8 +337,24 @@ final class AOFCheckRun {
 
     func missing(_ name: String, _ path: String, _ role: String, _ reason: String) {
         files.append(AOFCheckedFile(name: name, path: path, role: role, format: "resp", size: nil, status: "missing"))
-        problem = AOFCheckProblem(file: name, path: path, offset: 0, okUpTo: nil, reason: "cannot open the file: \(reason)")
-        note("problem: \(path), listed in the manifest, cannot be opened: \(reason)")
+        guard let manifestPath, let bytes = try? readManifest(manifestPath) else {
+            problem = AOFCheckProblem(file: name, path: path, offset: 0, okUpTo: nil, reason: "cannot open the file: \(reason)")
+            note("problem in \(path) at offset 0: cannot open the file: \(reason)")
+            return
+        }
+        // The problem is the manifest line naming the file: its offset there.
+        let needle = Array(name.utf8)
+        var at = 0
+        if !needle.isEmpty, needle.count <= bytes.count {
+            for i in 0 ... bytes.count - needle.count where bytes[i ..< i + needle.count].elementsEqual(needle) {
+                at = i
+                while at > 0 && bytes[at - 1] != 10 { at -= 1 }
+                break
+            }
+        }
+        problem = AOFCheckProblem(file: AOFCheckRepair.baseName(manifestPath), path: manifestPath, offset: at, okUpTo: nil,
+                                  reason: "the \(role.uppercased()) file \(name) it lists cannot be opened: \(reason)")
+        note("problem in manifest \(manifestPath) at offset \(at): \(problem!.reason)")
     }
 
     /// The manifest's bytes (at most 64 MiB: a real one is a few lines).
@@ -615,10 +635,6 @@ final class AOFCheckRun {
                         kept.incrs.append(e)
                     }
                 }
-                if let c = cut, c.role == "incr", c.offset == 0 {
-                    droppedFiles.insert((c.file, c.size), at: 0)
-                    note("dropped INCR \(c.file) (\(c.size) bytes): it starts after timestamp \(limit)")
-                }
                 let manifestName = AOFCheckRepair.baseName(manifestPath)
                 try AOFCheckRepair.writeFile(outDir + "/" + manifestName, kept.encoded())
                 note("wrote the AOF up to timestamp \(limit) to \(outDir): \(manifestName) and \(kept.loadOrder.count) file(s)")
@@ -648,10 +664,6 @@ final class AOFCheckRun {
                 kept.incrs = []
             } else {
                 kept.incrs = Array(m.incrs[0 ..< (c.offset == 0 ? c.index : c.index + 1)])
-                if c.offset == 0 {
-                    droppedFiles.insert((c.file, c.size), at: 0)
-                    note("dropped INCR \(c.file) (\(c.size) bytes): it starts after timestamp \(limit)")
-                }
             }
             if o.backup {
                 let bak = AOFCheckRepair.backupName(manifestPath)
@@ -679,6 +691,7 @@ final class AOFCheckRun {
         key("input"); str(o.path); try? j.write(",")
         key("kind"); str(kind); try? j.write(",")
         key("ok"); try? j.write(code == .ok ? "true" : "false"); try? j.write(",")
+        key("valid"); try? j.write(problem == nil && ioError == nil ? "true" : "false"); try? j.write(",")
         key("exit_code"); num(Int(code.rawValue)); try? j.write(",")
         key("files"); try? j.write("[")
         for (i, f) in files.enumerated() {
