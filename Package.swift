@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
         .executable(name: "cairn-server", targets: ["cairn-server"]),
         .executable(name: "cairn-bench", targets: ["cairn-bench"]),
+        .executable(name: "cairn-check-aof", targets: ["cairn-check-aof"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,6 +41,10 @@ let package = Package(
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .executableTarget(name: "cairn-bench", dependencies: ["StorageFormat"]),
+        .executableTarget(name: "cairn-check-aof", dependencies: [
+            "StorageFormat", "ToolKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StorageFormat"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat"]),

@@ -173,7 +173,9 @@ public enum RESPRequestParser {
                 } else {
                     if i >= n { done = true; break }
                     let c = line[i]
-                    if isSpace(c) { done = true }
+                    // An unquoted argument ends only at a space, \t, \n or \r: sdssplitargs keeps
+                    // \v and \f inside it (though it skips them between arguments).
+                    if c == 32 || c == 9 || c == 10 || c == 13 { done = true }
                     else if c == UInt8(ascii: "\"") { inDouble = true }
                     else if c == UInt8(ascii: "'") { inSingle = true }
                     else { cur.append(c) }
