@@ -13,7 +13,7 @@ struct CairnRDB: ParsableCommand {
         commandName: "cairn-rdb",
         abstract: "Inspect and convert Redis RDB files.",
         discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset), 2 usage or I/O error.",
-        subcommands: [JSONCommand.self, ConvertCommand.self])
+        subcommands: [JSONCommand.self, ConvertCommand.self, StatsCommand.self, GenerateCommand.self])
 
     /// Runs `body`, mapping errors to Cairn's exit codes.
     static func guarded(_ body: () throws -> Void) throws {
