@@ -262,8 +262,8 @@ public final class RDBCheck {
             var reload = false
             while q < p + loaded {
                 switch RDBResync.trial(window: view, windowOffset: p, at: q, fileSize: size, dialect: dialect, db: db) {
-                case .plausible:
-                    return (q, db)
+                case .plausible(_, let start):
+                    return (start, db)
                 case .rejected:
                     q += 1
                 case .needsMoreData:

@@ -220,7 +220,8 @@ public final class RDBStats {
     public func totalsByType() -> [String: RDBTypeStats] {
         settle()
         var out: [String: RDBTypeStats] = [:]
-        for (_, types) in databases { for (t, s) in types { out[t, default: RDBTypeStats()].merge(s) } }
+        let dbs = databases
+        for db in dbs.keys.sorted() { for (t, s) in dbs[db]! { out[t, default: RDBTypeStats()].merge(s) } }
         return out
     }
 
@@ -260,8 +261,9 @@ public final class RDBStats {
             return [db, t, "\(s.keys)", "\(s.expiring)", "\(s.alreadyExpired)", "\(s.keyBytes)", "\(s.largestKeyBytes)", "\(s.valueBytes)", "\(s.largestValueBytes)",
              "\(s.elements)", "\(s.mostElements)", "\(s.largestElementBytes)"] + enc
         }
-        for db in databases.keys.sorted() {
-            let types = databases[db]!
+        let dbs = databases
+        for db in dbs.keys.sorted() {
+            let types = dbs[db]!
             var total = RDBTypeStats()
             for t in RDBStats.orderedTypes(types.keys) {
                 rows.append(row("\(db)", t, types[t]!))
@@ -269,7 +271,7 @@ public final class RDBStats {
             }
             if types.count > 1 { rows.append(row("\(db)", "all", total)) }
         }
-        if databases.count > 1 {
+        if dbs.count > 1 {
             let totals = totalsByType()
             var all = RDBTypeStats()
             for t in RDBStats.orderedTypes(totals.keys) {
@@ -308,9 +310,10 @@ public final class RDBStats {
         var out = "db,type,keys,expiring,already_expired,key_bytes,largest_key_bytes,largest_key,value_bytes,largest_value_bytes,largest_value_key,elements,most_elements,most_elements_key,largest_element_bytes,encodings_in_file,encodings_after_load\n"
         func q(_ s: String) -> String { "\"" + s.replacingAll("\"", with: "\"\"") + "\"" }
         func k(_ b: [UInt8]) -> String { q(String(ByteText.quoted(b, limit: 200).dropFirst().dropLast())) }
-        for db in databases.keys.sorted() {
-            for t in RDBStats.orderedTypes(databases[db]!.keys) {
-                let s = databases[db]![t]!
+        let dbs = databases
+        for db in dbs.keys.sorted() {
+            for t in RDBStats.orderedTypes(dbs[db]!.keys) {
+                let s = dbs[db]![t]!
                 out += "\(db),\(t),\(s.keys),\(s.expiring),\(s.alreadyExpired),\(s.keyBytes),\(s.largestKeyBytes),\(k(s.largestKey)),"
                 out += "\(s.valueBytes),\(s.largestValueBytes),\(k(s.largestValueKey)),\(s.elements),\(s.mostElements),"
                 out += "\(k(s.mostElementsKey)),\(s.largestElementBytes),\(q(RDBStats.encodings(s.storedEncodings))),\(q(RDBStats.encodings(s.loadedEncodings)))\n"
@@ -348,13 +351,14 @@ public final class RDBStats {
         }
         out.writeASCII("{\"keys\":")
         try out.write("\(totalKeys),\"expires\":\(expires),\"already_expired\":\(alreadyExpired),\"empty_keys\":\(emptyKeys),\"databases\":{")
-        for (i, db) in databases.keys.sorted().enumerated() {
+        let dbs = databases
+        for (i, db) in dbs.keys.sorted().enumerated() {
             if i > 0 { out.writeASCII(",") }
             try out.write("\"\(db)\":{")
-            for (j, t) in RDBStats.orderedTypes(databases[db]!.keys).enumerated() {
+            for (j, t) in RDBStats.orderedTypes(dbs[db]!.keys).enumerated() {
                 if j > 0 { out.writeASCII(",") }
                 try out.write("\"\(t)\":")
-                try cell(databases[db]![t]!)
+                try cell(dbs[db]![t]!)
             }
             out.writeASCII("}")
         }
