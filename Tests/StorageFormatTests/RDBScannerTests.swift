@@ -410,3 +410,19 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
         #expect(throws: RDBWriteError.self) { try b("x").withUnsafeBytes { try w2.appendHashField($0, value: $0) } }
     }
 }
+
+@Suite struct RDBCRC64WideTests {
+    @Test func wideCRCEqualsTheReferenceAtEverySize() {
+        var rng = EncTestRNG(seed: 42)
+        let data = (0 ..< (600 << 10)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { all in
+            for n in [0, 1, 7, 8, 131_071, 131_072, 131_073, 262_144 + 5, 600 << 10] {
+                for start in [0, 3] where start + n <= all.count {
+                    let piece = UnsafeRawBufferPointer(rebasing: all[start ..< start + n])
+                    #expect(CRC64.updateWide(0x1234, piece) == CRC64.update(0x1234, piece), "\(n) bytes from \(start)")
+                }
+            }
+        }
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC64.updateWide(0, $0) } == 0xe9c6_d914_c4b8_d9ca)
+    }
+}

@@ -88,7 +88,7 @@ final class RDBHelperThread: @unchecked Sendable {
             busy = true
             let c = crc
             pthread_mutex_unlock(mutex)
-            let updated = CRC64.update(c, UnsafeRawBufferPointer(rebasing: buffer[range]))
+            let updated = CRC64.updateWide(c, UnsafeRawBufferPointer(rebasing: buffer[range]))
             pthread_mutex_lock(mutex)
             crc = updated
             completed += range.count
@@ -124,6 +124,14 @@ final class RDBHelperThread: @unchecked Sendable {
         queue.append((memory, range, false))
         pieceSeq.append(queued); queued += 1
         pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until at least `bytes` bytes have been checksummed (or nothing is left queued).
+    func wait(forChecksummed bytes: Int) {
+        guard started else { return }
+        pthread_mutex_lock(mutex)
+        while completed < bytes && !(queue.isEmpty && !busy) { pthread_cond_wait(cond, mutex) }
         pthread_mutex_unlock(mutex)
     }
 

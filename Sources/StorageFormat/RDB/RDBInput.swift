@@ -111,8 +111,18 @@ final class RDBInput {
             captured.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[captureMark ..< position]))
             captureMark = position
         }
-        // Keep resident memory flat: drop mapped pages more than 4 MiB behind the parser and the checksum.
-        let behind = min(position, crcEnabled ? (crcWorker?.done ?? position) : position) - 4 * RDBInput.mappedStep
+        // Keep resident memory flat: the checksum may not fall more than 32 MiB behind (parsing plain
+        // strings is faster than checksumming them), and mapped pages more than 4 MiB behind both are
+        // given back.
+        var crcDone = position
+        if crcEnabled, let w = crcWorker {
+            crcDone = w.done
+            if position - crcDone > 32 * RDBInput.mappedStep {
+                w.wait(forChecksummed: position - 16 * RDBInput.mappedStep)
+                crcDone = w.done
+            }
+        }
+        let behind = min(position, crcDone) - 4 * RDBInput.mappedStep
         if behind - released >= 8 * RDBInput.mappedStep {
             let page = 1 << 16
             let upTo = behind & ~(page - 1)
