@@ -426,3 +426,56 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
         #expect(Array("123456789".utf8).withUnsafeBytes { CRC64.updateWide(0, $0) } == 0xe9c6_d914_c4b8_d9ca)
     }
 }
+
+@Suite struct RDBScannerDialectTests {
+    func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    /// A file with a given magic and body, and a valid checksum.
+    func file(_ magic: String, _ body: [UInt8]) -> [UInt8] {
+        var f = Array(magic.utf8) + body + [0xFF]
+        let crc = f.withUnsafeBytes { CRC64.update(0, $0) }
+        withUnsafeBytes(of: crc.littleEndian) { f.append(contentsOf: $0) }
+        return f
+    }
+
+    @Test func valkeyHashWithFieldTTLsAndItsDialect() throws {
+        // VALKEY080: type 22 is HASH_2 (field, value, ms64 expiry; -1 = none).
+        var body: [UInt8] = [0xFE, 0x00, 22] + rawString(b("h")) + [2]
+        body += rawString(b("f1")) + rawString(b("v1"))
+        withUnsafeBytes(of: Int64(4_102_444_800_000).littleEndian) { body += $0 }
+        body += rawString(b("f2")) + rawString(b("v2"))
+        withUnsafeBytes(of: Int64(-1).littleEndian) { body += $0 }
+        let s = try RDBScanner(bytes: file("VALKEY080", body))
+        #expect(s.dialect == RDBDialect(family: .valkey, version: 80))
+        var ttl = -1
+        while let r = try s.next() { if case .key(let k) = r { ttl = k.fieldsWithTTL; #expect(k.elements == 2) } }
+        #expect(ttl == 1)
+        // The same type under a REDIS0011 magic is a type that version cannot hold.
+        #expect(throws: FormatError.self) { _ = try scanAll(try RDBScanner(bytes: file("REDIS0011", body))) }
+    }
+
+    @Test func moduleValuesAndAuxAreWalkedAndNamed() throws {
+        // Module id for "cairntest" encver 1, then opcodes: UINT 5, STRING "abc", DOUBLE, FLOAT, EOF.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var id: UInt64 = 0
+        for c in "cairntest" { id = id << 6 | UInt64(alphabet.firstIndex(of: c)!) }
+        id = id << 10 | 1
+        var idBytes: [UInt8] = [0x81]
+        withUnsafeBytes(of: id.bigEndian) { idBytes += $0 }
+        var ops: [UInt8] = [2, 5, 5] + rawString(b("abc")) + [4] + [UInt8](repeating: 0, count: 8) + [3, 0, 0, 0, 0, 0]
+        var body: [UInt8] = [0xF7] + idBytes + [2, 1] + ops      // MODULE_AUX before keys
+        body += [0xFE, 0x00, 7] + rawString(b("m")) + idBytes + ops
+        var seenAux = false, name: String? = nil
+        let s = try RDBScanner(bytes: file("REDIS0010", body))
+        while let r = try s.next() {
+            if case .moduleAux(let mid, let when, _) = r { seenAux = mid == id && when == 1 }
+            if case .key(let k) = r { name = k.moduleName }
+        }
+        #expect(seenAux)
+        #expect(name == "cairntest")
+        // An unknown opcode inside is refused with its offset.
+        ops[0] = 9
+        body = [0xFE, 0x00, 7] + rawString(b("m")) + idBytes + ops
+        #expect(throws: FormatError.self) { _ = try scanAll(try RDBScanner(bytes: file("REDIS0010", body))) }
+    }
+}
