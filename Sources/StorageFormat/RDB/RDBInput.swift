@@ -112,7 +112,7 @@ final class RDBInput {
             captureMark = position
         }
         // Keep resident memory flat: the checksum may not fall more than 32 MiB behind (parsing plain
-        // strings is faster than checksumming them), and mapped pages more than 4 MiB behind both are
+        // strings is faster than checksumming them), and mapped pages more than 2 MiB behind both are
         // given back.
         var crcDone = position
         if crcEnabled, let w = crcWorker {
@@ -122,8 +122,8 @@ final class RDBInput {
                 crcDone = w.done
             }
         }
-        let behind = min(position, crcDone) - 4 * RDBInput.mappedStep
-        if behind - released >= 8 * RDBInput.mappedStep {
+        let behind = min(position, crcDone) - 2 * RDBInput.mappedStep
+        if behind - released >= 2 * RDBInput.mappedStep {
             let page = 1 << 16
             let upTo = behind & ~(page - 1)
             _ = madvise(buffer.baseAddress! + released, upTo - released, MADV_DONTNEED)
