@@ -202,7 +202,7 @@ public final class RDBCheck {
                     let e = FormatError(offset: second, key: found.first?.key, context: "RDB",
                                         expected: "each key once per database",
                                         found: found.count >= 2 ? "the key of db \(found[0].db) at offset \(found[0].offset) again" : "a key twice (by fingerprint)")
-                    report(RDBCheckProblem(error: e, phase: "read-object-key", typeCode: nil, recordOffset: second, resumedAt: nil))
+                    report(RDBCheckProblem(error: e, phase: "read-key", typeCode: nil, recordOffset: second, resumedAt: nil))
                 }
             }
         }

@@ -125,10 +125,10 @@ public final class RDBScanner {
         case start = "start"
         case readType = "read-type"
         case readExpire = "read-expire"
-        case readKey = "read-object-key"
+        case readKey = "read-key"
         case readValue = "read-object-value"
         case checkSum = "check-sum"
-        case readAux = "read-auxiliary-data"
+        case readAux = "read-aux"
         case readModuleAux = "read-module-aux"
         case readFunction = "read-functions"
     }
