@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "StorageFormat", targets: ["StorageFormat"]),
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
+        .executable(name: "cairn-check-rdb", targets: ["cairn-check-rdb"]),
         .executable(name: "cairn-server", targets: ["cairn-server"]),
         .executable(name: "cairn-bench", targets: ["cairn-bench"]),
         .executable(name: "cairn-check-aof", targets: ["cairn-check-aof"]),
@@ -34,11 +35,15 @@ let package = Package(
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
         .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
-        .target(name: "ToolKit", dependencies: ["StorageFormat"]),
+        .target(name: "ToolKit", dependencies: ["StorageFormat"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-rdb", dependencies: [
             "StorageFormat", "ToolKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "cairn-check-rdb", dependencies: [
+            "StorageFormat", "ToolKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cairn-bench", dependencies: ["StorageFormat"]),
         .executableTarget(name: "cairn-check-aof", dependencies: [

@@ -16,7 +16,7 @@ struct CairnRDB: ParsableCommand {
         abstract: "Inspect and convert Redis RDB files.",
         discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset) or, for diff and restore, differences or failed keys, 2 usage or I/O error.",
         subcommands: [JSONCommand.self, JSONLCommand.self, RESPCommand.self, MemoryCommand.self,
-                      DiffCommand.self, RestoreCommand.self, ConvertCommand.self])
+                      DiffCommand.self, RestoreCommand.self, ConvertCommand.self, StatsCommand.self, GenerateCommand.self])
 
     /// Runs `body`, mapping errors to Cairn's exit codes.
     static func guarded(_ body: () throws -> Void) throws {

@@ -94,7 +94,7 @@ public final class RDBReader {
             let code = try input.readByte("an opcode or type byte")
             switch code {
             case RDBOpcode.eof:
-                if sawKeyOpcode { throw formatError(at, "a key after its expire/idle/freq opcode", "EOF") }
+                // An expire/idle/freq opcode with no key after it is ignored, as Redis ignores it.
                 finished = true
                 guard dialect.version >= 5 else { return .end(checksum: nil, verified: false) }
                 let computed = input.checksumSoFar()
@@ -273,7 +273,8 @@ public final class RDBReader {
         Double(bitPattern: try input.readLE(UInt64.self, what))
     }
 
-    /// The old ASCII score of type 3: u8 length, then text; 253/254/255 are NaN/+inf/-inf.
+    /// The old ASCII score of type 3: u8 length, then text (a number prefix, as Redis reads it);
+    /// 253/254/255 are NaN/+inf/-inf.
     func readASCIIDouble(_ what: String) throws -> Double {
         let at = input.offset
         let n = try input.readByte(what)
@@ -282,8 +283,9 @@ public final class RDBReader {
         case 254: return .infinity
         case 255: return -.infinity
         default:
+            // Redis reads it with sscanf("%lg"): the longest number prefix counts ("1.5x" is 1.5).
             let s = try input.span(Int(n), what)
-            guard let d = parseDouble(s) else { throw formatError(at, "a number for \(what)", ByteText.quoted(s)) }
+            guard let d = parseScorePrefix(s) else { throw formatError(at, "a number for \(what)", ByteText.quoted(s)) }
             return d
         }
     }
@@ -384,9 +386,8 @@ public final class RDBReader {
                     // An empty ziplist node adds nothing (Redis skips those).
                     _ = try blob.withUnsafeBytes { b in try Ziplist.forEach(b, baseOffset: at) { items.append($0.materialized) } }
                 } else {
-                    let before = items.count
+                    // An empty listpack node adds nothing (Redis skips those too; an all-empty list is an empty key).
                     _ = try blob.withUnsafeBytes { b in try Listpack.forEach(b, baseOffset: at) { items.append($0.materialized) } }
-                    if items.count == before { throw formatError(at, "a non-empty quicklist listpack node", "an empty listpack") }
                 }
             }
             return .list(items)

@@ -116,3 +116,54 @@ public struct RDBDialect: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { String(decoding: magic, as: UTF8.self) }
 }
+
+extension RDBType {
+    /// The name `redis-check-rdb` prints for a type code ("Reading type 18 (quicklist-v2)").
+    public static func checkerName(_ code: UInt8) -> String {
+        switch code {
+        case 0: return "string"
+        case 1: return "list-linked"
+        case 2: return "set-hashtable"
+        case 3: return "zset-v1"
+        case 4: return "hash-hashtable"
+        case 5: return "zset-v2"
+        case 6: return "module-pre-release"
+        case 7: return "module-value"
+        case 9: return "hash-zipmap"
+        case 10: return "list-ziplist"
+        case 11: return "set-intset"
+        case 12: return "zset-ziplist"
+        case 13: return "hash-ziplist"
+        case 14: return "quicklist"
+        case 15: return "stream"
+        case 16: return "hash-listpack"
+        case 17: return "zset-listpack"
+        case 18: return "quicklist-v2"
+        case 19: return "stream-v2"
+        case 20: return "set-listpack"
+        case 21: return "stream-v3"
+        case 22: return "hash-hashtable-md-pre-ga"
+        case 23: return "hash-listpack-md-pre-ga"
+        case 24: return "hash-hashtable-md"
+        case 25: return "hash-listpack-md"
+        default: return "unknown"
+        }
+    }
+
+    /// The first RDB version whose writers could emit `code` (a Redis file older than that cannot hold
+    /// it), or nil when the code is not a type in `dialect`.
+    public static func firstVersion(_ code: UInt8, in dialect: RDBDialect) -> Int? {
+        switch code {
+        case 0 ... 4, 9 ... 13: return 1
+        case 5, 7: return 8
+        case 6: return 8
+        case 14: return 7
+        case 15: return 9
+        case 16 ... 19: return 10
+        case 20, 21: return 11
+        case 22: return dialect.family == .valkey ? 80 : 12
+        case 23, 24, 25: return dialect.family == .redis ? 12 : nil
+        default: return nil
+        }
+    }
+}

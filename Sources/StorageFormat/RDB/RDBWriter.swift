@@ -53,6 +53,8 @@ public final class RDBWriter {
     public var onNote: ((String) -> Void)?
     /// Bytes handed to the sink so far plus those buffered.
     public private(set) var bytesWritten = 0
+    /// The value being written element by element (RDBWriter+Streaming.swift), if any.
+    var streaming: RDBStreamingValue? = nil
     static let flushThreshold = 1 << 16
 
     /// A writer that hands bytes to `sink` in chunks.
