@@ -126,8 +126,21 @@ public final class AppendOnlyFile {
 
     /// The engine's propagation sink: one write in its replayable form.
     public func feed(_ db: Int, _ args: [[UInt8]]) {
+        guard prepareRecord(db) else { return }
+        AOFCommands.append(args, to: &buffer)
+    }
+
+    /// A write whose request bytes are already its record (checked by the engine): copied as they are.
+    public func feedRaw(_ db: Int, _ record: UnsafeRawBufferPointer) {
+        guard prepareRecord(db) else { return }
+        buffer.append(contentsOf: record)
+    }
+
+    /// The timestamp annotation and SELECT a record needs first; false when nothing is logged now.
+    @inline(__always)
+    func prepareRecord(_ db: Int) -> Bool {
         // While turning on, writes made before the rewrite child forks are in its snapshot.
-        if state == .waitRewrite && !childRunning { return }
+        if state == .waitRewrite && !childRunning { return false }
         if timestamps {
             let sec = engine.now / 1000
             if sec != lastTimestamp {
@@ -139,7 +152,7 @@ public final class AppendOnlyFile {
             AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db))], to: &buffer)
             selectedDB = db
         }
-        AOFCommands.append(args, to: &buffer)
+        return true
     }
 
     /// The MISCONF error for write commands after a failed AOF write, or nil.
@@ -360,7 +373,17 @@ public final class AppendOnlyFile {
         try persistManifest(manifest)
         baseSize = manifest.base.map { AppendOnlyFile.fileSize(path($0.name)) } ?? 0
         currentSize = baseSize + manifest.incrs.reduce(0) { $0 + AppendOnlyFile.fileSize(path($1.name)) }
+        installSinks()
+    }
+
+    func installSinks() {
         engine.propagationSink = { [unowned self] db, args in self.feed(db, args) }
+        engine.propagationRawSink = { [unowned self] db, raw in self.feedRaw(db, raw) }
+    }
+
+    func removeSinks() {
+        engine.propagationSink = nil
+        engine.propagationRawSink = nil
     }
 
     /// CONFIG SET appendonly yes: starts a rewrite; the AOF is on when it succeeds.
@@ -373,7 +396,7 @@ public final class AppendOnlyFile {
             manifest = m
         }
         state = .waitRewrite
-        engine.propagationSink = { [unowned self] db, args in self.feed(db, args) }
+        installSinks()
         if childRunning || otherChildRunning() {
             rewriteScheduled = true
             log(false, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
@@ -381,7 +404,7 @@ public final class AppendOnlyFile {
         }
         if let e = backgroundRewrite() {
             state = .off
-            engine.propagationSink = nil
+            removeSinks()
             log(true, "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.")
             return e
         }
@@ -400,7 +423,7 @@ public final class AppendOnlyFile {
         if childRunning { killChild() }
         if state == .waitRewrite { unlink(path(tempIncrName)) }
         state = .off
-        engine.propagationSink = nil
+        removeSinks()
         buffer.removeAll()
         lastWriteOK = true
         rewriteScheduled = false

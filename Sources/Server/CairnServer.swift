@@ -268,8 +268,18 @@ public final class CairnServer {
                     compactQuery(conn)
                     return
                 }
+                let start = conn.queryStart
                 conn.queryStart += n
-                engine.execute(s, args)
+                if engine.propagationRawSink != nil {
+                    // The AOF may log a verbatim write from the request's own bytes.
+                    conn.query.withUnsafeBytes { raw in
+                        engine.rawRequest = UnsafeRawBufferPointer(rebasing: raw[start ..< start + n])
+                        engine.execute(s, args)
+                        engine.rawRequest = nil
+                    }
+                } else {
+                    engine.execute(s, args)
+                }
             case .protocolError(var message):
                 if !s.authenticated && engine.requirePass != nil {
                     if message == "Protocol error: invalid multibulk length" { message = "Protocol error: unauthenticated multibulk length" }

@@ -130,9 +130,13 @@ extension CairnServer {
             guard aof.enabled else { ctx.error("ERR AOF is not enabled"); return true }
             aof.flush(force: true)
             engine.flushAll()
-            let sink = engine.propagationSink
+            let sink = engine.propagationSink, rawSink = engine.propagationRawSink
             engine.propagationSink = nil
-            defer { engine.propagationSink = sink }
+            engine.propagationRawSink = nil
+            defer {
+                engine.propagationSink = sink
+                engine.propagationRawSink = rawSink
+            }
             do {
                 _ = try aof.loadAtStart()
                 log.notice("Append Only File loaded by DEBUG LOADAOF")

@@ -423,4 +423,34 @@ struct AOFTests {
         #expect(try digest(c) == expected)
         #expect(try c.send("STRLEN big") == ":5000\r\n")
     }
+
+    /// A verbatim write is logged from the client's own request bytes only when they are exactly the
+    /// record's bytes; a request with leading zeros in its lengths or junk where a CRLF belongs (both
+    /// accepted, as Redis accepts them) is encoded afresh, so the AOF always loads.
+    @Test func requestsAreLoggedOnlyInTheirCanonicalForm() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--appendonly", "yes"]
+        var expected = ""
+        do {
+            let cairn = try ServerProcess(args: args, dir: dir)
+            let c = try cairn.client()
+            try c.write(Array("*3\r\n$3\r\nSET\r\n$01\r\na\r\n$1\r\n1\r\n".utf8))
+            #expect(try c.readReply() == Array("+OK\r\n".utf8))
+            try c.write(Array("*03\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2XY".utf8))
+            #expect(try c.readReply() == Array("+OK\r\n".utf8))
+            try c.write(Array("*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nx\r\n".utf8))
+            #expect(try c.readReply() == Array(":1\r\n".utf8))
+            try c.write(Array("SET inline 3\r\n".utf8))
+            #expect(try c.readReply() == Array("+OK\r\n".utf8))
+            expected = try digest(c)
+            cairn.terminate()
+        }
+        let incr = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
+        #expect(incr == "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+            + "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n" + "*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nx\r\n"
+            + "*3\r\n$3\r\nSET\r\n$6\r\ninline\r\n$1\r\n3\r\n")
+        let again = try ServerProcess(args: args, dir: dir)
+        #expect(try digest(again.client()) == expected)
+    }
 }

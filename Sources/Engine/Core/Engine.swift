@@ -91,6 +91,11 @@ public final class Engine {
     /// What the running command asked to propagate instead of its own arguments (see
     /// `CommandContext.propagate`); nil = its arguments, if it changed the dataset.
     var propagateOverride: [[[UInt8]]]? = nil
+    /// Receives a write whose client request bytes are already its record (see `rawRequest`).
+    public var propagationRawSink: ((Int, UnsafeRawBufferPointer) -> Void)? = nil
+    /// The request being executed exactly as the client sent it (set by the server around `execute`):
+    /// a write propagated verbatim is then logged from these bytes instead of being encoded again.
+    public var rawRequest: UnsafeRawBufferPointer? = nil
     /// While EXEC runs with a sink: the transaction's writes, emitted wrapped in MULTI/EXEC.
     var transactionOps: [(db: Int, args: [[UInt8]])]? = nil
 
@@ -259,6 +264,9 @@ public final class Engine {
         if propagationSink == nil {
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
         } else {
+            // Only the outermost call runs the request the raw bytes hold (not EXEC's queue).
+            let raw = rawRequest
+            rawRequest = nil
             let dirtyBefore = dirty
             propagateOverride = nil
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
@@ -266,7 +274,11 @@ public final class Engine {
                 propagateOverride = nil
                 for op in ops { emit(session.db, op) }
             } else if dirty != dirtyBefore && spec.flags.contains(.write) {
-                emit(session.db, args)
+                if let raw, transactionOps == nil, let rawSink = propagationRawSink, AOFCommands.isCanonicalRecord(raw, args) {
+                    rawSink(session.db, raw)
+                } else {
+                    emit(session.db, args)
+                }
             }
         }
         // One clock read per command: the command's time runs from the previous command's end (or

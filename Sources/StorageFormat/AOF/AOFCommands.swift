@@ -43,6 +43,24 @@ public enum AOFCommands {
         }
     }
 
+    /// True when `raw` (a request exactly as a client sent it) is byte for byte the record `append(args)`
+    /// would write: a multibulk with no sign or leading zero in any length and CRLF after every
+    /// argument. Then the request's own bytes can go into the AOF without encoding it again.
+    public static func isCanonicalRecord(_ raw: UnsafeRawBufferPointer, _ args: [[UInt8]]) -> Bool {
+        guard raw.count > 0, raw[0] == UInt8(ascii: "*") else { return false }
+        let header = 1 + decimalDigits(args.count) + 2
+        var size = header
+        for a in args { size += 1 + decimalDigits(a.count) + 2 + a.count + 2 }
+        guard size == raw.count else { return false }
+        var pos = header
+        for a in args {
+            pos += 1 + decimalDigits(a.count) + 2 + a.count
+            guard raw[pos] == 13, raw[pos + 1] == 10 else { return false }
+            pos += 2
+        }
+        return true
+    }
+
     /// Number of decimal digits of a non-negative `v`.
     @inline(__always)
     static func decimalDigits(_ v: Int) -> Int {
