@@ -83,11 +83,10 @@ public final class AppendOnlyFile {
     let jobs = BackgroundJobs()
 
     // Rewrite child.
-    public private(set) var childPID: pid_t = -1
+    var child: ForkedChild? = nil
     var childStart: Int64 = 0
     var childTemp = ""
     var childUsesPreamble = true
-    var pipeFD: Int32 = -1
     public var rewriteScheduled = false
     public private(set) var lastRewriteOK = true
     public private(set) var lastRewriteTimeSec = -1
@@ -103,7 +102,8 @@ public final class AppendOnlyFile {
         self.settings = settings
     }
 
-    public var childRunning: Bool { childPID > 0 }
+    public var childRunning: Bool { child != nil }
+    public var childPID: pid_t { child?.pid ?? -1 }
     public var enabled: Bool { state != .off }
 
     static func nowSeconds() -> Int64 {
@@ -454,6 +454,9 @@ public final class AppendOnlyFile {
         AppendOnlyFile.fsyncDirectory(dirPath)
     }
 
+    /// The file a rewrite child with this pid writes the new base to.
+    static func rewriteTempName(_ pid: pid_t) -> String { "temp-rewriteaof-bg-\(pid).aof" }
+
     /// BGREWRITEAOF: nil when started, else Redis's error text.
     public func backgroundRewrite() -> String? {
         if childRunning { return "ERR Background append only file rewriting already in progress" }
@@ -474,63 +477,47 @@ public final class AppendOnlyFile {
             lastRewriteOK = false
             return "ERR Can't open new AOF incr file: \(error)"
         }
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) != 0 { return "ERR Can't create pipe: \(AppendOnlyFile.errnoText())" }
         let preamble = s.useRDBPreamble
         let ts = timestamps
         let used = usedMemory()
         let dir = dirPath
-        let pid = fork()
-        if pid == 0 {
-            close(fds[0])
-            inChild()
-            let temp = dir + "/temp-rewriteaof-bg-\(getpid()).aof"
-            var status: Int32 = 0
-            do {
-                try AOFRewriter.writeFile(engine, path: temp, preamble: preamble, timestamps: ts,
+        let started: ForkedChild
+        do {
+            started = try ForkedChild.start(prepare: inChild, log: log) {
+                let name = AppendOnlyFile.rewriteTempName(getpid())
+                try AOFRewriter.writeFile(engine, path: dir + "/" + name, preamble: preamble, timestamps: ts,
                                           compression: s.rdbCompression, checksum: s.rdbChecksum, usedMemory: used)
-                log(false, "Successfully created the temporary AOF base file \("temp-rewriteaof-bg-\(getpid()).aof")")
-            } catch {
-                log(true, "\(error)")
-                status = 1
+                log(false, "Successfully created the temporary AOF base file \(name)")
             }
-            var cow = Int64(Snapshots.privateDirtyBytes())
-            _ = write(fds[1], &cow, 8)
-            close(fds[1])
-            _exit(status)
+        } catch {
+            switch error {
+            case .pipe(let e):
+                return "ERR Can't create pipe: \(AppendOnlyFile.errnoText(e))"
+            case .fork(let e):
+                lastRewriteOK = false
+                let text = AppendOnlyFile.errnoText(e)
+                log(true, "Can't rewrite append only file in background: fork: \(text)")
+                return "ERR Can't rewrite append only file in background: fork: \(text)"
+            }
         }
-        close(fds[1])
-        if pid < 0 {
-            close(fds[0])
-            lastRewriteOK = false
-            let e = AppendOnlyFile.errnoText()
-            log(true, "Can't rewrite append only file in background: fork: \(e)")
-            return "ERR Can't rewrite append only file in background: fork: \(e)"
-        }
-        childPID = pid
+        child = started
         childStart = AppendOnlyFile.nowSeconds()
-        childTemp = dir + "/temp-rewriteaof-bg-\(pid).aof"
+        childTemp = dir + "/" + AppendOnlyFile.rewriteTempName(started.pid)
         childUsesPreamble = preamble
-        pipeFD = fds[0]
         rewriteScheduled = false
-        log(false, "Background append only file rewriting started by pid \(pid)")
+        log(false, "Background append only file rewriting started by pid \(started.pid)")
         return nil
     }
 
     /// Reaps a finished rewrite child (from the cron) and commits its base file.
     @discardableResult
     public func checkChild() -> Bool {
-        guard childRunning else { return false }
-        var status: Int32 = 0
-        guard waitpid(childPID, &status, WNOHANG) == childPID else { return false }
-        var cow: Int64 = 0
-        if read(pipeFD, &cow, 8) == 8 { lastCowSize = Int(cow) }
-        close(pipeFD)
-        pipeFD = -1
-        childPID = -1
+        guard let c = child, let (outcome, cow) = c.reap() else { return false }
+        child = nil
+        if let cow { lastCowSize = cow }
         lastRewriteTimeSec = Int(AppendOnlyFile.nowSeconds() - childStart)
-        let exited = (status & 0x7f) == 0
-        if exited && (status >> 8) & 0xff == 0 {
+        switch outcome {
+        case .success:
             log(false, "Background AOF rewrite terminated with success")
             do {
                 try commitRewrite()
@@ -542,8 +529,12 @@ public final class AppendOnlyFile {
                 log(true, "\(error)")
                 rewriteFailed()
             }
-        } else {
-            log(true, exited ? "Background AOF rewrite terminated with error" : "Background AOF rewrite terminated by signal \(status & 0x7f)")
+        case .failed, .signaled:
+            if case .signaled(let signo) = outcome {
+                log(true, "Background AOF rewrite terminated by signal \(signo)")
+            } else {
+                log(true, "Background AOF rewrite terminated with error")
+            }
             unlink(childTemp)
             rewriteFailed()
         }
@@ -624,13 +615,10 @@ public final class AppendOnlyFile {
 
     /// Kills a running rewrite and removes its temporary file.
     public func killChild() {
-        guard childRunning else { return }
-        kill(childPID, SIGUSR1)
-        var status: Int32 = 0
-        waitpid(childPID, &status, 0)
+        guard let c = child else { return }
+        let status = c.kill()
         unlink(childTemp)
-        if pipeFD >= 0 { close(pipeFD); pipeFD = -1 }
-        childPID = -1
+        child = nil
         log(false, "Killing running AOF rewrite child: \(status)")
     }
 

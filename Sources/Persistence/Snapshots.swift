@@ -43,10 +43,9 @@ public final class Snapshots {
     public private(set) var lastCowSize = 0
     public private(set) var totalForks = 0
     public private(set) var latestForkUsec = 0
-    public private(set) var childPID: pid_t = -1
+    var child: ForkedChild? = nil
     var childStart: Int64 = 0
     var dirtyAtFork = 0
-    var pipeFD: Int32 = -1
     public var bgsaveScheduled = false
     /// Last RDB load (INFO rdb_last_load_keys_*).
     public var lastLoad = LoadResult()
@@ -59,7 +58,8 @@ public final class Snapshots {
         lastSave = Int64(ts.tv_sec)
     }
 
-    public var childRunning: Bool { childPID > 0 }
+    public var childRunning: Bool { child != nil }
+    public var childPID: pid_t { child?.pid ?? -1 }
 
     static func nowSeconds() -> Int64 {
         var ts = timespec()
@@ -118,88 +118,68 @@ public final class Snapshots {
         if otherChildRunning() {
             return "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
         }
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) != 0 { return "ERR Can't create pipe: \(String(cString: strerror(errno)))" }
-        lastBgsaveTry = Snapshots.nowSeconds()
+        let tryTime = Snapshots.nowSeconds()
         dirtyAtFork = engine.dirty
         let s = settings()
         let opts = options
         let used = usedMemory()
         let t0 = Snapshots.monotonicUsec()
-        let pid = fork()
-        if pid == 0 {
-            // Child: no Foundation, no Dispatch; the writer, plain system calls, and _exit.
-            close(fds[0])
-            inChild()
-            var status: Int32 = 0
-            do {
+        let started: ForkedChild
+        do {
+            started = try ForkedChild.start(prepare: inChild, log: log) {
                 _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: opts, usedMemory: used)
-            } catch {
-                log(true, "\(error)")
-                status = 1
             }
-            var cow = Int64(Snapshots.privateDirtyBytes())
-            _ = write(fds[1], &cow, 8)
-            close(fds[1])
-            _exit(status)
+        } catch {
+            switch error {
+            case .pipe(let e):
+                return "ERR Can't create pipe: \(String(cString: strerror(e)))"
+            case .fork(let e):
+                lastBgsaveTry = tryTime
+                lastBgsaveOK = false
+                let text = String(cString: strerror(e))
+                log(true, "Can't save in background: fork: \(text)")
+                return "ERR Can't save in background: fork: \(text)"
+            }
         }
-        close(fds[1])
-        if pid < 0 {
-            close(fds[0])
-            lastBgsaveOK = false
-            let e = String(cString: strerror(errno))
-            log(true, "Can't save in background: fork: \(e)")
-            return "ERR Can't save in background: fork: \(e)"
-        }
+        lastBgsaveTry = tryTime
         latestForkUsec = Int(Snapshots.monotonicUsec() - t0)
         totalForks += 1
-        childPID = pid
+        child = started
         childStart = Snapshots.nowSeconds()
-        pipeFD = fds[0]
-        log(false, "Background saving started by pid \(pid)")
+        log(false, "Background saving started by pid \(started.pid)")
         return nil
     }
 
     /// Reaps a finished child (called from the cron). Returns true if one finished.
     @discardableResult
     public func checkChild() -> Bool {
-        guard childRunning else { return false }
-        var status: Int32 = 0
-        let r = waitpid(childPID, &status, WNOHANG)
-        guard r == childPID else { return false }
-        var cow: Int64 = 0
-        if read(pipeFD, &cow, 8) == 8 { lastCowSize = Int(cow) }
-        close(pipeFD)
-        pipeFD = -1
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
+        guard let c = child, let (outcome, cow) = c.reap() else { return false }
+        child = nil
+        if let cow { lastCowSize = cow }
         lastBgsaveTimeSec = Int(Snapshots.nowSeconds() - childStart)
-        if exited && code == 0 {
+        switch outcome {
+        case .success:
             log(false, "Background saving terminated with success")
             engine.dirty = max(0, engine.dirty - dirtyAtFork)
             lastSave = childStart
             lastBgsaveOK = true
             rdbSaves += 1
-        } else if exited {
+        case .failed:
             log(true, "Background saving error")
             lastBgsaveOK = false
-        } else {
-            log(true, "Background saving terminated by signal \(status & 0x7f)")
+        case .signaled(let signo):
+            log(true, "Background saving terminated by signal \(signo)")
             lastBgsaveOK = false
         }
-        childPID = -1
         return true
     }
 
     /// Kills a running child and removes its temporary file (SHUTDOWN, FLUSHALL).
     public func killChild() {
-        guard childRunning else { return }
-        kill(childPID, SIGUSR1)
-        var status: Int32 = 0
-        waitpid(childPID, &status, 0)
-        unlink(settings().dir + "/temp-\(childPID).rdb")
-        if pipeFD >= 0 { close(pipeFD); pipeFD = -1 }
-        childPID = -1
+        guard let c = child else { return }
+        c.kill()
+        unlink(settings().dir + "/temp-\(c.pid).rdb")
+        child = nil
     }
 
     /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.

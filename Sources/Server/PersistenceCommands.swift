@@ -177,17 +177,8 @@ extension CairnServer {
         engine.isLoading = true
         loadingStart = engine.now / 1000
         defer { engine.isLoading = false }
-        var lastPoll = t0
         do {
-            let result = try RDBLoader.load(path: path, into: engine) { [unowned self] bytes in
-                self.loadingBytes = bytes
-                let now = EventLoop.monotonicMS()
-                if now - lastPoll >= 50 {
-                    lastPoll = now
-                    self.engine.updateClock()
-                    self.loop.runOnce()
-                }
-            }
+            let result = try RDBLoader.load(path: path, into: engine, progress: loadingProgress())
             snapshots.lastLoad = result
             if result.emptyKeysSkipped > 0 { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired), empty keys skipped: \(result.emptyKeysSkipped).") }
             else { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).") }
@@ -199,22 +190,28 @@ extension CairnServer {
         }
     }
 
+    /// Progress while loading at start: records the bytes read and, every 50 ms, runs the event loop
+    /// once so clients get -LOADING instead of waiting.
+    func loadingProgress() -> (Int) -> Void {
+        var lastPoll = EventLoop.monotonicMS()
+        return { [unowned self] bytes in
+            self.loadingBytes = bytes
+            let now = EventLoop.monotonicMS()
+            if now - lastPoll >= 50 {
+                lastPoll = now
+                self.engine.updateClock()
+                self.loop.runOnce()
+            }
+        }
+    }
+
     /// With appendonly yes the AOF is the only source: load it, then open it for appending.
     func loadAOFAtStart() -> Bool {
         engine.isLoading = true
         loadingStart = engine.now / 1000
-        var lastPoll = EventLoop.monotonicMS()
         var loaded: (AOFManifest, AOFLoadSummary)? = nil
         do {
-            loaded = try aof.loadAtStart { [unowned self] bytes in
-                self.loadingBytes = bytes
-                let now = EventLoop.monotonicMS()
-                if now - lastPoll >= 50 {
-                    lastPoll = now
-                    self.engine.updateClock()
-                    self.loop.runOnce()
-                }
-            }
+            loaded = try aof.loadAtStart(progress: loadingProgress())
         } catch {
             engine.isLoading = false
             for line in "\(error)".split(separator: "\n") { log.warning(String(line)) }
