@@ -74,7 +74,7 @@ enum AOFRewriter {
             db.expires.pauseRehashing()
             defer { db.expires.resumeRehashing() }
             let hasExpires = db.expires.count > 0
-            try db.keys.forEachBorrowed { keyPtr, valuePtr in
+            try db.keys.forEachBorrowed { keyPtr, valuePtr, _ in
                 let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
                 try AOFCommands.rewrite(key: keyPtr.pointee.bytes, value: valuePtr.pointee.rdbValue, expiresAt: expire) { args in
                     AOFCommands.append(args, to: &out)

@@ -83,7 +83,10 @@ public final class AppendOnlyFile {
     let jobs = BackgroundJobs()
 
     // Rewrite child.
-    var child: ForkedChild? = nil
+    var child: ForkedChild? = nil {
+        // While a child runs, accesses leave keys' LRU/LFU bits alone (no copy-on-write for reads).
+        didSet { if (oldValue == nil) != (child == nil) { engine.keyAccess.forkedChildren += child == nil ? -1 : 1 } }
+    }
     var childStart: Int64 = 0
     var childTemp = ""
     var childUsesPreamble = true

@@ -63,6 +63,9 @@ public enum RDBLoader {
                 }
                 database.set(key, value)
                 if let t = e.expiresAt { database.setExpire(key, at: t) }
+                if e.idle != nil || e.freq != nil {
+                    database.applyAccessRecord(key, idle: e.idle.map { Int(clamping: $0) }, freq: e.freq.map { Int($0) })
+                }
                 result.keysLoaded += 1
                 sinceProgress += 1
                 if sinceProgress >= 1024 {

@@ -49,6 +49,8 @@ enum SnapshotWriter {
         clock_gettime(CLOCK_REALTIME, &ts)
         try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
         var keys = 0
+        let access = engine.keyAccess
+        let saveIdle = access.lruPolicy, saveFreq = access.lfuPolicy
         for db in engine.databases where db.count > 0 {
             try writer.writeSelectDB(db.id)
             try writer.writeResizeDB(dbSize: UInt64(db.count), expiresSize: UInt64(db.expiresCount))
@@ -57,16 +59,19 @@ enum SnapshotWriter {
             db.expires.pauseRehashing()
             defer { db.expires.resumeRehashing() }
             let hasExpires = db.expires.count > 0
-            try db.keys.forEachBorrowed { keyPtr, valuePtr in
+            try db.keys.forEachBorrowed { keyPtr, valuePtr, bits in
                 let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
+                // Under an LRU or LFU maxmemory policy each key carries its idle time or counter, as Redis writes them.
+                let idle: UInt64? = saveIdle ? UInt64(access.idleSeconds(bits)) : nil
+                let freq: UInt8? = saveFreq ? UInt8(access.decayedCounter(bits)) : nil
                 try keyPtr.pointee.withUnsafeBytes { key in
                     switch valuePtr.pointee {
                     case .string(.int(let v)):
-                        try writer.writeIntegerEntry(key: key, value: v, expiresAt: expire)
+                        try writer.writeIntegerEntry(key: key, value: v, expiresAt: expire, idle: idle, freq: freq)
                     case .string(.bytes(let b)), .string(.raw(let b)):
-                        try b.withUnsafeBytes { try writer.writeStringEntry(key: key, value: $0, expiresAt: expire) }
+                        try b.withUnsafeBytes { try writer.writeStringEntry(key: key, value: $0, expiresAt: expire, idle: idle, freq: freq) }
                     default:
-                        try writer.writeEntry(key: key, value: valuePtr.pointee.rdbValue, expiresAt: expire)
+                        try writer.writeEntry(key: key, value: valuePtr.pointee.rdbValue, expiresAt: expire, idle: idle, freq: freq)
                     }
                 }
                 keys += 1

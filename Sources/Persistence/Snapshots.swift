@@ -43,7 +43,10 @@ public final class Snapshots {
     public private(set) var lastCowSize = 0
     public private(set) var totalForks = 0
     public private(set) var latestForkUsec = 0
-    var child: ForkedChild? = nil
+    var child: ForkedChild? = nil {
+        // While a child runs, accesses leave keys' LRU/LFU bits alone (no copy-on-write for reads).
+        didSet { if (oldValue == nil) != (child == nil) { engine.keyAccess.forkedChildren += child == nil ? -1 : 1 } }
+    }
     var childStart: Int64 = 0
     var dirtyAtFork = 0
     public var bgsaveScheduled = false

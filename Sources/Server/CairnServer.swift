@@ -56,7 +56,8 @@ public final class CairnServer {
         snapshots = Snapshots(engine: engine, settings: { settingsRef!() })
         var aofSettingsRef: (() -> AOFSettings)? = nil
         aof = AppendOnlyFile(engine: engine, settings: { aofSettingsRef!() })
-        engine.requirePass = config.requirepass
+        engine.eviction.measure = { [unowned self] in max(0, self.usedMemory() - self.aof.bufferedBytes) }
+        config.apply(to: engine)
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
@@ -393,6 +394,10 @@ public final class CairnServer {
         engine.updateClock()
         snapshots.cron()
         aof.cron()
+        if engine.eviction.maxmemory > 0 {
+            engine.eviction.remeasure()
+            engine.performEvictions()
+        }
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         engine.rehashStep()

@@ -482,8 +482,10 @@ public enum ConnectionCommands {
             ctx.ok()
         case "OBJECT":
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
-            guard let v = ctx.db.lookup(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
-            ctx.simple("Value at:0x7f0000000000 refcount:1 encoding:\(v.encodingName) serializedlength:\(estimateMemory(ctx.key(2), v)) lru:0 lru_seconds_idle:0")
+            guard let v = ctx.db.lookupNoTouch(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
+            let bits = ctx.db.accessBits(ctx.key(2)) ?? 0
+            let idle = ctx.engine.keyAccess.idleSeconds(bits)
+            ctx.simple("Value at:0x7f0000000000 refcount:1 encoding:\(v.encodingName) serializedlength:\(estimateMemory(ctx.key(2), v)) lru:\(bits) lru_seconds_idle:\(idle)")
         case "DIGEST":
             // The whole dataset's digest, as Redis computes it (DatasetDigest.swift).
             guard ctx.argc == 2 else {

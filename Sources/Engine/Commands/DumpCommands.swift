@@ -108,9 +108,6 @@ public enum DumpCommands {
             }
             j += 1
         }
-        // The engine keeps no LRU clock or LFU counter per key: IDLETIME and FREQ are checked, then ignored.
-        _ = (idle, freq)
-
         let key = ctx.key(1)
         if !replace && ctx.lookupWrite(key) != nil { ctx.error(busyKeyError); return }
         guard var ttl = ctx.integerArgument(2) else { return }
@@ -137,6 +134,7 @@ public enum DumpCommands {
         }
         db.set(key, value)
         if ttl != 0 { db.setExpire(key, at: ttl) }
+        db.applyAccessRecord(key, idle: idle >= 0 ? Int(idle) : nil, freq: freq >= 0 ? Int(freq) : nil)
         ctx.modified(key)
         // A relative TTL is logged as the absolute time it gave.
         if ttl != 0 && !absTTL && ctx.propagating {

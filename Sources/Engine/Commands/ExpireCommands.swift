@@ -73,7 +73,7 @@ public enum ExpireCommands {
     /// TTL / PTTL / EXPIRETIME / PEXPIRETIME: -2 no key, -1 no expiry.
     static func ttl(_ ctx: CommandContext, ms: Bool, absolute: Bool) {
         let key = ctx.key(1)
-        guard ctx.lookupRead(key) != nil else { return ctx.integer(-2) }
+        guard ctx.lookupReadNoTouch(key) != nil else { return ctx.integer(-2) }
         guard let at = ctx.db.expireTime(key) else { return ctx.integer(-1) }
         var t = absolute ? at : at - ctx.now
         if t < 0 { t = 0 }

@@ -8,7 +8,7 @@ public enum KeyCommands {
             CommandSpec("del", arity: -2, flags: [.write], firstKey: 1, lastKey: -1, step: 1, handler: del),
             CommandSpec("unlink", arity: -2, flags: [.write, .fast], firstKey: 1, lastKey: -1, step: 1, handler: del),
             CommandSpec("exists", arity: -2, flags: [.readonly, .fast], firstKey: 1, lastKey: -1, step: 1, handler: exists),
-            CommandSpec("touch", arity: -2, flags: [.readonly, .fast], firstKey: 1, lastKey: -1, step: 1, handler: exists),
+            CommandSpec("touch", arity: -2, flags: [.readonly, .fast], firstKey: 1, lastKey: -1, step: 1, handler: touch),
             CommandSpec("type", arity: 2, flags: [.readonly, .fast], firstKey: 1, lastKey: 1, step: 1, handler: type),
             CommandSpec("rename", arity: 3, flags: [.write], firstKey: 1, lastKey: 2, step: 1) { rename($0, nx: false) },
             CommandSpec("renamenx", arity: 3, flags: [.write, .fast], firstKey: 1, lastKey: 2, step: 1) { rename($0, nx: true) },
@@ -34,12 +34,19 @@ public enum KeyCommands {
     /// EXISTS / TOUCH key [key ...]: how many exist (a key named twice counts twice).
     static func exists(_ ctx: CommandContext) {
         var n = 0
+        for i in 1 ..< ctx.argc where ctx.lookupReadNoTouch(ctx.key(i)) != nil { n += 1 }
+        ctx.integer(n)
+    }
+
+    /// TOUCH: like EXISTS, but each key found counts as accessed (its idle time restarts).
+    static func touch(_ ctx: CommandContext) {
+        var n = 0
         for i in 1 ..< ctx.argc where ctx.lookupRead(ctx.key(i)) != nil { n += 1 }
         ctx.integer(n)
     }
 
     static func type(_ ctx: CommandContext) {
-        if let v = ctx.lookupRead(ctx.key(1)) { ctx.simple(v.typeName) } else { ctx.simple("none") }
+        if let v = ctx.lookupReadNoTouch(ctx.key(1)) { ctx.simple(v.typeName) } else { ctx.simple("none") }
     }
 
     /// RENAME / RENAMENX: moves the value (and its TTL) to the new name; the destination's TTL goes.
@@ -162,7 +169,9 @@ public enum KeyCommands {
             for line in objectHelp { ctx.simple(line) }
             return
         }
-        guard let value = ctx.lookupRead(ctx.key(2)) else { return ctx.null() }
+        guard let value = ctx.lookupReadNoTouch(ctx.key(2)) else { return ctx.null() }
+        let access = ctx.engine.keyAccess
+        let bits = ctx.db.accessBits(ctx.key(2)) ?? 0
         switch sub {
         case "ENCODING":
             ctx.bulk(value.encodingName)
@@ -174,9 +183,15 @@ public enum KeyCommands {
                 ctx.integer(1)
             }
         case "IDLETIME":
-            ctx.integer(0) // approximation: access times are not tracked
+            guard !access.lfuPolicy else {
+                return ctx.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            }
+            ctx.integer(access.idleSeconds(bits))
         default: // FREQ
-            ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            guard access.lfuPolicy else {
+                return ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            }
+            ctx.integer(Int(access.decayedCounter(bits)))
         }
     }
 }

@@ -192,6 +192,14 @@ public struct CommandContext {
         return v
     }
 
+    /// Reads `key` like `lookupRead` (counting hits and misses) without stamping an access: Redis's
+    /// no-touch lookups (TYPE, EXISTS, TTL, OBJECT).
+    public func lookupReadNoTouch(_ key: ByteString) -> RedisValue? {
+        let v = db.lookupNoTouch(key, now: now)
+        if v == nil { engine.stats.keyspaceMisses += 1 } else { engine.stats.keyspaceHits += 1 }
+        return v
+    }
+
     /// Reads `key` for a write (no hit/miss counting).
     public func lookupWrite(_ key: ByteString) -> RedisValue? { db.lookup(key, now: now) }
 

@@ -12,7 +12,13 @@ public final class Database {
     /// Called with each key removed because it expired (for stats, keyspace events, propagation).
     var onExpired: ((Database, ByteString) -> Void)?
 
-    public init(id: Int) { self.id = id }
+    /// How accesses stamp keys (LRU clock or LFU counter); the engine shares one among its databases.
+    public var access: KeyAccess
+
+    public init(id: Int, access: KeyAccess = KeyAccess()) {
+        self.id = id
+        self.access = access
+    }
 
     public var count: Int { keys.count }
     public var expiresCount: Int { expires.count }
@@ -34,22 +40,50 @@ public final class Database {
         return true
     }
 
-    /// The value of `key`, expiring it first if due. Does not count hits or misses.
+    /// The value of `key`, expiring it first if due, and stamps the access (LRU clock or LFU
+    /// counter). Does not count hits or misses.
     @inline(__always)
     public func lookup(_ key: ByteString, now: Int64) -> RedisValue? {
+        if expires.count > 0 { expireIfNeeded(key, now: now) }
+        let a = access
+        return keys.access(key) { a.touched($0) }
+    }
+
+    /// The value of `key`, expiring it first if due, without stamping an access (TYPE, EXISTS, TTL,
+    /// OBJECT: Redis's no-touch lookups).
+    @inline(__always)
+    public func lookupNoTouch(_ key: ByteString, now: Int64) -> RedisValue? {
         if expires.count > 0 { expireIfNeeded(key, now: now) }
         return keys[key]
     }
 
     /// Stores `value` under `key`. Like Redis's setKey: an existing expiry is removed unless `keepTTL`.
+    /// A new value counts as an access; under LFU an overwritten key keeps its counter.
+    @inline(__always)
     public func set(_ key: ByteString, _ value: RedisValue, keepTTL: Bool = false) {
-        keys[key] = value
+        keys.set(key, value, bits: access.newKeyBits, replaceBits: access.mode == .lru)
         if !keepTTL && expires.count > 0 { expires.removeValue(forKey: key) }
     }
 
     /// Replaces the value of an existing key, keeping its expiry.
     public func overwrite(_ key: ByteString, _ value: RedisValue) {
-        keys[key] = value
+        keys.set(key, value, bits: access.newKeyBits, replaceBits: access.mode == .lru)
+    }
+
+    /// The access bits of `key` (see KeyAccess), or nil when absent.
+    public func accessBits(_ key: ByteString) -> UInt32? { keys.userBits(key) }
+
+    /// Sets the access bits of an existing key (RESTORE IDLETIME/FREQ, loading a file).
+    public func setAccessBits(_ key: ByteString, _ bits: UInt32) { keys.setUserBits(key, bits) }
+
+    /// Applies an idle time or frequency recorded for `key` (a file's IDLE/FREQ opcodes, RESTORE's
+    /// options) as Redis does: a frequency under an LFU policy, an idle time under any other.
+    public func applyAccessRecord(_ key: ByteString, idle: Int?, freq: Int?) {
+        if access.lfuPolicy {
+            if let f = freq { keys.setUserBits(key, access.lfuBits(frequency: f)) }
+        } else if let i = idle {
+            keys.setUserBits(key, access.lruBits(idleSeconds: i))
+        }
     }
 
     /// Deletes `key` (and its expiry); returns whether it existed.

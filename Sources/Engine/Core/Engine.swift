@@ -43,6 +43,10 @@ public final class Engine {
     public var config: EngineConfig
     /// The command clock (Unix ms), refreshed before each command.
     public var now: Int64 = 0
+    /// The per-key access clock (LRU) or counter (LFU) settings, shared by the databases.
+    public let keyAccess: KeyAccess
+    /// maxmemory and its policy.
+    public let eviction = Eviction()
     /// Monotonic ns at which the next command's time starts counting (see `call`).
     var callStartNS = 0
     /// Writes since the last successful save.
@@ -101,7 +105,9 @@ public final class Engine {
 
     public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
         self.config = config
-        databases = (0 ..< count).map { Database(id: $0) }
+        let access = KeyAccess()
+        keyAccess = access
+        databases = (0 ..< count).map { Database(id: $0, access: access) }
         for db in databases {
             db.onExpired = { [unowned self] db, key in
                 self.stats.expiredKeys += 1
@@ -124,6 +130,7 @@ public final class Engine {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        keyAccess.update(nowMs: now)
         var m = timespec()
         clock_gettime(CLOCK_MONOTONIC, &m)
         callStartNS = Int(m.tv_sec) * 1_000_000_000 + Int(m.tv_nsec)
@@ -170,6 +177,10 @@ public final class Engine {
             reject(session, spec, "NOAUTH Authentication required.")
             return
         }
+        if eviction.maxmemory > 0 && performEvictions() == .failed && refusedOnOOM(session, spec) {
+            reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
+            return
+        }
         if isLoading && !spec.flags.contains(.loading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
@@ -191,6 +202,11 @@ public final class Engine {
         let mark = session.out.count
         let mode = session.replyMode
         call(session, spec, args)
+        if eviction.maxmemory > 0 && spec.flags.contains(.write) {
+            var bytes = 0
+            for a in args { bytes &+= a.count }
+            eviction.noteWrite(bytes)
+        }
         switch mode {
         case .on: break
         case .off: if session.replyMode != .on { session.out.removeSubrange(mark...) }
@@ -201,17 +217,32 @@ public final class Engine {
         if !readyKeys.isEmpty { serveReadyKeys() }
     }
 
+    /// Whether `spec` is refused while memory is over the limit: commands that may grow memory, EXEC
+    /// of a queue holding one, and anything queued inside MULTI except EXEC, DISCARD, QUIT and RESET.
+    func refusedOnOOM(_ session: Session, _ spec: CommandSpec) -> Bool {
+        if spec.flags.contains(.denyOOM) { return true }
+        guard let queue = session.multi else { return false }
+        switch spec.name {
+        case "exec": return queue.contains { $0.spec.flags.contains(.denyOOM) }
+        case "discard", "quit", "reset": return false
+        default: return true
+        }
+    }
+
     /// Runs a command read back from the AOF at start-up, without the LOADING, AUTH and MISCONF
     /// checks, discarding its reply. Returns false when the command is unknown.
     public func replay(_ session: Session, _ args: [[UInt8]]) -> Bool {
         guard !args.isEmpty, lookupCommand(args[0]) != nil else { return false }
         let wasLoading = isLoading
         let refusal = hooks.writeRefusal
+        let limit = eviction.maxmemory
         isLoading = false
         hooks.writeRefusal = nil
+        eviction.maxmemory = 0  // loading never evicts
         execute(session, args)
         isLoading = wasLoading
         hooks.writeRefusal = refusal
+        eviction.maxmemory = limit
         session.out.removeAll(keepingCapacity: true)
         return true
     }

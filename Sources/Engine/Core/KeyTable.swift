@@ -55,6 +55,51 @@ public struct KeyTable<Value> {
         }
     }
 
+    /// The value of `key`, replacing the entry's 24 user bits with `stamp(old bits)` on the way (the
+    /// keyspace's access clock). Average O(1).
+    @inline(__always)
+    public mutating func access(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> Value? {
+        guard storage.count > 0 else { return nil }
+        makeUnique()
+        let s = storage
+        if s.rehashIndex >= 0 { s.rehash(1) }
+        guard let i = s.find(key) else { return nil }
+        let e = s.entry(i)
+        e.pointee.meta = e.pointee.tag | ((stamp(e.pointee.userBits) & 0xFF_FFFF) &<< 8)
+        return e.pointee.value
+    }
+
+    /// The 24 user bits of `key`'s entry, or nil when absent.
+    public func userBits(_ key: ByteString) -> UInt32? {
+        let s = storage
+        guard let i = s.find(key) else { return nil }
+        return s.entry(i).pointee.userBits
+    }
+
+    /// Sets the 24 user bits of `key`'s entry, if present.
+    public mutating func setUserBits(_ key: ByteString, _ bits: UInt32) {
+        guard storage.count > 0 else { return }
+        makeUnique()
+        guard let i = storage.find(key) else { return }
+        let e = storage.entry(i)
+        e.pointee.meta = e.pointee.tag | ((bits & 0xFF_FFFF) &<< 8)
+    }
+
+    /// Stores `value` under `key`. A new entry's user bits are `bits`; an existing entry's are replaced
+    /// by them when `replaceBits`, else kept.
+    public mutating func set(_ key: ByteString, _ value: Value, bits: UInt32, replaceBits: Bool) {
+        makeUnique()
+        storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: replaceBits)
+    }
+
+    /// A random entry with its user bits, or nil when empty (uniform over the keys).
+    public func randomEntry() -> (key: ByteString, value: Value, bits: UInt32)? {
+        let s = storage
+        guard s.count > 0 else { return nil }
+        let e = s.entry(s.randomIndex()).pointee
+        return (e.key, e.value, e.userBits)
+    }
+
     /// Applies `body` to the value of `key` in place, if present; returns whether it was.
     @discardableResult
     public mutating func modify(_ key: ByteString, _ body: (inout Value) -> Void) -> Bool {
@@ -132,12 +177,14 @@ public struct KeyTable<Value> {
     /// no reference-count traffic. A fork()ed snapshot child walks this way so that reading the
     /// dataset does not write to (and so copy) the pages it lives on. The pointers are valid only
     /// during the call; the table must not change meanwhile.
-    public func forEachBorrowed(_ body: (UnsafePointer<ByteString>, UnsafePointer<Value>) throws -> Void) rethrows {
+    /// The third argument is the entry's 24 user bits.
+    public func forEachBorrowed(_ body: (UnsafePointer<ByteString>, UnsafePointer<Value>, UInt32) throws -> Void) rethrows {
         let s = storage
         s.pauseRehash += 1
         defer { s.pauseRehash -= 1 }
         let keyOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.key)!
         let valueOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.value)!
+        let metaOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.meta)!
         var i = 0
         var p = 0
         while i < s.count {
@@ -147,7 +194,8 @@ public struct KeyTable<Value> {
             for j in 0 ..< n {
                 let e = page + j * stride
                 try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
-                         (e + valueOffset).assumingMemoryBound(to: Value.self))
+                         (e + valueOffset).assumingMemoryBound(to: Value.self),
+                         (e + metaOffset).load(as: UInt32.self) &>> 8)
             }
             i += n
             p += 1
@@ -186,8 +234,15 @@ struct KeyTableEntry<Value> {
     var value: Value
     /// Next entry in the bucket chain, as index + 1; 0 ends the chain.
     var next: UInt32
-    /// The low 32 bits of the key's hash.
-    var hash: UInt32
+    /// Bits 0-7: a tag from the key's hash (its top byte), compared before the key itself.
+    /// Bits 8-31: 24 bits the owner may use per key (the keyspace keeps its LRU clock or LFU
+    /// counter there, as Redis keeps them in each object). Storing them here costs no memory: the
+    /// entry has no room for a full hash and a separate field, so bucket positions are recomputed
+    /// from the key when an entry moves (rehash, removal), as Redis's dict does.
+    var meta: UInt32
+
+    @inline(__always) var tag: UInt32 { meta & 0xFF }
+    @inline(__always) var userBits: UInt32 { meta &>> 8 }
 }
 
 final class KeyTableStorage<Value> {
@@ -393,19 +448,24 @@ final class KeyTableStorage<Value> {
         if bytes == chunk { retired.removeLast() } else { retired[retired.count - 1].1 = bytes - chunk }
     }
 
+    /// The key's hash: the low bits choose the bucket, the top byte is the entry's tag.
     @inline(__always)
-    func hash32(_ key: ByteString) -> UInt32 {
-        UInt32(truncatingIfNeeded: key.hash64(seed: seed))
+    func hash(_ key: ByteString) -> UInt64 {
+        key.hash64(seed: seed)
     }
+
+    @inline(__always)
+    static func tag(_ h: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: h &>> 56) }
 
     // MARK: Lookup
 
     @inline(__always)
-    func chainFind(_ head: UInt32, _ key: ByteString, _ h: UInt32) -> Int? {
+    func chainFind(_ head: UInt32, _ key: ByteString, _ h: UInt64) -> Int? {
         var c = head
+        let tag = Self.tag(h)
         while c != 0 {
             let e = entry(Int(c &- 1))
-            if e.pointee.hash == h && e.pointee.key == key { return Int(c &- 1) }
+            if e.pointee.tag == tag && e.pointee.key == key { return Int(c &- 1) }
             c = e.pointee.next
         }
         return nil
@@ -413,31 +473,33 @@ final class KeyTableStorage<Value> {
 
     func find(_ key: ByteString) -> Int? {
         guard count > 0 else { return nil }
-        return find(key, hash32(key))
+        return find(key, hash(key))
     }
 
     @inline(__always)
-    func find(_ key: ByteString, _ h: UInt32) -> Int? {
+    func find(_ key: ByteString, _ h: UInt64) -> Int? {
         if rehashIndex >= 0 {
-            let b = Int(h) & (size0 &- 1)
+            let b = Int(truncatingIfNeeded: h) & (size0 &- 1)
             if b >= rehashIndex, let i = chainFind(t0.unsafelyUnwrapped[b], key, h) { return i }
-            return chainFind(t1.unsafelyUnwrapped[Int(h) & (size1 &- 1)], key, h)
+            return chainFind(t1.unsafelyUnwrapped[Int(truncatingIfNeeded: h) & (size1 &- 1)], key, h)
         }
-        return chainFind(t0.unsafelyUnwrapped[Int(h) & (size0 &- 1)], key, h)
+        return chainFind(t0.unsafelyUnwrapped[Int(truncatingIfNeeded: h) & (size0 &- 1)], key, h)
     }
 
     // MARK: Insert and remove
 
-    /// Sets `key` to `value`; returns the old value if there was one.
+    /// Sets `key` to `value`; returns the old value if there was one. A new entry gets `bits` as its
+    /// user bits; an existing one gets them too when `replaceBits` is set, else keeps its own.
     @discardableResult
-    func insert(_ key: ByteString, _ value: Value) -> Value? {
+    func insert(_ key: ByteString, _ value: Value, bits: UInt32 = 0, replaceBits: Bool = true) -> Value? {
         if rehashIndex >= 0 { rehash(count >= 2 * size1 ? 16 : 1) }
         if !retired.isEmpty { reclaimStep() }
-        let h = hash32(key)
+        let h = hash(key)
         if count > 0, let i = find(key, h) {
             let e = entry(i)
             let old = e.pointee.value
             e.pointee.value = value
+            if replaceBits { e.pointee.meta = e.pointee.tag | (bits &<< 8) }
             return old
         }
         if size0 == 0 {
@@ -452,12 +514,12 @@ final class KeyTableStorage<Value> {
         let b: Int
         if rehashIndex >= 0 {
             t = t1.unsafelyUnwrapped
-            b = Int(h) & (size1 &- 1)
+            b = Int(truncatingIfNeeded: h) & (size1 &- 1)
         } else {
             t = t0.unsafelyUnwrapped
-            b = Int(h) & (size0 &- 1)
+            b = Int(truncatingIfNeeded: h) & (size0 &- 1)
         }
-        entry(idx).initialize(to: Entry(key: key, value: value, next: t[b], hash: h))
+        entry(idx).initialize(to: Entry(key: key, value: value, next: t[b], meta: Self.tag(h) | (bits &<< 8)))
         t[b] = UInt32(truncatingIfNeeded: idx &+ 1)
         count = idx + 1
         return nil
@@ -468,21 +530,21 @@ final class KeyTableStorage<Value> {
         guard count > 0 else { return nil }
         if rehashIndex >= 0 { rehash(1) }
         if !retired.isEmpty { reclaimStep() }
-        let h = hash32(key)
+        let h = hash(key)
         // Find the link (bucket head or previous entry's `next`) that holds the entry.
-        var found = unlink(key, h, in: t0.unsafelyUnwrapped, Int(h) & (size0 &- 1),
-                           only: rehashIndex < 0 || Int(h) & (size0 &- 1) >= rehashIndex)
+        var found = unlink(key, h, in: t0.unsafelyUnwrapped, Int(truncatingIfNeeded: h) & (size0 &- 1),
+                           only: rehashIndex < 0 || Int(truncatingIfNeeded: h) & (size0 &- 1) >= rehashIndex)
         if found != nil {
             if rehashIndex >= 0 { used0 -= 1 }
         } else if rehashIndex >= 0 {
-            found = unlink(key, h, in: t1.unsafelyUnwrapped, Int(h) & (size1 &- 1), only: true)
+            found = unlink(key, h, in: t1.unsafelyUnwrapped, Int(truncatingIfNeeded: h) & (size1 &- 1), only: true)
         }
         guard let i = found else { return nil }
         let removed = entry(i).move()
         let last = count - 1
         if i != last {
             let le = entry(last)
-            relink(last, le.pointee.hash, to: i)
+            relink(last, hash(le.pointee.key), to: i)
             entry(i).moveInitialize(from: le, count: 1)
         }
         count = last
@@ -493,13 +555,14 @@ final class KeyTableStorage<Value> {
 
     /// Unlinks the entry for `key` from bucket `b` of `t` (when `only` allows looking there).
     @inline(__always)
-    func unlink(_ key: ByteString, _ h: UInt32, in t: UnsafeMutablePointer<UInt32>, _ b: Int, only: Bool) -> Int? {
+    func unlink(_ key: ByteString, _ h: UInt64, in t: UnsafeMutablePointer<UInt32>, _ b: Int, only: Bool) -> Int? {
         guard only else { return nil }
         var prev: UnsafeMutablePointer<Entry>? = nil
         var c = t[b]
+        let tag = Self.tag(h)
         while c != 0 {
             let e = entry(Int(c &- 1))
-            if e.pointee.hash == h && e.pointee.key == key {
+            if e.pointee.tag == tag && e.pointee.key == key {
                 if let p = prev { p.pointee.next = e.pointee.next } else { t[b] = e.pointee.next }
                 return Int(c &- 1)
             }
@@ -510,7 +573,7 @@ final class KeyTableStorage<Value> {
     }
 
     /// Repoints the link that refers to entry `from` (hash `h`) at entry `to`.
-    func relink(_ from: Int, _ h: UInt32, to: Int) {
+    func relink(_ from: Int, _ h: UInt64, to: Int) {
         let target = UInt32(truncatingIfNeeded: from &+ 1)
         let replacement = UInt32(truncatingIfNeeded: to &+ 1)
         func fix(_ t: UnsafeMutablePointer<UInt32>, _ b: Int) -> Bool {
@@ -524,10 +587,10 @@ final class KeyTableStorage<Value> {
             return false
         }
         if rehashIndex >= 0 {
-            let b0 = Int(h) & (size0 &- 1)
+            let b0 = Int(truncatingIfNeeded: h) & (size0 &- 1)
             if b0 >= rehashIndex && fix(t0.unsafelyUnwrapped, b0) { return }
-            if fix(t1.unsafelyUnwrapped, Int(h) & (size1 &- 1)) { return }
-        } else if fix(t0.unsafelyUnwrapped, Int(h) & (size0 &- 1)) {
+            if fix(t1.unsafelyUnwrapped, Int(truncatingIfNeeded: h) & (size1 &- 1)) { return }
+        } else if fix(t0.unsafelyUnwrapped, Int(truncatingIfNeeded: h) & (size0 &- 1)) {
             return
         }
         preconditionFailure("KeyTable: entry \(from) is in no bucket chain")
@@ -579,7 +642,7 @@ final class KeyTableStorage<Value> {
             while c != 0 {
                 let e = entry(Int(c &- 1))
                 let next = e.pointee.next
-                let b = Int(e.pointee.hash) & mask1
+                let b = Int(truncatingIfNeeded: hash(e.pointee.key)) & mask1
                 e.pointee.next = new[b]
                 new[b] = c
                 c = next

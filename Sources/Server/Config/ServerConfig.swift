@@ -168,6 +168,23 @@ public final class ServerConfig {
         e.activeExpireEnabled = engine.config.activeExpireEnabled
         engine.config = e
         engine.requirePass = requirepass
+        let policy = maxmemoryPolicy
+        engine.keyAccess.mode = policy.hasSuffix("-lfu") ? .lfu : .lru
+        engine.keyAccess.lruPolicy = policy.hasSuffix("-lru")
+        engine.keyAccess.lfuLogFactor = int("lfu-log-factor")
+        engine.keyAccess.lfuDecayTime = int("lfu-decay-time")
+        let ev = engine.eviction
+        ev.policy = MaxmemoryPolicy(rawValue: policy) ?? .noeviction
+        ev.samples = maxmemorySamples
+        ev.tenacity = int("maxmemory-eviction-tenacity")
+        let limit = Int(clamping: maxmemory)
+        if limit != ev.maxmemory {
+            ev.maxmemory = limit
+            if limit > 0 {
+                ev.remeasure()
+                engine.performEvictions()
+            }
+        }
     }
 
     // MARK: - CONFIG SET

@@ -155,8 +155,9 @@ public final class RDBWriter {
     }
 
     /// A string key written straight from its bytes (the snapshot child's path: nothing materialised).
-    public func writeStringEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64? = nil) throws {
-        writeKeyOpcodes(expiresAt: expiresAt, idle: nil, freq: nil)
+    public func writeStringEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64? = nil,
+                                 idle: UInt64? = nil, freq: UInt8? = nil) throws {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
         out.append(RDBType.string)
         writeString(key)
         writeString(value)
@@ -165,8 +166,9 @@ public final class RDBWriter {
 
     /// A string key holding an integer (Redis's int encoding), without formatting it first when it
     /// fits the RDB integer encodings.
-    public func writeIntegerEntry(key: UnsafeRawBufferPointer, value: Int64, expiresAt: Int64? = nil) throws {
-        writeKeyOpcodes(expiresAt: expiresAt, idle: nil, freq: nil)
+    public func writeIntegerEntry(key: UnsafeRawBufferPointer, value: Int64, expiresAt: Int64? = nil,
+                                  idle: UInt64? = nil, freq: UInt8? = nil) throws {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
         out.append(RDBType.string)
         writeString(key)
         if value >= Int64(Int32.min) && value <= Int64(Int32.max) {

@@ -1,0 +1,214 @@
+// Eviction: keeping the dataset under `maxmemory`, as Redis does. Before each command, when memory
+// in use is over the limit, keys are removed by `maxmemory-policy` until enough is freed; with
+// `noeviction` (or nothing left to evict) commands that may grow memory get -OOM instead.
+//
+// Picking keys is Redis's approximation: sample `maxmemory-samples` random keys per database (from
+// all keys, or only those with an expiry for the volatile-* policies), score them (idle seconds for
+// LRU, 255 minus the decayed counter for LFU, how soon it expires for volatile-ttl), keep the best 16
+// candidates in a pool across rounds, and evict the best. The random policies take any sampled key.
+//
+// Memory: measuring the allocator is costly (glibc walks its free lists), so the server's measure
+// runs at most once per cron tick; between measurements the figure moves by estimates: each write
+// adds its argument bytes plus an entry's overhead, each eviction subtracts the key's estimated size.
+// The next measurement corrects any drift.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum MaxmemoryPolicy: String, Sendable, CaseIterable {
+    case volatileLRU = "volatile-lru"
+    case volatileLFU = "volatile-lfu"
+    case volatileRandom = "volatile-random"
+    case volatileTTL = "volatile-ttl"
+    case allkeysLRU = "allkeys-lru"
+    case allkeysLFU = "allkeys-lfu"
+    case allkeysRandom = "allkeys-random"
+    case noeviction = "noeviction"
+
+    var volatileOnly: Bool {
+        switch self {
+        case .volatileLRU, .volatileLFU, .volatileRandom, .volatileTTL: return true
+        default: return false
+        }
+    }
+
+    var random: Bool { self == .volatileRandom || self == .allkeysRandom }
+}
+
+public final class Eviction {
+    /// maxmemory in bytes (0: no limit).
+    public var maxmemory = 0
+    public var policy: MaxmemoryPolicy = .noeviction
+    /// maxmemory-samples
+    public var samples = 5
+    /// maxmemory-eviction-tenacity (0–100): how long one eviction pass may run.
+    public var tenacity = 10
+    /// Measures the memory the limit applies to (the server: allocator bytes minus the AOF buffer).
+    public var measure: (() -> Int)?
+
+    /// The last measurement, and the estimated change since.
+    var measured = 0
+    var drift = 0
+    /// When the dataset first went over the limit without getting back under (monotonic µs; 0 = not over).
+    var overSince: Int64 = 0
+    /// Total µs spent over the limit (INFO total_eviction_exceeded_time, in ms there).
+    var exceededTotal: Int64 = 0
+
+    struct Candidate {
+        var score: UInt64
+        var db: Int
+        var key: ByteString
+    }
+    /// Best candidates so far, ascending by score (the last is evicted first).
+    var pool: [Candidate] = []
+    static let poolSize = 16
+    var nextRandomDB = 0
+
+    public init() {}
+
+    /// The memory figure the limit is compared with.
+    public var used: Int { max(0, measured + drift) }
+
+    /// Takes a fresh measurement (cron, CONFIG SET maxmemory).
+    public func remeasure() {
+        guard let m = measure else { return }
+        measured = m()
+        drift = 0
+    }
+
+    /// A write of `bytes` argument bytes happened: memory probably grew.
+    @inline(__always)
+    func noteWrite(_ bytes: Int) { drift += bytes + 48 }
+
+    /// µs one eviction pass may run (tenacity 10: 500 µs; 100: no limit).
+    var timeLimitMicros: Int64 {
+        if tenacity <= 10 { return 50 * Int64(tenacity) }
+        if tenacity < 100 { return Int64(500 * pow(1.15, Double(tenacity - 10))) }
+        return .max
+    }
+
+    /// Exceeded-time fields for INFO (ms).
+    public func exceededTimes() -> (total: Int64, current: Int64) {
+        let current = overSince > 0 ? (Self.monotonicMicros() - overSince) / 1000 : 0
+        return ((exceededTotal / 1000) + current, current)
+    }
+
+    static func monotonicMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+}
+
+extension Engine {
+    public enum EvictionResult { case ok, running, failed }
+
+    /// Frees memory until under `maxmemory` (or the pass's time runs out). `.failed` when still over
+    /// and nothing (more) can be evicted: commands that may use memory are then refused.
+    @discardableResult
+    public func performEvictions() -> EvictionResult {
+        let ev = eviction
+        guard ev.maxmemory > 0 else { return .ok }
+        if ev.used <= ev.maxmemory {
+            if ev.overSince > 0 {
+                ev.exceededTotal += Eviction.monotonicMicros() - ev.overSince
+                ev.overSince = 0
+            }
+            return .ok
+        }
+        if ev.overSince == 0 { ev.overSince = Eviction.monotonicMicros() }
+        guard ev.policy != .noeviction else { return .failed }
+        let start = Eviction.monotonicMicros()
+        let limit = ev.timeLimitMicros
+        var evicted = 0
+        while ev.used > ev.maxmemory {
+            guard let (db, key) = pickEvictionCandidate() else { return .failed }
+            let database = databases[db]
+            guard let value = database.keys[key] else { continue }
+            ev.drift -= estimateMemory(key, value)
+            database.remove(key)
+            stats.evictedKeys += 1
+            signalModifiedKey(db: db, key: key)
+            if propagationSink != nil { emit(db, [Engine.delName, key.bytes]) }
+            evicted += 1
+            if evicted % 16 == 0 && Eviction.monotonicMicros() - start > limit { return .running }
+        }
+        return .ok
+    }
+
+    /// The next key to evict under the current policy, or nil when there is none.
+    func pickEvictionCandidate() -> (Int, ByteString)? {
+        let ev = eviction
+        let volatile = ev.policy.volatileOnly
+        if ev.policy.random {
+            for _ in 0 ..< databases.count {
+                let db = ev.nextRandomDB % databases.count
+                ev.nextRandomDB += 1
+                let d = databases[db]
+                if volatile {
+                    if let e = d.expires.randomElement() { return (db, e.key) }
+                } else if let e = d.keys.randomElement() {
+                    return (db, e.key)
+                }
+            }
+            return nil
+        }
+        let access = keyAccess
+        while true {
+            var sampledAny = false
+            for d in databases {
+                let size = volatile ? d.expires.count : d.keys.count
+                guard size > 0 else { continue }
+                sampledAny = true
+                for _ in 0 ..< min(ev.samples, size) {
+                    let key: ByteString
+                    let score: UInt64
+                    if volatile {
+                        guard let e = d.expires.randomElement() else { break }
+                        key = e.key
+                        if ev.policy == .volatileTTL {
+                            score = UInt64.max &- UInt64(bitPattern: e.value)
+                        } else {
+                            guard let bits = d.keys.userBits(key) else { continue }
+                            score = evictionScore(bits, access)
+                        }
+                    } else {
+                        guard let e = d.keys.randomEntry() else { break }
+                        key = e.key
+                        score = evictionScore(e.bits, access)
+                    }
+                    insertCandidate(Eviction.Candidate(score: score, db: d.id, key: key))
+                }
+            }
+            guard sampledAny else { return nil }
+            // Best first; skip candidates deleted (or made persistent) since they were sampled.
+            while let c = ev.pool.popLast() {
+                let d = databases[c.db]
+                if volatile ? d.expires[c.key] != nil : d.keys[c.key] != nil { return (c.db, c.key) }
+            }
+        }
+    }
+
+    @inline(__always)
+    func evictionScore(_ bits: UInt32, _ access: KeyAccess) -> UInt64 {
+        if eviction.policy == .allkeysLFU || eviction.policy == .volatileLFU {
+            return 255 - UInt64(access.decayedCounter(bits))
+        }
+        return UInt64(access.idleSeconds(bits))
+    }
+
+    func insertCandidate(_ c: Eviction.Candidate) {
+        let ev = eviction
+        if let i = ev.pool.firstIndex(where: { $0.db == c.db && $0.key == c.key }) {
+            ev.pool.remove(at: i)
+        }
+        var i = 0
+        while i < ev.pool.count && ev.pool[i].score < c.score { i += 1 }
+        if ev.pool.count >= Eviction.poolSize {
+            if i == 0 { return }  // worse than every candidate kept
+            ev.pool.removeFirst()
+            i -= 1
+        }
+        ev.pool.insert(c, at: i)
+    }
+}
