@@ -9,7 +9,19 @@ import Glibc
 
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let cairnServer = root.appendingPathComponent(".build/debug/cairn-server").path
+    /// The cairn-server built beside the running tests (any --scratch-path), else `.build/debug`'s.
+    static let cairnServer: String = {
+        var dirs: [String] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { dirs.append(exe) }
+        dirs += CommandLine.arguments.filter { $0.contains(".xctest") }
+        for d in dirs {
+            var url = URL(fileURLWithPath: d).deletingLastPathComponent()
+            while url.path != "/" && url.path.contains(".xctest") { url.deleteLastPathComponent() }
+            let candidate = url.appendingPathComponent("cairn-server").path
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return root.appendingPathComponent(".build/debug/cairn-server").path
+    }()
     static let redisServer = "/usr/bin/redis-server"
     static let redisCLI = "/usr/bin/redis-cli"
     static var haveRedis: Bool { access(redisServer, X_OK) == 0 && access(redisCLI, X_OK) == 0 }

@@ -213,39 +213,50 @@ public enum ConnectionCommands {
             for s in specs { commandInfo(ctx, s) }
             return
         }
-        guard checkSubcommand(ctx, ["COUNT": 2, "LIST": -2, "INFO": -2, "DOCS": -2, "GETKEYS": -3, "GETKEYSANDFLAGS": -3, "HELP": 2]) else { return }
+        // Subcommand arities from the metadata (COMMAND GETKEYS needs at least the command's name).
+        var arity: [String: Int] = [:]
+        for sub in CommandMetadata.lookup("command")?.subcommands ?? [] {
+            arity[String(sub.name.dropFirst("command|".count)).uppercased()] = sub.arity
+        }
+        guard checkSubcommand(ctx, arity) else { return }
         switch ctx.option(1) {
         case "COUNT": ctx.integer(e.commands.count)
         case "LIST":
-            let names = e.commands.keys.sorted()
+            var filter: CommandIntrospection.ListFilter? = nil
+            if ctx.argc > 2 {
+                guard ctx.argc == 5, ctx.option(2) == "FILTERBY" else { ctx.syntaxError(); return }
+                let value = ctx.args[4]
+                switch ctx.option(3) {
+                case "MODULE": filter = .module(String(decoding: value, as: UTF8.self))
+                case "ACLCAT": filter = .aclCategory(String(decoding: value, as: UTF8.self))
+                case "PATTERN": filter = .pattern(value)
+                default: ctx.syntaxError(); return
+                }
+            }
+            let metas = e.commands.keys.sorted().compactMap { CommandMetadata.table[$0] }
+            var names = CommandIntrospection.listNames(metas, filter: filter)
+            // Commands without metadata are listed by name (they have no categories to filter by).
+            for n in e.commands.keys.sorted() where CommandMetadata.table[n] == nil && (filter?.matches(name: n) ?? true) {
+                names.append(n)
+            }
             ctx.arrayHeader(names.count)
             for n in names { ctx.bulk(n) }
         case "INFO":
             let names = ctx.argc > 2 ? (2 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self).lowercased() } : e.commands.keys.sorted()
             ctx.arrayHeader(names.count)
             for n in names {
-                if let s = e.commands[n] { commandInfo(ctx, s) } else { ctx.nullArray() }
+                if let s = implementedCommand(e, n) { commandInfo(ctx, s.spec, s.meta) } else { ctx.null() }
             }
         case "DOCS":
             let names = ctx.argc > 2 ? (2 ..< ctx.argc).map { String(decoding: ctx.args[$0], as: UTF8.self).lowercased() } : e.commands.keys.sorted()
-            let known = names.filter { e.commands[$0] != nil }
+            let known = names.compactMap { n in implementedCommand(e, n).map { (n, $0) } }
             ctx.mapHeader(known.count)
-            for n in known {
-                ctx.bulk(n)
-                ctx.mapHeader(0)
+            for (n, s) in known {
+                ctx.bulk(s.meta?.name ?? n)
+                if let m = s.meta { CommandIntrospection.writeDocs(ctx, m) } else { ctx.mapHeader(0) }
             }
         case "GETKEYS", "GETKEYSANDFLAGS":
-            let args = Array(ctx.args[2...])
-            let name = String(decoding: args[0], as: UTF8.self).lowercased()
-            guard let s = e.commands[name] else { ctx.error("ERR Invalid command specified"); return }
-            if (s.arity > 0 && args.count != s.arity) || (s.arity < 0 && args.count < -s.arity) {
-                ctx.error("ERR Invalid number of arguments specified for command")
-                return
-            }
-            let idx = s.keyIndices(argc: args.count)
-            if idx.isEmpty { ctx.error("ERR The command has no key arguments"); return }
-            ctx.arrayHeader(idx.count)
-            for i in idx { ctx.bulk(args[i]) }
+            getKeys(ctx, Array(ctx.args[2...]), withFlags: ctx.option(1) == "GETKEYSANDFLAGS")
         default:
             helpReply(ctx, ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)",
                             "    Return details about all Redis commands.", "COUNT", "    Return the total number of commands in this Redis server.",
@@ -258,7 +269,71 @@ public enum ConnectionCommands {
         }
     }
 
-    static func commandInfo(_ ctx: CommandContext, _ s: CommandSpec) {
+    /// A command Cairn dispatches, by "name" or "container|sub" (lower-case), with its metadata; nil
+    /// when Cairn has no such command or the container has no such subcommand.
+    static func implementedCommand(_ e: Engine, _ name: String) -> (spec: CommandSpec, meta: CommandMetadata?)? {
+        if let bar = name.firstIndex(of: "|") {
+            guard let spec = e.commands[String(name[..<bar])], let sub = CommandMetadata.lookup(name) else { return nil }
+            return (spec, sub)
+        }
+        guard let spec = e.commands[name] else { return nil }
+        return (spec, CommandMetadata.table[name])
+    }
+
+    /// COMMAND GETKEYS / GETKEYSANDFLAGS over the full command line `args`.
+    static func getKeys(_ ctx: CommandContext, _ args: [[UInt8]], withFlags: Bool) {
+        let name = String(decoding: args[0], as: UTF8.self).lowercased()
+        guard let spec = ctx.engine.commands[name] else { ctx.error("ERR Invalid command specified"); return }
+        guard var meta = CommandMetadata.table[name] else {
+            // A command without metadata: its legacy key positions.
+            if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
+                ctx.error("ERR Invalid number of arguments specified for command")
+                return
+            }
+            let idx = spec.keyIndices(argc: args.count)
+            if idx.isEmpty { ctx.error("ERR The command has no key arguments"); return }
+            ctx.arrayHeader(idx.count)
+            for i in idx {
+                if withFlags { ctx.arrayHeader(2); ctx.bulk(args[i]); ctx.setHeader(0) } else { ctx.bulk(args[i]) }
+            }
+            return
+        }
+        if args.count >= 2, !meta.subcommands.isEmpty {
+            guard let sub = meta.subcommand(String(decoding: args[1], as: UTF8.self)) else {
+                ctx.error("ERR Invalid command specified")
+                return
+            }
+            meta = sub
+        }
+        guard CommandIntrospection.hasKeys(meta) else { ctx.error("ERR The command has no key arguments"); return }
+        if (meta.arity > 0 && args.count != meta.arity) || (meta.arity < 0 && args.count < -meta.arity) {
+            ctx.error("ERR Invalid number of arguments specified for command")
+            return
+        }
+        let keys = CommandIntrospection.keys(meta, args)
+        if keys.isEmpty && !meta.hasFlag("no_mandatory_keys") {
+            ctx.error("ERR Invalid arguments specified for command")
+            return
+        }
+        ctx.arrayHeader(keys.count)
+        for k in keys {
+            if withFlags {
+                ctx.arrayHeader(2)
+                ctx.bulk(args[k.index])
+                ctx.setHeader(k.flags.count)
+                for f in k.flags { ctx.simple(f) }
+            } else {
+                ctx.bulk(args[k.index])
+            }
+        }
+    }
+
+    /// One COMMAND INFO entry: from the metadata when there is some, else what the spec knows.
+    static func commandInfo(_ ctx: CommandContext, _ s: CommandSpec, _ meta: CommandMetadata? = nil) {
+        if let m = meta ?? CommandMetadata.table[s.name] {
+            CommandIntrospection.writeInfo(ctx, m)
+            return
+        }
         ctx.arrayHeader(10)
         ctx.bulk(s.name)
         ctx.integer(s.arity)
@@ -270,8 +345,8 @@ public enum ConnectionCommands {
         ctx.integer(s.step)
         ctx.setHeader(0)
         ctx.setHeader(0)
-        ctx.arrayHeader(0)
-        ctx.arrayHeader(0)
+        ctx.setHeader(0)
+        ctx.setHeader(0)
     }
 
     /// One CLIENT LIST line.
