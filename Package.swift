@@ -36,8 +36,9 @@ let package = Package(
         .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"], swiftSettings: fastSettings),
+        // cairn-rdb links Engine and Persistence to replay an AOF into RDB as the server loads it.
         .executableTarget(name: "cairn-rdb", dependencies: [
-            "StorageFormat", "ToolKit",
+            "StorageFormat", "ToolKit", "Engine", "Persistence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "HeapModule", package: "swift-collections"),
         ]),

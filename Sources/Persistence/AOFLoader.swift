@@ -2,7 +2,8 @@
 // in order; an RDB preamble is loaded as an RDB and the commands after it are replayed. A legacy
 // single-file `appendonly.aof` is moved into the directory as BASE 1 first. A truncated tail of the
 // last file is cut off (aof-load-truncated yes) or refused; anything else wrong stops start-up with
-// the file, the offset and the reason.
+// the file, the offset and the reason. The per-file step (AOFReplay.replayFile) is public: cairn-rdb
+// convert replays an AOF through it without a server.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,7 @@ public struct AOFLoadSummary: Sendable {
     public var rdbKeys = 0
     public var bytes = 0
     public var truncatedAt: Int? = nil
+    public init() {}
 }
 
 extension AppendOnlyFile {
@@ -75,17 +77,63 @@ extension AppendOnlyFile {
         let p = path(name)
         let size = AppendOnlyFile.fileSize(p)
         if size == 0 { return }
+        let base = summary.bytes
+        let end = try AOFReplay.replayFile(p, name: name, into: engine, summary: &summary,
+                                           log: { self.log(false, $0) }, progress: progress)
+        switch end {
+        case .complete, .stoppedAt:
+            summary.bytes = base + size
+        case .truncated(let validUpTo, let offset, let reason):
+            log(true, "!!! Warning: short read while loading the AOF file \(name)!!! (\(reason) at offset \(offset))")
+            if !isLast {
+                throw LoadError("Fatal error: the truncated file \(name) is not the last file")
+            }
+            guard settings().loadTruncated else {
+                throw LoadError("Unexpected end of file reading the append only file \(name). You can: 1) Make a backup of your AOF file, then use ./cairn-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
+            }
+            log(true, "!!! Truncating the AOF \(name) at offset \(validUpTo) !!!")
+            if truncate(p, off_t(validUpTo)) != 0 {
+                throw LoadError("Error truncating the AOF file \(name): \(AppendOnlyFile.errnoText())")
+            }
+            log(true, "AOF \(name) loaded anyway because aof-load-truncated is enabled")
+            summary.truncatedAt = validUpTo
+            summary.bytes = base + validUpTo
+        }
+    }
+}
+
+/// How replaying one AOF file ended.
+public enum AOFReplayEnd: Sendable, Equatable {
+    case complete
+    /// The file ends inside a command; every command before `validUpTo` was replayed.
+    case truncated(validUpTo: Int, offset: Int, reason: String)
+    /// A `#TS:` annotation later than the requested time; nothing after it was replayed.
+    case stoppedAt(timestamp: Int64)
+}
+
+/// Replays one AOF file into an engine: the start-up loader's per-file step, shared with the offline
+/// tools (cairn-rdb convert), which replay an AOF without a server.
+public enum AOFReplay {
+    /// Replays `path` into `engine`: an RDB preamble (or a `.rdb` base) through RDBLoader, then every
+    /// command through `Engine.replay` in one fresh session (database 0), as the server loads it at
+    /// start. Never modifies the file. With `until`, stops at the first `#TS:` annotation later than
+    /// that Unix time (seconds). A command left open in MULTI when the replay stops is not run.
+    /// `name` is the file's name in messages; `progress` gets `summary.bytes` at entry plus the
+    /// offset reached. Throws LoadError with Redis-style text on a corrupt file or an unknown command.
+    public static func replayFile(_ path: String, name: String, into engine: Engine, until: Int64? = nil,
+                                  summary: inout AOFLoadSummary, log: (String) -> Void,
+                                  progress: ((Int) -> Void)?) throws -> AOFReplayEnd {
         let reader: AOFReader
-        do { reader = try AOFReader(path: p) } catch { throw LoadError("Can't open the append-only file \(name): \(error)") }
+        do { reader = try AOFReader(path: path) } catch { throw LoadError("Can't open the append-only file \(name): \(error)") }
         let base = summary.bytes
         if reader.hasRDBPreamble {
-            log(false, "Reading RDB base file on AOF loading...")
+            log("Reading RDB base file on AOF loading...")
             do {
-                let r = try RDBLoader.load(path: p, into: engine) { progress?(base + $0) }
+                let r = try RDBLoader.load(path: path, into: engine) { progress?(base + $0) }
                 summary.rdbKeys += r.keysLoaded
-                log(false, "Done loading RDB, keys loaded: \(r.keysLoaded), keys expired: \(r.keysExpired).")
+                log("Done loading RDB, keys loaded: \(r.keysLoaded), keys expired: \(r.keysExpired).")
                 try reader.seek(to: r.bytes)
-                log(false, "Reading the remaining AOF tail...")
+                log("Reading the remaining AOF tail...")
             } catch let e as LoadError {
                 throw e
             } catch {
@@ -98,35 +146,26 @@ extension AppendOnlyFile {
         var sinceProgress = 0
         do {
             while let record = try reader.next() {
-                guard case .command(let args, let start, _) = record else { continue }
-                if !engine.replay(session, args) {
-                    throw LoadError("Unknown command '\(String(decoding: args[0].prefix(128), as: UTF8.self))' reading the append only file \(name) at offset \(start)")
-                }
-                summary.commands += 1
-                sinceProgress += 1
-                if sinceProgress >= 1024 {
-                    sinceProgress = 0
-                    progress?(base + reader.offset)
+                switch record {
+                case .annotation(let line, _):
+                    if let until, let ts = AOFReader.timestamp(line), ts > until { return .stoppedAt(timestamp: ts) }
+                case .command(let args, let start, _):
+                    if !engine.replay(session, args) {
+                        throw LoadError("Unknown command '\(String(decoding: args[0].prefix(128), as: UTF8.self))' reading the append only file \(name) at offset \(start)")
+                    }
+                    summary.commands += 1
+                    sinceProgress += 1
+                    if sinceProgress >= 1024 {
+                        sinceProgress = 0
+                        progress?(base + reader.offset)
+                    }
                 }
             }
-            summary.bytes = base + size
+            return .complete
         } catch let e as AOFReadError {
             switch e {
             case .truncated(let validUpTo, let offset, let reason):
-                log(true, "!!! Warning: short read while loading the AOF file \(name)!!! (\(reason) at offset \(offset))")
-                if !isLast {
-                    throw LoadError("Fatal error: the truncated file \(name) is not the last file")
-                }
-                guard settings().loadTruncated else {
-                    throw LoadError("Unexpected end of file reading the append only file \(name). You can: 1) Make a backup of your AOF file, then use ./cairn-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
-                }
-                log(true, "!!! Truncating the AOF \(name) at offset \(validUpTo) !!!")
-                if truncate(p, off_t(validUpTo)) != 0 {
-                    throw LoadError("Error truncating the AOF file \(name): \(AppendOnlyFile.errnoText())")
-                }
-                log(true, "AOF \(name) loaded anyway because aof-load-truncated is enabled")
-                summary.truncatedAt = validUpTo
-                summary.bytes = base + validUpTo
+                return .truncated(validUpTo: validUpTo, offset: offset, reason: reason)
             case .corrupt(let f):
                 throw LoadError("Bad file format reading the append only file \(name) at offset \(f.offset): \(f)")
             }

@@ -1,6 +1,7 @@
-// SnapshotWriter: the whole keyspace as an RDB file (version 10, what Redis 7.0 writes), through
-// StorageFormat's RDBWriter, to a descriptor. Used by SAVE in the server process and by the
-// fork()ed BGSAVE child; in the child it must use only the writer and plain system calls.
+// SnapshotWriter: the whole keyspace as an RDB file (version 10, what Redis 7.0 writes, unless the
+// options ask for another), through StorageFormat's RDBWriter, to a descriptor. Used by SAVE in the
+// server process, by the fork()ed BGSAVE child (where it must use only the writer and plain system
+// calls), and by cairn-rdb convert to write a replayed AOF.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,6 +13,8 @@ public struct SnapshotOptions: Sendable {
     public var checksum = true
     /// Marks the file as an AOF base (aux field aof-base).
     public var aofBase = false
+    /// RDB version to write (9–12); the server always writes 10.
+    public var version = 10
     public init() {}
 }
 
@@ -20,10 +23,10 @@ public struct SnapshotError: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-enum SnapshotWriter {
+public enum SnapshotWriter {
     /// Writes every database of `engine` to `fd`. Returns the number of keys written.
     static func write(_ engine: Engine, to fd: Int32, options: SnapshotOptions, usedMemory: Int) throws -> Int {
-        var w = RDBWriterOptions(version: 10)
+        var w = RDBWriterOptions(version: options.version)
         w.compression = options.compression
         w.checksum = options.checksum
         var sinceSync = 0
@@ -83,7 +86,7 @@ enum SnapshotWriter {
 
     /// Writes the snapshot to `temp-<pid>.rdb` in `dir`, fsyncs it, renames it over `dbfilename`,
     /// and fsyncs the directory. On failure the temporary file is removed and the old file stays.
-    static func saveFile(_ engine: Engine, dir: String, dbfilename: String, options: SnapshotOptions, usedMemory: Int) throws -> Int {
+    public static func saveFile(_ engine: Engine, dir: String, dbfilename: String, options: SnapshotOptions, usedMemory: Int) throws -> Int {
         let temp = dir + "/temp-\(getpid()).rdb"
         let target = dbfilename.hasPrefix("/") ? dbfilename : dir + "/" + dbfilename
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -1,7 +1,7 @@
 // cairn-rdb: RDB files outside the server. Subcommands: json / jsonl (dump keys), resp (keys as
 // RESP commands), memory (per-key memory report), diff (two dumps, or a dump and a live server),
-// restore (a dump into a live server), convert (rewrite as another RDB version), stats (the
-// checker's stats table), generate (a synthetic dump for tests and benchmarks).
+// restore (a dump, JSON or AOF into a live server), convert (another RDB version; JSON or an AOF to
+// RDB), stats (the checker's stats table), generate (a synthetic dump for tests and benchmarks).
 // Exit codes: 0 success, 1 invalid input or differences found, 2 usage or I/O error.
 import ArgumentParser
 import StorageFormat

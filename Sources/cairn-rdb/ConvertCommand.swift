@@ -2,6 +2,8 @@
 // default 10), with the encodings that version holds. Data N cannot hold (hash field TTLs below 12,
 // function libraries below 10) is refused unless --lossy, which drops it and reports each loss.
 // Metadata the older format has no field for (stream consumer active time below 11) is dropped with a note.
+// IN may also be a dump `json`/`jsonl` wrote (ConvertFromJSON.swift; told by content) or an AOF — an
+// appendonlydir, its manifest, a single AOF file — replayed without a server (ConvertFromAOF.swift).
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -9,9 +11,21 @@ import ToolKit
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Rewrite an RDB file as another RDB version.")
+        abstract: "Rewrite an RDB file as another RDB version; turn a JSON dump or an AOF into an RDB file.",
+        discussion: """
+            IN is read by content: an RDB file (.gz too); a JSON dump from `cairn-rdb json` or `jsonl` (first \
+            non-space byte '[' or '{'); or an AOF — an appendonlydir, its manifest, or a single AOF file (with \
+            or without an RDB preamble) — replayed as the server loads it at start, no server needed (--to T: \
+            stop at the first #TS: annotation later than T). \
+            jsonl carries databases, types, TTLs and hash field TTLs, so it comes back as it was. The json \
+            (rdbtools) layout carries none of them: the n-th object becomes database n, arrays become lists \
+            (sets come back as lists), objects of strings hashes, objects of numbers sorted sets, and no key \
+            has a TTL: prefer jsonl. Neither layout carries a stream's pending entries or consumer times (the \
+            groups come back with empty PELs, noted), module values (refused; --lossy skips them), or \
+            function libraries.
+            """)
 
-    @Argument(help: "The RDB file to read (.gz is decompressed transparently).")
+    @Argument(help: "The input: an RDB file (.gz is decompressed transparently), a json/jsonl dump, or an AOF (appendonlydir, manifest, or .aof file).")
     var input: String
 
     @Argument(help: "The RDB file to write (written under a temporary name, renamed when complete).")
@@ -29,6 +43,12 @@ struct ConvertCommand: ParsableCommand {
     @Flag(name: .customLong("no-checksum"), help: "Write a zero checksum (rdbchecksum no).")
     var noChecksum = false
 
+    @Option(name: .customLong("to"), help: ArgumentHelp("AOF input only: stop at the first #TS: annotation later than this Unix time (seconds): a point-in-time conversion.", valueName: "UNIX-SECONDS"))
+    var toTime: Int64?
+
+    @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar.")
+    var noProgress = false
+
     func validate() throws {
         guard RDBWriterOptions.supportedVersions.contains(toVersion) else {
             throw ValidationError("--to-version must be 9, 10, 11 or 12")
@@ -37,11 +57,23 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try CairnRDB.guarded {
-            let reader = try RDBReader(path: input)
+            if let aof = try AOFInput.detect(input) {
+                try convertAOF(aof)
+                return
+            }
+            if toTime != nil { throw ValidationError("--to applies to an AOF input (its #TS: annotations)") }
             var options = RDBWriterOptions(version: toVersion)
             options.compression = !noCompression
             options.checksum = !noChecksum
             options.lossy = lossy
+            let reader: RDBReader
+            switch try DumpInput.open(path: input, label: "convert", progress: !noProgress, lossy: lossy) {
+            case .json(let json):
+                try convertJSON(json, options: options)
+                return
+            case .rdb(let file):
+                reader = file.reader
+            }
             var keys = 0
             var notes = 0
             try writeAtomically(to: output) { out in

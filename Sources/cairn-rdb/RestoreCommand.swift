@@ -15,7 +15,8 @@
 // than T (point-in-time restore); only --db filters an AOF's commands: those run in the selected
 // databases are sent (MOVE, COPY … DB and SWAPDB among them still reach other databases).
 // A truncated last file is restored up to its last complete command, as Redis loads it.
-// JSON input is not supported.
+// Or a dump `json`/`jsonl` wrote (told by its first non-space byte, '[' or '{'): its keys are restored
+// as an RDB file's are; what the layout does not carry is inferred or noted (JSONInput.swift).
 // Exit codes: 0 every selected key restored (and verified), 1 a key failed or differed or the input
 // is invalid, 2 usage, I/O or connection error.
 import ArgumentParser
@@ -25,15 +26,17 @@ import ToolKit
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Load the keys of an RDB file into a running server.",
+        abstract: "Load the keys of an RDB file, a JSON dump or an AOF into a running server.",
         discussion: """
             Pipelined RESTORE … REPLACE ABSTTL with DUMP payloads of the target's RDB version (from INFO server), \
             type commands in chunks for values too big for one payload. Ends with a report: keys restored, \
             skipped, failed. Exit codes: 0 ok, 1 a key failed (named on stderr) or --verify found differences \
-            or the input is invalid, 2 usage, I/O or connection error.
+            or the input is invalid, 2 usage, I/O or connection error. \
+            A json/jsonl dump (cairn-rdb json or jsonl output, told by content) is restored key by key like an RDB file; \
+            jsonl carries databases, types and TTLs, the json (rdbtools) layout does not (see convert --help for what is inferred).
             """)
 
-    @Argument(help: "The RDB file to restore (.gz is decompressed transparently; - reads standard input), or an AOF: an appendonlydir, its manifest, or a single .aof file.")
+    @Argument(help: "The RDB file to restore (.gz is decompressed transparently; - reads standard input), a json/jsonl dump, or an AOF: an appendonlydir, its manifest, or a single .aof file.")
     var file: String
 
     @Option(name: .customLong("server"), help: ArgumentHelp("The server to restore into.", valueName: "HOST:PORT"))
@@ -119,7 +122,10 @@ struct RestoreCommand: ParsableCommand {
             if let aof {
                 try session.restoreAOF(aof, until: toTime)
             } else {
-                try session.restoreRDB(path: file)
+                switch try DumpInput.open(path: file, label: "restore", progress: !noProgress, lossy: lossy) {
+                case .rdb(let input): try session.restore(input)
+                case .json(let input): try session.restore(input)
+                }
             }
             try session.drain()
 
@@ -131,7 +137,7 @@ struct RestoreCommand: ParsableCommand {
             if verify && !dryRun {
                 let report = try DiffReport(json: false, labelA: file, labelB: server, tolerance: 1000)
                 let comparer = try ServerComparer(client: client, report: report)
-                try RDBInputFile(path: file, label: "verify", progress: !noProgress).forEachEntry(filter) { e in
+                try DumpInput.open(path: file, label: "verify", progress: !noProgress, lossy: lossy, onNote: { _ in }).forEachEntry(filter) { e in
                     if let at = e.expiresAt, at <= session.now { return }
                     if session.failedKeys.contains(KeyDigest.key(db: e.db, e.key)) { return }
                     report.keysA += 1
