@@ -131,11 +131,12 @@ struct RestoreCommand: ParsableCommand {
             if verify && !dryRun {
                 let report = try DiffReport(json: false, labelA: file, labelB: server, tolerance: 1000)
                 let comparer = try ServerComparer(client: client, report: report)
-                try RDBInputFile(path: file, label: "verify", progress: !noProgress).forEachEntry(filter) { e in
-                    if let at = e.expiresAt, at <= session.now { return }
-                    if session.failedKeys.contains(KeyDigest.key(db: e.db, e.key)) { return }
+                let digester = ValueDigester()
+                try RDBInputFile(path: file, label: "verify", progress: !noProgress).forEachKey(filter, visitor: digester) { h in
+                    if let at = h.expiresAt, at <= session.now { return }
+                    if session.failedKeys.contains(KeyDigest.key(db: h.db, h.key)) { return }
                     report.keysA += 1
-                    try comparer.add(db: e.db, key: e.key, summary: KeySummary(e.value, expiresAt: e.expiresAt))
+                    try comparer.add(db: h.db, key: h.key, summary: KeySummary(value: digester.digest, expiresAt: h.expiresAt, type: digester.kindCode))
                 }
                 try comparer.flush()
                 try out.write("verify: ")
