@@ -92,14 +92,25 @@ public enum KeyCommands {
     }
 
     static func streamCommands(key: [UInt8], stream s: RDBStream, emit: ([[UInt8]]) throws -> Void) throws {
+        var added = 0
+        for node in s.nodes { added += try streamEntryCommands(key: key, node: node, emit: emit) }
+        try streamTailCommands(key: key, stream: s, added: added, emit: emit)
+    }
+
+    /// XADD for each live entry of one stream node; returns how many.
+    static func streamEntryCommands(key: [UInt8], node: RDBStreamNode, emit: ([[UInt8]]) throws -> Void) throws -> Int {
         let xadd = Array("XADD".utf8)
         var added = 0
-        for node in s.nodes {
-            for e in try StreamNodes.entries(node) where !e.deleted {
-                try emit([xadd, key, id(e.id)] + e.fieldsAndValues)
-                added += 1
-            }
+        for e in try StreamNodes.entries(node) where !e.deleted {
+            try emit([xadd, key, id(e.id)] + e.fieldsAndValues)
+            added += 1
         }
+        return added
+    }
+
+    /// What follows a stream's entries: XSETID, the groups, their consumers and pending entries.
+    static func streamTailCommands(key: [UInt8], stream s: RDBStream, added: Int, emit: ([[UInt8]]) throws -> Void) throws {
+        let xadd = Array("XADD".utf8)
         let hasLastID = s.lastID != .zero
         var exists = added > 0
         if !exists && hasLastID {
@@ -140,5 +151,107 @@ public enum KeyCommands {
             try emit([Array("XGROUP".utf8), Array("CREATE".utf8), key, Array("cairn-rdb-tmp".utf8), Array("0".utf8), Array("MKSTREAM".utf8)])
             try emit([Array("XGROUP".utf8), Array("DESTROY".utf8), key, Array("cairn-rdb-tmp".utf8)])
         }
+    }
+}
+
+/// KeyCommands' type commands written while a value is walked element by element (RDBReader.nextWalking),
+/// for values too large to hold: DEL key, then RPUSH / SADD / ZADD / HMSET batches of 64 items as the
+/// elements arrive, SET + APPEND chunks for a big string, XADD per stream entry then the stream's tail,
+/// HPEXPIREAT for hash field TTLs (only the names of fields with a TTL are kept until the end), then
+/// PEXPIREAT. Memory: one batch.
+public final class TypeCommandWriter: RDBElementVisitor {
+    let chunk: Int
+    let deleteFirst: Bool
+    let emit: ([[UInt8]]) throws -> Void
+    var key: [UInt8] = []
+    var expiresAt: Int64?
+    var batch: [[UInt8]] = []
+    var batchItems = 0
+    var name: [UInt8] = []
+    var byTime: [Int64: [[UInt8]]] = [:]
+    var streamAdded = 0
+
+    /// `chunk`: the largest string argument to send whole.
+    public init(chunk: Int = 64 << 20, deleteFirst: Bool = true, emit: @escaping ([[UInt8]]) throws -> Void) {
+        self.chunk = chunk
+        self.deleteFirst = deleteFirst
+        self.emit = emit
+    }
+
+    public func beginValue(_ h: RDBKeyHeader) throws {
+        if h.typeCode == RDBType.module2 || h.typeCode == RDBType.modulePreGA {
+            throw KeyCommands.Unsupported(message: "a module value can only be restored from a DUMP payload")
+        }
+        key = h.key
+        expiresAt = h.expiresAt
+        batch.removeAll(keepingCapacity: true)
+        batchItems = 0
+        byTime = [:]
+        streamAdded = 0
+        switch RDBType.typeName(h.typeCode) {
+        case "list": name = Array("RPUSH".utf8)
+        case "set": name = Array("SADD".utf8)
+        case "zset": name = Array("ZADD".utf8)
+        case "hash": name = Array("HMSET".utf8)
+        default: name = []
+        }
+        if deleteFirst { try emit([Array("DEL".utf8), key]) }
+    }
+
+    func add(_ items: [UInt8]...) throws {
+        if batch.isEmpty { batch = [name, key] }
+        batch.append(contentsOf: items)
+        batchItems += 1
+        if batchItems == AOFCommands.itemsPerCommand { try flushBatch() }
+    }
+
+    func flushBatch() throws {
+        guard !batch.isEmpty else { return }
+        try emit(batch)
+        batch.removeAll(keepingCapacity: true)
+        batchItems = 0
+    }
+
+    public func string(_ s: UnsafeRawBufferPointer) throws {
+        if s.count <= chunk {
+            try emit([Array("SET".utf8), key, Array(s)])
+            return
+        }
+        var i = 0
+        while i < s.count {
+            let j = min(s.count, i + chunk)
+            try emit([Array((i == 0 ? "SET" : "APPEND").utf8), key, Array(s[i ..< j])])
+            i = j
+        }
+    }
+
+    public func listElement(_ e: UnsafeRawBufferPointer) throws { try add(Array(e)) }
+    public func setMember(_ m: UnsafeRawBufferPointer) throws { try add(Array(m)) }
+    public func sortedSetMember(_ m: UnsafeRawBufferPointer, score: Double) throws {
+        try add(formatScore17g(score), Array(m))
+    }
+    public func hashField(_ f: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {
+        try add(Array(f), Array(value))
+        if expiresAt != 0 { byTime[expiresAt, default: []].append(Array(f)) }
+    }
+    public func streamNode(_ node: RDBStreamNode) throws {
+        streamAdded += try KeyCommands.streamEntryCommands(key: key, node: node, emit: emit)
+    }
+    public func streamEnd(_ s: RDBStream) throws {
+        try KeyCommands.streamTailCommands(key: key, stream: s, added: streamAdded, emit: emit)
+    }
+
+    public func endValue() throws {
+        try flushBatch()
+        for at in byTime.keys.sorted() {
+            let names = byTime[at]!
+            var k = 0
+            while k < names.count {
+                let l = min(names.count, k + AOFCommands.itemsPerCommand)
+                try emit([Array("HPEXPIREAT".utf8), key, KeyCommands.decimal(at), Array("FIELDS".utf8), KeyCommands.decimal(Int64(l - k))] + names[k ..< l])
+                k = l
+            }
+        }
+        if let at = expiresAt { try emit([Array("PEXPIREAT".utf8), key, KeyCommands.decimal(at)]) }
     }
 }

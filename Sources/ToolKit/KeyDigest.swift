@@ -13,9 +13,10 @@
 //            they own. Left out: times (delivery, seen, active), and the v10+ counters (first ID,
 //            max-deleted ID, entries-added, entries-read) that older files do not have.
 //   module   the module id and the value's raw bytes
-// Every fingerprint starts with the type, so equal bytes of different types differ.
-// The value is walked element by element; it arrives materialised as an RDBValue today, and an
-// element-wise RDB walk could feed the same `Hasher128` calls without holding the value.
+// Every fingerprint starts with the type, so equal bytes of different types differ; counts, and a
+// stream's length and last ID, come after the elements, so the value can be hashed while it is walked
+// element by element (ValueDigester, fed by RDBReader.nextWalking) without holding it. A materialised
+// RDBValue goes through the same ValueDigester (RDBValue.replay), so both give the same fingerprint.
 import StorageFormat
 
 /// A 128-bit fingerprint.
@@ -118,77 +119,124 @@ public enum KeyDigest {
         }
     }
 
+    /// The type tag of a file's type code (the same as `typeTag` of the value it holds).
+    static func typeTag(code: UInt8) -> UInt64 {
+        switch RDBType.typeName(code) {
+        case "string": return 0
+        case "list": return 1
+        case "set": return 2
+        case "zset": return 3
+        case "hash": return 4
+        case "stream": return 15
+        default: return 7
+        }
+    }
+
     /// The fingerprint of a value (see the top of this file for what it covers).
     public static func value(_ value: RDBValue) throws -> Digest128 {
-        var h = Hasher128()
-        h.update(typeTag(value))
-        switch value {
-        case .string(let s):
-            h.update(s)
-        case .list(let items):
-            h.update(UInt64(items.count))
-            for e in items { h.update(e) }
-        case .set(let members):
-            h.update(UInt64(members.count))
-            var sum = Digest128.zero
-            for m in members {
-                var e = Hasher128()
-                e.update(m)
-                sum = sum &+ e.finalize()
-            }
-            h.update(sum.high); h.update(sum.low)
-        case .sortedSet(let members):
-            h.update(UInt64(members.count))
-            var sum = Digest128.zero
-            for m in members {
-                var e = Hasher128()
-                e.update(m.member)
-                e.update(m.score == 0 ? 0 : m.score.bitPattern)
-                sum = sum &+ e.finalize()
-            }
-            h.update(sum.high); h.update(sum.low)
-        case .hash(let fields):
-            h.update(UInt64(fields.count))
-            var sum = Digest128.zero
-            for f in fields {
-                var e = Hasher128()
-                e.update(f.field)
-                e.update(f.value)
-                if f.expiresAt != 0 { e.update(f.expiresAt) }
-                sum = sum &+ e.finalize()
-            }
-            h.update(sum.high); h.update(sum.low)
-        case .stream(let s):
-            h.update(s.length)
-            h.update(s.lastID.ms); h.update(s.lastID.seq)
-            for node in s.nodes {
-                for entry in try StreamNodes.entries(node) where !entry.deleted {
-                    h.update(entry.id.ms); h.update(entry.id.seq)
-                    h.update(UInt64(entry.fieldsAndValues.count))
-                    for fv in entry.fieldsAndValues { h.update(fv) }
-                }
-            }
-            // Groups in name order: writers may store them in any order.
-            h.update(UInt64(s.groups.count))
-            for g in s.groups.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
-                h.update(g.name)
-                h.update(g.lastDelivered.ms); h.update(g.lastDelivered.seq)
-                h.update(UInt64(g.pending.count))
-                for p in g.pending.sorted(by: { $0.id < $1.id }) {
-                    h.update(p.id.ms); h.update(p.id.seq); h.update(p.deliveryCount)
-                }
-                h.update(UInt64(g.consumers.count))
-                for c in g.consumers.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
-                    h.update(c.name)
-                    h.update(UInt64(c.pending.count))
-                    for id in c.pending.sorted() { h.update(id.ms); h.update(id.seq) }
-                }
-            }
-        case .module(let m):
-            h.update(m.moduleID)
-            h.update(m.raw)
+        let d = ValueDigester()
+        try value.replay(RDBKeyHeader(db: 0, key: [], typeCode: value.plainTypeCode), into: d)
+        return d.digest
+    }
+}
+
+/// KeyDigest's value fingerprint computed while the value is walked element by element: a few words of
+/// state, whatever the number of elements. `digest` is set by `endValue`.
+public final class ValueDigester: RDBElementVisitor {
+    var h = Hasher128()
+    var sum = Digest128.zero
+    var count: UInt64 = 0
+    var tag: UInt64 = 0
+    public private(set) var digest = Digest128.zero
+    /// The value's type as `RDBValue.kindCode` gives it.
+    public var kindCode: UInt8 { UInt8(tag) }
+
+    public init() {}
+
+    public func beginValue(_ header: RDBKeyHeader) throws {
+        tag = KeyDigest.typeTag(code: header.typeCode)
+        h = Hasher128()
+        h.update(tag)
+        sum = .zero
+        count = 0
+    }
+
+    public func string(_ s: UnsafeRawBufferPointer) throws { h.update(s) }
+
+    public func listElement(_ e: UnsafeRawBufferPointer) throws {
+        h.update(e)
+        count += 1
+    }
+
+    public func setMember(_ m: UnsafeRawBufferPointer) throws {
+        var e = Hasher128()
+        e.update(m)
+        sum = sum &+ e.finalize()
+        count += 1
+    }
+
+    public func sortedSetMember(_ m: UnsafeRawBufferPointer, score: Double) throws {
+        var e = Hasher128()
+        e.update(m)
+        e.update(score == 0 ? 0 : score.bitPattern)
+        sum = sum &+ e.finalize()
+        count += 1
+    }
+
+    public func hashField(_ f: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {
+        var e = Hasher128()
+        e.update(f)
+        e.update(value)
+        if expiresAt != 0 { e.update(expiresAt) }
+        sum = sum &+ e.finalize()
+        count += 1
+    }
+
+    public func streamNode(_ node: RDBStreamNode) throws {
+        for entry in try StreamNodes.entries(node) where !entry.deleted {
+            h.update(entry.id.ms); h.update(entry.id.seq)
+            h.update(UInt64(entry.fieldsAndValues.count))
+            for fv in entry.fieldsAndValues { h.update(fv) }
         }
-        return h.finalize()
+    }
+
+    public func streamEnd(_ s: RDBStream) throws {
+        h.update(s.length)
+        h.update(s.lastID.ms); h.update(s.lastID.seq)
+        // Groups in name order: writers may store them in any order.
+        h.update(UInt64(s.groups.count))
+        for g in s.groups.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
+            h.update(g.name)
+            h.update(g.lastDelivered.ms); h.update(g.lastDelivered.seq)
+            h.update(UInt64(g.pending.count))
+            for p in g.pending.sorted(by: { $0.id < $1.id }) {
+                h.update(p.id.ms); h.update(p.id.seq); h.update(p.deliveryCount)
+            }
+            h.update(UInt64(g.consumers.count))
+            for c in g.consumers.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
+                h.update(c.name)
+                h.update(UInt64(c.pending.count))
+                for id in c.pending.sorted() { h.update(id.ms); h.update(id.seq) }
+            }
+        }
+    }
+
+    public func module(_ m: RDBModuleValue) throws {
+        h.update(m.moduleID)
+        h.update(m.raw)
+    }
+
+    public func endValue() throws {
+        switch tag {
+        case 1:
+            h.update(count)
+        case 2, 3, 4:
+            h.update(count)
+            h.update(sum.high); h.update(sum.low)
+        default:
+            break
+        }
+        digest = h.finalize()
     }
 }
 

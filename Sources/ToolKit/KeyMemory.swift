@@ -70,12 +70,14 @@ public enum KeyMemory {
     static func hashtable(_ n: Int) -> Int { dictStruct + buckets(n) + n * dictEntry }
 
     /// The integer a string holds when Redis would store it as one (≤ 20 bytes, canonical).
-    static func integer(_ s: [UInt8]) -> Int64? {
+    @inline(__always)
+    static func integer(_ s: UnsafeRawBufferPointer) -> Int64? {
         s.count <= 20 ? StrictInteger.parse(s) : nil
     }
 
     /// Bytes a listpack entry takes (encoding + data + back-length).
-    static func listpackEntry(_ s: [UInt8]) -> Int {
+    @inline(__always)
+    static func listpackEntry(_ s: UnsafeRawBufferPointer) -> Int {
         let body: Int
         if let v = integer(s) { body = listpackInt(v) } else { body = listpackStringBody(s.count) }
         return body + backlen(body)
@@ -111,136 +113,172 @@ public enum KeyMemory {
 
     /// The row for one entry. `fileVersion`: the RDB version it was read from (chooses 7.0 or 7.2 rules).
     public static func row(_ e: RDBEntry, fileVersion: Int) throws -> KeyMemoryRow {
-        var size = dictEntry + 8 + sdsSize(e.key.count)
-        if e.expiresAt != nil { size += dictEntry }
-        let redis72 = fileVersion >= 11
-        var encoding: String
-        var count = 0
-        var largest = 0
-        switch e.value {
-        case .string(let s):
-            count = s.count
-            largest = s.count
-            if let v = integer(s) {
-                encoding = "int"
-                if v < 0 || v >= 10000 { size += robj }
-            } else if s.count <= 44 {
-                encoding = "embstr"
-                size += mallocSize(robj + 3 + s.count + 1)
+        let meter = KeyMemoryMeter(fileVersion: fileVersion)
+        try e.value.replay(RDBKeyHeader(db: e.db, key: e.key, typeCode: e.typeCode, expiresAt: e.expiresAt), into: meter)
+        return meter.row!
+    }
+}
+
+/// KeyMemory's estimate computed while a value is walked element by element (RDBReader.nextWalking):
+/// counters only, whatever the number of elements. `row` is set by `endValue`.
+public final class KeyMemoryMeter: RDBElementVisitor {
+    let redis72: Bool
+    public private(set) var row: KeyMemoryRow?
+    var header = RDBKeyHeader(db: 0, key: [], typeCode: 0)
+    var size = 0
+    var encoding = ""
+    var count = 0
+    var largest = 0
+    // list
+    var nodes = 0, packed = 0, current = 0
+    // set, zset, hash
+    var allInts = true, width = 2, lp = 0, strings = 0, ttls = false
+
+    /// `fileVersion`: the RDB version the values come from (chooses 7.0 or 7.2 rules).
+    public init(fileVersion: Int) { redis72 = fileVersion >= 11 }
+
+    typealias M = KeyMemory
+
+    public func beginValue(_ h: RDBKeyHeader) throws {
+        header = h
+        row = nil
+        size = M.dictEntry + 8 + M.sdsSize(h.key.count)
+        if h.expiresAt != nil { size += M.dictEntry }
+        encoding = ""
+        count = 0; largest = 0
+        nodes = 0; packed = 0; current = 0
+        allInts = true; width = 2; lp = M.listpackHeader; strings = 0; ttls = false
+        if RDBType.typeName(h.typeCode) == "stream" { size += M.robj + 600 }
+    }
+
+    public func string(_ s: UnsafeRawBufferPointer) throws {
+        count = s.count
+        largest = s.count
+        if let v = M.integer(s) {
+            encoding = "int"
+            if v < 0 || v >= 10000 { size += M.robj }
+        } else if s.count <= 44 {
+            encoding = "embstr"
+            size += M.mallocSize(M.robj + 3 + s.count + 1)
+        } else {
+            encoding = "raw"
+            size += M.robj + M.sdsSize(s.count, type5: false)
+        }
+    }
+
+    public func listElement(_ it: UnsafeRawBufferPointer) throws {
+        count += 1
+        largest = max(largest, it.count)
+        let n = M.listpackEntry(it)
+        if current > 0 && current + n > 8192 {
+            packed += M.mallocSize(current)
+            nodes += 1
+            current = 0
+        }
+        if current == 0 { current = M.listpackHeader }
+        current += n
+    }
+
+    public func setMember(_ m: UnsafeRawBufferPointer) throws {
+        count += 1
+        largest = max(largest, m.count)
+        lp += M.listpackEntry(m)
+        strings += M.sdsSize(m.count)
+        if allInts {
+            if let v = M.integer(m) {
+                if v < Int64(Int16.min) || v > Int64(Int16.max) { width = max(width, 4) }
+                if v < Int64(Int32.min) || v > Int64(Int32.max) { width = 8 }
             } else {
-                encoding = "raw"
-                size += robj + sdsSize(s.count, type5: false)
+                allInts = false
             }
-        case .list(let items):
-            count = items.count
-            var nodes = 0
-            var packed = 0
-            var current = 0
-            for it in items {
-                largest = max(largest, it.count)
-                let n = listpackEntry(it)
-                if current > 0 && current + n > 8192 {
-                    packed += mallocSize(current)
-                    nodes += 1
-                    current = 0
-                }
-                if current == 0 { current = listpackHeader }
-                current += n
-            }
-            if current > 0 { packed += mallocSize(current); nodes += 1 }
+        }
+    }
+
+    public func sortedSetMember(_ m: UnsafeRawBufferPointer, score: Double) throws {
+        count += 1
+        largest = max(largest, m.count)
+        lp += M.listpackEntry(m) + M.listpackScore(score)
+        strings += M.sdsSize(m.count)
+    }
+
+    public func hashField(_ f: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {
+        count += 1
+        largest = max(largest, f.count, value.count)
+        lp += M.listpackEntry(f) + M.listpackEntry(value)
+        strings += M.sdsSize(f.count) + M.sdsSize(value.count)
+        if expiresAt != 0 {
+            ttls = true
+            lp += 10
+        }
+    }
+
+    public func streamNode(_ node: RDBStreamNode) throws {
+        size += M.mallocSize(node.listpack.count) + 64
+        for entry in try StreamNodes.entries(node) where !entry.deleted {
+            for fv in entry.fieldsAndValues { largest = max(largest, fv.count) }
+        }
+    }
+
+    public func streamEnd(_ s: RDBStream) throws {
+        count = Int(s.length)
+        for g in s.groups {
+            size += 2048 + M.sdsSize(g.name.count) + g.pending.count * 64
+            for c in g.consumers { size += 256 + M.sdsSize(c.name.count) + c.pending.count * 16 }
+        }
+    }
+
+    public func module(_ m: RDBModuleValue) throws {
+        size += M.robj + m.raw.count
+    }
+
+    public func endValue() throws {
+        let type = RDBType.typeName(header.typeCode)
+        switch type {
+        case "list":
+            if current > 0 { packed += M.mallocSize(current); nodes += 1 }
             if redis72 && nodes <= 1 {
                 encoding = "listpack"
-                size += robj + max(packed, mallocSize(listpackHeader))
+                size += M.robj + max(packed, M.mallocSize(M.listpackHeader))
             } else {
                 encoding = "quicklist"
-                size += robj + 48 + nodes * 32 + packed
+                size += M.robj + 48 + nodes * 32 + packed
             }
-        case .set(let members):
-            count = members.count
-            var allInts = true
-            var width = 2
-            var lp = listpackHeader
-            var strings = 0
-            for m in members {
-                largest = max(largest, m.count)
-                lp += listpackEntry(m)
-                strings += sdsSize(m.count)
-                if allInts {
-                    if let v = integer(m) {
-                        if v < Int64(Int16.min) || v > Int64(Int16.max) { width = max(width, 4) }
-                        if v < Int64(Int32.min) || v > Int64(Int32.max) { width = 8 }
-                    } else {
-                        allInts = false
-                    }
-                }
-            }
-            if allInts && members.count <= 512 {
+        case "set":
+            if allInts && count <= 512 {
                 encoding = "intset"
-                size += robj + mallocSize(8 + members.count * width)
-            } else if redis72 && members.count <= 128 && largest <= 64 {
+                size += M.robj + M.mallocSize(8 + count * width)
+            } else if redis72 && count <= 128 && largest <= 64 {
                 encoding = "listpack"
-                size += robj + mallocSize(lp)
+                size += M.robj + M.mallocSize(lp)
             } else {
                 encoding = "hashtable"
-                size += robj + hashtable(members.count) + strings
+                size += M.robj + M.hashtable(count) + strings
             }
-        case .sortedSet(let members):
-            count = members.count
-            var lp = listpackHeader
-            var strings = 0
-            for m in members {
-                largest = max(largest, m.member.count)
-                lp += listpackEntry(m.member) + listpackScore(m.score)
-                strings += sdsSize(m.member.count)
-            }
-            if members.count <= 128 && largest <= 64 {
+        case "zset":
+            if count <= 128 && largest <= 64 {
                 encoding = "listpack"
-                size += robj + mallocSize(lp)
+                size += M.robj + M.mallocSize(lp)
             } else {
                 encoding = "skiplist"
-                size += robj + 16 + hashtable(members.count) + skiplistHeader + members.count * skiplistNode + strings
+                size += M.robj + 16 + M.hashtable(count) + M.skiplistHeader + count * M.skiplistNode + strings
             }
-        case .hash(let fields):
-            count = fields.count
-            var lp = listpackHeader
-            var strings = 0
-            var ttls = false
-            for f in fields {
-                largest = max(largest, f.field.count, f.value.count)
-                lp += listpackEntry(f.field) + listpackEntry(f.value)
-                strings += sdsSize(f.field.count) + sdsSize(f.value.count)
-                if f.expiresAt != 0 {
-                    ttls = true
-                    lp += 10
-                }
-            }
-            if fields.count <= 128 && largest <= 64 {
+        case "hash":
+            if count <= 128 && largest <= 64 {
                 encoding = ttls ? "listpackex" : "listpack"
-                size += robj + mallocSize(lp)
+                size += M.robj + M.mallocSize(lp)
             } else {
                 encoding = "hashtable"
-                size += robj + hashtable(fields.count) + strings
+                size += M.robj + M.hashtable(count) + strings
             }
-        case .stream(let s):
+        case "stream":
             encoding = "stream"
-            count = Int(s.length)
-            size += robj + 600
-            for node in s.nodes {
-                size += mallocSize(node.listpack.count) + 64
-                for entry in try StreamNodes.entries(node) where !entry.deleted {
-                    for fv in entry.fieldsAndValues { largest = max(largest, fv.count) }
-                }
-            }
-            for g in s.groups {
-                size += 2048 + sdsSize(g.name.count) + g.pending.count * 64
-                for c in g.consumers { size += 256 + sdsSize(c.name.count) + c.pending.count * 16 }
-            }
-        case .module(let m):
+        case "module":
             encoding = "module"
-            size += robj + m.raw.count
+        default:
+            break
         }
-        return KeyMemoryRow(db: e.db, type: e.value.typeName, key: e.key, sizeInBytes: size, encoding: encoding,
-                            numElements: count, lenLargestElement: largest, expiresAt: e.expiresAt)
+        row = KeyMemoryRow(db: header.db, type: type, key: header.key, sizeInBytes: size, encoding: encoding,
+                           numElements: count, lenLargestElement: largest, expiresAt: header.expiresAt)
     }
 }
 

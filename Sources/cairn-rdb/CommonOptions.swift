@@ -68,14 +68,118 @@ struct RDBInputFile {
         progress = Progress(label: label, total: source.knownSize, enabled: enabled)
     }
 
-    /// Calls `body` for every entry the filter selects, updating the progress bar.
-    func forEachEntry(_ filter: KeyFilter, _ body: (RDBEntry) throws -> Void) throws {
+    /// Walks the file element by element (RDBReader.nextWalking), updating the progress bar: the value
+    /// of every key the filter selects goes to `visitor`, then `done(header)` is called; the other keys
+    /// are walked (and checked) without handing anything out; other records go to `onRecord`. Memory is
+    /// the visitor's, whatever the size of a value.
+    func forEachKey(_ filter: KeyFilter, onRecord: (RDBRecord) throws -> Void = { _ in }, visitor: RDBElementVisitor,
+                    _ done: (RDBKeyHeader) throws -> Void = { _ in }) throws {
         defer { progress.finish() }
-        while let record = try reader.next() {
-            if case .entry(let e) = record, filter.matches(e) {
-                try body(e)
+        var chosen = false
+        while let record = try reader.nextWalking({ h in
+            chosen = filter.matches(db: h.db, key: h.key, type: h.typeName, expiresAt: h.expiresAt)
+            return chosen ? visitor : nil
+        }) {
+            switch record {
+            case .record(let r): try onRecord(r)
+            case .key(let h): if chosen { try done(h) }
             }
             progress.update(reader.offset)
+        }
+    }
+}
+
+/// Holds a value while it is small (up to `limit` bytes, estimated), and past that hands what it holds,
+/// and every later element, to the visitor `spill` makes: the RESTORE form of `resp` and `restore` needs
+/// a value whole, a big one goes as type commands written while it is walked. Strings and module values
+/// come whole and never spill.
+final class BoundedValue: RDBElementVisitor {
+    /// 16 MiB: a value below it is held whole (about that much memory), one above is streamed.
+    static let defaultLimit = 16 << 20
+
+    let limit: Int
+    let builder = RDBValueBuilder()
+    var spilled: RDBElementVisitor?
+    var ignoring = false
+    var header = RDBKeyHeader(db: 0, key: [], typeCode: 0)
+    /// Whether to take the key at all (false: its elements are dropped).
+    var onBegin: (RDBKeyHeader) throws -> Bool = { _ in true }
+    /// A small value, whole, after its last element.
+    var onWhole: (RDBEntry) throws -> Void = { _ in }
+    /// The visitor a big value goes to (it gets beginValue, the elements so far, the rest, endValue).
+    var spill: (RDBKeyHeader) throws -> RDBElementVisitor = { _ in RDBValueBuilder() }
+    /// After a spilled value's endValue.
+    var onSpilled: (RDBKeyHeader) throws -> Void = { _ in }
+
+    init(limit: Int = BoundedValue.defaultLimit) { self.limit = limit }
+
+    func beginValue(_ h: RDBKeyHeader) throws {
+        spilled = nil
+        header = h
+        ignoring = !(try onBegin(h))
+        try builder.beginValue(h)
+    }
+
+    @inline(__always) func check() throws {
+        if builder.estimatedBytes > limit {
+            let s = try spill(header)
+            try s.beginValue(header)
+            try builder.replayElements(into: s)
+            builder.reset()
+            spilled = s
+        }
+    }
+
+    func string(_ s: UnsafeRawBufferPointer) throws {
+        if !ignoring { try builder.string(s) }
+    }
+    func module(_ m: RDBModuleValue) throws {
+        if !ignoring { try builder.module(m) }
+    }
+    func listElement(_ e: UnsafeRawBufferPointer) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.listElement(e) }
+        try builder.listElement(e)
+        try check()
+    }
+    func setMember(_ m: UnsafeRawBufferPointer) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.setMember(m) }
+        try builder.setMember(m)
+        try check()
+    }
+    func sortedSetMember(_ m: UnsafeRawBufferPointer, score: Double) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.sortedSetMember(m, score: score) }
+        try builder.sortedSetMember(m, score: score)
+        try check()
+    }
+    func hashField(_ f: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.hashField(f, value: value, expiresAt: expiresAt) }
+        try builder.hashField(f, value: value, expiresAt: expiresAt)
+        try check()
+    }
+    func streamNode(_ node: RDBStreamNode) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.streamNode(node) }
+        try builder.streamNode(node)
+        try check()
+    }
+    func streamEnd(_ stream: RDBStream) throws {
+        if ignoring { return }
+        if let s = spilled { return try s.streamEnd(stream) }
+        try builder.streamEnd(stream)
+    }
+    func endValue() throws {
+        if ignoring { return }
+        if let s = spilled {
+            spilled = nil
+            try s.endValue()
+            try onSpilled(header)
+        } else if let e = builder.entry {
+            builder.reset()
+            try onWhole(e)
         }
     }
 }

@@ -5,7 +5,8 @@
 // expiry, type) — 128-bit fingerprints (ToolKit.KeyDigest), so a key costs about 80 bytes of table
 // whatever its name and value sizes (10 M keys ≈ 0.8 GB). Pass 2 streams B and takes each key out of
 // the table as it compares it: what B has and the table has not is extra. Pass 3 re-reads A only when
-// keys are left, to name them (missing). Values are never held beyond the one being read.
+// keys are left, to name them (missing). Values are never held: each is fingerprinted while it is
+// walked element by element (ToolKit.ValueDigester), so a key of any size costs a few words.
 // A file and a server: the file is streamed once, its keys compared with DUMP + PEXPIRETIME in
 // pipelined batches (ServerCompare.swift), keeping only a set of key fingerprints (~40 bytes a key),
 // then the server is SCANned for extra keys. Keys of the file already expired are skipped (a server
@@ -68,8 +69,10 @@ struct DiffCommand: ParsableCommand {
     func diffFiles(_ filter: KeyFilter, _ b: String) throws -> Bool {
         let report = try DiffReport(json: json, labelA: a, labelB: b, tolerance: ttlTolerance ?? 0)
         var table: [Digest128: KeySummary] = [:]
-        try RDBInputFile(path: a, label: "diff A", progress: !noProgress && !json).forEachEntry(filter) { e in
-            table[KeyDigest.key(db: e.db, e.key)] = try KeySummary(e.value, expiresAt: e.expiresAt)
+        let digester = ValueDigester()
+        func summary(_ h: RDBKeyHeader) -> KeySummary { KeySummary(value: digester.digest, expiresAt: h.expiresAt, type: digester.kindCode) }
+        try RDBInputFile(path: a, label: "diff A", progress: !noProgress && !json).forEachKey(filter, visitor: digester) { h in
+            table[KeyDigest.key(db: h.db, h.key)] = summary(h)
             report.keysA += 1
         }
         // B's keys that A selected are compared whatever their type and TTL in B (a type or TTL
@@ -77,22 +80,30 @@ struct DiffCommand: ParsableCommand {
         var location = filter
         location.types = []
         location.expiry = .any
-        try RDBInputFile(path: b, label: "diff B", progress: !noProgress && !json).forEachEntry(location) { e in
-            let d = KeyDigest.key(db: e.db, e.key)
+        try RDBInputFile(path: b, label: "diff B", progress: !noProgress && !json).forEachKey(location, visitor: digester) { h in
+            let d = KeyDigest.key(db: h.db, h.key)
             if let inA = table.removeValue(forKey: d) {
                 report.keysB += 1
-                try report.compare(db: e.db, key: e.key, a: inA, b: KeySummary(e.value, expiresAt: e.expiresAt))
-            } else if filter.matches(e) {
+                try report.compare(db: h.db, key: h.key, a: inA, b: summary(h))
+            } else if filter.matches(db: h.db, key: h.key, type: h.typeName, expiresAt: h.expiresAt) {
                 report.keysB += 1
-                try report.report(.extra, db: e.db, key: e.key, a: nil, b: KeySummary(e.value, expiresAt: e.expiresAt))
+                try report.report(.extra, db: h.db, key: h.key, a: nil, b: summary(h))
             }
         }
         if !table.isEmpty {
-            try RDBInputFile(path: a, label: "diff A", progress: !noProgress && !json).forEachEntry(filter) { e in
-                if let inA = table.removeValue(forKey: KeyDigest.key(db: e.db, e.key)) {
-                    try report.report(.missing, db: e.db, key: e.key, a: inA, b: nil)
+            // Names only: the values are not needed (walked without a visitor).
+            let reader = try RDBInputFile(path: a, label: "diff A", progress: !noProgress && !json)
+            var chosen = false
+            while let r = try reader.reader.nextWalking({ h in
+                chosen = filter.matches(db: h.db, key: h.key, type: h.typeName, expiresAt: h.expiresAt)
+                return nil
+            }) {
+                if case .key(let h) = r, chosen, let inA = table.removeValue(forKey: KeyDigest.key(db: h.db, h.key)) {
+                    try report.report(.missing, db: h.db, key: h.key, a: inA, b: nil)
                 }
+                reader.progress.update(reader.reader.offset)
             }
+            reader.progress.finish()
         }
         return try report.finish()
     }
@@ -103,11 +114,12 @@ struct DiffCommand: ParsableCommand {
         let comparer = try ServerComparer(client: client, report: report)
         var known = Set<Digest128>()
         let now = nowMilliseconds()
-        try RDBInputFile(path: a, label: "diff", progress: !noProgress && !json).forEachEntry(filter) { e in
-            if let at = e.expiresAt, at <= now { return }
+        let digester = ValueDigester()
+        try RDBInputFile(path: a, label: "diff", progress: !noProgress && !json).forEachKey(filter, visitor: digester) { h in
+            if let at = h.expiresAt, at <= now { return }
             report.keysA += 1
-            known.insert(KeyDigest.key(db: e.db, e.key))
-            try comparer.add(db: e.db, key: e.key, summary: KeySummary(e.value, expiresAt: e.expiresAt))
+            known.insert(KeyDigest.key(db: h.db, h.key))
+            try comparer.add(db: h.db, key: h.key, summary: KeySummary(value: digester.digest, expiresAt: h.expiresAt, type: digester.kindCode))
         }
         try comparer.flush()
         try comparer.scanExtras(filter: filter, known: known)

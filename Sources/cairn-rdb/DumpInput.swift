@@ -44,14 +44,6 @@ enum DumpInput {
         }
         return .rdb(RDBInputFile(reader: try RDBReader(source: sniffed), progress: bar))
     }
-
-    /// Calls `body` for every entry the filter selects.
-    func forEachEntry(_ filter: KeyFilter, _ body: (RDBEntry) throws -> Void) throws {
-        switch self {
-        case .rdb(let f): try f.forEachEntry(filter, body)
-        case .json(let f): try f.forEachEntry(filter, body)
-        }
-    }
 }
 
 extension RestoreSession {

@@ -3,7 +3,8 @@
 // --mix; strings are integers, random text or compressible text; aggregates have 1 to 2×--elements
 // elements, written in the encodings Redis 7.0 picks (listpack, intset, quicklist…). --big-hash N adds
 // one hash "bighash" of N fields, streamed element by element (RDBWriter.beginValue), so generating it
-// takes no memory for its fields. Nothing else is held in memory: one key at a time.
+// takes no memory for its fields; --big-zset N and --big-list N add "bigzset" and "biglist" the same
+// way. Nothing else is held in memory: one key at a time.
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -28,6 +29,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("big-hash"), help: "Add one hash named \"bighash\" with this many fields (streamed).")
     var bigHash: Int = 0
 
+    @Option(name: .customLong("big-zset"), help: "Add one sorted set named \"bigzset\" with this many members (streamed).")
+    var bigZset: Int = 0
+
+    @Option(name: .customLong("big-list"), help: "Add one list named \"biglist\" with this many elements (streamed).")
+    var bigList: Int = 0
+
     @Option(help: "Average elements per aggregate (each has 1 to twice this).")
     var elements: Int = 8
 
@@ -51,7 +58,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard keys >= 0 else { throw ValidationError("--keys must be 0 or more") }
-        guard bigHash >= 0 else { throw ValidationError("--big-hash must be 0 or more") }
+        guard bigHash >= 0, bigZset >= 0, bigList >= 0 else { throw ValidationError("--big-hash, --big-zset and --big-list must be 0 or more") }
         guard elements >= 1, valueBytes >= 1 else { throw ValidationError("--elements and --value-bytes must be at least 1") }
         guard dbs >= 1, dbs <= 16 else { throw ValidationError("--dbs must be 1 to 16") }
         guard (0 ... 100).contains(expirePercent) else { throw ValidationError("--expire-percent must be 0 to 100") }
@@ -91,9 +98,10 @@ struct GenerateCommand: ParsableCommand {
                 let total = weights.reduce(0, +)
                 for db in 0 ..< dbs {
                     let first = keys * db / dbs, last = keys * (db + 1) / dbs
-                    if last == first && !(db == 0 && bigHash > 0) { continue }
+                    let bigKeys = db == 0 ? [bigHash, bigZset, bigList].filter { $0 > 0 }.count : 0
+                    if last == first && bigKeys == 0 { continue }
                     try writer.writeSelectDB(db)
-                    try writer.writeResizeDB(dbSize: UInt64(last - first + (db == 0 && bigHash > 0 ? 1 : 0)), expiresSize: 0)
+                    try writer.writeResizeDB(dbSize: UInt64(last - first + bigKeys), expiresSize: 0)
                     for i in first ..< last {
                         var pick = Int(generator.next() % UInt64(total))
                         var type = 0
@@ -113,6 +121,30 @@ struct GenerateCommand: ParsableCommand {
                             field.append(contentsOf: "field:\(i)".utf8)
                             generator.text(into: &value, length: 1 + Int(generator.next() % UInt64(valueBytes * 2)))
                             try field.withUnsafeBytes { f in try value.withUnsafeBytes { v in try writer.appendHashField(f, value: v) } }
+                            if i & 65535 == 0 { progress.update(writer.bytesWritten) }
+                        }
+                        try writer.endValue()
+                        written += 1
+                    }
+                    if db == 0 && bigZset > 0 {
+                        // Highest score first, as Redis writes a skiplist.
+                        try writer.beginValue(.sortedSet, key: Array("bigzset".utf8), count: bigZset)
+                        var member = [UInt8]()
+                        for i in 0 ..< bigZset {
+                            member.removeAll(keepingCapacity: true)
+                            member.append(contentsOf: "member:\(i)".utf8)
+                            try member.withUnsafeBytes { try writer.appendSortedSetMember($0, score: Double(bigZset - i) / 4) }
+                            if i & 65535 == 0 { progress.update(writer.bytesWritten) }
+                        }
+                        try writer.endValue()
+                        written += 1
+                    }
+                    if db == 0 && bigList > 0 {
+                        try writer.beginValue(.list, key: Array("biglist".utf8), count: bigList)
+                        var item = [UInt8]()
+                        for i in 0 ..< bigList {
+                            generator.text(into: &item, length: 1 + Int(generator.next() % UInt64(valueBytes * 2)))
+                            try item.withUnsafeBytes { try writer.appendListElement($0) }
                             if i & 65535 == 0 { progress.update(writer.bytesWritten) }
                         }
                         try writer.endValue()

@@ -1,8 +1,8 @@
 // cairn-rdb json FILE: every selected key as JSON, in rdbtools' layout — an array with one object per
 // database of the file (those --db excludes are left out), key → value; strings binary-safe; hashes
 // as objects; lists and sets as arrays; sorted sets as member → score. Streams as an object of their
-// entries and groups, module values as their module's name (ValueJSON.swift). Streams the file: one
-// record in memory at a time.
+// entries and groups, module values as their module's name (ValueJSON.swift). Streams the file: values are
+// walked element by element (memory independent of the size of any key).
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -25,7 +25,6 @@ struct JSONCommand: ParsableCommand {
         try CairnRDB.guarded {
             let filter = try filters.makeFilter()
             let input = try RDBInputFile(path: file, label: "json", progress: !noProgress)
-            let reader = input.reader
             let out = FileOutput.standardOutput()
             var openDB = false
             var firstKey = true
@@ -38,28 +37,22 @@ struct JSONCommand: ParsableCommand {
                 firstKey = true
             }
             out.writeASCII("[")
-            defer { input.progress.finish() }
-            while let record = try reader.next() {
-                switch record {
-                case .selectDB(let db):
+            let writer = JSONValueWriter(out: out)
+            writer.onBegin = { h in
+                if !openDB { open() }
+                if !firstKey { out.writeASCII(",") }
+                firstKey = false
+                out.writeASCII("\n")
+                out.writeJSONString(h.key)
+                out.writeASCII(":")
+            }
+            try input.forEachKey(filter, onRecord: { record in
+                if case .selectDB(let db) = record {
                     if openDB { out.writeASCII("}") }
                     openDB = false
                     if filter.accepts(db: db) { open() }
-                case .entry(let e):
-                    guard filter.matches(e) else { break }
-                    if !openDB { open() }
-                    if !firstKey { out.writeASCII(",") }
-                    firstKey = false
-                    out.writeASCII("\n")
-                    out.writeJSONString(e.key)
-                    out.writeASCII(":")
-                    try out.writeJSONValue(e.value)
-                    try out.flushIfFull()
-                default:
-                    break
                 }
-                input.progress.update(reader.offset)
-            }
+            }, visitor: writer)
             if openDB { out.writeASCII("}") }
             out.writeASCII("]\n")
             try out.flush()

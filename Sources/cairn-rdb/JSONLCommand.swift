@@ -2,7 +2,8 @@
 //   {"db":0,"key":"…","type":"hash","expiry":4102444800000,"value":{…}}
 // `expiry` is the absolute Unix time in ms (null without a TTL); `value` as in `json`
 // (ValueJSON.swift). A hash with field TTLs (Redis 7.4+) also has "field_expiry": {field: ms}.
-// Strings are binary-safe (one \u00XX escape per non-printable byte). Streams the file.
+// Strings are binary-safe (one \u00XX escape per non-printable byte). Streams the file: values are
+// walked element by element; only the names of hash fields with a TTL are kept until the key's end.
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -26,26 +27,51 @@ struct JSONLCommand: ParsableCommand {
             let filter = try filters.makeFilter()
             let input = try RDBInputFile(path: file, label: "jsonl", progress: !noProgress)
             let out = FileOutput.standardOutput()
-            try input.forEachEntry(filter) { e in
-                try out.write("{\"db\":\(e.db),\"key\":")
-                out.writeJSONString(e.key)
-                try out.write(",\"type\":\"\(e.value.typeName)\",\"expiry\":" + (e.expiresAt.map { String($0) } ?? "null") + ",\"value\":")
-                try out.writeJSONValue(e.value)
-                if case .hash(let fields) = e.value, fields.contains(where: { $0.expiresAt != 0 }) {
+            let writer = JSONValueWriter(out: out)
+            // Fields with a TTL, written after the value (only those are kept until the key's end).
+            var fieldTTLs: [([UInt8], Int64)] = []
+            let collector = FieldTTLCollector { f, at in fieldTTLs.append((Array(f), at)) }
+            writer.onBegin = { h in
+                fieldTTLs.removeAll()
+                try out.write("{\"db\":\(h.db),\"key\":")
+                out.writeJSONString(h.key)
+                try out.write(",\"type\":\"\(h.typeName)\",\"expiry\":" + (h.expiresAt.map { String($0) } ?? "null") + ",\"value\":")
+            }
+            writer.onEnd = { _ in
+                if !fieldTTLs.isEmpty {
                     out.writeASCII(",\"field_expiry\":{")
-                    var first = true
-                    for f in fields where f.expiresAt != 0 {
-                        if !first { out.writeASCII(",") }
-                        first = false
-                        out.writeJSONString(f.field)
-                        try out.write(":\(f.expiresAt)")
+                    for (i, (f, at)) in fieldTTLs.enumerated() {
+                        if i > 0 { out.writeASCII(",") }
+                        out.writeJSONString(f)
+                        try out.write(":\(at)")
                     }
                     out.writeASCII("}")
                 }
                 out.writeASCII("}\n")
-                try out.flushIfFull()
             }
+            collector.next = writer
+            try input.forEachKey(filter, visitor: collector)
             try out.flush()
         }
     }
+}
+
+/// Passes everything to `next`, noting hash fields that carry a TTL on the way.
+final class FieldTTLCollector: RDBElementVisitor {
+    var next: RDBElementVisitor?
+    let note: (UnsafeRawBufferPointer, Int64) -> Void
+    init(_ note: @escaping (UnsafeRawBufferPointer, Int64) -> Void) { self.note = note }
+    func beginValue(_ h: RDBKeyHeader) throws { try next?.beginValue(h) }
+    func string(_ v: UnsafeRawBufferPointer) throws { try next?.string(v) }
+    func listElement(_ e: UnsafeRawBufferPointer) throws { try next?.listElement(e) }
+    func setMember(_ m: UnsafeRawBufferPointer) throws { try next?.setMember(m) }
+    func sortedSetMember(_ m: UnsafeRawBufferPointer, score: Double) throws { try next?.sortedSetMember(m, score: score) }
+    func hashField(_ f: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {
+        if expiresAt != 0 { note(f, expiresAt) }
+        try next?.hashField(f, value: value, expiresAt: expiresAt)
+    }
+    func streamNode(_ n: RDBStreamNode) throws { try next?.streamNode(n) }
+    func streamEnd(_ s: RDBStream) throws { try next?.streamEnd(s) }
+    func module(_ m: RDBModuleValue) throws { try next?.module(m) }
+    func endValue() throws { try next?.endValue() }
 }

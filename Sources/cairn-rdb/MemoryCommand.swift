@@ -8,6 +8,7 @@
 // a field holding a comma or a quote is quoted as RFC 4180 says.
 // --bigkeys N keeps only the N largest keys of each type, in a bounded min-heap (memory O(N × types)),
 // and prints them at the end, by type, largest first. --bytes B keeps keys of at least B bytes.
+// Values are walked element by element (KeyMemoryMeter): memory does not grow with a key's size.
 import ArgumentParser
 import HeapModule
 import StorageFormat
@@ -58,8 +59,9 @@ struct MemoryCommand: ParsableCommand {
             if !noHeader { try out.write("database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n") }
             var heaps: [String: Heap<Ranked>] = [:]
             var seq = 0
-            try input.forEachEntry(filter) { e in
-                let row = try KeyMemory.row(e, fileVersion: version)
+            let meter = KeyMemoryMeter(fileVersion: version)
+            try input.forEachKey(filter, visitor: meter) { _ in
+                guard let row = meter.row else { return }
                 if let minBytes, row.sizeInBytes < minBytes { return }
                 if let n = bigkeys {
                     seq += 1

@@ -5,6 +5,9 @@
 // aggregates split 64 items per command, big strings as SET + APPEND chunks, streams as XADD /
 // XSETID / XGROUP / XCLAIM) followed by PEXPIREAT. Module values can only be RESTOREd; with
 // --commands they are still written as RESTORE, and counted.
+// Values are walked element by element: one held whole is at most BoundedValue.defaultLimit (16 MiB,
+// estimated); a bigger aggregate is written as type commands while it is walked, in either mode
+// (a RESTORE payload would need it whole), so memory stays flat whatever the size of a key.
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -58,11 +61,20 @@ struct RESPCommand: ParsableCommand {
                 AOFCommands.append(args, to: &scratch)
                 try out.write(scratch)
             }
-            try input.forEachEntry(filter) { e in
-                if e.db != db {
-                    try emit([Array("SELECT".utf8), Array(String(e.db).utf8)])
-                    db = e.db
+            // A value is held whole while it is small (the RESTORE payload needs it whole, and a small
+            // value's commands are written as before); a big one is written as type commands while it is
+            // walked (BoundedValue), whatever the mode.
+            let value = BoundedValue()
+            value.onBegin = { h in
+                if h.db != db {
+                    try emit([Array("SELECT".utf8), Array(String(h.db).utf8)])
+                    db = h.db
                 }
+                return true
+            }
+            value.spill = { _ in TypeCommandWriter { try emit($0) } }
+            value.onSpilled = { _ in asCommands += 1 }
+            value.onWhole = { e in
                 var restoreForm = !commands
                 if case .module = e.value { restoreForm = true }
                 do {
@@ -86,6 +98,7 @@ struct RESPCommand: ParsableCommand {
                     printError("cairn-rdb: key \"\(printableKey(e.key))\" in db \(e.db) skipped: \(err.found)")
                 }
             }
+            try input.forEachKey(filter, visitor: value)
             try out.flush()
             var summary = "cairn-rdb: \(restored + asCommands) keys"
             if restored > 0 { summary += ", \(restored) as RESTORE payloads (RDB \(payloadVersion))" }

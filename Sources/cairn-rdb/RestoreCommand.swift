@@ -137,11 +137,25 @@ struct RestoreCommand: ParsableCommand {
             if verify && !dryRun {
                 let report = try DiffReport(json: false, labelA: file, labelB: server, tolerance: 1000)
                 let comparer = try ServerComparer(client: client, report: report)
-                try DumpInput.open(path: file, label: "verify", progress: !noProgress, lossy: lossy, onNote: { _ in }).forEachEntry(filter) { e in
-                    if let at = e.expiresAt, at <= session.now { return }
-                    if session.failedKeys.contains(KeyDigest.key(db: e.db, e.key)) { return }
-                    report.keysA += 1
-                    try comparer.add(db: e.db, key: e.key, summary: KeySummary(e.value, expiresAt: e.expiresAt))
+                func skip(db: Int, key: [UInt8], expiresAt: Int64?) -> Bool {
+                    if let at = expiresAt, at <= session.now { return true }
+                    return session.failedKeys.contains(KeyDigest.key(db: db, key))
+                }
+                switch try DumpInput.open(path: file, label: "verify", progress: !noProgress, lossy: lossy, onNote: { _ in }) {
+                case .rdb(let input):
+                    // Element by element: the fingerprint is built as the value is read, never the whole value.
+                    let digester = ValueDigester()
+                    try input.forEachKey(filter, visitor: digester) { h in
+                        if skip(db: h.db, key: h.key, expiresAt: h.expiresAt) { return }
+                        report.keysA += 1
+                        try comparer.add(db: h.db, key: h.key, summary: KeySummary(value: digester.digest, expiresAt: h.expiresAt, type: digester.kindCode))
+                    }
+                case .json(let input):
+                    try input.forEachEntry(filter) { e in
+                        if skip(db: e.db, key: e.key, expiresAt: e.expiresAt) { return }
+                        report.keysA += 1
+                        try comparer.add(db: e.db, key: e.key, summary: KeySummary(e.value, expiresAt: e.expiresAt))
+                    }
                 }
                 try comparer.flush()
                 try out.write("verify: ")

@@ -2,9 +2,9 @@
 // (or type commands); an AOF's commands are forwarded as they are. Everything is pipelined: commands
 // are buffered until `pipeline` replies are pending (or 8 MB are buffered), then all replies are read
 // and matched to the key or command they answer.
-// The value of each key arrives materialised from RDBReader; with an element-wise RDB walk the type
-// commands could be emitted while walking (KeyCommands already chunks them), so a value bigger than
-// memory could be restored — the RESTORE form needs the whole payload anyway.
+// Values are walked element by element (RDBReader.nextWalking): a value up to BoundedValue.defaultLimit
+// (16 MiB, estimated) is held whole and sent as RESTORE (or type commands); a bigger aggregate is sent
+// as type commands while it is walked (a RESTORE payload would need it whole), so memory stays flat.
 import ArgumentParser
 import StorageFormat
 import ToolKit
@@ -75,12 +75,17 @@ final class RestoreSession {
 
     /// What was sent for one key, one AOF command or a SELECT, and how many replies it expects.
     struct InFlight {
-        enum Kind { case key([UInt8], asCommands: Bool), select, aofCommand([UInt8]) }
+        /// `keyPart`: commands of a key still being walked (its `key` item follows).
+        enum Kind { case key([UInt8], asCommands: Bool), keyPart, select, aofCommand([UInt8]) }
         var kind: Kind
         var db: Int
         var replies: Int
     }
     var inflight: [InFlight] = []
+    /// Commands sent for the key being walked and not yet in `inflight`, and the first error among
+    /// the replies of its parts already read.
+    var partReplies = 0
+    var partError: String?
 
     init(client: RESPClient, filter: KeyFilter, version: Int, limit: Int, commands: Bool, lossy: Bool, dryRun: Bool,
          pipeline: Int, progress: Bool) {
@@ -126,7 +131,11 @@ final class RestoreSession {
                 if firstError == nil, let e = r.errorText { firstError = e }
             }
             switch item.kind {
+            case .keyPart:
+                if partError == nil { partError = firstError }
             case .key(let key, let asCommands):
+                if let e = partError { firstError = firstError ?? e }
+                partError = nil
                 if let firstError {
                     fail(item.db, key, firstError)
                 } else if asCommands {
@@ -154,8 +163,41 @@ final class RestoreSession {
         try restore(input)
     }
 
+    /// Restores the keys of an RDB input, walked element by element: a small value goes through
+    /// `restoreKey` whole; a big one (BoundedValue) as type commands sent while it is walked.
     func restore(_ input: RDBInputFile) throws {
-        try input.forEachEntry(filter) { e in try restoreKey(e) }
+        let value = BoundedValue()
+        value.onBegin = { [unowned self] h in
+            if let at = h.expiresAt, at <= now {
+                expired += 1
+                return false
+            }
+            return true
+        }
+        value.onWhole = { [unowned self] e in try restoreKey(e) }
+        value.spill = { [unowned self] h in
+            if !dryRun { select(h.db) }
+            return TypeCommandWriter(chunk: max(1, min(64 << 20, limit / 2))) { [unowned self] args in
+                guard !dryRun else { return }
+                client.send(args)
+                partReplies += 1
+                if client.pending >= pipeline || client.bufferedBytes >= 8 << 20 {
+                    inflight.append(InFlight(kind: .keyPart, db: h.db, replies: partReplies))
+                    partReplies = 0
+                    try drain()
+                }
+            }
+        }
+        value.onSpilled = { [unowned self] h in
+            if dryRun {
+                restoredCommands += 1
+                return
+            }
+            inflight.append(InFlight(kind: .key(h.key, asCommands: true), db: h.db, replies: partReplies))
+            partReplies = 0
+            try maybeDrain()
+        }
+        try input.forEachKey(filter, visitor: value)
     }
 
     func restoreKey(_ e: RDBEntry) throws {
@@ -222,10 +264,7 @@ final class RestoreSession {
             let reader = try AOFReader(path: path)
             if reader.hasRDBPreamble {
                 let input = try RDBInputFile(path: path, label: "restore", progress: progress)
-                while let record = try input.reader.next() {
-                    if case .entry(let e) = record, filter.matches(e) { try restoreKey(e) }
-                    if case .end = record { break }
-                }
+                try restore(input) // reads up to the preamble's EOF
                 try reader.seek(to: input.reader.offset)
             }
             let bar = Progress(label: "restore", total: FileSourceSize.of(path), enabled: progress)

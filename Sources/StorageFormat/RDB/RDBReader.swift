@@ -24,7 +24,7 @@ public final class RDBReader {
     var db = 0
     var finished = false
     /// Keys skipped because their aggregate was empty, with their offsets.
-    public private(set) var skippedEmptyKeys: [(key: [UInt8], offset: Int)] = []
+    public internal(set) var skippedEmptyKeys: [(key: [UInt8], offset: Int)] = []
 
     /// Absolute offset of the next unread byte.
     public var offset: Int { input.offset }
@@ -81,77 +81,107 @@ public final class RDBReader {
 
     // MARK: - Records
 
-    /// The next record, or nil after `.end` has been returned.
-    public func next() throws -> RDBRecord? {
-        if finished { return nil }
+    /// Per-key opcodes (EXPIRETIME, IDLE, FREQ) read before a key's type byte.
+    struct PendingKeyOpcodes {
         var expiresAt: Int64? = nil
         var idle: UInt64? = nil
         var freq: UInt8? = nil
+        var seen = false
+    }
+
+    /// What one opcode or type byte turned out to be.
+    enum OpcodeStep {
+        case record(RDBRecord)
+        case keyOpcode
+        case key(UInt8)
+    }
+
+    /// Reads what follows the opcode `code` (read at `at`): a record, a per-key opcode (kept in
+    /// `pending`), or a key's type byte (returned; the key and value are left to the caller).
+    @inline(__always)
+    func step(_ code: UInt8, at: Int, _ pending: inout PendingKeyOpcodes) throws -> OpcodeStep {
+        switch code {
+        case RDBOpcode.eof:
+            // An expire/idle/freq opcode with no key after it is ignored, as Redis ignores it.
+            finished = true
+            guard dialect.version >= 5 else { return .record(.end(checksum: nil, verified: false)) }
+            let computed = input.checksumSoFar()
+            let stored = try input.readLE(UInt64.self, "the CRC64 trailer")
+            if stored == 0 || !options.verifyChecksum { return .record(.end(checksum: stored, verified: false)) }
+            if stored != computed {
+                throw FormatError(offset: at + 1, context: "RDB checksum",
+                                  expected: "CRC64 0x\(String(computed, radix: 16))", found: "0x\(String(stored, radix: 16))")
+            }
+            return .record(.end(checksum: stored, verified: true))
+        case RDBOpcode.selectDB:
+            let n = try readLength("database number")
+            guard n < 1 << 31 else { throw formatError(at + 1, "a database number", "\(n)") }
+            db = Int(n)
+            return .record(.selectDB(db))
+        case RDBOpcode.resizeDB:
+            let a = try readLength("RESIZEDB db_size")
+            let b = try readLength("RESIZEDB expires_size")
+            return .record(.resizeDB(dbSize: a, expiresSize: b))
+        case RDBOpcode.aux:
+            let k = try readString("AUX key")
+            let v = try readString("AUX value")
+            return .record(.aux(key: k, value: v))
+        case RDBOpcode.expireTimeMS:
+            pending.expiresAt = try input.readLE(Int64.self, "EXPIRETIME_MS")
+            pending.seen = true
+            return .keyOpcode
+        case RDBOpcode.expireTime:
+            pending.expiresAt = Int64(try input.readLE(Int32.self, "EXPIRETIME")) * 1000
+            pending.seen = true
+            return .keyOpcode
+        case RDBOpcode.idle where dialect.version >= 9 || dialect.family == .valkey:
+            pending.idle = try readLength("IDLE seconds")
+            pending.seen = true
+            return .keyOpcode
+        case RDBOpcode.freq where dialect.version >= 9 || dialect.family == .valkey:
+            pending.freq = try input.readByte("FREQ counter")
+            pending.seen = true
+            return .keyOpcode
+        case RDBOpcode.moduleAux where dialect.version >= 9 || dialect.family == .valkey:
+            let id = try readLength("MODULE_AUX module id")
+            let whenOp = try readLength("MODULE_AUX when-opcode")
+            guard whenOp == 2 else { throw formatError(input.offset, "MODULE_AUX when-opcode 2 (UINT)", "\(whenOp)") }
+            let when = try readLength("MODULE_AUX when")
+            let raw = try readModuleOpcodes(key: nil)
+            return .record(.moduleAux(RDBModuleValue(moduleID: id, raw: raw), when: when))
+        case RDBOpcode.functionPreGA where dialect.version >= 10:
+            throw formatError(at, "a released function format", "FUNCTION_PRE_GA (0xF6), a Redis 7.0 release-candidate format that Redis refuses")
+        case RDBOpcode.function2 where dialect.version >= 10:
+            return .record(.function(code: try readString("function library code")))
+        case RDBOpcode.slotInfo where dialect.family == .redis && dialect.version >= 12:
+            let slot = try readLength("SLOT_INFO slot")
+            let size = try readLength("SLOT_INFO size")
+            let exp = try readLength("SLOT_INFO expires size")
+            return .record(.slotInfo(slot: slot, size: size, expiresSize: exp))
+        default:
+            guard isKnownType(code) else {
+                throw formatError(at, "an opcode or an object type known to \(dialect)",
+                                  "byte 0x\(String(code, radix: 16)) (\(code))")
+            }
+            return .key(code)
+        }
+    }
+
+    /// The next record, or nil after `.end` has been returned.
+    public func next() throws -> RDBRecord? {
+        if finished { return nil }
+        var pending = PendingKeyOpcodes()
         var recordStart = input.offset
-        var sawKeyOpcode = false
         while true {
             let at = input.offset
             let code = try input.readByte("an opcode or type byte")
-            switch code {
-            case RDBOpcode.eof:
-                // An expire/idle/freq opcode with no key after it is ignored, as Redis ignores it.
-                finished = true
-                guard dialect.version >= 5 else { return .end(checksum: nil, verified: false) }
-                let computed = input.checksumSoFar()
-                let stored = try input.readLE(UInt64.self, "the CRC64 trailer")
-                if stored == 0 || !options.verifyChecksum { return .end(checksum: stored, verified: false) }
-                if stored != computed {
-                    throw FormatError(offset: at + 1, context: "RDB checksum",
-                                      expected: "CRC64 0x\(String(computed, radix: 16))", found: "0x\(String(stored, radix: 16))")
-                }
-                return .end(checksum: stored, verified: true)
-            case RDBOpcode.selectDB:
-                let n = try readLength("database number")
-                guard n < 1 << 31 else { throw formatError(at + 1, "a database number", "\(n)") }
-                db = Int(n)
-                return .selectDB(db)
-            case RDBOpcode.resizeDB:
-                let a = try readLength("RESIZEDB db_size")
-                let b = try readLength("RESIZEDB expires_size")
-                return .resizeDB(dbSize: a, expiresSize: b)
-            case RDBOpcode.aux:
-                let k = try readString("AUX key")
-                let v = try readString("AUX value")
-                return .aux(key: k, value: v)
-            case RDBOpcode.expireTimeMS:
-                expiresAt = try input.readLE(Int64.self, "EXPIRETIME_MS")
-                sawKeyOpcode = true
-            case RDBOpcode.expireTime:
-                expiresAt = Int64(try input.readLE(Int32.self, "EXPIRETIME")) * 1000
-                sawKeyOpcode = true
-            case RDBOpcode.idle where dialect.version >= 9 || dialect.family == .valkey:
-                idle = try readLength("IDLE seconds")
-                sawKeyOpcode = true
-            case RDBOpcode.freq where dialect.version >= 9 || dialect.family == .valkey:
-                freq = try input.readByte("FREQ counter")
-                sawKeyOpcode = true
-            case RDBOpcode.moduleAux where dialect.version >= 9 || dialect.family == .valkey:
-                let id = try readLength("MODULE_AUX module id")
-                let whenOp = try readLength("MODULE_AUX when-opcode")
-                guard whenOp == 2 else { throw formatError(input.offset, "MODULE_AUX when-opcode 2 (UINT)", "\(whenOp)") }
-                let when = try readLength("MODULE_AUX when")
-                let raw = try readModuleOpcodes(key: nil)
-                return .moduleAux(RDBModuleValue(moduleID: id, raw: raw), when: when)
-            case RDBOpcode.functionPreGA where dialect.version >= 10:
-                throw formatError(at, "a released function format", "FUNCTION_PRE_GA (0xF6), a Redis 7.0 release-candidate format that Redis refuses")
-            case RDBOpcode.function2 where dialect.version >= 10:
-                return .function(code: try readString("function library code"))
-            case RDBOpcode.slotInfo where dialect.family == .redis && dialect.version >= 12:
-                let slot = try readLength("SLOT_INFO slot")
-                let size = try readLength("SLOT_INFO size")
-                let exp = try readLength("SLOT_INFO expires size")
-                return .slotInfo(slot: slot, size: size, expiresSize: exp)
-            default:
-                guard isKnownType(code) else {
-                    throw formatError(at, "an opcode or an object type known to \(dialect)",
-                                      "byte 0x\(String(code, radix: 16)) (\(code))")
-                }
-                if !sawKeyOpcode { recordStart = at }
+            switch try step(code, at: at, &pending) {
+            case .record(let r):
+                return r
+            case .keyOpcode:
+                continue
+            case .key(let code):
+                if !pending.seen { recordStart = at }
                 let key = try readString("key")
                 let value: RDBValue
                 do {
@@ -161,12 +191,12 @@ public final class RDBReader {
                 }
                 if options.skipEmptyAggregates && value.isEmptyAggregate {
                     skippedEmptyKeys.append((key, recordStart))
-                    expiresAt = nil; idle = nil; freq = nil; sawKeyOpcode = false
+                    pending = PendingKeyOpcodes()
                     recordStart = input.offset
                     continue
                 }
-                return .entry(RDBEntry(db: db, key: key, value: value, typeCode: code, expiresAt: expiresAt,
-                                       idle: idle, freq: freq, offset: recordStart))
+                return .entry(RDBEntry(db: db, key: key, value: value, typeCode: code, expiresAt: pending.expiresAt,
+                                       idle: pending.idle, freq: pending.freq, offset: recordStart))
             }
         }
     }
@@ -508,9 +538,16 @@ public final class RDBReader {
     }
 
     func readStream(version: Int) throws -> RDBStream {
-        let nodeCount = try readCount("stream node count", minBytes: 2)
         var nodes = [RDBStreamNode]()
-        nodes.reserveCapacity(nodeCount)
+        var s = try readStream(version: version) { nodes.append($0) }
+        s.nodes = nodes
+        return s
+    }
+
+    /// A stream, its nodes handed to `onNode` one at a time as they are read (the returned stream has
+    /// no nodes): memory is one node plus the consumer groups, whatever the stream's length.
+    func readStream(version: Int, onNode: (RDBStreamNode) throws -> Void) throws -> RDBStream {
+        let nodeCount = try readCount("stream node count", minBytes: 2)
         for _ in 0 ..< nodeCount {
             let at = input.offset
             let nodeKey = try readString("stream node key")
@@ -522,7 +559,7 @@ public final class RDBReader {
             let (lp, lpAt) = try readBlob("stream listpack")
             let n = try lp.withUnsafeBytes { try Listpack.forEach($0, baseOffset: lpAt) { _ in } }
             if n == 0 { throw formatError(lpAt, "a non-empty stream listpack", "an empty listpack") }
-            nodes.append(RDBStreamNode(masterID: id, listpack: lp))
+            try onNode(RDBStreamNode(masterID: id, listpack: lp))
         }
         let length = try readLength("stream length")
         let lastID = StreamID(ms: try readLength("stream last id"), seq: try readLength("stream last id"))
@@ -576,7 +613,7 @@ public final class RDBReader {
             }
             groups.append(RDBStreamGroup(name: name, lastDelivered: last, entriesRead: entriesRead, pending: pel, consumers: consumers))
         }
-        return RDBStream(nodes: nodes, length: length, lastID: lastID, firstID: firstID, maxDeletedID: maxDeleted,
+        return RDBStream(nodes: [], length: length, lastID: lastID, firstID: firstID, maxDeletedID: maxDeleted,
                          entriesAdded: added, groups: groups)
     }
 }

@@ -512,7 +512,7 @@ func appendScore(_ score: Double, to lp: inout ListpackEncoder) {
 }
 
 /// `%.17g` formatting of a double (inf as "inf"/"-inf").
-func formatScore17g(_ d: Double) -> [UInt8] {
+public func formatScore17g(_ d: Double) -> [UInt8] {
     if d == .infinity { return Array("inf".utf8) }
     if d == -.infinity { return Array("-inf".utf8) }
     return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buf -> [UInt8] in
