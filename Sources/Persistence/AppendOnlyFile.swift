@@ -208,8 +208,12 @@ public final class AppendOnlyFile {
         if noFsyncOnRewrite && (childRunning || otherChildRunning()) { return }
         switch policy {
         case .always:
+            let t0 = engine.latency.threshold > 0 ? AppendOnlyFile.monotonicMS() : 0
             if fdatasync(fd) != 0 {
                 fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(AppendOnlyFile.errnoText()). Exiting...")
+            }
+            if engine.latency.threshold > 0 {
+                engine.latency.add("aof-fsync-always", ms: Int(AppendOnlyFile.monotonicMS() - t0), now: Int(engine.now / 1000))
             }
             syncedIncrSize = incrSize
         case .everysec:

@@ -146,6 +146,7 @@ public final class Snapshots {
         }
         lastBgsaveTry = tryTime
         latestForkUsec = Int(Snapshots.monotonicUsec() - t0)
+        engine.latency.add("fork", ms: latestForkUsec / 1000, now: Int(engine.now / 1000))
         totalForks += 1
         child = started
         childStart = Snapshots.nowSeconds()

@@ -20,7 +20,7 @@ public enum ConnectionCommands {
                     ctx.simple("PONG")
                 }
             },
-            CommandSpec("echo", arity: 2, flags: [.fast]) { ctx in ctx.bulk(ctx.args[1]) },
+            CommandSpec("echo", arity: 2, flags: [.fast, .loading, .stale]) { ctx in ctx.bulk(ctx.args[1]) },
             CommandSpec("quit", arity: -1, flags: [.noAuth, .noMulti, .loading, .stale, .fast, .subscribeContext]) { ctx in
                 ctx.ok()
                 ctx.session.closeAfterReply = true
@@ -128,14 +128,7 @@ public enum ConnectionCommands {
                                          "HELP", "    Prints this help."])
                 }
             },
-            CommandSpec("latency", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in
-                switch ctx.option(1) {
-                case "LATEST", "HISTORY": ctx.arrayHeader(0)
-                case "RESET": ctx.integer(0)
-                case "DOCTOR", "GRAPH": ctx.verbatim(Array("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".utf8))
-                default: checkSubcommand(ctx, [:]) ? () : ()
-                }
-            },
+            LatencyCommand.spec,
             CommandSpec("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in debug(ctx) },
             CommandSpec("monitor", arity: 1, flags: [.admin, .noScript, .loading, .stale]) { ctx in
                 ctx.session.isMonitor = true

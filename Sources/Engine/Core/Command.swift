@@ -51,6 +51,8 @@ public final class CommandStatBox {
     public var usec = 0
     public var rejectedCalls = 0
     public var failedCalls = 0
+    /// Call durations (latency-tracking), created on the first call.
+    public var histogram: LatencyHistogram?
     public init() {}
 }
 

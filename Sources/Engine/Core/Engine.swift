@@ -47,6 +47,12 @@ public final class Engine {
     public let keyAccess: KeyAccess
     /// maxmemory and its policy.
     public let eviction = Eviction()
+    /// The latency monitor (LATENCY LATEST/HISTORY...).
+    public let latency = LatencyMonitor()
+    /// latency-tracking: per-command duration histograms (LATENCY HISTOGRAM, INFO latencystats).
+    public var latencyTracking = true
+    /// Histograms of container subcommands ("config|get"), by stat name.
+    public internal(set) var subcommandHistograms: [String: LatencyHistogram] = [:]
     /// Monotonic ns at which the next command's time starts counting (see `call`).
     var callStartNS = 0
     /// Writes since the last successful save.
@@ -329,11 +335,23 @@ public final class Engine {
             stats.commands[name, default: CommandStat()].calls += 1
             stats.commands[name]!.usec += usec
             if currentFailed { stats.commands[name]!.failedCalls += 1 }
+            if latencyTracking {
+                let h = subcommandHistograms[name] ?? LatencyHistogram()
+                subcommandHistograms[name] = h
+                h.record(Int64(usec) * 1000)
+            }
         } else {
             let box = spec.stat
             box.calls += 1
             box.usec += usec
             if currentFailed { box.failedCalls += 1 }
+            if latencyTracking {
+                if box.histogram == nil { box.histogram = LatencyHistogram() }
+                box.histogram.unsafelyUnwrapped.record(Int64(usec) * 1000)
+            }
+        }
+        if latency.threshold > 0 {
+            latency.add(spec.flags.contains(.fast) ? "fast-command" : "command", ms: usec / 1000, now: Int(now / 1000))
         }
     }
 
@@ -367,12 +385,23 @@ public final class Engine {
         return out
     }
 
+    /// Per-command duration histograms by stat name ("get", "config|set"), for commands called since
+    /// the last reset.
+    public func commandHistograms() -> [(String, LatencyHistogram)] {
+        var out: [(String, LatencyHistogram)] = []
+        for (name, spec) in commands { if let h = spec.stat.histogram, h.total > 0 { out.append((name, h)) } }
+        for (name, h) in subcommandHistograms where h.total > 0 { out.append((name, h)) }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
     /// Resets every counter (CONFIG RESETSTAT).
     public func resetStats() {
         stats = EngineStats()
         for spec in commands.values {
             spec.stat.calls = 0; spec.stat.usec = 0; spec.stat.rejectedCalls = 0; spec.stat.failedCalls = 0
+            spec.stat.histogram = nil
         }
+        subcommandHistograms.removeAll()
     }
 
     /// The spec for a command name as the client sent it. Names are cached by their exact bytes,
@@ -605,9 +634,13 @@ public final class Engine {
     @discardableResult
     public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
         guard config.activeExpireEnabled else { return 0 }
+        let t0 = latency.threshold > 0 ? Eviction.monotonicMicros() : 0
         var removed = 0
         for db in databases where db.expiresCount > 0 {
             removed += db.activeExpire(now: now, limit: limitPerDB)
+        }
+        if latency.threshold > 0 {
+            latency.add("expire-cycle", ms: Int((Eviction.monotonicMicros() - t0) / 1000), now: Int(now / 1000))
         }
         return removed
     }

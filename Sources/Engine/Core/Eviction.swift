@@ -120,6 +120,11 @@ extension Engine {
         guard ev.policy != .noeviction else { return .failed }
         let start = Eviction.monotonicMicros()
         let limit = ev.timeLimitMicros
+        defer {
+            if latency.threshold > 0 {
+                latency.add("eviction-cycle", ms: Int((Eviction.monotonicMicros() - start) / 1000), now: Int(now / 1000))
+            }
+        }
         var evicted = 0
         while ev.used > ev.maxmemory {
             guard let (db, key) = pickEvictionCandidate() else { return .failed }

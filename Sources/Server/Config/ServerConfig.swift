@@ -173,6 +173,8 @@ public final class ServerConfig {
         engine.keyAccess.lruPolicy = policy.hasSuffix("-lru")
         engine.keyAccess.lfuLogFactor = int("lfu-log-factor")
         engine.keyAccess.lfuDecayTime = int("lfu-decay-time")
+        engine.latency.threshold = latencyMonitorThreshold
+        engine.latencyTracking = bool("latency-tracking")
         let ev = engine.eviction
         ev.policy = MaxmemoryPolicy(rawValue: policy) ?? .noeviction
         ev.samples = maxmemorySamples

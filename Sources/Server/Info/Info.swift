@@ -227,6 +227,15 @@ extension CairnServer {
             }
         case "latencystats":
             lines.append("# Latencystats")
+            var percentiles: [Double] = []
+            if case .doubles(let v)? = config.value("latency-tracking-info-percentiles") { percentiles = v }
+            for (name, h) in engine.commandHistograms() {
+                let parts = percentiles.map { p -> String in
+                    let ns = h.value(atPercentile: p)
+                    return "p\(formatPercentile(p))=\(ns / 1000).\(String(repeating: "0", count: 3 - String(ns % 1000).count))\(ns % 1000)"
+                }
+                f("latency_percentiles_usec_\(name)", parts.joined(separator: ","))
+            }
         default:
             break
         }
