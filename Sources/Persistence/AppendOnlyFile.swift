@@ -77,7 +77,9 @@ public final class AppendOnlyFile {
     var lastFsyncSecond: Int64 = 0
     var postponedSince: Int64 = 0
     public private(set) var delayedFsync = 0
-    public private(set) var lastWriteOK = true
+    public private(set) var lastWriteOK = true {
+        didSet { engine.persistenceFailing.aof = !lastWriteOK }
+    }
     var lastWriteError = ""
     var lastWriteRetry: Int64 = 0
     let jobs = BackgroundJobs()

@@ -36,7 +36,9 @@ public final class Snapshots {
     public var otherChildRunning: () -> Bool = { false }
 
     public private(set) var lastSave: Int64          // Unix seconds
-    public private(set) var lastBgsaveOK = true
+    public private(set) var lastBgsaveOK = true {
+        didSet { engine.persistenceFailing.snapshot = !lastBgsaveOK }
+    }
     public private(set) var lastBgsaveTry: Int64 = 0
     public private(set) var lastBgsaveTimeSec = -1
     public private(set) var rdbSaves = 0

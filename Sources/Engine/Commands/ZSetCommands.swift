@@ -261,7 +261,7 @@ public enum ZSetCommands {
         var nx = false, xx = false, gt = false, lt = false, ch = false, incr = incrCommand
         var idx = 2
         // Options are short words; anything longer is the first score (no String made for it).
-        options: while idx < ctx.argc && ctx.args[idx].count <= 4 {
+        options: while idx < ctx.argc && ctx.args[idx].count <= 4, let first = ctx.args[idx].first, first | 0x20 >= 0x61 {
             switch ctx.option(idx) {
             case "NX": nx = true
             case "XX": xx = true

@@ -129,7 +129,24 @@ public struct CommandContext {
     /// Argument `i` as a key or member.
     @inline(__always) public func key(_ i: Int) -> ByteString { ByteString(args[i]) }
     /// Argument `i`, upper-cased as ASCII, for option matching ("NX", "WITHSCORES").
-    public func option(_ i: Int) -> String { String(decoding: args[i], as: UTF8.self).uppercased() }
+    public func option(_ i: Int) -> String {
+        let a = args[i]
+        // Option words are short ASCII: upper-case them byte by byte into a small (inline) String.
+        if a.count <= 15 {
+            var buf: (UInt64, UInt64) = (0, 0)
+            let ascii = withUnsafeMutableBytes(of: &buf) { out -> Bool in
+                for (j, b) in a.enumerated() {
+                    if b >= 0x80 { return false }
+                    out[j] = b &- ((b >= 0x61 && b <= 0x7A) ? 0x20 : 0)
+                }
+                return true
+            }
+            if ascii {
+                return withUnsafeBytes(of: &buf) { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0 ..< a.count]), as: UTF8.self) }
+            }
+        }
+        return String(decoding: a, as: UTF8.self).uppercased()
+    }
 
     /// Argument `i` as a strict integer, or replies `ERR value is not an integer or out of range` and returns nil.
     public func integerArgument(_ i: Int) -> Int64? {
@@ -243,7 +260,7 @@ public struct CommandContext {
 
     // MARK: - Replies
 
-    @inline(__always) public func ok() { RESPEncoder.simple("OK", to: &session.out) }
+    @inline(__always) public func ok() { RESPEncoder.ok(to: &session.out) }
     public func simple(_ s: StaticString) { RESPEncoder.simple(s, to: &session.out) }
     public func simple(_ s: String) { RESPEncoder.simple(s, to: &session.out) }
     public func error(_ message: String) {

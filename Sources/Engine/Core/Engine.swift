@@ -70,6 +70,9 @@ public final class Engine {
     var nextSessionID = 1
     /// Server-level hooks the engine calls (INFO text, CONFIG, SHUTDOWN live in the server).
     public var hooks = EngineHooks()
+    /// Set by persistence while its last background save or AOF write failed: only then can
+    /// `hooks.writeRefusal` refuse a write, so dispatch asks it only then.
+    public var persistenceFailing: (snapshot: Bool, aof: Bool) = (false, false)
 
     // Blocking: db → key → sessions waiting, FIFO.
     var blockedOn: [Int: [ByteString: [Session]]] = [:]
@@ -170,9 +173,17 @@ public final class Engine {
         guard !args.isEmpty else { return }
         stats.totalCommands += 1
         session.lastInteraction = now
-        guard let spec = lookupCommand(args[0]) else {
-            rejectUnknown(session, args)
-            return
+        let spec: CommandSpec
+        if let cached = session.cachedSpec, args[0] == session.cachedName {
+            spec = cached
+        } else {
+            guard let found = lookupCommand(args[0]) else {
+                rejectUnknown(session, args)
+                return
+            }
+            spec = found
+            session.cachedSpec = found
+            session.cachedName = args[0]
         }
         session.lastCommand = spec.name
         if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
@@ -191,7 +202,8 @@ public final class Engine {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
-        if spec.flags.contains(.write) || spec === pingSpec, let refuse = hooks.writeRefusal, let text = refuse() {
+        if persistenceFailing.snapshot || persistenceFailing.aof, spec.flags.contains(.write) || spec === pingSpec,
+           let refuse = hooks.writeRefusal, let text = refuse() {
             reject(session, spec, text)
             return
         }

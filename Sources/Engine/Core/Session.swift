@@ -51,6 +51,10 @@ public final class Session {
     public var createdAt: Int64 = 0
     public var lastInteraction: Int64 = 0
     public var lastCommand: String = "NULL"
+    /// The last command name as this client sent it and its spec: a client repeating a command
+    /// skips the table lookup.
+    var cachedName: [UInt8] = []
+    var cachedSpec: CommandSpec? = nil
     public var address = ""
     public var localAddress = ""
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):

@@ -21,6 +21,14 @@ public enum RESPEncoder {
     @inline(__always) static func crlf(_ out: inout [UInt8]) { out.append(13); out.append(10) }
 
     @inline(__always)
+    /// "+OK\r\n", the most common reply, as one 5-byte append.
+    @inlinable
+    public static func ok(to out: inout [UInt8]) {
+        withUnsafeBytes(of: (UInt8(ascii: "+"), UInt8(ascii: "O"), UInt8(ascii: "K"), UInt8(13), UInt8(10))) {
+            out.append(contentsOf: $0)
+        }
+    }
+
     public static func simple(_ s: StaticString, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "+"))
         s.withUTF8Buffer { out.append(contentsOf: $0) }
