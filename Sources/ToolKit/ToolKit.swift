@@ -19,3 +19,22 @@ public func classify(_ error: Error) -> (message: String, code: ToolExit) {
     default: return ("error: \(error)", .usage)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+
+/// Tools read regular files through read-only mappings. If another process truncates the file while
+/// it is read, touching a page past the new end raises SIGBUS, which would kill the tool with no
+/// explanation. This turns that into a clear message and exit code 2 (an I/O error).
+public func installTruncatedInputGuard() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in
+        // Only async-signal-safe calls here: write(2) of static bytes, then _exit.
+        let text: StaticString = "error: the input file shrank while it was being read (SIGBUS); was it truncated or replaced?\n"
+        _ = write(2, text.utf8Start, text.utf8CodeUnitCount)
+        _exit(2)
+    }
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGBUS, &action, nil)
+}
+#endif

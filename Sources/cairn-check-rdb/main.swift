@@ -49,6 +49,7 @@ struct CairnCheckRDB: ParsableCommand {
 }
 
 // Usage errors from ArgumentParser exit with 64 by default; Cairn's contract says 2.
+installTruncatedInputGuard()
 do {
     var command = try CairnCheckRDB.parseAsRoot()
     try command.run()

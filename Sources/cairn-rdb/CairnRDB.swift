@@ -36,6 +36,7 @@ struct CairnRDB: ParsableCommand {
 // Usage errors from ArgumentParser exit with 64 by default; Cairn's contract says 2.
 extension CairnRDB {
     static func main() {
+        installTruncatedInputGuard()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -350,3 +350,30 @@ struct CheckRDBToolTests {
         }
     }
 }
+
+/// A file cut short by another process while the checker reads it (through a mapping) ends in a clear
+/// message and exit code 2, not a SIGBUS death.
+@Suite(.enabled(if: CheckRDB.available, "build the package and install redis-tools first (tools/test does)"))
+struct CheckRDBTruncatedWhileReadingTests {
+    @Test func fileTruncatedDuringTheCheckIsReportedNotACrash() throws {
+        let dir = NSTemporaryDirectory() + "cairn-trunc-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/big.rdb"
+        let gen = try runProcess(Repo.tool("cairn-rdb"), ["generate", file, "--keys", "10", "--big-hash", "3000000"])
+        #expect(gen.status == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CheckRDB.path)
+        p.arguments = ["--no-progress", file]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        usleep(300_000)
+        #expect(truncate(file, 1_000_000) == 0)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 2, "status \(p.terminationStatus): \(message)")
+        #expect(message.contains("shrank while it was being read"))
+    }
+}
