@@ -54,7 +54,10 @@ public enum BitCommands {
         default:
             return ctx.wrongType()
         }
-        if changed { ctx.modified(key) }
+        if changed {
+            ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.string, "setbit", key)
+        }
         ctx.integer(old ? 1 : 0)
     }
 
@@ -206,7 +209,10 @@ public enum BitCommands {
         let maxLength = sources.map(\.count).max() ?? 0
         let dst = ctx.key(2)
         if maxLength == 0 {
-            if ctx.lookupWrite(dst) != nil, ctx.db.remove(dst) { ctx.modified(dst) }
+            if ctx.lookupWrite(dst) != nil, ctx.db.remove(dst) {
+                ctx.modified(dst)
+                ctx.notify(KeyspaceEventClass.generic, "del", dst)
+            }
             return ctx.integer(0)
         }
         var out = [UInt8](repeating: 0, count: maxLength)
@@ -226,6 +232,7 @@ public enum BitCommands {
         }
         ctx.db.set(dst, .string(.raw(ByteString(out))))
         ctx.modified(dst)
+        ctx.notify(KeyspaceEventClass.string, "set", dst)
         ctx.integer(maxLength)
     }
 }

@@ -47,6 +47,8 @@ public enum DatabaseCommands {
         ctx.db.remove(key)
         ctx.modified(key)
         ctx.engine.signalModifiedKey(db: id, key: key)
+        ctx.notify(KeyspaceEventClass.generic, "move_from", key)
+        ctx.engine.notify(KeyspaceEventClass.generic, "move_to", key, db: id)
         KeyCommands.signalReadyIfBlockable(ctx.engine, db: id, key: key, value: value)
         ctx.integer(1)
     }

@@ -136,6 +136,7 @@ public enum DumpCommands {
         if ttl != 0 { db.setExpire(key, at: ttl) }
         db.applyAccessRecord(key, idle: idle >= 0 ? Int(idle) : nil, freq: freq >= 0 ? Int(freq) : nil)
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.generic, "restore", key)
         // A relative TTL is logged as the absolute time it gave.
         if ttl != 0 && !absTTL && ctx.propagating {
             var op = ctx.args

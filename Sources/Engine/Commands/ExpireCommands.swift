@@ -60,9 +60,11 @@ public enum ExpireCommands {
         }
         if when <= ctx.now {
             ctx.db.remove(key)
+            ctx.notify(KeyspaceEventClass.generic, "del", key)
             ctx.propagate([Engine.delName, ctx.args[1]])
         } else {
             ctx.db.setExpire(key, at: when)
+            ctx.notify(KeyspaceEventClass.generic, "expire", key)
             // Logged as an absolute time without the condition flags, which were already applied.
             ctx.propagate([pexpireatName, ctx.args[1], StrictInteger.format(when)])
         }
@@ -85,6 +87,7 @@ public enum ExpireCommands {
         guard ctx.lookupWrite(key) != nil else { return ctx.integer(0) }
         if ctx.db.persist(key) {
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.generic, "persist", key)
             ctx.integer(1)
         } else {
             ctx.integer(0)

@@ -84,6 +84,7 @@ public enum HashCommands {
         }
         if replyOK { ctx.ok() } else { ctx.int(created) }
         ctx.modified(key, changes: (ctx.argc - 2) / 2)
+        ctx.notify(KeyspaceEventClass.hash, "hset", key)
     }
 
     static func hsetnx(_ ctx: CommandContext) {
@@ -97,6 +98,7 @@ public enum HashCommands {
         h.set(field, ByteString(ctx.args[3]), config: ctx.engine.config)
         ctx.int(1)
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.hash, "hset", key)
     }
 
     static func hget(_ ctx: CommandContext) {
@@ -127,7 +129,11 @@ public enum HashCommands {
             }
         }
         if deleted > 0 {
-            if h.count == 0 { ctx.db.remove(key) }
+            ctx.notify(KeyspaceEventClass.hash, "hdel", key)
+            if h.count == 0 {
+                ctx.db.remove(key)
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
+            }
             ctx.modified(key, changes: deleted)
         }
         ctx.int(deleted)
@@ -164,6 +170,7 @@ public enum HashCommands {
         h.set(field, ByteString(integer: sum), config: ctx.engine.config)
         ctx.int(Int(sum))
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.hash, "hincrby", key)
     }
 
     static func hincrbyfloat(_ ctx: CommandContext) {
@@ -195,6 +202,7 @@ public enum HashCommands {
         h.set(field, ByteString(text), config: ctx.engine.config)
         ctx.bulk(text)
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.hash, "hincrbyfloat", key)
         ctx.propagate([Array("HSET".utf8), ctx.args[1], ctx.args[2], text])
     }
 

@@ -25,6 +25,7 @@ public enum KeyCommands {
             let k = ctx.key(i)
             if ctx.lookupWrite(k) != nil, ctx.db.remove(k) {
                 ctx.modified(k)
+                ctx.notify(KeyspaceEventClass.generic, "del", k)
                 n += 1
             }
         }
@@ -64,6 +65,8 @@ public enum KeyCommands {
         if let e = expire { ctx.db.setExpire(dst, at: e) }
         ctx.modified(src)
         ctx.modified(dst, changes: 0)
+        ctx.notify(KeyspaceEventClass.generic, "rename_from", src)
+        ctx.notify(KeyspaceEventClass.generic, "rename_to", dst)
         signalReadyIfBlockable(ctx.engine, db: ctx.session.db, key: dst, value: value)
         nx ? ctx.integer(1) : ctx.ok()
     }
@@ -113,6 +116,7 @@ public enum KeyCommands {
         if let e = expire { target.setExpire(dst, at: e) }
         ctx.engine.dirty += 1
         ctx.engine.signalModifiedKey(db: dbid, key: dst)
+        ctx.engine.notify(KeyspaceEventClass.generic, "copy_to", dst, db: dbid)
         signalReadyIfBlockable(ctx.engine, db: dbid, key: dst, value: copied)
         ctx.integer(1)
     }

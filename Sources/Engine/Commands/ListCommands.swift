@@ -84,11 +84,17 @@ public enum ListCommands {
     /// A blocking timeout in seconds (a float) at argument `i`, as an absolute deadline in ms (0 = forever).
     static func timeout(_ ctx: CommandContext, _ i: Int) -> Int64? { ctx.blockingDeadline(i) }
 
-    /// Deletes `key` when its list became empty; records the write.
-    static func finishPop(_ ctx: CommandContext, _ key: ByteString, _ l: ListValue, changes: Int = 1) {
-        if l.count == 0 { ctx.db.remove(key) }
+    /// Publishes `event`, deletes `key` when its list became empty ("del"), records the write.
+    static func finishPop(_ ctx: CommandContext, _ key: ByteString, _ l: ListValue, changes: Int = 1, event: StaticString) {
+        ctx.notify(KeyspaceEventClass.list, event, key)
+        if l.count == 0 {
+            ctx.db.remove(key)
+            ctx.notify(KeyspaceEventClass.generic, "del", key)
+        }
         ctx.modified(key, changes: changes)
     }
+
+    static func popEvent(_ left: Bool) -> StaticString { left ? "lpop" : "rpop" }
 
     /// Pops up to `count` elements and replies `[key, [elements]]` (LMPOP, BLMPOP).
     static func popWithKey(_ ctx: CommandContext, _ key: ByteString, _ l: ListValue, left: Bool, count: Int) {
@@ -97,7 +103,7 @@ public enum ListCommands {
         ctx.bulk(key)
         ctx.arrayHeader(n)
         for _ in 0 ..< n { ctx.bulk(l.pop(left: left)!) }
-        finishPop(ctx, key, l, changes: n)
+        finishPop(ctx, key, l, changes: n, event: popEvent(left))
     }
 
     // MARK: - Pushes and pops
@@ -119,6 +125,7 @@ public enum ListCommands {
         for i in 2 ..< ctx.argc { l.push(ByteString(ctx.args[i]), left: left) }
         ctx.int(l.count)
         ctx.modified(key, changes: ctx.argc - 2)
+        ctx.notify(KeyspaceEventClass.list, left ? "lpush" : "rpush", key)
         ctx.signalReady(key)
     }
 
@@ -143,7 +150,7 @@ public enum ListCommands {
         }
         guard let c = count else {
             ctx.bulk(l.pop(left: left)!)
-            finishPop(ctx, key, l)
+            finishPop(ctx, key, l, event: popEvent(left))
             return
         }
         if c == 0 {
@@ -153,7 +160,7 @@ public enum ListCommands {
         let n = Int(min(c, Int64(l.count)))
         ctx.arrayHeader(n)
         for _ in 0 ..< n { ctx.bulk(l.pop(left: left)!) }
-        finishPop(ctx, key, l, changes: n)
+        finishPop(ctx, key, l, changes: n, event: popEvent(left))
     }
 
     static func llen(_ ctx: CommandContext) {
@@ -193,6 +200,7 @@ public enum ListCommands {
         if l.set(at: index, ByteString(ctx.args[3])) {
             ctx.ok()
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.list, "lset", key)
         } else {
             ctx.error(RedisError.outOfRange)
         }
@@ -216,6 +224,7 @@ public enum ListCommands {
         if l.insert(ByteString(ctx.args[4]), pivot: ByteString(ctx.args[3]), after: after) {
             ctx.int(l.count)
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.list, "linsert", key)
         } else {
             ctx.int(-1)
         }
@@ -231,7 +240,7 @@ public enum ListCommands {
         }
         let removed = l.remove(ByteString(ctx.args[3]), count: count)
         ctx.int(removed)
-        if removed > 0 { finishPop(ctx, key, l, changes: removed) }
+        if removed > 0 { finishPop(ctx, key, l, changes: removed, event: "lrem") }
     }
 
     static func ltrim(_ ctx: CommandContext) {
@@ -245,7 +254,12 @@ public enum ListCommands {
         let before = l.count
         l.trim(to: l.normalizedRange(start, end))
         ctx.ok()
-        if l.count != before { finishPop(ctx, key, l, changes: before - l.count) }
+        // Redis publishes "ltrim" even when nothing was cut.
+        if l.count != before {
+            finishPop(ctx, key, l, changes: before - l.count, event: "ltrim")
+        } else {
+            ctx.notify(KeyspaceEventClass.list, "ltrim", key)
+        }
     }
 
     static func lpos(_ ctx: CommandContext) {
@@ -340,7 +354,12 @@ public enum ListCommands {
             ctx.db.set(dst, .list(dl))
         }
         dl.push(e, left: toLeft)
-        if sl.count == 0 { ctx.db.remove(src) }
+        ctx.notify(KeyspaceEventClass.list, toLeft ? "lpush" : "rpush", dst)
+        ctx.notify(KeyspaceEventClass.list, popEvent(fromLeft), src)
+        if sl.count == 0 {
+            ctx.db.remove(src)
+            ctx.notify(KeyspaceEventClass.generic, "del", src)
+        }
         ctx.modified(src)
         ctx.modified(dst)
         ctx.signalReady(dst)
@@ -390,7 +409,7 @@ public enum ListCommands {
                 ctx.arrayHeader(2)
                 ctx.bulk(key)
                 ctx.bulk(l.pop(left: left)!)
-                finishPop(ctx, key, l)
+                finishPop(ctx, key, l, event: popEvent(left))
                 ctx.propagate([popName(left), key.bytes])
             }
             return

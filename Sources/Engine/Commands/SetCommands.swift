@@ -69,7 +69,10 @@ public enum SetCommands {
         }
         var added = 0
         for i in 2 ..< ctx.argc where set.add(ctx.key(i), config: ctx.engine.config) { added += 1 }
-        if added > 0 { ctx.modified(key, changes: added) }
+        if added > 0 {
+            ctx.modified(key, changes: added)
+            ctx.notify(KeyspaceEventClass.set, "sadd", key)
+        }
         ctx.replyInteger(added)
     }
 
@@ -81,13 +84,17 @@ public enum SetCommands {
         for i in 2 ..< ctx.argc {
             if set.remove(ctx.key(i)) {
                 removed += 1
-                if set.count == 0 {
-                    ctx.db.remove(key)
-                    break
-                }
+                if set.count == 0 { break }
             }
         }
-        if removed > 0 { ctx.modified(key, changes: removed) }
+        if removed > 0 {
+            ctx.notify(KeyspaceEventClass.set, "srem", key)
+            if set.count == 0 {
+                ctx.db.remove(key)
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
+            }
+            ctx.modified(key, changes: removed)
+        }
         ctx.replyInteger(removed)
     }
 
@@ -174,7 +181,9 @@ public enum SetCommands {
                 let all = copy.members()
                 ctx.setHeader(all.count)
                 for m in all { ctx.bulk(m) }
+                ctx.notify(KeyspaceEventClass.set, "spop", key)
                 ctx.db.remove(key)
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
                 ctx.modified(key, changes: all.count)
                 ctx.propagate([Engine.delName, ctx.args[1]])
                 return
@@ -194,13 +203,18 @@ public enum SetCommands {
             }
             if !batch.isEmpty { ctx.propagate(batch) }
             ctx.modified(key, changes: n)
+            ctx.notify(KeyspaceEventClass.set, "spop", key)
             return
         }
         guard let found = fetch(ctx, key, write: true) else { return }
         guard let set = found else { ctx.null(); return }
         let m = set.popRandom()!
         ctx.bulk(m)
-        if set.count == 0 { ctx.db.remove(key) }
+        ctx.notify(KeyspaceEventClass.set, "spop", key)
+        if set.count == 0 {
+            ctx.db.remove(key)
+            ctx.notify(KeyspaceEventClass.generic, "del", key)
+        }
         ctx.modified(key)
         ctx.propagate([sremName, ctx.args[1], m.bytes])
     }
@@ -221,7 +235,11 @@ public enum SetCommands {
             return
         }
         guard src.remove(member) else { ctx.replyInteger(0); return }
-        if src.count == 0 { ctx.db.remove(srcKey) }
+        ctx.notify(KeyspaceEventClass.set, "srem", srcKey)
+        if src.count == 0 {
+            ctx.db.remove(srcKey)
+            ctx.notify(KeyspaceEventClass.generic, "del", srcKey)
+        }
         let target: SetValue
         if let d = dst {
             target = d
@@ -230,7 +248,10 @@ public enum SetCommands {
             ctx.db.set(dstKey, .set(target))
         }
         ctx.modified(srcKey)
-        if target.add(member, config: ctx.engine.config) { ctx.modified(dstKey) }
+        if target.add(member, config: ctx.engine.config) {
+            ctx.modified(dstKey)
+            ctx.notify(KeyspaceEventClass.set, "sadd", dstKey)
+        }
         ctx.replyInteger(1)
     }
 
@@ -248,14 +269,15 @@ public enum SetCommands {
     }
 
     /// Replies with `members` as a set, or stores them at `dst` and replies with the count.
-    static func replyOrStore(_ ctx: CommandContext, _ result: SetValue, dst: ByteString?) {
+    static func replyOrStore(_ ctx: CommandContext, _ result: SetValue, dst: ByteString?, event: StaticString) {
         if let dst {
             if result.count > 0 {
                 ctx.db.set(dst, .set(result))
                 ctx.replyInteger(result.count)
+                ctx.notify(KeyspaceEventClass.set, event, dst)
             } else {
                 ctx.replyInteger(0)
-                ctx.db.remove(dst)
+                if ctx.db.remove(dst) { ctx.notify(KeyspaceEventClass.generic, "del", dst) }
             }
             ctx.modified(dst)
             return
@@ -268,7 +290,10 @@ public enum SetCommands {
         guard let loaded = loadSets(ctx, keys) else { return }
         if loaded.contains(where: { $0 == nil }) {
             if let dst {
-                if ctx.db.remove(dst) { ctx.modified(dst) }
+                if ctx.db.remove(dst) {
+                    ctx.modified(dst)
+                    ctx.notify(KeyspaceEventClass.generic, "del", dst)
+                }
                 ctx.replyInteger(0)
             } else if cardinalityOnly {
                 ctx.replyInteger(0)
@@ -298,7 +323,7 @@ public enum SetCommands {
         if let dst {
             let result = SetValue()
             for m in matches { result.add(m, config: ctx.engine.config) }
-            replyOrStore(ctx, result, dst: dst)
+            replyOrStore(ctx, result, dst: dst, event: "sinterstore")
             return
         }
         // SINTER replies in the order the smallest set iterates, as Redis does.
@@ -347,7 +372,7 @@ public enum SetCommands {
                 result.add(m, config: config)
             }
         }
-        replyOrStore(ctx, result, dst: dst)
+        replyOrStore(ctx, result, dst: dst, event: diff ? "sdiffstore" : "sunionstore")
     }
 
     // MARK: - SSCAN

@@ -151,9 +151,11 @@ public enum SortCommand {
                 let list = RedisValue.list(ListValue(elements: out, config: ctx.engine.config))
                 db.set(dst, list)
                 ctx.modified(dst, changes: outputLength)
+                ctx.notify(KeyspaceEventClass.list, "sortstore", dst)
                 ctx.signalReady(dst)
             } else if ctx.lookupWrite(dst) != nil, db.remove(dst) {
                 ctx.modified(dst)
+                ctx.notify(KeyspaceEventClass.generic, "del", dst)
             }
             ctx.integer(outputLength)
         } else {

@@ -151,10 +151,12 @@ public enum StringCommands {
 
     /// Stores a string the way SET does: removes the old TTL unless `keepTTL`, then sets `expireAt`.
     static func store(_ ctx: CommandContext, _ key: ByteString, _ value: StringValue, keepTTL: Bool = false,
-                      expireAt: Int64? = nil) {
+                      expireAt: Int64? = nil, event: StaticString = "set") {
         ctx.db.set(key, .string(value), keepTTL: keepTTL)
         if let at = expireAt { ctx.db.setExpire(key, at: at) }
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.string, event, key)
+        if expireAt != nil { ctx.notify(KeyspaceEventClass.generic, "expire", key) }
     }
 
     static let setName = Array("SET".utf8)
@@ -234,6 +236,7 @@ public enum StringCommands {
         ctx.bulk(s)
         ctx.db.remove(key)
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.generic, "del", key)
         ctx.propagate([Engine.delName, ctx.args[1]])
     }
 
@@ -252,15 +255,18 @@ public enum StringCommands {
         if let at = expireAt {
             if (flags.contains(.exat) || flags.contains(.pxat)) && at <= ctx.now {
                 ctx.db.remove(key)
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
                 ctx.propagate([Engine.delName, ctx.args[1]])
             } else {
                 ctx.db.setExpire(key, at: at)
+                ctx.notify(KeyspaceEventClass.generic, "expire", key)
                 ctx.propagate([ExpireCommands.pexpireatName, ctx.args[1], StrictInteger.format(at)])
             }
             ctx.modified(key)
         } else if flags.contains(.persist) {
             if ctx.db.persist(key) {
                 ctx.modified(key)
+                ctx.notify(KeyspaceEventClass.generic, "persist", key)
                 ctx.propagate([ExpireCommands.persistName, ctx.args[1]])
             }
         }
@@ -293,12 +299,13 @@ public enum StringCommands {
         let tail = ctx.args[2]
         switch ctx.lookupWrite(key) {
         case nil:
-            store(ctx, key, StringValue(tail))
+            store(ctx, key, StringValue(tail), event: "append")
             ctx.integer(tail.count)
         case .string(let s)?:
             if exceedsMaxLength(ctx, s.count, tail.count) { return }
             let n = editRaw(ctx.db, key) { $0.append(contentsOf: tail) }
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.string, "append", key)
             ctx.integer(n)
         default:
             ctx.wrongType()
@@ -335,6 +342,7 @@ public enum StringCommands {
         if overflow { return ctx.error(RedisError.overflow) }
         if exists { ctx.db.overwrite(key, .string(.int(result))) } else { ctx.db.set(key, .string(.int(result))) }
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.string, "incrby", key)
         ctx.integer(Int(result)) as Void
     }
 
@@ -364,6 +372,7 @@ public enum StringCommands {
         let text = ByteString(printed)
         if exists { ctx.db.overwrite(key, .string(.bytes(text))) } else { ctx.db.set(key, .string(.bytes(text))) }
         ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.string, "incrbyfloat", key)
         // Float arithmetic is not replayed: the AOF gets the result.
         ctx.propagate([StringCommands.setName, ctx.args[1], printed, StringCommands.keepTTLName])
         ctx.bulk(text)
@@ -403,6 +412,7 @@ public enum StringCommands {
             bytes.replaceSubrange(offset ..< offset + value.count, with: value)
             ctx.db.set(key, .string(.raw(ByteString(bytes))))
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.string, "setrange", key)
             ctx.integer(bytes.count)
         case .string(let s)?:
             if value.isEmpty { return ctx.integer(s.count) }
@@ -414,6 +424,7 @@ public enum StringCommands {
                 bytes.replaceSubrange(offset ..< offset + value.count, with: value)
             }
             ctx.modified(key)
+            ctx.notify(KeyspaceEventClass.string, "setrange", key)
             ctx.integer(n)
         default:
             ctx.wrongType()

@@ -298,7 +298,10 @@ public enum ZSetCommands {
         var added = 0, updated = 0, processed = 0
         var newScore = 0.0
         defer {
-            if added + updated > 0 { ctx.modified(key, changes: added + updated) }
+            if added + updated > 0 {
+                ctx.modified(key, changes: added + updated)
+                ctx.notify(KeyspaceEventClass.zset, incr ? "zincr" : "zadd", key)
+            }
             if added > 0 { ctx.signalReady(key) }
         }
         let zset: ZSetValue
@@ -355,12 +358,16 @@ public enum ZSetCommands {
         var removed = 0
         for i in 2 ..< ctx.argc where zset.remove(ctx.key(i)) {
             removed += 1
+            if zset.count == 0 { break }
+        }
+        if removed > 0 {
+            ctx.notify(KeyspaceEventClass.zset, "zrem", key)
             if zset.count == 0 {
                 ctx.db.remove(key)
-                break
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
             }
+            ctx.modified(key, changes: removed)
         }
-        if removed > 0 { ctx.modified(key, changes: removed) }
         ctx.replyInteger(removed)
     }
 
@@ -464,7 +471,7 @@ public enum ZSetCommands {
         let dst: ByteString? = store ? ctx.key(1) : nil
         guard let found = fetch(ctx, ctx.key(argStart)) else { return }
         guard let zset = found else {
-            if let dst { finishStore(ctx, dst, nil) } else { ctx.arrayHeader(0) }
+            if let dst { finishStore(ctx, dst, nil, event: "zrangestore") } else { ctx.arrayHeader(0) }
             return
         }
         let length = zset.count
@@ -499,7 +506,7 @@ public enum ZSetCommands {
             var entries: [ZSetEntry] = []
             entries.reserveCapacity(n)
             zset.forEach(fromRank: start, count: n, reverse: reverse) { m, s in entries.append(ZSetEntry(member: m, score: s)) }
-            finishStore(ctx, dst, entries.isEmpty ? nil : ZSetValue(entries: entries, config: ctx.engine.config))
+            finishStore(ctx, dst, entries.isEmpty ? nil : ZSetValue(entries: entries, config: ctx.engine.config), event: "zrangestore")
             return
         }
         let resp3 = ctx.resp >= 3
@@ -512,15 +519,19 @@ public enum ZSetCommands {
     }
 
     /// Stores a result zset (or deletes `dst` for an empty one) and replies with its size.
-    static func finishStore(_ ctx: CommandContext, _ dst: ByteString, _ result: ZSetValue?) {
+    static func finishStore(_ ctx: CommandContext, _ dst: ByteString, _ result: ZSetValue?, event: StaticString) {
         if let result, result.count > 0 {
             ctx.db.set(dst, .zset(result))
             ctx.replyInteger(result.count)
             ctx.modified(dst)
+            ctx.notify(KeyspaceEventClass.zset, event, dst)
             ctx.signalReady(dst)
         } else {
             ctx.replyInteger(0)
-            if ctx.db.remove(dst) { ctx.modified(dst) }
+            if ctx.db.remove(dst) {
+                ctx.modified(dst)
+                ctx.notify(KeyspaceEventClass.generic, "del", dst)
+            }
         }
     }
 
@@ -560,8 +571,15 @@ public enum ZSetCommands {
             lo = lexRange!.below(zset); hi = lexRange!.upTo(zset)
         }
         let removed = zset.removeRanks(lo, hi)
-        if zset.count == 0 { ctx.db.remove(key) }
-        if removed > 0 { ctx.modified(key, changes: removed) }
+        if removed > 0 {
+            let event: StaticString = type == .rank ? "zremrangebyrank" : type == .score ? "zremrangebyscore" : "zremrangebylex"
+            ctx.notify(KeyspaceEventClass.zset, event, key)
+            if zset.count == 0 {
+                ctx.db.remove(key)
+                ctx.notify(KeyspaceEventClass.generic, "del", key)
+            }
+            ctx.modified(key, changes: removed)
+        }
         ctx.replyInteger(removed)
     }
 
@@ -603,7 +621,11 @@ public enum ZSetCommands {
             ctx.bulk(e.member)
             ctx.double(e.score)
         }
-        if zset.count == 0 { ctx.db.remove(key) }
+        ctx.notify(KeyspaceEventClass.zset, max ? "zpopmax" : "zpopmin", key)
+        if zset.count == 0 {
+            ctx.db.remove(key)
+            ctx.notify(KeyspaceEventClass.generic, "del", key)
+        }
         ctx.modified(key, changes: n)
         // BZPOPMIN / ZMPOP / BZMPOP are logged as the plain pop on the key they served.
         if emitKey && ctx.propagating {
@@ -859,7 +881,8 @@ public enum ZSetCommands {
         }
 
         if let dst {
-            finishStore(ctx, dst, result.isEmpty ? nil : ZSetValue(entries: result, config: ctx.engine.config))
+            let event: StaticString = op == .union ? "zunionstore" : op == .inter ? "zinterstore" : "zdiffstore"
+            finishStore(ctx, dst, result.isEmpty ? nil : ZSetValue(entries: result, config: ctx.engine.config), event: event)
             return
         }
         if cardinalityOnly {

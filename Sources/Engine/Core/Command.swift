@@ -207,7 +207,12 @@ public struct CommandContext {
     /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
     public func lookupRead(_ key: ByteString) -> RedisValue? {
         let v = db.lookup(key, now: now)
-        if v == nil { engine.stats.keyspaceMisses += 1 } else { engine.stats.keyspaceHits += 1 }
+        if v == nil {
+            engine.stats.keyspaceMisses += 1
+            notify(KeyspaceEventClass.keyMiss, "keymiss", key)
+        } else {
+            engine.stats.keyspaceHits += 1
+        }
         return v
     }
 
@@ -215,7 +220,12 @@ public struct CommandContext {
     /// no-touch lookups (TYPE, EXISTS, TTL, OBJECT).
     public func lookupReadNoTouch(_ key: ByteString) -> RedisValue? {
         let v = db.lookupNoTouch(key, now: now)
-        if v == nil { engine.stats.keyspaceMisses += 1 } else { engine.stats.keyspaceHits += 1 }
+        if v == nil {
+            engine.stats.keyspaceMisses += 1
+            notify(KeyspaceEventClass.keyMiss, "keymiss", key)
+        } else {
+            engine.stats.keyspaceHits += 1
+        }
         return v
     }
 

@@ -11,6 +11,9 @@ public final class Database {
     var expireCursor: UInt64 = 0
     /// Called with each key removed because it expired (for stats, keyspace events, propagation).
     var onExpired: ((Database, ByteString) -> Void)?
+    /// Called with each key created, while `notifyNewKeys` (the "new" keyspace event) is on.
+    var onNewKey: ((Database, ByteString) -> Void)?
+    var notifyNewKeys = false
 
     /// How accesses stamp keys (LRU clock or LFU counter); the engine shares one among its databases.
     public var access: KeyAccess
@@ -61,8 +64,9 @@ public final class Database {
     /// A new value counts as an access; under LFU an overwritten key keeps its counter.
     @inline(__always)
     public func set(_ key: ByteString, _ value: RedisValue, keepTTL: Bool = false) {
-        keys.set(key, value, bits: access.newKeyBits, replaceBits: access.mode == .lru)
+        let added = keys.set(key, value, bits: access.newKeyBits, replaceBits: access.mode == .lru)
         if !keepTTL && expires.count > 0 { expires.removeValue(forKey: key) }
+        if added && notifyNewKeys { onNewKey?(self, key) }
     }
 
     /// Replaces the value of an existing key, keeping its expiry.

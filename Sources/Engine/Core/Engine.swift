@@ -45,6 +45,10 @@ public final class Engine {
     public var now: Int64 = 0
     /// The per-key access clock (LRU) or counter (LFU) settings, shared by the databases.
     public let keyAccess: KeyAccess
+    /// notify-keyspace-events as KeyspaceEventClass bits (0: off).
+    public var notifyFlags = 0 {
+        didSet { for db in databases { db.notifyNewKeys = notifyFlags & KeyspaceEventClass.new != 0 } }
+    }
     /// maxmemory and its policy.
     public let eviction = Eviction()
     /// The latency monitor (LATENCY LATEST/HISTORY...).
@@ -118,8 +122,10 @@ public final class Engine {
         keyAccess = access
         databases = (0 ..< count).map { Database(id: $0, access: access) }
         for db in databases {
+            db.onNewKey = { [unowned self] db, key in self.notify(KeyspaceEventClass.new, "new", key, db: db.id) }
             db.onExpired = { [unowned self] db, key in
                 self.stats.expiredKeys += 1
+                self.notify(KeyspaceEventClass.expired, "expired", key, db: db.id)
                 self.signalModifiedKey(db: db.id, key: key)
                 // An expired key is deleted in the AOF too, so replay never depends on the clock.
                 if self.propagationSink != nil { self.emit(db.id, [Engine.delName, key.bytes]) }

@@ -134,6 +134,7 @@ extension Engine {
             database.remove(key)
             stats.evictedKeys += 1
             signalModifiedKey(db: db, key: key)
+            notify(KeyspaceEventClass.evicted, "evicted", key, db: db)
             if propagationSink != nil { emit(db, [Engine.delName, key.bytes]) }
             evicted += 1
             if evicted % 16 == 0 && Eviction.monotonicMicros() - start > limit { return .running }

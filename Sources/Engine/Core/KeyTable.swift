@@ -87,9 +87,11 @@ public struct KeyTable<Value> {
 
     /// Stores `value` under `key`. A new entry's user bits are `bits`; an existing entry's are replaced
     /// by them when `replaceBits`, else kept.
-    public mutating func set(_ key: ByteString, _ value: Value, bits: UInt32, replaceBits: Bool) {
+    /// Returns true when the key is new.
+    @discardableResult
+    public mutating func set(_ key: ByteString, _ value: Value, bits: UInt32, replaceBits: Bool) -> Bool {
         makeUnique()
-        storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: replaceBits)
+        return storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: replaceBits) == nil
     }
 
     /// A random entry with its user bits, or nil when empty (uniform over the keys).

@@ -173,6 +173,7 @@ public final class ServerConfig {
         engine.keyAccess.lruPolicy = policy.hasSuffix("-lru")
         engine.keyAccess.lfuLogFactor = int("lfu-log-factor")
         engine.keyAccess.lfuDecayTime = int("lfu-decay-time")
+        if case .events(let f)? = value("notify-keyspace-events") { engine.notifyFlags = f }
         engine.latency.threshold = latencyMonitorThreshold
         engine.latencyTracking = bool("latency-tracking")
         let ev = engine.eviction
