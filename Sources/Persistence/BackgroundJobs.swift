@@ -40,10 +40,18 @@ final class BackgroundJobs: @unchecked Sendable {
     /// errno of the last failed background fsync, 0 when the last one succeeded.
     private var fsyncErrno: Int32 = 0
     private var started = false
+    /// Fault injection for tests of a slow disk: CAIRN_DEBUG_FSYNC_DELAY_MS makes every background
+    /// fsync take that much longer (read once, at start).
+    private let fsyncDelayMicros: UInt32
 
     init() {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&cond, nil)
+        if let v = getenv("CAIRN_DEBUG_FSYNC_DELAY_MS"), let ms = UInt32(String(cString: v)) {
+            fsyncDelayMicros = min(ms, 60_000) * 1000
+        } else {
+            fsyncDelayMicros = 0
+        }
     }
 
     private func startIfNeeded() {
@@ -118,6 +126,7 @@ final class BackgroundJobs: @unchecked Sendable {
             // Unlocked: plain C calls only (see the fork-safety note above).
             var failed: Int32 = 0
             let kind = job.kind
+            if fsyncDelayMicros > 0 && (kind == Plain.fsync || kind == Plain.fsyncAndClose) { usleep(fsyncDelayMicros) }
             if kind == Plain.fsync {
                 if fdatasync(job.fd) != 0 && errno != EBADF && errno != EINVAL { failed = errno }
             } else if kind == Plain.fsyncAndClose {

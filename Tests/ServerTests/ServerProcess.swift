@@ -54,7 +54,8 @@ final class ServerProcess {
 
     /// `files`: name in the server's folder → path of a file to copy there before it starts.
     /// `dir`: run in this existing folder (kept afterwards) instead of a new temporary one.
-    init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil) throws {
+    init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil,
+         environment: [String: String] = [:]) throws {
         if let existing {
             dir = existing
             sharedDir = true
@@ -69,6 +70,9 @@ final class ServerProcess {
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", logPath] + args
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
