@@ -5,7 +5,7 @@ import StorageFormat
 
 public enum ACLCommands {
     public static var all: [CommandSpec] {
-        [CommandSpec("acl", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in acl(ctx) }]
+        [CommandSpec("acl", arity: -2, flags: [.loading, .stale]) { ctx in acl(ctx) }]
     }
 
     static let help = [
