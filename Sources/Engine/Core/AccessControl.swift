@@ -410,7 +410,16 @@ struct ACLRequest {
 /// A user: flags, password hashes (SHA-256, hex), and selectors (the root one first).
 public final class ACLUser {
     public let name: [UInt8]
-    var state: State
+    var state: State {
+        didSet { unrestricted = ACLUser.isUnrestricted(state) }
+    }
+    /// Every command, key and channel allowed: dispatch skips the checks (read on every command).
+    private(set) var unrestricted = false
+
+    static func isUnrestricted(_ s: State) -> Bool {
+        let root = s.selectors[0]
+        return root.allCommands && root.allKeys && root.allChannels
+    }
 
     public struct State {
         var enabled = false
@@ -425,6 +434,7 @@ public final class ACLUser {
     init(name: [UInt8], allChannels: Bool) {
         self.name = name
         state = State(selectors: [ACLSelector(root: true, allChannels: allChannels)])
+        unrestricted = ACLUser.isUnrestricted(state)
     }
 
     public var isEnabled: Bool { state.enabled && !state.disabled }

@@ -24,8 +24,7 @@ extension Engine {
             return false
         }
         let user = acl.userOf(session)
-        let root = user.state.selectors[0]
-        if root.allCommands && root.allKeys && root.allChannels { return true }
+        if user.unrestricted { return true }
         guard let (denial, index) = permissionDenial(user, spec, args) else { return true }
         logDenial(session, denial, index: index, args: args, spec: spec, context: session.multi != nil ? "multi" : "toplevel")
         let message: String
@@ -50,8 +49,7 @@ extension Engine {
     /// The denial for running `args` as `user`, or nil when allowed (or not checkable: an unknown
     /// subcommand or wrong subcommand arity, which the handler then reports as Redis does first).
     func permissionDenial(_ user: ACLUser, _ spec: CommandSpec, _ args: [[UInt8]]) -> (ACLDenial, Int)? {
-        let root = user.state.selectors[0]
-        if root.allCommands && root.allKeys && root.allChannels { return nil }
+        if user.unrestricted { return nil }
         guard let id = acl.commandID(spec.name, args) else {
             // A command the table lacks runs only for users allowed every command.
             if ACLCommandTable.shared.byName[spec.name] == nil && !user.state.selectors.contains(where: { $0.allCommands }) {
