@@ -205,6 +205,11 @@ func aclScript() -> [String] {
     }
     s += ["admin ACL LOG", "admin ACL LOG 3", "admin ACL LOG 200", "admin CONFIG SET acllog-max-len 2", "admin ACL LOG", "admin ACL LOG 200", "u1 GET nokey", "admin ACL LOG 200",
           "admin ACL LOG 200", "admin CONFIG SET acllog-max-len 128", "admin ACL LOG RESET", "admin ACL LOG"]
+    // RESP3 shapes (maps, sets, doubles) and acl-pubsub-default.
+    s += ["h3 HELLO 3", "h3 ACL GETUSER mixed", "h3 ACL GETUSER nosuch", "h3 ACL LOG 2", "h3 ACL CAT", "h3 ACL DRYRUN reader GET x",
+          "admin CONFIG SET acl-pubsub-default allchannels", "admin ACL SETUSER pd on", "admin ACL SETUSER pd2 reset",
+          "admin ACL SETUSER pd3 (+get) resetchannels", "admin ACL LIST", "admin CONFIG SET acl-pubsub-default resetchannels",
+          "admin ACL SETUSER pd4 reset", "admin ACL GETUSER pd4", "admin ACL DELUSER pd pd2 pd3 pd4"]
     // CLIENT LIST's user= for a named client.
     s += ["u11 AUTH reader rpw", "u11 CLIENT SETNAME listed", "u11 CLIENT INFO", "admin ACL LIST"]
     return s
