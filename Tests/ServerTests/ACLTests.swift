@@ -351,6 +351,37 @@ struct ACLTests {
         #expect(lists.count == 2 && lists[0] == lists[1], "\(lists)")
     }
 
+    /// Passwords and ACL rules never reach MONITOR or SLOWLOG: "(redacted)" as in Redis, and ACL's
+    /// admin subcommands stay out of MONITOR.
+    @Test func monitorAndSlowlogRedactSecrets() throws {
+        var seen: [String] = []
+        for cairn in [true, false] {
+            let s = try ServerProcess(cairn: cairn)
+            let monitor = try s.client(), c = try s.client()
+            #expect(try monitor.send("MONITOR") == "+OK\r\n")
+            let commands = ["AUTH default secret1", "ACL SETUSER zz on >secret2 ~* &* +@all", "HELLO 2 AUTH zz secret2", "ACL WHOAMI",
+                            "ACL GETUSER zz", "CONFIG SET requirepass secret3 masterauth secret4", "AUTH secret3", "PING"]
+            for line in commands { _ = try c.send(line) }
+            var lines: [String] = []
+            for _ in 0 ..< 5 {
+                let l = String(decoding: try monitor.readReply(), as: UTF8.self)
+                lines.append(String(l[l.range(of: "] ")!.upperBound...]))
+            }
+            _ = try c.send("CONFIG SET slowlog-log-slower-than 0")
+            _ = try c.send("SLOWLOG RESET")
+            for line in commands { _ = try c.send(line) }
+            let slowlog = try c.send("SLOWLOG GET 20")
+            // Keep the argument texts only (drop ids, times, durations, addresses).
+            lines += slowlog.components(separatedBy: "\r\n").filter {
+                !$0.hasPrefix("*") && !$0.hasPrefix(":") && !$0.hasPrefix("$") && !$0.hasPrefix("127.0.0.1")
+            }
+            let text = lines.joined(separator: "\n")
+            #expect(!text.contains("secret"), "cairn=\(cairn): \(text)")
+            seen.append(text)
+        }
+        #expect(seen[0] == seen[1], "\(seen)")
+    }
+
     /// DEBUG is refused unless enable-debug-command allows it; dir and dbfilename are protected configs.
     @Test func debugGatingAndProtectedConfigs() throws {
         let refused = try ACLPair(args: ["--enable-debug-command", "no"])

@@ -157,3 +157,47 @@ extension Engine {
         }
     }
 }
+
+extension Engine {
+    static let redacted = Array("(redacted)".utf8)
+
+    /// A command line as MONITOR and SLOWLOG may show it: passwords and ACL rules replaced with
+    /// "(redacted)" as Redis does (AUTH, HELLO ... AUTH, ACL SETUSER, CONFIG SET of requirepass and
+    /// masterauth). Nil for MONITOR when the (sub)command is an admin one Redis keeps out of MONITOR.
+    func redactedForLogs(_ args: [[UInt8]], monitor: Bool) -> [[UInt8]]? {
+        guard let first = args.first, first.count <= 8 else { return args }
+        let name = lowercasedName(first)
+        var out = args
+        switch name {
+        case "auth":
+            for i in 1 ..< out.count { out[i] = Engine.redacted }
+        case "hello":
+            var i = 2
+            while i < out.count {
+                if lowercasedName(out[i]) == "auth" && i + 2 < out.count {
+                    out[i + 1] = Engine.redacted
+                    out[i + 2] = Engine.redacted
+                    i += 3
+                } else {
+                    i += 1
+                }
+            }
+        case "acl":
+            if monitor, out.count > 1, CommandMetadata.lookup("acl|" + lowercasedName(out[1]))?.hasFlag("admin") == true { return nil }
+            if out.count > 2 && lowercasedName(out[1]) == "setuser" {
+                for i in 2 ..< out.count { out[i] = Engine.redacted }
+            }
+        case "config":
+            if out.count > 3 && lowercasedName(out[1]) == "set" {
+                var i = 2
+                while i + 1 < out.count {
+                    let p = lowercasedName(out[i])
+                    if p == "requirepass" || p == "masterauth" { out[i + 1] = Engine.redacted }
+                    i += 2
+                }
+            }
+        default: break
+        }
+        return out
+    }
+}

@@ -258,6 +258,7 @@ public final class Engine {
     }
 
     func feedMonitors(_ session: Session, _ args: [[UInt8]]) {
+        guard let args = redactedForLogs(args, monitor: true) else { return }  // AccessControlDispatch.swift
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let usec = Int(ts.tv_nsec / 1000)
@@ -341,6 +342,7 @@ public final class Engine {
 
     /// Records a slow command (SLOWLOG): at most 32 arguments, each cut at 128 bytes, as Redis does.
     func addSlowlogEntry(_ session: Session, _ args: [[UInt8]], _ usec: Int) {
+        let args = redactedForLogs(args, monitor: false) ?? args  // AccessControlDispatch.swift
         var shown: [[UInt8]] = []
         for (i, a) in args.enumerated() {
             if i == 31 && args.count > 32 {
