@@ -321,6 +321,30 @@ struct ACLTests {
         #expect(both?.status == 1)
     }
 
+    /// AOF replay at start-up runs as no user (as Redis's loading client): a default user without
+    /// permissions does not stop the data from loading.
+    @Test func aofReplayIgnoresPermissions() throws {
+        let dir = NSTemporaryDirectory() + "cairn-aclaof-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let s = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            let c = try s.client()
+            #expect(try c.send("SET k v") == "+OK\r\n")
+            #expect(try c.send("RPUSH l a b c") == ":3\r\n")
+            s.terminate()
+        }
+        let acl = dir + "/users.acl"
+        try Data("user default on nopass resetchannels -@all\nuser admin on nopass ~* &* +@all\n".utf8).write(to: URL(fileURLWithPath: acl))
+        let s = try ServerProcess(args: ["--appendonly", "yes", "--aclfile", acl], dir: dir)
+        let c = try s.client()
+        #expect(try c.send("GET k") == "-NOPERM this user has no permissions to run the 'get' command\r\n")
+        #expect(try c.send("AUTH admin x") == "+OK\r\n")
+        #expect(try c.send("GET k") == "$1\r\nv\r\n")
+        #expect(try c.send("LLEN l") == ":3\r\n")
+    }
+
     /// redis.conf "user" lines define users at start-up.
     @Test func userDirectivesInConfig() throws {
         let dir = NSTemporaryDirectory() + "cairn-userconf-\(getpid())"

@@ -514,6 +514,13 @@ public final class AccessControl {
     /// enable-debug-command (the server sets it from its configuration; in-process engines allow DEBUG).
     public var debugCommand: ProtectedAction = .yes
 
+    /// The user internal clients (AOF replay) run as: allowed everything, never listed.
+    public let internalUser: ACLUser = {
+        let u = ACLUser(name: Array("(internal)".utf8), allChannels: true)
+        for op in ["+@all", "~*", "&*", "on", "nopass"] { _ = try? AccessControl.applyUserRule(&u.state, Array(op.utf8), allChannels: true) }
+        return u
+    }()
+
     public init() {
         defaultUser = AccessControl.makeDefaultUser()
         users[ByteString(defaultUser.name)] = defaultUser
