@@ -142,6 +142,8 @@ public enum AOFReplay {
         }
         let session = engine.newSession()
         session.authenticated = true
+        // Like Redis's loading client, replay is not subject to any user's permissions.
+        session.user = engine.acl.internalUser
         defer { engine.endSession(session) }
         var sinceProgress = 0
         do {

@@ -61,6 +61,7 @@ public final class CairnServer {
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
+        setUpAccessControl()
         settingsRef = { [unowned self] in self.persistenceSettings() }
         aofSettingsRef = { [unowned self] in self.aofSettings() }
         setUpPersistence()
@@ -115,6 +116,7 @@ public final class CairnServer {
         }
         setUpSignals()
         log.notice("Server initialized")
+        if !loadUsersAtStart() { return 1 }
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         if !loadDataAtStart() { return 1 }
         log.notice("Ready to accept connections tcp")
@@ -171,7 +173,7 @@ public final class CairnServer {
                 stats.rejectedConnections += 1
                 continue
             }
-            if config.protectedMode && config.requirepass == nil && !isLoopback(ip) {
+            if config.protectedMode && engine.acl.defaultUser.hasNoPass && !isLoopback(ip) {
                 writeAndClose(fd, "-" + CairnServer.protectedModeMessage + "\r\n")
                 stats.rejectedConnections += 1
                 continue
@@ -245,7 +247,7 @@ public final class CairnServer {
         limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
         while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
-            if !s.authenticated && engine.requirePass != nil {
+            if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
                 limits.maxBulkLength = 16384
             } else {
@@ -282,7 +284,7 @@ public final class CairnServer {
                     engine.execute(s, args)
                 }
             case .protocolError(var message):
-                if !s.authenticated && engine.requirePass != nil {
+                if !s.authenticated && !engine.acl.defaultAutoAuth {
                     if message == "Protocol error: invalid multibulk length" { message = "Protocol error: unauthenticated multibulk length" }
                     if message == "Protocol error: invalid bulk length" { message = "Protocol error: unauthenticated bulk length" }
                 }

@@ -171,7 +171,7 @@ final class AOFLoadServer {
         process.executableURL = URL(fileURLWithPath: cairn ? Repo.tool("cairn-server") : which("redis-server")!)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", log,
                              "--appendonly", "yes", "--aof-load-truncated", "no", "--appenddirname", appendDir]
-            + (cairn ? [] : ["--enable-debug-command", "yes", "--daemonize", "no"]) + extra
+            + ["--enable-debug-command", "yes"] + (cairn ? [] : ["--daemonize", "no"]) + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -68,7 +68,10 @@ final class ServerProcess {
         port = freeLoopbackPort()
         logPath = dir + "/server.log"
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", logPath] + args
+        // DEBUG (DIGEST, RELOAD...) is refused by default in both servers (enable-debug-command no);
+        // the tests use it, so it is enabled first and a test's own arguments can still override it.
+        process.arguments = ["--enable-debug-command", "yes", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+                             "--save", "", "--logfile", logPath] + args
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }

@@ -36,7 +36,8 @@ public enum ConnectionCommands {
                 s.name = nil
                 s.replyMode = .on
                 s.isMonitor = false
-                s.authenticated = e.requirePass == nil
+                s.user = nil
+                s.authenticated = e.acl.defaultAutoAuth
                 ctx.simple("RESET")
             },
             CommandSpec("hello", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .subscribeContext]) { ctx in
@@ -44,19 +45,12 @@ public enum ConnectionCommands {
             },
             CommandSpec("auth", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noAuth]) { ctx in
                 guard ctx.argc <= 3 else { ctx.syntaxError(); return }
-                guard let pass = ctx.engine.requirePass else {
-                    if ctx.argc == 2 {
-                        ctx.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-                    } else if ctx.args[1] == Array("default".utf8) {
-                        ctx.ok()
-                    } else {
-                        ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
-                    }
+                if ctx.argc == 2 && ctx.engine.acl.defaultUser.hasNoPass {
+                    ctx.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
                     return
                 }
                 let user = ctx.argc == 3 ? ctx.args[1] : Array("default".utf8)
-                if user == Array("default".utf8) && ctx.args[ctx.argc - 1] == pass {
-                    ctx.session.authenticated = true
+                if ctx.engine.authenticate(ctx.session, user: user, password: ctx.args[ctx.argc - 1], command: ctx.args[0]) {
                     ctx.ok()
                 } else {
                     ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
@@ -155,16 +149,11 @@ public enum ConnectionCommands {
             i = 2
         }
         var newName: [UInt8]? = nil
+        var credentials: (user: [UInt8], password: [UInt8])? = nil
         while i < ctx.argc {
             let opt = ctx.option(i)
             if opt == "AUTH" && i + 2 < ctx.argc {
-                let user = ctx.args[i + 1], pass = ctx.args[i + 2]
-                let ok = user == Array("default".utf8) && (e.requirePass == nil || e.requirePass! == pass)
-                if !ok {
-                    ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
-                    return
-                }
-                s.authenticated = true
+                credentials = (ctx.args[i + 1], ctx.args[i + 2])
                 i += 3
             } else if opt == "SETNAME" && i + 1 < ctx.argc {
                 guard validClientName(ctx.args[i + 1]) else {
@@ -178,8 +167,12 @@ public enum ConnectionCommands {
                 return
             }
         }
-        if !s.authenticated {
-            ctx.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        if let (user, password) = credentials, !e.authenticate(s, user: user, password: password, command: ctx.args[0]) {
+            ctx.error("WRONGPASS invalid username-password pair or user is disabled.")
+            return
+        }
+        if !s.authenticated && !e.acl.defaultAutoAuth {
+            ctx.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
             return
         }
         if let newName { s.name = newName.isEmpty ? nil : newName }
@@ -353,7 +346,7 @@ public enum ConnectionCommands {
         if s.isMonitor { flags += "O" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=default redir=-1 resp=\(s.resp)"
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {
@@ -528,7 +521,7 @@ public enum ConnectionCommands {
                 case "ID": match = match && String(t.id) == v
                 case "ADDR": match = match && t.address == v
                 case "LADDR": match = match && t.localAddress == v
-                case "USER": match = match && v == "default"
+                case "USER": match = match && v == String(decoding: e.acl.userOf(t).name, as: UTF8.self)
                 case "TYPE": match = match && (v == "pubsub" ? t.subscriptionCount > 0 : v == "normal" ? t.subscriptionCount == 0 : false)
                 default: break
                 }

@@ -38,6 +38,11 @@ public enum TransactionCommands {
                 e.beginPropagatedTransaction()
                 for q in queue {
                     e.updateClockForTransaction()
+                    // The user's rules may have changed since the command was queued.
+                    if let refusal = e.transactionDenial(s, q.spec, q.args) {
+                        ctx.error(refusal)
+                        continue
+                    }
                     e.call(s, q.spec, q.args)
                 }
                 e.endPropagatedTransaction()

@@ -65,8 +65,12 @@ public final class Engine {
     public private(set) var commands: [String: CommandSpec] = [:]
     /// Command name bytes exactly as received → spec.
     var commandCache: [ByteString: CommandSpec] = [:]
-    /// `requirepass`: when set, clients must AUTH first.
-    public var requirePass: [UInt8]? = nil
+    /// `requirepass`: the default user's password (setting it replaces the default user's passwords).
+    public var requirePass: [UInt8]? = nil {
+        didSet { if requirePass != oldValue { acl.setDefaultPassword(requirePass) } }
+    }
+    /// Users, permissions and the ACL LOG (AccessControl.swift).
+    public let acl = AccessControl()
     /// True while EXEC runs its queue.
     public internal(set) var executingTransaction = false
     /// Sessions by id (for CLIENT LIST/KILL, pub/sub delivery).
@@ -158,7 +162,7 @@ public final class Engine {
         nextSessionID += 1
         s.createdAt = now
         s.lastInteraction = now
-        s.authenticated = requirePass == nil
+        s.authenticated = acl.defaultAutoAuth
         sessions[s.id] = s
         return s
     }
@@ -196,10 +200,8 @@ public final class Engine {
             reject(session, spec, RedisError.wrongArity(spec.name))
             return
         }
-        if !session.authenticated && !spec.flags.contains(.noAuth) {
-            reject(session, spec, "NOAUTH Authentication required.")
-            return
-        }
+        // DEBUG gating, NOAUTH and ACL permissions (AccessControlDispatch.swift).
+        if !admit(session, spec, args) { return }
         if eviction.maxmemory > 0 && performEvictions() == .failed && refusedOnOOM(session, spec) {
             reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
             return
@@ -280,6 +282,7 @@ public final class Engine {
     }
 
     func feedMonitors(_ session: Session, _ args: [[UInt8]]) {
+        guard let args = redactedForLogs(args, monitor: true) else { return }  // AccessControlDispatch.swift
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let usec = Int(ts.tv_nsec / 1000)
@@ -375,6 +378,7 @@ public final class Engine {
 
     /// Records a slow command (SLOWLOG): at most 32 arguments, each cut at 128 bytes, as Redis does.
     func addSlowlogEntry(_ session: Session, _ args: [[UInt8]], _ usec: Int) {
+        let args = redactedForLogs(args, monitor: false) ?? args  // AccessControlDispatch.swift
         var shown: [[UInt8]] = []
         for (i, a) in args.enumerated() {
             if i == 31 && args.count > 32 {

@@ -33,6 +33,8 @@ public final class Session {
     public var out: [UInt8] = []
     public var name: [UInt8]? = nil
     public var authenticated = false
+    /// The ACL user the connection runs as; nil = the default user.
+    public var user: ACLUser? = nil
     /// Commands queued after MULTI; nil outside a transaction.
     public var multi: [QueuedCommand]? = nil
     /// A queued command failed to queue (EXECABORT at EXEC).

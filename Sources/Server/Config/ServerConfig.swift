@@ -20,6 +20,8 @@ public final class ServerConfig {
     /// loadmodule lines and module parameters ("name.param value"). The server decides what to do.
     public internal(set) var renamedCommands: [(from: [UInt8], to: [UInt8])] = []
     public internal(set) var userDirectives: [[[UInt8]]] = []
+    /// CONFIG REWRITE's "user" lines: the server's current ACL users (ACL LIST's text).
+    public var aclUserLines: (() -> [[UInt8]])? = nil
     public internal(set) var loadModules: [[[UInt8]]] = []
     public internal(set) var moduleConfigs: [[[UInt8]]] = []
 
