@@ -47,6 +47,7 @@ final class ServerProcess {
     let process = Process()
     let port: Int
     let dir: String
+    let isCairn: Bool
     let logPath: String
 
     /// True when the folder belongs to the caller (kept at deinit).
@@ -65,6 +66,7 @@ final class ServerProcess {
             sharedDir = false
         }
         for (name, source) in files { try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name) }
+        isCairn = cairn
         port = freeLoopbackPort()
         logPath = dir + "/server.log"
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
@@ -95,6 +97,13 @@ final class ServerProcess {
     /// Sends SIGTERM and waits; returns the exit status.
     @discardableResult
     func terminate() -> Int32 {
+        if process.isRunning && !isCairn {
+            // redis-server started from the test runner does not see SIGTERM (it inherits a blocked
+            // signal mask), so it would wait out the deadline: SHUTDOWN does the same work at once.
+            if let c = try? RawClient(port: port) { _ = try? c.send("SHUTDOWN") }
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+        }
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(10)
