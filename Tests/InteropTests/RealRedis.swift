@@ -45,11 +45,15 @@ func runProcess(_ exe: String, _ args: [String], stdin: Data? = nil) throws -> (
     }
     // Drain both pipes concurrently so a large output cannot block the child.
     nonisolated(unsafe) var errData = Data()
-    let t = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    let done = DispatchSemaphore(value: 0)
+    let t = Thread {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }
     t.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    while !t.isFinished { usleep(1000) }
+    done.wait()  // the semaphore orders the thread's write before this read
     return (p.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
 }
 
