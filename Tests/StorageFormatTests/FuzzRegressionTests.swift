@@ -50,6 +50,21 @@ enum FuzzFixtures {
         #expect(args == [Array("GET".utf8)])
     }
 
+    /// An AUX value stored as LZF with 6 compressed bytes claiming a 340 MiB original: the scanner allocated
+    /// 512 MiB of scratch before decompressing; it now refuses the length first (a FormatError at the data).
+    @Test func scannerRefusesImpossibleLZFLengthsBeforeAllocating() throws {
+        let bytes = try #require(FuzzFixtures.files("Fixtures/fuzz/rdb").first { $0.name == "scanner-lzf-huge-original-length" }).bytes
+        var options = RDBScanner.Options()
+        options.verifyChecksum = false
+        do {
+            let scanner = try RDBScanner(bytes: bytes, options: options)
+            while try scanner.next() != nil {}
+            Issue.record("accepted")
+        } catch let e as FormatError {
+            #expect(e.context == "LZF" && e.offset == 17 && e.found == "\(0x1545_4449)", "\(e)")
+        }
+    }
+
     /// A scanner over bytes without the RDB magic throws a FormatError at offset 0 (it used to leak its
     /// buffers on that path; the sanitizer build of tools/fuzz reports leaks).
     @Test func scannerRefusesBadMagicAtOffsetZero() throws {

@@ -481,6 +481,11 @@ public final class RDBScanner {
     func decompressToScratch(clen: Int, ulen: Int) throws -> UnsafeRawBufferPointer {
         let dataAt = input.offset
         let data = try input.span(clen, "LZF data")
+        // Refuse an original length the compressed bytes cannot produce before allocating for it.
+        guard ulen <= LZF.expansionBound(inputCount: clen) else {
+            throw FormatError(offset: dataAt, context: "LZF", expected: "an original length that \(clen) compressed bytes can produce",
+                              found: "\(ulen)")
+        }
         ensureScratch(max(ulen, 1))
         try LZF.decompress(data, into: UnsafeMutableRawBufferPointer(start: scratch, count: ulen), baseOffset: dataAt)
         return UnsafeRawBufferPointer(start: scratch, count: ulen)
