@@ -233,6 +233,9 @@ public final class RDBScanner {
     }
 
     init(input: RDBInput, dialect: RDBDialect?, options: Options) throws {
+        // The magic first: a throw after the buffers below are allocated would leak them (no deinit runs
+        // for a partly initialised object).
+        self.dialect = try dialect ?? RDBReader.readMagic(input)
         self.options = options
         self.input = input
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
@@ -241,11 +244,6 @@ public final class RDBScanner {
         memberSet = RDBFingerprintSet(budgetBytes: options.fingerprintBudget)
         innerSet = RDBFingerprintSet(budgetBytes: max(1 << 20, options.fingerprintBudget / 4))
         summary = RDBKeySummary()
-        if let dialect {
-            self.dialect = dialect
-        } else {
-            self.dialect = try RDBReader.readMagic(input)
-        }
     }
 
     deinit {
@@ -483,6 +481,11 @@ public final class RDBScanner {
     func decompressToScratch(clen: Int, ulen: Int) throws -> UnsafeRawBufferPointer {
         let dataAt = input.offset
         let data = try input.span(clen, "LZF data")
+        // Refuse an original length the compressed bytes cannot produce before allocating for it.
+        guard ulen <= LZF.expansionBound(inputCount: clen) else {
+            throw FormatError(offset: dataAt, context: "LZF", expected: "an original length that \(clen) compressed bytes can produce",
+                              found: "\(ulen)")
+        }
         ensureScratch(max(ulen, 1))
         try LZF.decompress(data, into: UnsafeMutableRawBufferPointer(start: scratch, count: ulen), baseOffset: dataAt)
         return UnsafeRawBufferPointer(start: scratch, count: ulen)

@@ -58,7 +58,11 @@ public enum RESPRequestParser {
         while i < to {
             let c = buf[i]
             guard c >= 48 && c <= 57 else { return nil }
-            v = v * 10 + Int(c - 48)
+            // 19 digits can exceed Int.max: out of range is invalid, as in Redis's string2ll.
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (r, o2) = m.addingReportingOverflow(Int(c - 48))
+            if o1 || o2 { return nil }
+            v = r
             i += 1
         }
         return neg ? -v : v

@@ -1,0 +1,1 @@
+../../../../Tests/StorageFormatTests/FuzzEntryPoints.swift

@@ -1,0 +1,7 @@
+import FuzzEntryPoints
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzEntry.intset(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
