@@ -1,5 +1,5 @@
 // cairn-rdb streams its input: on a dump whose one hash has 2 million fields, `json` and `memory` must
-// keep a peak RSS (the child's ru_maxrss, from wait4) far below what holding the hash would take — the
+// keep a peak RSS (the child's VmHWM, polled) far below what holding the hash would take — the
 // tools before the element-wise walk peaked at about 460 MB on this file; the walk stays near 20 MB.
 import Foundation
 import Testing
@@ -19,13 +19,23 @@ func runMeasured(_ exe: String, _ args: [String], output: String) throws -> (sta
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
     guard rc == 0 else { throw InteropError(description: "posix_spawn \(exe): \(rc)") }
+    // The peak comes from the child's own /proc VmHWM, polled until it exits: wait4's ru_maxrss would
+    // include the test process's peak, which posix_spawn's vfork-style start hands to the child at exec.
     var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 {
-        guard errno == EINTR else { throw InteropError(description: "wait4: \(errno)") }
+    var peak = 0
+    while true {
+        if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
+            for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                peak = max(peak, Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0)
+            }
+        }
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { throw InteropError(description: "waitpid: \(errno)") }
+        usleep(2000)
     }
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (exit, usage.ru_maxrss)
+    return (exit, peak)
 }
 
 @Suite(.enabled(if: CairnRDBBinary.available, "build the package first (tools/test does)"), .serialized)
