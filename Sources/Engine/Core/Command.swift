@@ -206,20 +206,18 @@ public struct CommandContext {
 
     /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
     public func lookupRead(_ key: ByteString) -> RedisValue? {
-        let v = db.lookup(key, now: now)
-        if v == nil {
-            engine.stats.keyspaceMisses += 1
-            notify(KeyspaceEventClass.keyMiss, "keymiss", key)
-        } else {
-            engine.stats.keyspaceHits += 1
-        }
-        return v
+        counted(db.lookup(key, now: now), key)
     }
 
     /// Reads `key` like `lookupRead` (counting hits and misses) without stamping an access: Redis's
     /// no-touch lookups (TYPE, EXISTS, TTL, OBJECT).
     public func lookupReadNoTouch(_ key: ByteString) -> RedisValue? {
-        let v = db.lookupNoTouch(key, now: now)
+        counted(db.lookupNoTouch(key, now: now), key)
+    }
+
+    /// A read lookup's result, counted as a keyspace hit or miss (a miss also publishes "keymiss").
+    @inline(__always)
+    func counted(_ v: RedisValue?, _ key: ByteString) -> RedisValue? {
         if v == nil {
             engine.stats.keyspaceMisses += 1
             notify(KeyspaceEventClass.keyMiss, "keymiss", key)

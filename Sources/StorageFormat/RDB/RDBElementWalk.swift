@@ -316,17 +316,7 @@ extension RDBReader {
         let b = try input.readByte(what())
         buf.removeAll(keepingCapacity: true)
         if b >> 6 != 3 {
-            let n: UInt64
-            switch b >> 6 {
-            case 0: n = UInt64(b & 0x3F)
-            case 1: n = UInt64(b & 0x3F) << 8 | UInt64(try input.readByte(what()))
-            default:
-                if b == 0x80 { n = UInt64(try input.readBE(UInt32.self, what())) }
-                else if b == 0x81 { n = try input.readBE(UInt64.self, what()) }
-                else { throw formatError(at, "a string length for \(what())", "unknown length encoding 0x\(String(b, radix: 16))") }
-            }
-            let count = try byteCount(n, at: at, what())
-            buf.append(contentsOf: try input.span(count, what()))
+            buf.append(contentsOf: try input.span(try rawStringLength(b, at: at, what()), what()))
             return
         }
         // Integer and LZF encodings: rare for elements, read as readString does.

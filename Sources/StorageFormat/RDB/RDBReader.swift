@@ -256,22 +256,27 @@ public final class RDBReader {
         return Int(n)
     }
 
+    /// For a raw string whose first byte `b` (read at `at`) is not an encoding marker (top bits 11):
+    /// the number of bytes that follow, reading the rest of the length.
+    func rawStringLength(_ b: UInt8, at: Int, _ what: @autoclosure () -> String) throws -> Int {
+        let n: UInt64
+        switch b >> 6 {
+        case 0: n = UInt64(b & 0x3F)
+        case 1: n = UInt64(b & 0x3F) << 8 | UInt64(try input.readByte(what()))
+        default:
+            if b == 0x80 { n = UInt64(try input.readBE(UInt32.self, what())) }
+            else if b == 0x81 { n = try input.readBE(UInt64.self, what()) }
+            else { throw formatError(at, "a string length for \(what())", "unknown length encoding 0x\(String(b, radix: 16))") }
+        }
+        return try byteCount(n, at: at, what())
+    }
+
     /// An RDB string (FORMATS.md §5): raw, int8/16/32 as decimal text, or LZF.
     func readString(_ what: @autoclosure () -> String) throws -> [UInt8] {
         let at = input.offset
         let b = try input.readByte(what())
         if b >> 6 != 3 {
-            let n: UInt64
-            switch b >> 6 {
-            case 0: n = UInt64(b & 0x3F)
-            case 1: n = UInt64(b & 0x3F) << 8 | UInt64(try input.readByte(what()))
-            default:
-                if b == 0x80 { n = UInt64(try input.readBE(UInt32.self, what())) }
-                else if b == 0x81 { n = try input.readBE(UInt64.self, what()) }
-                else { throw formatError(at, "a string length for \(what())", "unknown length encoding 0x\(String(b, radix: 16))") }
-            }
-            let count = try byteCount(n, at: at, what())
-            return Array(try input.span(count, what()))
+            return Array(try input.span(try rawStringLength(b, at: at, what()), what()))
         }
         switch b & 0x3F {
         case 0: return StrictInteger.format(Int64(Int8(bitPattern: try input.readByte(what()))))
