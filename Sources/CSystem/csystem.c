@@ -51,7 +51,12 @@ int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len) {
 }
 
 #include <malloc.h>
+// Present only when a sanitizer runtime (address, thread) is linked in: it then owns malloc, and
+// glibc's own arena figures say nothing about what the program holds.
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
 size_t cairn_malloc_used(void) {
+    if (__sanitizer_get_current_allocated_bytes) return __sanitizer_get_current_allocated_bytes();
     struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
 }

@@ -718,7 +718,10 @@ struct CheckAOFTests {
         let parts = String(decoding: r.out, as: UTF8.self).split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
         #expect(parts[0] == 0)
         print("cairn-check-aof on a 64 MiB value: peak RSS \(parts[1] / 1024) MiB")
-        #expect(parts[1] < 40 * 1024, "peak RSS \(parts[1]) KiB")
+        // A sanitizer runtime adds its own shadow memory (ThreadSanitizer: about 41 MiB here); the
+        // looser bound still fails if the 64 MiB value were held.
+        let boundMiB = ProcessInfo.processInfo.environment["CAIRN_TEST_SANITIZER"] == nil ? 40 : 60
+        #expect(parts[1] < boundMiB * 1024, "peak RSS \(parts[1]) KiB")
         let mine = try CheckAOF.run([file]), theirs = try CheckAOF.redis([file])
         #expect(mine.status == 0 && mine.out == theirs.out)
     }

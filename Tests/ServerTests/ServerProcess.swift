@@ -55,8 +55,9 @@ final class ServerProcess {
 
     /// `files`: name in the server's folder → path of a file to copy there before it starts.
     /// `dir`: run in this existing folder (kept afterwards) instead of a new temporary one.
+    /// `untilLoaded`: return only once the dataset is loaded (PING no longer answers -LOADING).
     init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], untilLoaded: Bool = true) throws {
         if let existing {
             dir = existing
             sharedDir = true
@@ -81,10 +82,12 @@ final class ServerProcess {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if !process.isRunning { throw TestFailure(description: "server exited: \(log())") }
-            if let c = try? RawClient(port: port) { _ = try? c.send("PING"); return }
+            // Ready once PING is answered by something other than -LOADING (a dataset still loading).
+            if let c = try? RawClient(port: port), let pong = try? c.send("PING"),
+               !untilLoaded || !pong.hasPrefix("-LOADING") { return }
             usleep(20_000)
         }
         throw TestFailure(description: "server did not start: \(log())")

@@ -201,3 +201,13 @@ func runRealRedisServer(_ arguments: [String], stdin: String? = nil, cwd: String
     p.waitUntilExit()
     return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), p.terminationStatus)
 }
+
+/// Polls `condition` every 100 ms for up to `seconds`; true as soon as it holds.
+func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
+}

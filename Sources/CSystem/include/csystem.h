@@ -19,6 +19,7 @@ int cairn_termination_signalfd(void);
 int cairn_read_signal(int fd);
 int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len);
 
-/// Bytes handed out by glibc's allocator (mallinfo2: in-use arena bytes plus mmapped blocks).
+/// Bytes handed out by glibc's allocator (mallinfo2: in-use arena bytes plus mmapped blocks), or by
+/// the sanitizer runtime's allocator when one is linked in.
 size_t cairn_malloc_used(void);
 #endif

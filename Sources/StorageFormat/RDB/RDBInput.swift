@@ -43,7 +43,10 @@ final class RDBInput {
 
     init(source: ByteSource) {
         self.source = source
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RDBInput.chunk * 2, alignment: 16)
+        // A source of known small size (a DUMP payload, an in-memory file) gets a window of its own
+        // size rather than the 2 MiB one; the window grows anyway if the source delivers more.
+        let capacity = source.knownSize.map { min(RDBInput.chunk * 2, max($0, 64)) } ?? RDBInput.chunk * 2
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
     /// Reads a caller's window (file bytes from absolute offset `startOffset`) in place, without copying.
