@@ -72,4 +72,33 @@ enum FuzzFixtures {
         #expect(throws: FormatError.self) { try RDBScanner(bytes: bytes) }
         do { _ = try RDBScanner(bytes: bytes) } catch let e as FormatError { #expect(e.offset == 0) }
     }
+
+    /// A hash-with-metadata value (type 24) whose stored minimum expiry is Int64.min: subtracting 1 from
+    /// it trapped on overflow in the reader, the element walk and the scanner alike. The field expiry is
+    /// now computed with overflow checks in one place and such a value is a FormatError.
+    @Test func hashFieldExpiryArithmeticCannotOverflow() throws {
+        func payload(minExpire: Int64, ttl: UInt8) -> [UInt8] {
+            var p: [UInt8] = [RDBType.hashMetadata]
+            withUnsafeBytes(of: minExpire.littleEndian) { p += $0 }
+            p += [1, ttl, 1, UInt8(ascii: "f"), 1, UInt8(ascii: "v")]
+            return p + [12, 0] + [UInt8](repeating: 0, count: 8)
+        }
+        do {
+            _ = try DumpPayload.decode(payload(minExpire: .min, ttl: 1), verifyChecksum: false)
+            Issue.record("a minimum expiry of Int64.min was accepted")
+        } catch let e as DumpPayload.Rejection {
+            #expect("\(e.cause.map { "\($0)" } ?? "")".contains("field expiry"), "\(e)")
+        }
+        // Well-formed: the stored TTL is expiry - minimum + 1.
+        let (_, value) = try DumpPayload.decode(payload(minExpire: 1_000, ttl: 5), verifyChecksum: false)
+        #expect(value == .hash([RDBHashField(field: [UInt8(ascii: "f")], value: [UInt8(ascii: "v")], expiresAt: 1_004)]))
+        #expect(RDBType.hashFieldExpiry(1, minExpire: .min, preGA: false) == nil)
+        #expect(RDBType.hashFieldExpiry(UInt64.max, minExpire: 0, preGA: true) == nil)
+        #expect(RDBType.hashFieldExpiry(3, minExpire: .max, preGA: false) == nil)
+        // The fuzzer's own input, through every reader the entry points drive.
+        let finding = try #require(FuzzFixtures.files("Fixtures/fuzz/dump").first { $0.name == "hash-metadata-minimum-expiry-overflow" }).bytes
+        FuzzEntry.dump(finding)
+        FuzzEntry.rdb([UInt8]("REDIS0012".utf8) + [0xFE, 0, 0xFB, 1, 0, 24] + [1, UInt8(ascii: "k")]
+                      + payload(minExpire: .min, ttl: 1).dropFirst().dropLast(10) + [0xFF] + [UInt8](repeating: 0, count: 8))
+    }
 }

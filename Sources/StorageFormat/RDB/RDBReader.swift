@@ -455,14 +455,10 @@ public final class RDBReader {
                 let v = try readString("hash value")
                 var e: Int64 = 0
                 if ttl != 0 {
-                    if type == RDBType.hashMetadataPreGA {
-                        e = Int64(truncatingIfNeeded: ttl)
-                    } else {
-                        let (sum, o) = Int64(truncatingIfNeeded: ttl).addingReportingOverflow(minExpire - 1)
-                        if o || ttl > UInt64(1) << 48 { throw formatError(at, "a field expiry below 2^48 ms", "\(ttl) + \(minExpire)") }
-                        e = sum
+                    guard let expiry = RDBType.hashFieldExpiry(ttl, minExpire: minExpire, preGA: type == RDBType.hashMetadataPreGA) else {
+                        throw formatError(at, "a field expiry below 2^48 ms", "TTL \(ttl) with minimum \(minExpire)")
                     }
-                    if e <= 0 || e >= Int64(1) << 48 { throw formatError(at, "a field expiry below 2^48 ms", "\(e)") }
+                    e = expiry
                 }
                 items.append(RDBHashField(field: f, value: v, expiresAt: e))
             }

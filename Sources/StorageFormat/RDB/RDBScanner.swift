@@ -829,15 +829,9 @@ public final class RDBScanner {
                 let at = input.offset
                 let ttl = try readLength("field TTL")
                 if ttl != 0 {
-                    var e: Int64
-                    if type == RDBType.hashMetadataPreGA {
-                        e = Int64(truncatingIfNeeded: ttl)
-                    } else {
-                        let (sum, o) = Int64(truncatingIfNeeded: ttl).addingReportingOverflow(minExpire - 1)
-                        if o || ttl > UInt64(1) << 48 { throw formatError(at, "a field expiry below 2^48 ms", "\(ttl) + \(minExpire)") }
-                        e = sum
+                    guard RDBType.hashFieldExpiry(ttl, minExpire: minExpire, preGA: type == RDBType.hashMetadataPreGA) != nil else {
+                        throw formatError(at, "a field expiry below 2^48 ms", "TTL \(ttl) with minimum \(minExpire)")
                     }
-                    if e <= 0 || e >= Int64(1) << 48 { throw formatError(at, "a field expiry below 2^48 ms", "\(e)") }
                     summary.fieldsWithTTL += 1
                 }
                 let fat = input.offset

@@ -167,3 +167,21 @@ extension RDBType {
         }
     }
 }
+
+extension RDBType {
+    /// The absolute expiry (ms) a hash-with-metadata field's non-zero stored TTL stands for: the GA type
+    /// stores expiry − minimum + 1, the pre-GA type the expiry itself. Nil unless it is a positive time
+    /// below 2^48 ms (a corrupt TTL or minimum may not overflow the arithmetic either).
+    static func hashFieldExpiry(_ ttl: UInt64, minExpire: Int64, preGA: Bool) -> Int64? {
+        let e: Int64
+        if preGA {
+            e = Int64(truncatingIfNeeded: ttl)
+        } else {
+            guard ttl <= UInt64(1) << 48 else { return nil }
+            let (sum, overflow) = Int64(ttl).addingReportingOverflow(minExpire)
+            if overflow { return nil }
+            e = sum - 1  // ttl ≥ 1, so sum > Int64.min
+        }
+        return e > 0 && e < Int64(1) << 48 ? e : nil
+    }
+}
