@@ -341,6 +341,9 @@ public final class CairnServer {
     }
 
     func beforeSleep() {
+        // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
+        if engine.eviction.inProgress { engine.performEvictions() }
+        loop.busy = engine.eviction.inProgress
         // The AOF first: under `always` its fsync happens before any of these replies is sent.
         aof.flush()
         // Clients unblocked by another client's command may have commands waiting.

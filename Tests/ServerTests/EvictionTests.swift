@@ -193,22 +193,28 @@ struct EvictionTests {
         try c.write(req)
         for _ in 0 ..< 10_000 { _ = try c.readReply() }
         let used = try info(c, "used_memory")
-        // Room for a bit more than half of what is stored: the "soon" keys should go first.
+        // A limit that takes freeing 500 KB: 1,400 to 2,300 keys (a deleted key gives back 220 to 350
+        // bytes; the key table keeps its size), all from the 4,000 "soon" ones, soonest first.
         #expect(try c.send("CONFIG SET maxmemory-policy volatile-ttl") == "+OK\r\n")
-        let limit = base + (used - base) * 6 / 10
+        #expect(used - base > 2_000_000, "10,000 keys of 200 bytes took only \(used - base) bytes")
+        let limit = used - 500_000
         #expect(try c.send("CONFIG SET maxmemory \(limit)") == "+OK\r\n")
         _ = try c.send("SET trigger x")
-        // Each eviction pass is time-limited and the cron continues it: wait until it got under the limit.
-        #expect(try waitUntil(30) { try info(c, "used_memory") <= limit }, "used_memory stays over \(limit)")
-        _ = try c.send("SET trigger x")
-        var soon = 0, late = 0, keep = 0
+        // A pass is time-limited; the next runs between events until memory is under the limit (give
+        // or take the few KB this client's own INFO replies hold while the figure is taken).
+        var seen = 0
+        #expect(try waitUntil(30) { seen = try info(c, "used_memory"); return seen <= limit + 50_000 },
+                "used_memory \(seen) stays over \(limit)")
+        var soon = 0, late = 0, keep = 0, soonestKept = 0
         for i in stride(from: 0, to: 4000, by: 40) {
-            if try c.send("EXISTS soon:\(i)") == ":1\r\n" { soon += 1 }
+            if try c.send("EXISTS soon:\(i)") == ":1\r\n" { soon += 1; if i < 2000 { soonestKept += 1 } }
             if try c.send("EXISTS late:\(i)") == ":1\r\n" { late += 1 }
         }
         for i in stride(from: 0, to: 2000, by: 20) where try c.send("EXISTS keep:\(i)") == ":1\r\n" { keep += 1 }
         #expect(keep == 100, "keys without TTL are never evicted by volatile-ttl: \(keep)")
-        #expect(late > 80 && soon < 30, "soon kept \(soon), late kept \(late) of 100 sampled")
+        #expect(late >= 98 && soon < 75 && soon > 20, "soon kept \(soon), late kept \(late) of 100 sampled")
+        // Sampling is approximate, but the first half of the "soon" keys expires sooner than the rest.
+        #expect(soonestKept * 2 < soon + 2, "soon keys kept: \(soonestKept) of the soonest half, \(soon) in all")
     }
 
     @Test func noevictionAndNothingToEvictAnswerOOMLikeRedis() throws {

@@ -8,6 +8,6 @@ public enum EngineCommands {
     }
 
     /// Commands whose first argument is a subcommand (stats count them as "name|sub").
-    public static let containers: Set<String> = ["config", "client", "object", "command", "pubsub", "debug", "memory",
+    public static let containers: Set<String> = ["config", "client", "object", "command", "pubsub", "memory",
                                                  "slowlog", "latency", "function", "script", "xinfo", "cluster", "acl", "xgroup"]
 }

@@ -46,6 +46,8 @@ public final class Eviction {
     /// Measures the memory the limit applies to (the server: allocator bytes minus the AOF buffer).
     public var measure: (() -> Int)?
 
+    /// The last pass stopped for time with memory still over the limit: the next one is due at once.
+    public internal(set) var inProgress = false
     /// The last measurement, and the estimated change since.
     var measured = 0
     var drift = 0
@@ -104,9 +106,17 @@ extension Engine {
     public enum EvictionResult { case ok, running, failed }
 
     /// Frees memory until under `maxmemory` (or the pass's time runs out). `.failed` when still over
-    /// and nothing (more) can be evicted: commands that may use memory are then refused.
+    /// and nothing (more) can be evicted: commands that may use memory are then refused. After a pass
+    /// that ran out of time (`.running`), `eviction.inProgress` asks the server to run the next one
+    /// without waiting, as Redis does from a timer that fires again at once.
     @discardableResult
     public func performEvictions() -> EvictionResult {
+        let result = evictionPass()
+        eviction.inProgress = result == .running
+        return result
+    }
+
+    func evictionPass() -> EvictionResult {
         let ev = eviction
         guard ev.maxmemory > 0 else { return .ok }
         if ev.used <= ev.maxmemory {

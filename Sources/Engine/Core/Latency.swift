@@ -85,7 +85,7 @@ public final class LatencyHistogram {
         return 0
     }
 
-    /// Cumulative counts at 1024 ns × 2^k: (µs of the level, calls at or below it), levels where the
+    /// Cumulative counts at 1024 ns × 2^k: (µs of the level's slot top, calls at or below it), levels where the
     /// count did not change left out, ending at the level that holds every call.
     public func cumulativeDistribution() -> [(usec: Int64, count: Int64)] {
         guard total > 0 else { return [] }
@@ -101,7 +101,9 @@ public final class LatencyHistogram {
                 index += 1
             }
             if cumulative != previous {
-                out.append((level / 1000, cumulative))
+                // Reported, as Redis does, by the highest value the level's slot holds: 1024 ns × 2^k
+                // rounded up to its slot's top (32768 ns → 33 µs).
+                out.append((Self.highestEquivalent(level) / 1000, cumulative))
                 previous = cumulative
             }
             if cumulative >= total || index >= Self.countsLength { break }

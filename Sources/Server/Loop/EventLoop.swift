@@ -16,6 +16,8 @@ public final class EventLoop {
     var timers: [(id: Int, due: Int64, interval: Int64, body: () -> Void)] = []
     var nextTimerID = 1
     public var beforeSleep: (() -> Void)? = nil
+    /// Set (by `beforeSleep`) while background work is unfinished: the next poll does not wait.
+    public var busy = false
     public private(set) var stopped = false
     let maxEvents = 1024
     var readyFDs: [Int32]
@@ -85,7 +87,7 @@ public final class EventLoop {
             let now = EventLoop.monotonicMS()
             var timeout: Int64 = 1000
             for t in timers { timeout = min(timeout, max(0, t.due - now)) }
-            poll(timeoutMS: timeout)
+            poll(timeoutMS: busy ? 0 : timeout)
             let after = EventLoop.monotonicMS()
             for i in timers.indices where timers[i].due <= after {
                 timers[i].due = after + timers[i].interval
