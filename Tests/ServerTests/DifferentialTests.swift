@@ -117,4 +117,20 @@ struct DifferentialTests {
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first:\n\(mismatches.joined(separator: "\n"))")
     }
+
+    /// DEBUG POPULATE: the same keys and values (digest), existing keys left alone, the same errors.
+    @Test func debugPopulateMatchesRedis() throws {
+        let cairn = try ServerProcess(cairn: true)
+        let redis = try ServerProcess(cairn: false)
+        let c = try cairn.client(), r = try redis.client()
+        let script = ["DEBUG POPULATE 0", "DEBUG POPULATE 300", "DBSIZE", "SET key:7 mine", "SET p:2 x EX 100",
+                      "DEBUG POPULATE 10 p 3", "DEBUG POPULATE 12 q 20", "DEBUG POPULATE 12 q 20", "DEBUG POPULATE 5 r 0",
+                      "GET key:7", "GET key:299", "GET p:1", "GET p:2", "TTL p:2", "STRLEN q:11", "GET q:11", "GET r:4",
+                      "OBJECT ENCODING key:3", "DEBUG POPULATE -1", "DEBUG POPULATE x", "DEBUG POPULATE 1 a b",
+                      "DEBUG POPULATE 1 a -2", "DEBUG populate", "DEBUG POPULATE 1 a 2 3", "DBSIZE", "DEBUG DIGEST"]
+        for line in script {
+            let args = argv(line)
+            #expect(try c.send(args) == r.send(args), "\(line)")
+        }
+    }
 }

@@ -562,6 +562,45 @@ public enum ConnectionCommands {
                 let k = ctx.key(j)
                 ctx.simple(valueSHA1Digest(ctx.db.keys[k], expiresAt: ctx.db.expireTime(k)).hex)
             }
+        case "POPULATE":
+            // DEBUG POPULATE count [prefix] [size]: string keys prefix:0 ... (default prefix "key") holding
+            // "value:N", zero-padded or cut to `size` bytes when a size is given; existing keys are left
+            // alone. As in Redis, nothing is propagated (no AOF record) and no event is published.
+            guard ctx.argc >= 3 && ctx.argc <= 5 else {
+                let sub = String(decoding: ctx.args[1], as: UTF8.self)
+                ctx.error("ERR unknown subcommand or wrong number of arguments for '\(sub)'. Try DEBUG HELP.")
+                return
+            }
+            func positive(_ i: Int) -> Int64? {
+                // Redis answers the same for a negative number and for no number at all.
+                guard let n = StrictInteger.parse(ctx.args[i]), n >= 0 else {
+                    ctx.error("ERR value is out of range, must be positive")
+                    return nil
+                }
+                return n
+            }
+            guard let count = positive(2) else { return }
+            var size = 0
+            if ctx.argc == 5 {
+                guard let n = positive(4) else { return }
+                size = Int(n)
+            }
+            let prefix = ctx.argc >= 4 ? ctx.args[3] : Array("key".utf8)
+            var key = prefix + [UInt8(ascii: ":")]
+            let keyStart = key.count
+            for i in 0 ..< count {
+                let digits = StrictInteger.format(i)
+                key.removeSubrange(keyStart...)
+                key += digits
+                let k = ByteString(key)
+                if ctx.db.lookupNoTouch(k, now: ctx.now) != nil { continue }
+                var value = Array("value:".utf8) + digits
+                if size > 0 {
+                    if value.count > size { value.removeSubrange(size...) } else { value += [UInt8](repeating: 0, count: size - value.count) }
+                }
+                ctx.db.set(k, .string(.bytes(ByteString(value))))
+            }
+            ctx.ok()
         case "SET-ACTIVE-EXPIRE":
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
             ctx.engine.config.activeExpireEnabled = ctx.args[2] != Array("0".utf8)
@@ -571,7 +610,11 @@ public enum ConnectionCommands {
                             "DIGEST", "    Output a hex signature representing the current DB content.",
                             "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
                             "OBJECT <key>",
-                            "    Show low level info about the `key` and associated value.", "SET-ACTIVE-EXPIRE <0|1>",
+                            "    Show low level info about the `key` and associated value.",
+                            "POPULATE <count> [<prefix>] [<size>]",
+                            "    Add <count> string keys <prefix>:0, <prefix>:1... (prefix \"key\" by default) holding",
+                            "    value:<n>, padded with zero bytes or cut to <size> when given. Existing keys stay.",
+                            "SET-ACTIVE-EXPIRE <0|1>",
                             "    Setting it to 0 disables expiring keys in background when they are not", "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the", "    default.",
                             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.", "HELP", "    Prints this help."])
         default:
