@@ -369,7 +369,12 @@ struct CheckRDBTruncatedWhileReadingTests {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        usleep(300_000)
+        // Cut the file once the checker has it mapped (a slow, e.g. sanitizer, build takes a while to
+        // get there; cutting it earlier would only test a short file).
+        let maps = "/proc/\(p.processIdentifier)/maps"
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !((try? String(contentsOfFile: maps, encoding: .utf8))?.contains(file) ?? false) { usleep(5_000) }
+        usleep(100_000)
         #expect(truncate(file, 1_000_000) == 0)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()

@@ -28,33 +28,73 @@ struct InteropError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Runs a program and returns its exit status, stdout and stderr.
+/// pipe2(2), which Glibc's Swift overlay does not export.
+@_silgen_name("pipe2") private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+private func cloexecPipe(_ fds: inout [Int32]) -> Int32 { fds.withUnsafeMutableBufferPointer { c_pipe2($0.baseAddress!, O_CLOEXEC) } }
+
+/// Runs a program and returns its exit status (the signal number if a signal ended it), stdout and
+/// stderr. Spawned with posix_spawn and reaped with waitpid: this helper runs thousands of tool
+/// processes per suite, and Foundation.Process's exit notification was once seen to never arrive
+/// (under AddressSanitizer), leaving waitUntilExit blocked forever on a child already gone.
 @discardableResult
 func runProcess(_ exe: String, _ args: [String], stdin: Data? = nil) throws -> (status: Int32, out: Data, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    if stdin != nil { p.standardInput = Pipe() } else { p.standardInput = FileHandle.nullDevice }
-    try p.run()
-    if let stdin, let w = p.standardInput as? Pipe {
-        w.fileHandleForWriting.write(stdin)
-        try w.fileHandleForWriting.close()
+    // Close-on-exec from the start: a server another test spawns meanwhile must not inherit a pipe end.
+    var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+    guard cloexecPipe(&inPipe) == 0, cloexecPipe(&outPipe) == 0, cloexecPipe(&errPipe) == 0 else {
+        throw InteropError(description: "pipe: \(String(cString: strerror(errno)))")
     }
-    // Drain both pipes concurrently so a large output cannot block the child.
-    nonisolated(unsafe) var errData = Data()
-    let done = DispatchSemaphore(value: 0)
-    let t = Thread {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+    for fd in [inPipe[0], outPipe[1], errPipe[1]] { close(fd) }
+    guard rc == 0 else {
+        for fd in [inPipe[1], outPipe[0], errPipe[0]] { close(fd) }
+        throw InteropError(description: "cannot run \(exe): \(String(cString: strerror(rc)))")
     }
-    t.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    done.wait()  // the semaphore orders the thread's write before this read
-    return (p.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
+    // Feed stdin and drain both outputs together, so no pipe can fill up and block the child.
+    let input = [UInt8](stdin ?? Data())
+    var written = 0
+    var inFD: Int32 = inPipe[1]
+    if input.isEmpty { close(inFD); inFD = -1 } else { _ = fcntl(inFD, F_SETFL, fcntl(inFD, F_GETFL) | O_NONBLOCK) }
+    var out = [UInt8](), err = [UInt8]()
+    var open: [Int32] = [outPipe[0], errPipe[0]]
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while !open.isEmpty || inFD >= 0 {
+        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
+        if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if errno == EINTR { continue }
+            break
+        }
+        for f in fds where f.revents != 0 {
+            if f.fd == inFD {
+                let n = input.withUnsafeBytes { write(inFD, $0.baseAddress! + written, input.count - written) }
+                if n > 0 { written += n }
+                if n < 0 && errno == EAGAIN { continue }
+                if n <= 0 || written == input.count { close(inFD); inFD = -1 }
+                continue
+            }
+            let n = chunk.withUnsafeMutableBytes { read(f.fd, $0.baseAddress!, $0.count) }
+            if n > 0 {
+                if f.fd == outPipe[0] { out += chunk[0 ..< n] } else { err += chunk[0 ..< n] }
+            } else if n == 0 || errno != EINTR {
+                close(f.fd)
+                open.removeAll { $0 == f.fd }
+            }
+        }
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // Exit code when it exited, else the signal number (as Foundation.Process reports it).
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : status & 0x7f
+    return (code, Data(out), String(decoding: err, as: UTF8.self))
 }
 
 func which(_ name: String) -> String? {

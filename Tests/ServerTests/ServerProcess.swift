@@ -179,7 +179,8 @@ final class RawClient {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
             if n == 0 { return true }
-            if n < 0 { return false }
+            // A server that closes with our unread bytes still queued resets the connection instead.
+            if n < 0 { return errno == ECONNRESET }
             buffer.append(contentsOf: chunk[0 ..< n])
         }
     }
