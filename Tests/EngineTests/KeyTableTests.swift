@@ -265,7 +265,10 @@ private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
         }
         print("KeyTable: slowest of \(n) inserts took \(Double(worst) / 1e6) ms (at key \(worstAt)); \(rehashes) incremental rehashes")
         #expect(rehashes >= 15)
-        #expect(worst < 50_000_000)
+        // A full rehash of 2M keys takes far longer than either bound; a sanitizer build (shadow memory
+        // for each new bucket array, a busy machine) gets a looser one.
+        let bound: UInt64 = ProcessInfo.processInfo.environment["CAIRN_TEST_SANITIZER"] == nil ? 50_000_000 : 250_000_000
+        #expect(worst < bound)
         var worstRemove: UInt64 = 0
         for i in 0 ..< n {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -273,7 +276,7 @@ private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
             worstRemove = max(worstRemove, DispatchTime.now().uptimeNanoseconds - start)
         }
         print("KeyTable: slowest of \(n) removes took \(Double(worstRemove) / 1e6) ms")
-        #expect(worstRemove < 50_000_000)
+        #expect(worstRemove < bound)
         #expect(t.isEmpty)
     }
 

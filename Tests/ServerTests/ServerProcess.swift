@@ -80,7 +80,9 @@ final class ServerProcess {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // stderr is kept beside the log: a runtime trap or sanitizer message lands there, not in the log.
+        _ = FileManager.default.createFile(atPath: dir + "/stderr.txt", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: dir + "/stderr.txt") ?? FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
@@ -93,13 +95,17 @@ final class ServerProcess {
         throw TestFailure(description: "server did not start: \(log())")
     }
 
-    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    func log() -> String {
+        let stderr = (try? String(contentsOfFile: dir + "/stderr.txt", encoding: .utf8)) ?? ""
+        return ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") + (stderr.isEmpty ? "" : "\n[stderr]\n" + stderr)
+    }
 
     func client() throws -> RawClient { try RawClient(port: port) }
 
     /// Sends SIGTERM and waits; returns the exit status.
     @discardableResult
     func terminate() -> Int32 {
+        stopping = true
         if process.isRunning && !isCairn {
             // redis-server started from the test runner does not see SIGTERM (it inherits a blocked
             // signal mask), so it would wait out the deadline: SHUTDOWN does the same work at once.
@@ -117,7 +123,13 @@ final class ServerProcess {
         return process.terminationStatus
     }
 
+    /// Set once the test stops the server itself; a Cairn that died of a signal before that crashed.
+    var stopping = false
+
     deinit {
+        if isCairn && !stopping && !process.isRunning && process.terminationReason == .uncaughtSignal {
+            Issue.record("cairn-server died of signal \(process.terminationStatus): \(log())")
+        }
         terminate()
         if !sharedDir { try? FileManager.default.removeItem(atPath: dir) }
     }
@@ -146,7 +158,8 @@ final class RawClient {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { throw TestFailure(description: "send failed") }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw TestFailure(description: "send failed: \(n < 0 ? String(cString: strerror(errno)) : "nothing sent")") }
             sent += n
         }
     }
@@ -168,7 +181,11 @@ final class RawClient {
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
-            if n <= 0 { throw TestFailure(description: "connection closed or timed out (have \(String(decoding: buffer, as: UTF8.self)))") }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let why = n == 0 ? "closed by the server" : String(cString: strerror(errno))
+                throw TestFailure(description: "connection \(why) (have \(String(decoding: buffer, as: UTF8.self)))")
+            }
             buffer.append(contentsOf: chunk[0 ..< n])
         }
     }
