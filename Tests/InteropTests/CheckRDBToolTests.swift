@@ -374,8 +374,10 @@ struct CheckRDBTruncatedWhileReadingTests {
         let maps = "/proc/\(p.processIdentifier)/maps"
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, !((try? String(contentsOfFile: maps, encoding: .utf8))?.contains(file) ?? false) { usleep(5_000) }
-        usleep(100_000)
+        // Held still while the file is cut, so that a fast build cannot finish first.
+        kill(p.processIdentifier, SIGSTOP)
         #expect(truncate(file, 1_000_000) == 0)
+        kill(p.processIdentifier, SIGCONT)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationReason == .exit && p.terminationStatus == 2, "status \(p.terminationStatus): \(message)")
