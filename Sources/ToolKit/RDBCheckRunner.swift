@@ -5,9 +5,6 @@
 //   stats (cairn-rdb stats): the stats only, on stdout; problems and warnings on stderr; reading goes on
 //     past corrupt values where it can (salvage), so the stats cover what could be read. Exit 1 on a problem.
 import StorageFormat
-#if canImport(Glibc)
-import Glibc
-#endif
 
 public enum RDBCheckRunner {
     public enum Mode: Sendable { case check, stats }
@@ -23,13 +20,13 @@ public enum RDBCheckRunner {
             // Keep going where the format allows it; a compressed or piped input stops at the first problem.
             options.salvage = salvage || isRegularUncompressedFile(file)
         }
-        let startSize = regularFileSize(file)
+        let startSize = RDBCheck.fileSize(file)
         let check = RDBCheck(path: file, options: options)
         let out = FileOutput.standardOutput()
         // Cut short while mapped, a file reads as zeros up to the end of its last page before any
         // SIGBUS: whatever that "finds" is the truncation, and is reported as such.
         func shrank() -> Bool {
-            guard let before = startSize, let now = regularFileSize(file), now < before else { return false }
+            guard let before = startSize, let now = RDBCheck.fileSize(file), now < before else { return false }
             printError("error: the input file shrank while it was being read (\(before) -> \(now) bytes); was it truncated or replaced?")
             return true
         }
@@ -68,14 +65,6 @@ public enum RDBCheckRunner {
         }
         if !check.ok && shrank() { return .usage }
         return check.ok ? .ok : .invalid
-    }
-
-    /// The size of a regular file (nil for "-", pipes, missing files).
-    static func regularFileSize(_ path: String) -> Int? {
-        guard path != "-" else { return nil }
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Int(st.st_size)
     }
 
     static func isRegularUncompressedFile(_ path: String) -> Bool {
