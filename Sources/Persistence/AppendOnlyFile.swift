@@ -170,6 +170,9 @@ public final class AppendOnlyFile {
 
     /// Writes the buffer (and fsyncs by policy). Called before the event loop sends replies; `force`
     /// writes even while a background fsync runs (shutdown, rewrite start).
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write of the AOF buffer.
+    public var flushSleepMicros = 0
+
     public func flush(force: Bool = false) {
         guard fd >= 0 else { return }
         if buffer.isEmpty {
@@ -185,6 +188,7 @@ public final class AppendOnlyFile {
             log(false, "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.")
         }
         postponedSince = 0
+        if flushSleepMicros > 0 { usleep(useconds_t(flushSleepMicros)) }
         var written = 0
         var failure: Int32 = 0
         buffer.withUnsafeBytes { raw in

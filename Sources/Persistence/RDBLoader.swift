@@ -20,7 +20,8 @@ public struct LoadError: Error, CustomStringConvertible {
 public enum RDBLoader {
     /// Loads `path` into `engine` (which should be empty). `progress` is called every few thousand
     /// keys with the bytes read so far, so the server can answer clients with -LOADING meanwhile.
-    public static func load(path: String, into engine: Engine, progress: ((Int) -> Void)? = nil) throws -> LoadResult {
+    public static func load(path: String, into engine: Engine, replaceExisting: Bool = false,
+                            progress: ((Int) -> Void)? = nil) throws -> LoadResult {
         let reader = try RDBReader(path: path)
         var result = LoadResult()
         var db = 0
@@ -58,7 +59,9 @@ public enum RDBLoader {
                 }
                 let database = engine.databases[db]
                 let key = ByteString(e.key)
-                if database.keys[key] != nil {
+                if replaceExisting && database.keys[key] != nil {
+                    _ = database.remove(key)
+                } else if database.keys[key] != nil {
                     throw LoadError("Duplicate key '\(ByteText.quoted(e.key).dropFirst().dropLast())' found in RDB file at offset \(e.offset)")
                 }
                 database.set(key, value)
@@ -68,7 +71,8 @@ public enum RDBLoader {
                 }
                 result.keysLoaded += 1
                 sinceProgress += 1
-                if sinceProgress >= 1024 {
+                DebugDelays.pause(DebugDelays.keyLoad)
+                if sinceProgress >= 1024 || DebugDelays.keyLoad != 0 {
                     sinceProgress = 0
                     progress?(reader.offset)
                 }

@@ -78,6 +78,7 @@ public enum SnapshotWriter {
                     }
                 }
                 keys += 1
+                DebugDelays.pause(DebugDelays.keySave)
             }
         }
         try writer.finish()

@@ -24,6 +24,8 @@ public final class CairnServer {
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
     var cronTimer = 0
+    /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
+    var cronPaused = false
     public var stats = ServerStats()
     /// Set by SHUTDOWN or a signal: the loop stops and `run()` returns this exit code.
     var exitCode: Int32? = nil
@@ -89,6 +91,16 @@ public final class CairnServer {
             self.outputLimits = c.clientOutputBufferLimit
             return nil
         }
+        let applyDelays: (ServerConfig) -> String? = { c in
+            DebugDelays.keySave = Int32(truncatingIfNeeded: c.int("rdb-key-save-delay"))
+            DebugDelays.keyLoad = Int32(truncatingIfNeeded: c.int("key-load-delay"))
+            DebugDelays.loadingEventsInterval = c.int("loading-process-events-interval-bytes")
+            return nil
+        }
+        _ = applyDelays(config)
+        for name in ["rdb-key-save-delay", "key-load-delay", "loading-process-events-interval-bytes"] {
+            config.onChange[name] = applyDelays
+        }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -115,11 +127,12 @@ public final class CairnServer {
             return 1
         }
         setUpSignals()
+        showBanner()
         log.notice("Server initialized")
         if !loadUsersAtStart() { return 1 }
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         if !loadDataAtStart() { return 1 }
-        log.notice("Ready to accept connections tcp")
+        log.notice("Ready to accept connections")
         cronTimer = loop.every(Int64(1000 / max(1, min(500, config.hz)))) { [unowned self] in self.cron() }
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         loop.run()
@@ -141,7 +154,7 @@ public final class CairnServer {
     // MARK: - Listening and accepting
 
     func openListeners() throws {
-        for var addr in config.bind {
+        for var addr in config.port == 0 ? [] : config.bind {
             let optional = addr.hasPrefix("-")
             if optional { addr.removeFirst() }
             do {
@@ -153,7 +166,15 @@ public final class CairnServer {
                 throw error
             }
         }
-        if listeners.isEmpty { throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.") }
+        if listeners.isEmpty && config.port != 0 {
+            throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.")
+        }
+        if let path = config.unixSocket {
+            let fd = try Listener.openUnix(path: path, permissions: config.unixSocketPerm)
+            listeners.append(fd)
+            loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
+        }
+        if listeners.isEmpty { throw ListenError(description: "Configured to not listen anywhere, exiting.") }
     }
 
     func accept(_ lfd: Int32) {
@@ -164,8 +185,6 @@ public final class CairnServer {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cairn_accept(lfd, $0, &len) }
             }
             if fd < 0 { return }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let (ip, port) = Listener.describe(storage)
             stats.totalConnections += 1
             if connections.count >= config.maxclients {
@@ -173,18 +192,27 @@ public final class CairnServer {
                 stats.rejectedConnections += 1
                 continue
             }
-            if config.protectedMode && engine.acl.defaultUser.hasNoPass && !isLoopback(ip) {
+            if config.protectedMode && engine.acl.defaultUser.hasNoPass && Int32(storage.ss_family) != AF_UNIX && !isLoopback(ip) {
                 writeAndClose(fd, "-" + CairnServer.protectedModeMessage + "\r\n")
                 stats.rejectedConnections += 1
                 continue
             }
             let session = engine.newSession()
-            session.address = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+            if Int32(storage.ss_family) == AF_UNIX {
+                // Redis names a Unix-socket client by the socket's path, with port 0.
+                session.address = (config.unixSocket ?? "") + ":0"
+                session.isUnixSocket = true
+            } else {
+                var one: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                session.address = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+            }
             var local = sockaddr_storage()
             var llen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &llen) } }
             let (lip, lport) = Listener.describe(local)
-            session.localAddress = lip.contains(":") ? "[\(lip)]:\(lport)" : "\(lip):\(lport)"
+            session.localAddress = session.isUnixSocket ? session.address
+                : lip.contains(":") ? "[\(lip)]:\(lport)" : "\(lip):\(lport)"
             let conn = Connection(fd: fd, session: session)
             connections[fd] = conn
             bySession[session.id] = conn
@@ -397,6 +425,7 @@ public final class CairnServer {
 
     func cron() {
         engine.updateClock()
+        if cronPaused { return }
         snapshots.cron()
         aof.cron()
         if engine.eviction.maxmemory > 0 {

@@ -89,6 +89,7 @@ extension CairnServer {
             if !self.config.saveParams.isEmpty { self.snapshots.save() }
         }
         engine.hooks.debug = { [unowned self] ctx in self.debugPersistence(ctx) }
+        engine.hooks.log = { [unowned self] line in self.log.warning("DEBUG LOG: \(line)") }
         setUpAOF()
         engine.register([
             CommandSpec("save", arity: 1, flags: [.admin, .noScript, .noMulti]) { [unowned self] ctx in
@@ -146,18 +147,45 @@ extension CairnServer {
             }
             return true
         }
-        guard ctx.option(1) == "RELOAD" else { return false }
-        if let e = snapshots.save() {
+        switch ctx.option(1) {
+        case "PAUSE-CRON" where ctx.argc == 3:
+            cronPaused = (StrictInteger.parse(ctx.args[2]) ?? 0) != 0
+            ctx.ok()
+            return true
+        case "AOF-FLUSH-SLEEP" where ctx.argc == 3:
+            aof.flushSleepMicros = Int(StrictInteger.parse(ctx.args[2]) ?? 0)
+            ctx.ok()
+            return true
+        case "RELOAD":
+            break
+        default:
+            return false
+        }
+        // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load it back; NOSAVE loads
+        // the file as it is, NOFLUSH keeps the dataset, MERGE lets loaded keys replace existing ones.
+        var save = true, flush = true, merge = false
+        for j in 2 ..< ctx.argc {
+            switch ctx.option(j) {
+            case "MERGE": merge = true
+            case "NOFLUSH": flush = false
+            case "NOSAVE": save = false
+            default:
+                ctx.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+                return true
+            }
+        }
+        if save, let e = snapshots.save() {
             ctx.error("ERR Error trying to save the DB: \(e)")
             return true
         }
-        engine.flushAll()
+        if flush { engine.flushAll() }
         do {
-            snapshots.lastLoad = try RDBLoader.load(path: rdbPath(), into: engine)
-            log.notice("DB reloaded by DEBUG RELOAD")
+            snapshots.lastLoad = try RDBLoader.load(path: rdbPath(), into: engine, replaceExisting: merge)
+            log.warning("DB reloaded by DEBUG RELOAD")
             ctx.ok()
         } catch {
-            ctx.error("ERR Error trying to load the RDB dump: \(error)")
+            log.warning("\(error)")
+            ctx.error("ERR Error trying to load the RDB dump, check server logs.")
         }
         return true
     }

@@ -344,6 +344,7 @@ public enum ConnectionCommands {
         if s.blocked != nil { flags += "b" }
         if s.subscriptionCount > 0 { flags += "P" }
         if s.isMonitor { flags += "O" }
+        if s.isUnixSocket { flags += "U" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
         return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
@@ -618,9 +619,10 @@ public enum ConnectionCommands {
                             "    Setting it to 0 disables expiring keys in background when they are not", "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the", "    default.",
                             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.", "HELP", "    Prints this help."])
         default:
+            if debugTesting(ctx) { return }
             if let hook = ctx.engine.hooks.debug, hook(ctx) { return }
-            let sub = String(decoding: ctx.args[1], as: UTF8.self)
-            ctx.error("ERR unknown subcommand '\(sub)'. Try DEBUG HELP.")
+            let sub = String(decoding: ctx.args[1].prefix(128), as: UTF8.self)
+            ctx.error("ERR unknown subcommand or wrong number of arguments for '\(sub)'. Try DEBUG HELP.")
         }
     }
 

@@ -39,7 +39,7 @@ public enum DumpCommands {
         }
         let decoded: (type: UInt8, value: RDBValue)
         do {
-            decoded = try DumpPayload.decode(payload, maxVersion: rdbVersion)
+            decoded = try DumpPayload.decode(payload, maxVersion: rdbVersion, verifyChecksum: !config.skipChecksumValidation)
         } catch let r as DumpPayload.Rejection {
             return .failure(RestoreError(r.message.hasPrefix("ERR ") ? r.message : "ERR " + r.message))
         } catch {

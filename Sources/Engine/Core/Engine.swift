@@ -720,5 +720,7 @@ public struct EngineHooks {
     public var writeRefusal: (() -> String?)? = nil
     /// DEBUG subcommands the server handles (RELOAD, DIGEST...): returns true if it replied.
     public var debug: ((CommandContext) -> Bool)? = nil
+    /// DEBUG LOG: a line for the server's log.
+    public var log: ((String) -> Void)? = nil
     public init() {}
 }

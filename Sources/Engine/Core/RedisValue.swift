@@ -97,5 +97,9 @@ public struct EngineConfig: Sendable {
     public var activeExpireEnabled = true
     public var slowlogLogSlowerThan = 10000       // slowlog-log-slower-than (µs; negative disables)
     public var slowlogMaxLen = 128               // slowlog-max-len
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts a payload whose CRC64 does not match.
+    public var skipChecksumValidation = false
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this long are kept as plain nodes.
+    public var quicklistPackedThreshold = 1 << 30
     public init() {}
 }

@@ -96,7 +96,7 @@ private func configGet(_ ctx: CommandContext, _ config: ServerConfig) {
             out.append((pattern, ConfigTable.parameters[i].format(config.value(at: i))))
             continue
         }
-        for (name, i) in ConfigTable.allNames where !seen.contains(name) {
+        for (name, i) in ConfigTable.allNames where !seen.contains(name) && !ConfigTable.parameters[i].flags.contains(.hidden) {
             if globMatch(pattern: pattern, string: Array(name.utf8), noCase: true) {
                 seen.insert(name)
                 out.append((Array(name.utf8), ConfigTable.parameters[i].format(config.value(at: i))))

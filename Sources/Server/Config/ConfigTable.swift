@@ -18,6 +18,8 @@ public struct ConfigFlags: OptionSet, Sendable {
     public static let sensitive = ConfigFlags(rawValue: 1 << 2)
     /// Takes several arguments in a file; one space-separated argument in CONFIG SET.
     public static let multiArg = ConfigFlags(rawValue: 1 << 3)
+    /// A testing/debugging parameter: left out of `CONFIG GET` glob patterns (it answers by exact name).
+    public static let hidden = ConfigFlags(rawValue: 1 << 4)
 }
 
 /// How a number is written and read.
@@ -209,6 +211,11 @@ private func buildTable() -> [ConfigParameter] {
     enm("enable-debug-command", ["no", "yes", "local"], "no", .immutable)
     enm("enable-module-command", ["no", "yes", "local"], "no", .immutable)
     bool("crash-log-enabled", nil, true)
+    // Testing and debugging parameters Redis's own test suite sets (hidden from CONFIG GET patterns).
+    bool("use-exit-on-panic", nil, false, [.immutable, .hidden])
+    num("rdb-key-save-delay", nil, intMin, intMax, 0, .hidden)
+    num("key-load-delay", nil, intMin, intMax, 0, .hidden)
+    num("loading-process-events-interval-bytes", nil, 1024, intMax, 2 << 20, .hidden)
     bool("crash-memcheck-enabled", nil, true)
     bool("disable-thp", nil, true, .immutable)
     bool("jemalloc-bg-thread", nil, true)

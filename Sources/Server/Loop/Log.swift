@@ -65,6 +65,13 @@ public final class Log {
         _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
+    /// Writes `text` as it is, without the line prefix (Redis's raw log lines: the start-up logo).
+    public func raw(_ l: LogLevel, _ text: String) {
+        guard l.rawValue >= level.rawValue else { return }
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
     public func notice(_ m: String) { log(.notice, m) }
     public func warning(_ m: String) { log(.warning, m) }
     public func verbose(_ m: String) { log(.verbose, m) }

@@ -51,9 +51,39 @@ enum Listener {
         return fd
     }
 
+    /// Opens a non-blocking listening Unix-domain socket at `path` (an existing socket file there is
+    /// removed first, as redis-server does) and gives it `permissions` when non-zero.
+    static func openUnix(path: String, permissions: Int, backlog: Int32 = 511) throws -> Int32 {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard bytes.count < capacity else {
+            throw ListenError(description: "Failed opening Unix socket: path too long")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ListenError(description: "Failed opening Unix socket: \(String(cString: strerror(errno)))") }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if rc != 0 || listen(fd, backlog) != 0 {
+            let e = String(cString: strerror(errno))
+            close(fd)
+            throw ListenError(description: "Failed opening Unix socket: \(e)")
+        }
+        if permissions != 0 { chmod(path, mode_t(permissions)) }
+        return fd
+    }
+
     /// "ip:port" of a socket address.
     static func describe(_ storage: sockaddr_storage) -> (ip: String, port: Int) {
         var s = storage
+        if Int32(s.ss_family) == AF_UNIX { return ("", 0) }
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         if Int32(s.ss_family) == AF_INET6 {
             return withUnsafePointer(to: &s) { p in

@@ -1,0 +1,129 @@
+// DebugCommands: the DEBUG subcommands Redis's own test suite drives that concern the engine —
+// PROTOCOL (one reply of each RESP type), SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD,
+// LISTPACK / QUICKLIST (structure dumps), STRUCTSIZE, REPLYBUFFER, LOG, CHANGE-REPL-ID and
+// SET-DISABLE-DENY-SCRIPTS. Replies and error texts are Redis 7.0's. The server adds the ones that
+// touch persistence and the event loop (RELOAD, LOADAOF, PAUSE-CRON, AOF-FLUSH-SLEEP).
+#if canImport(Glibc)
+import Glibc
+#endif
+import StorageFormat
+
+extension ConnectionCommands {
+    /// Handles a testing subcommand of DEBUG; returns false when `ctx` names another one.
+    static func debugTesting(_ ctx: CommandContext) -> Bool {
+        let argc = ctx.argc
+        switch (ctx.option(1), argc) {
+        case ("PROTOCOL", 3):
+            debugProtocol(ctx)
+        case ("SET-SKIP-CHECKSUM-VALIDATION", 3):
+            ctx.engine.config.skipChecksumValidation = (StrictInteger.parse(ctx.args[2]) ?? 0) != 0
+            ctx.ok()
+        case ("QUICKLIST-PACKED-THRESHOLD", 3):
+            guard let size = parseMemoryValue(ctx.args[2]), size > 0, size < (1 << 32) else {
+                ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb")
+                return true
+            }
+            ctx.engine.config.quicklistPackedThreshold = Int(size)
+            ctx.ok()
+        case ("LISTPACK", 3), ("QUICKLIST", 3), ("QUICKLIST", 4):
+            // Cairn keeps no byte image of these structures to print; it checks the encoding as Redis
+            // does and prints a summary on standard output.
+            guard let v = ctx.db.lookupNoTouch(ctx.key(2), now: ctx.now) else {
+                ctx.error(RedisError.noSuchKey)
+                return true
+            }
+            let wanted = ctx.option(1) == "LISTPACK" ? "listpack" : "quicklist"
+            guard v.encodingName == wanted else {
+                ctx.error("ERR Not a \(wanted) encoded object.")
+                return true
+            }
+            var line = Array("{\(wanted) key: \(String(decoding: ctx.args[2], as: UTF8.self)) encoding: \(v.encodingName)}\n".utf8)
+            _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+            ctx.simple(wanted == "listpack" ? "Listpack structure printed on stdout" : "Quicklist structure printed on stdout")
+        case ("STRUCTSIZE", 2):
+            // Redis reports its C struct sizes; these are Cairn's equivalents of the same roles.
+            ctx.simple("bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ")
+        case ("REPLYBUFFER", 4):
+            switch ctx.option(2) {
+            case "PEAK-RESET-TIME":
+                let arg = ctx.option(3)
+                guard arg == "NEVER" || arg == "RESET" || StrictInteger.parse(ctx.args[3]) != nil else {
+                    ctx.error(RedisError.notInteger)
+                    return true
+                }
+                ctx.ok()
+            case "RESIZING":
+                guard StrictInteger.parse(ctx.args[3]) != nil else { ctx.error(RedisError.notInteger); return true }
+                ctx.ok()
+            default:
+                ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1], as: UTF8.self))'. Try DEBUG HELP.")
+            }
+        case ("LOG", 3):
+            ctx.engine.hooks.log?(String(decoding: ctx.args[2], as: UTF8.self))
+            ctx.ok()
+        case ("CHANGE-REPL-ID", 2), ("SET-DISABLE-DENY-SCRIPTS", 3):
+            ctx.ok()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// DEBUG PROTOCOL <type>: one reply of the named RESP type, with Redis's sample values.
+    static func debugProtocol(_ ctx: CommandContext) {
+        let resp = ctx.session.resp
+        switch ctx.option(2) {
+        case "STRING": ctx.bulk("Hello World")
+        case "INTEGER": ctx.integer(12345)
+        case "DOUBLE": RESPEncoder.double(text: Array("3.141".utf8), resp: resp, to: &ctx.session.out)
+        case "BIGNUM":
+            let digits = Array("1234567999999999999999999999999999999".utf8)
+            if resp >= 3 { ctx.raw(Array("(".utf8) + digits + [13, 10]) } else { ctx.bulk(digits) }
+        case "NULL": ctx.null()
+        case "ARRAY", "SET":
+            if ctx.option(2) == "ARRAY" { ctx.arrayHeader(3) } else { ctx.setHeader(3) }
+            for j in 0 ..< 3 { ctx.integer(j) }
+        case "MAP":
+            ctx.mapHeader(3)
+            for j in 0 ..< 3 {
+                ctx.integer(j)
+                ctx.boolean(j == 1)
+            }
+        case "ATTRIB":
+            if resp >= 3 {
+                ctx.raw(Array("|1\r\n".utf8))
+                ctx.bulk("key-popularity")
+                ctx.arrayHeader(2)
+                ctx.bulk("key:123")
+                ctx.integer(90)
+            }
+            ctx.bulk("Some real reply following the attribute")
+        case "PUSH":
+            guard resp >= 3 else { ctx.error("ERR RESP2 is not supported by this command"); return }
+            RESPEncoder.pushHeader(2, resp: resp, to: &ctx.session.out)
+            ctx.bulk("server-cpu-usage")
+            ctx.integer(42)
+            ctx.bulk("Some real reply following the push reply")
+        case "TRUE": ctx.boolean(true)
+        case "FALSE": ctx.boolean(false)
+        case "VERBATIM": ctx.verbatim(Array("This is a verbatim\nstring".utf8))
+        default:
+            ctx.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+        }
+    }
+
+    /// A memory value as redis.conf writes it (`1b`, `5k`, `1mb`, `2gb`, or plain bytes).
+    static func parseMemoryValue(_ arg: [UInt8]) -> Int64? {
+        var text = String(decoding: arg, as: UTF8.self).lowercased()
+        var unit: Int64 = 1
+        for (suffix, mul) in [("kb", Int64(1024)), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000),
+                              ("g", 1_000_000_000), ("b", 1)] where text.hasSuffix(suffix) {
+            unit = mul
+            text.removeLast(suffix.count)
+            break
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(text) else { return nil }
+        let (r, o) = n.multipliedReportingOverflow(by: unit)
+        return o ? nil : r
+    }
+}
