@@ -19,11 +19,11 @@ extension ConnectionCommands {
             ctx.engine.config.skipChecksumValidation = (StrictInteger.parse(ctx.args[2]) ?? 0) != 0
             ctx.ok()
         case ("QUICKLIST-PACKED-THRESHOLD", 3):
-            guard let size = parseMemoryValue(ctx.args[2]), size > 0, size < (1 << 32) else {
+            guard let size = parseMemoryValue(ctx.args[2]), size < (1 << 32) else {
                 ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb")
                 return true
             }
-            ctx.engine.config.quicklistPackedThreshold = Int(size)
+            ctx.engine.config.quicklistPackedThreshold = size == 0 ? 1 << 30 : Int(size)
             ctx.ok()
         case ("LISTPACK", 3), ("QUICKLIST", 3), ("QUICKLIST", 4):
             // Cairn keeps no byte image of these structures to print; it checks the encoding as Redis
@@ -42,7 +42,7 @@ extension ConnectionCommands {
             ctx.simple(wanted == "listpack" ? "Listpack structure printed on stdout" : "Quicklist structure printed on stdout")
         case ("STRUCTSIZE", 2):
             // Redis reports its C struct sizes; these are Cairn's equivalents of the same roles.
-            ctx.simple("bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ")
+            ctx.bulk("bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ")
         case ("REPLYBUFFER", 4):
             switch ctx.option(2) {
             case "PEAK-RESET-TIME":
