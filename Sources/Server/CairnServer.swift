@@ -24,6 +24,8 @@ public final class CairnServer {
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
     var cronTimer = 0
+    /// Clients attached to the replication stream (SYNC).
+    var replicaLinks: [ReplicaLink] = []
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
     var cronPaused = false
     public var stats = ServerStats()
@@ -63,6 +65,7 @@ public final class CairnServer {
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
+        registerReplicationStream()
         setUpAccessControl()
         settingsRef = { [unowned self] in self.persistenceSettings() }
         aofSettingsRef = { [unowned self] in self.aofSettings() }
@@ -417,6 +420,7 @@ public final class CairnServer {
         close(conn.fd)
         connections[conn.fd] = nil
         bySession[conn.session.id] = nil
+        detachReplica(conn.session)
         engine.endSession(conn.session)
         conn.session.wakeup = nil
     }

@@ -131,11 +131,13 @@ extension CairnServer {
             guard aof.enabled else { ctx.error("ERR AOF is not enabled"); return true }
             aof.flush(force: true)
             engine.flushAll()
-            let sink = engine.propagationSink, rawSink = engine.propagationRawSink
+            let sink = engine.propagationSink, rawSink = engine.propagationRawSink, replicas = engine.replicationSink
+            engine.replicationSink = nil
             engine.propagationSink = nil
             engine.propagationRawSink = nil
             defer {
                 engine.propagationSink = sink
+                engine.replicationSink = replicas
                 engine.propagationRawSink = rawSink
             }
             do {

@@ -344,6 +344,7 @@ public enum ConnectionCommands {
         if s.blocked != nil { flags += "b" }
         if s.subscriptionCount > 0 { flags += "P" }
         if s.isMonitor { flags += "O" }
+        if s.isReplica { flags = "S" + flags }
         if s.isUnixSocket { flags += "U" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""

@@ -403,8 +403,10 @@ public enum ListCommands {
             guard let found = list(ctx, key, write: true) else { return }
             guard let l = found, l.count > 0 else { continue }
             if let c = count {
+                // Logged with the number of elements actually taken, as Redis does.
+                let taken = Swift.min(c, l.count)
                 popWithKey(ctx, key, l, left: left, count: c)
-                ctx.propagate([popName(left), key.bytes, StrictInteger.format(Int64(c))])
+                ctx.propagate([popName(left), key.bytes, StrictInteger.format(Int64(taken))])
             } else {
                 ctx.arrayHeader(2)
                 ctx.bulk(key)

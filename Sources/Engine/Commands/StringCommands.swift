@@ -182,8 +182,8 @@ public enum StringCommands {
         }
         store(ctx, key, StringValue(ctx.args[2]), keepTTL: flags.contains(.keepTTL), expireAt: expireAt)
         if !flags.contains(.get) { ctx.ok() }
-        // A relative expiry is logged as an absolute one: SET key value PXAT ms.
-        if let at = expireAt, ctx.propagating, !flags.contains(.pxat) {
+        // Any expiry is logged in one absolute form, as Redis 7.0 does: SET key value PXAT ms.
+        if let at = expireAt, ctx.propagating {
             ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[2], StringCommands.pxatName, StrictInteger.format(at)])
         }
     }

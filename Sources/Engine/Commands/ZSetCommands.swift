@@ -630,7 +630,7 @@ public enum ZSetCommands {
         // BZPOPMIN / ZMPOP / BZMPOP are logged as the plain pop on the key they served.
         if emitKey && ctx.propagating {
             var op = [Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), key.bytes]
-            if count != -1 { op.append(StrictInteger.format(Int64(count))) }
+            if count != -1 { op.append(StrictInteger.format(Int64(n))) }
             ctx.propagate(op)
         }
     }

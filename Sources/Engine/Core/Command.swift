@@ -237,19 +237,19 @@ public struct CommandContext {
     }
 
     /// True when writes are being propagated (AOF on): handlers build a replacement form only then.
-    @inline(__always) public var propagating: Bool { engine.propagationSink != nil }
+    @inline(__always) public var propagating: Bool { engine.isPropagating }
 
     /// Propagates `args` (in the session's database) instead of the command's own arguments; call
     /// several times for several commands. Used for the deterministic forms: EXPIRE → PEXPIREAT,
     /// SPOP → SREM, INCRBYFLOAT → SET … KEEPTTL, BLPOP → LPOP.
     public func propagate(_ args: [[UInt8]]) {
-        guard engine.propagationSink != nil else { return }
+        guard engine.isPropagating else { return }
         if engine.propagateOverride == nil { engine.propagateOverride = [args] } else { engine.propagateOverride!.append(args) }
     }
 
     /// Propagates nothing for this command even though it changed `dirty`.
     public func propagateNothing() {
-        guard engine.propagationSink != nil else { return }
+        guard engine.isPropagating else { return }
         if engine.propagateOverride == nil { engine.propagateOverride = [] }
     }
 

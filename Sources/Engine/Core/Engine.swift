@@ -113,6 +113,10 @@ public final class Engine {
     /// What the running command asked to propagate instead of its own arguments (see
     /// `CommandContext.propagate`); nil = its arguments, if it changed the dataset.
     var propagateOverride: [[[UInt8]]]? = nil
+    /// Receives the same writes for the replication stream (clients attached with SYNC); nil when none.
+    public var replicationSink: ((Int, [[UInt8]]) -> Void)? = nil
+    /// True while anything listens to propagated writes (the AOF or a replica).
+    @inline(__always) public var isPropagating: Bool { propagationSink != nil || replicationSink != nil }
     /// Receives a write whose client request bytes are already its record (see `rawRequest`).
     public var propagationRawSink: ((Int, UnsafeRawBufferPointer) -> Void)? = nil
     /// The request being executed exactly as the client sent it (set by the server around `execute`):
@@ -133,7 +137,7 @@ public final class Engine {
                 self.notify(KeyspaceEventClass.expired, "expired", key, db: db.id)
                 self.signalModifiedKey(db: db.id, key: key)
                 // An expired key is deleted in the AOF too, so replay never depends on the clock.
-                if self.propagationSink != nil { self.emit(db.id, [Engine.delName, key.bytes]) }
+                if self.isPropagating { self.emit(db.id, [Engine.delName, key.bytes]) }
             }
         }
         register(EngineCommands.all)
@@ -320,7 +324,7 @@ public final class Engine {
     /// Runs a command's handler with stats.
     func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         currentFailed = false
-        if propagationSink == nil {
+        if !isPropagating {
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
         } else {
             // Only the outermost call runs the request the raw bytes hold (not EXEC's queue).
@@ -335,6 +339,7 @@ public final class Engine {
             } else if dirty != dirtyBefore && spec.flags.contains(.write) {
                 if let raw, transactionOps == nil, let rawSink = propagationRawSink, AOFCommands.isCanonicalRecord(raw, args) {
                     rawSink(session.db, raw)
+                    replicationSink?(session.db, args)
                 } else {
                     emit(session.db, args)
                 }
@@ -488,12 +493,13 @@ public final class Engine {
             transactionOps!.append((db, args))
         } else {
             propagationSink?(db, args)
+            replicationSink?(db, args)
         }
     }
 
     /// Starts collecting a transaction's writes (EXEC).
     func beginPropagatedTransaction() {
-        if propagationSink != nil { transactionOps = [] }
+        if isPropagating { transactionOps = [] }
     }
 
     /// Emits a transaction's writes: one write alone, several wrapped in MULTI/EXEC so a reader that
@@ -501,7 +507,12 @@ public final class Engine {
     func endPropagatedTransaction() {
         guard let ops = transactionOps else { return }
         transactionOps = nil
-        guard let sink = propagationSink, let first = ops.first else { return }
+        guard isPropagating, let first = ops.first else { return }
+        let aof = propagationSink, replicas = replicationSink
+        func sink(_ db: Int, _ args: [[UInt8]]) {
+            aof?(db, args)
+            replicas?(db, args)
+        }
         if ops.count == 1 {
             sink(first.db, first.args)
             return
@@ -571,6 +582,9 @@ public final class Engine {
 
     /// Serves clients blocked on keys that became ready, in the order they blocked.
     func serveReadyKeys() {
+        // The clock moves on first: a key that expired while the command ran (a DEBUG SLEEP inside a
+        // transaction) is expired now and wakes nobody.
+        updateClock()
         while !readyKeys.isEmpty {
             let batch = readyKeys
             readyKeys.removeAll()
@@ -578,6 +592,10 @@ public final class Engine {
                 guard let waiting = blockedOn[db]?[key] else { continue }
                 for s in waiting {
                     guard let b = s.blocked else { continue }
+                    // As Redis, a client waits on as long as the key does not hold the type its command
+                    // pops from (a list for BLPOP, a sorted set for BZPOPMIN): a key deleted and set
+                    // to a string in one transaction wakes nobody, and nobody gets WRONGTYPE.
+                    if !readyKeyServes(b, db: db, key: key) { continue }
                     // Retry the command as if the client sent it again; if it blocks again, it stays.
                     unblock(s)
                     let before = s.out.count
@@ -592,6 +610,17 @@ public final class Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// True when `key` holds a value of the kind the blocked command `b` takes from.
+    func readyKeyServes(_ b: BlockState, db: Int, key: ByteString) -> Bool {
+        guard let v = databases[db].lookupNoTouch(key, now: now) else { return false }
+        let name = b.spec.name
+        switch v {
+        case .list: return name.hasPrefix("bl") || name.hasPrefix("br")
+        case .zset: return name.hasPrefix("bz")
+        default: return false
         }
     }
 
@@ -704,7 +733,7 @@ public final class Engine {
                 for key in map.keys where databases[db].keys[key] != nil { readyKeys.append((db, key)) }
             }
         }
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        // Served once SWAPDB itself is done (and propagated), as after any command.
     }
 }
 

@@ -145,7 +145,7 @@ extension Engine {
             stats.evictedKeys += 1
             signalModifiedKey(db: db, key: key)
             notify(KeyspaceEventClass.evicted, "evicted", key, db: db)
-            if propagationSink != nil { emit(db, [Engine.delName, key.bytes]) }
+            if isPropagating { emit(db, [Engine.delName, key.bytes]) }
             evicted += 1
             if evicted % 16 == 0 && Eviction.monotonicMicros() - start > limit { return .running }
         }

@@ -59,6 +59,8 @@ public final class Session {
     var cachedSpec: CommandSpec? = nil
     public var address = ""
     public var localAddress = ""
+    /// Attached to the replication stream with SYNC (CLIENT LIST flag S).
+    public var isReplica = false
     /// Connected through the `unixsocket` (CLIENT LIST flag U).
     public var isUnixSocket = false
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):
