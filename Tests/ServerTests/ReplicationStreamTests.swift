@@ -1,0 +1,130 @@
+// The replication stream a SYNC client receives, compared command by command with Debian's
+// redis-server: what each write propagates as (absolute expiries, pops with the count taken, SWAPDB
+// before the DEL of a key it exposed expired, transactions in MULTI/EXEC), and blocked clients that
+// must stay blocked when the key they wait on holds the wrong type or has expired.
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Attaches to `port` with SYNC, skips the RDB bulk, and reads the commands that follow.
+private final class StreamReader {
+    let client: RawClient
+
+    init(port: Int) throws {
+        client = try RawClient(port: port)
+        try client.write(Array("SYNC\r\n".utf8))
+        // Newlines may come first (keep-alives while the snapshot is made), then `$<length>\r\n<rdb>`.
+        while true {
+            try fill(1)
+            if client.buffer[0] == 10 { client.buffer.removeFirst(); continue }
+            break
+        }
+        guard client.buffer[0] == UInt8(ascii: "$") else { throw TestFailure(description: "SYNC reply: \(client.buffer.prefix(40))") }
+        var eol: Int? = nil
+        while eol == nil {
+            eol = client.buffer.firstIndex(of: 10)
+            if eol == nil { try fill(client.buffer.count + 1) }
+        }
+        let length = Int(String(decoding: client.buffer[1 ..< eol! - 1], as: UTF8.self))!
+        try fill(eol! + 1 + length)
+        client.buffer.removeFirst(eol! + 1 + length)
+    }
+
+    func fill(_ n: Int) throws {
+        while client.buffer.count < n {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let got = chunk.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, 65536, 0) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw TestFailure(description: "replication stream closed") }
+            client.buffer += chunk[0 ..< got]
+        }
+    }
+
+    /// The next command, lower-cased name first, with 13-digit Unix-ms timestamps written as TS.
+    func next() throws -> String {
+        let reply = try client.readReply()
+        var parts: [String] = []
+        var i = reply.firstIndex(of: 10)! + 1
+        while i < reply.count {
+            let eol = reply[i...].firstIndex(of: 10)!
+            let n = Int(String(decoding: reply[(i + 1) ..< eol - 1], as: UTF8.self))!
+            parts.append(String(decoding: reply[(eol + 1) ..< (eol + 1 + n)], as: UTF8.self))
+            i = eol + 1 + n + 2
+        }
+        parts[0] = parts[0].lowercased()
+        return parts.map { $0.count == 13 && $0.allSatisfy(\.isNumber) ? "TS" : $0 }.joined(separator: " ")
+    }
+
+    /// Commands up to and including `SET <marker> done`.
+    func until(_ marker: String) throws -> [String] {
+        var out: [String] = []
+        while true {
+            let c = try next()
+            if c == "ping" { continue }
+            out.append(c)
+            if c == "set \(marker) done" { return out }
+        }
+    }
+}
+
+@Suite(.enabled(if: Paths.haveRedis && Paths.haveCairn)) struct ReplicationStreamTests {
+    /// Runs `script` on a fresh server of each kind with a SYNC client attached; returns both streams.
+    func streams(_ script: (RawClient, Int) throws -> Void) throws -> [[String]] {
+        var out: [[String]] = []
+        for cairn in [true, false] {
+            let s = try ServerProcess(cairn: cairn, args: ["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "3600"])
+            let c = try s.client()
+            let stream = try StreamReader(port: s.port)
+            try script(c, s.port)
+            _ = try c.send("SET marker done")
+            out.append(try stream.until("marker"))
+        }
+        return out
+    }
+
+    @Test func writesPropagateAsRedis() throws {
+        let both = try streams { c, _ in
+            for line in ["SET a 1 EX 100", "SET a 1 PX 100000", "SET a 1 PXAT 99999999999999", "SETEX b 100 x", "EXPIRE b 200",
+                         "RPUSH l a b c", "LMPOP 1 l LEFT COUNT 10", "ZADD z 1 a 2 b", "ZMPOP 1 z MIN COUNT 5", "ZADD z 1 a",
+                         "ZMPOP 1 z MAX", "SADD s 1 2 3", "SPOP s 3", "INCRBYFLOAT f 1.5", "SELECT 3", "SET in3 x",
+                         "MULTI", "SET t1 1", "SET t2 2", "EXEC", "SELECT 0", "FLUSHDB", "GETDEL nothere", "GETEX a PERSIST"] {
+                _ = try c.send(line)
+            }
+        }
+        #expect(both[0] == both[1])
+    }
+
+    @Test func blockedClientStaysBlockedOnWrongTypeAndExpiredKeys() throws {
+        var results: [[String]] = []
+        for cairn in [true, false] {
+            let s = try ServerProcess(cairn: cairn, args: ["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "3600"])
+            let c = try s.client()
+            let stream = try StreamReader(port: s.port)
+            let waiter = try s.client()
+            let id = try waiter.send("CLIENT ID")
+            // LPUSH, DEL and SET in one transaction: the waiter must not get WRONGTYPE, and stays blocked.
+            try waiter.write(RawClient.encode(argv("BLPOP list 0")))
+            #expect(waitUntil(5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
+            for line in ["MULTI", "LPUSH list a", "DEL list", "SET list foo", "EXEC"] { _ = try c.send(line) }
+            _ = try c.send("DEL list")
+            _ = try c.send("LPUSH list b")
+            let served = String(decoding: try waiter.readReply(), as: UTF8.self)
+            // A key that expires inside the transaction that fills it wakes nobody either.
+            _ = try c.send("DEBUG SET-ACTIVE-EXPIRE 0")
+            try waiter.write(RawClient.encode(argv("BRPOP k 0")))
+            #expect(waitUntil(5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
+            for line in ["MULTI", "RPUSH k hello", "PEXPIRE k 100", "DEBUG SLEEP 0.2", "EXEC"] { _ = try c.send(line) }
+            let stillBlocked = try c.send("CLIENT LIST").contains("flags=b")
+            let number = id.split(separator: "\r\n")[0].dropFirst()
+            _ = try c.send("CLIENT UNBLOCK \(number)")
+            let unblocked = String(decoding: try waiter.readReply(), as: UTF8.self)
+            _ = try c.send("SET marker done")
+            results.append([served, "still blocked: \(stillBlocked)", unblocked] + (try stream.until("marker")))
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0][0] == "*2\r\n$4\r\nlist\r\n$1\r\nb\r\n")
+        #expect(results[0][1] == "still blocked: true")
+    }
+}
