@@ -304,6 +304,8 @@ public final class CairnServer {
                 }
                 let start = conn.queryStart
                 conn.queryStart += n
+                // CLIENT LIST's qbuf: the bytes held while the command runs, itself included, as Redis.
+                s.queryBufferBytes = conn.query.count
                 if engine.propagationRawSink != nil {
                     // The AOF may log a verbatim write from the request's own bytes.
                     conn.query.withUnsafeBytes { raw in
@@ -330,6 +332,7 @@ public final class CairnServer {
     }
 
     func compactQuery(_ conn: Connection) {
+        defer { conn.session.queryBufferBytes = conn.queryLength }
         if conn.queryStart == 0 { return }
         if conn.queryStart >= conn.query.count {
             conn.query.removeAll(keepingCapacity: conn.query.capacity <= 64 * 1024)

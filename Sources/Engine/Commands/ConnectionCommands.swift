@@ -348,7 +348,7 @@ public enum ConnectionCommands {
         if s.isUnixSocket { flags += "U" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {
@@ -387,14 +387,18 @@ public enum ConnectionCommands {
                     }
                     if t != "NORMAL" && t != "PUBSUB" { ids = [] }
                     if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 }.map(\.id)) }
-                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 }.map(\.id)) }
+                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 && !$0.isReplica }.map(\.id)) }
+                    if t == "REPLICA" || t == "SLAVE" { ids = Set(e.sessions.values.filter(\.isReplica).map(\.id)) }
                 } else {
                     ctx.syntaxError()
                     return
                 }
             }
             var text = ""
-            for x in e.sessions.values.sorted(by: { $0.id < $1.id }) where ids == nil || ids!.contains(x.id) {
+            // A client killed by another (CLIENT KILL, ACL changes) is gone at once for Redis: it is not
+            // listed even though its connection closes only when the loop next runs.
+            for x in e.sessions.values.sorted(by: { $0.id < $1.id })
+            where (ids == nil || ids!.contains(x.id)) && (!x.closeAfterReply || x === ctx.session) {
                 text += clientLine(e, x) + "\n"
             }
             ctx.verbatim(Array(text.utf8))
@@ -445,7 +449,11 @@ public enum ConnectionCommands {
             guard let target = e.sessions[Int(id)], let b = target.blocked else { ctx.integer(0); return }
             e.unblock(target)
             if withError {
-                RESPEncoder.error("UNBLOCKED client unblocked via CLIENT UNBLOCK", to: &target.out)
+                let text = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+                RESPEncoder.error(text, to: &target.out)
+                // The blocked command ends with this error: counted as its failure (INFO errorstats).
+                e.recordError(text)
+                b.spec.stat.failedCalls += 1
             } else {
                 switch b.timeoutReply {
                 case .nullArray: RESPEncoder.nullArray(resp: target.resp, to: &target.out)
@@ -495,7 +503,10 @@ public enum ConnectionCommands {
             case "ID":
                 guard let v = Int(val), v > 0 else { ctx.error("ERR client-id should be greater than 0"); return }
                 filters.append(("ID", String(v)))
-            case "ADDR", "LADDR", "USER": filters.append((opt, val))
+            case "ADDR", "LADDR": filters.append((opt, val))
+            case "USER":
+                guard e.acl.user(named: ctx.args[i + 1]) != nil else { ctx.error("ERR No such user '\(val)'"); return }
+                filters.append((opt, val))
             case "TYPE":
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(val.lowercased()) else {
                     ctx.error("ERR Unknown client type '\(val)'")

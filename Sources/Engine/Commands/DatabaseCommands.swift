@@ -67,7 +67,7 @@ public enum DatabaseCommands {
         guard flushOptionValid(ctx) else { return ctx.syntaxError() }
         let db = ctx.db
         let removed = db.count
-        if removed > 0 { ctx.engine.signalFlushedDB(db.id) }
+        ctx.engine.signalFlushedDB(db.id)
         db.removeAll()
         ctx.engine.dirty += removed
         ctx.ok()

@@ -71,6 +71,10 @@ enum LatencyCommand {
             for i in 2 ..< ctx.argc {
                 let name = String(decoding: ctx.args[i], as: UTF8.self).lowercased()
                 if let h = byName[name], seen.insert(name).inserted { chosen.append((name, h)) }
+                // A container command's name stands for all of its subcommands ("client" → client|id ...).
+                if !name.contains("|") {
+                    for (sub, h) in all where sub.hasPrefix(name + "|") && seen.insert(sub).inserted { chosen.append((sub, h)) }
+                }
             }
         }
         ctx.mapHeader(chosen.count)

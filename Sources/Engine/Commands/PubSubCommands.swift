@@ -8,6 +8,8 @@ public enum PubSubCommands {
 
     static func confirm(_ ctx: CommandContext, _ kind: StaticString, _ name: ByteString?, _ count: Int) {
         let s = ctx.session
+        // Like messages, these are pushed (arrays in RESP2): CLIENT REPLY OFF|SKIP does not silence them.
+        s.repliedWithPush = true
         RESPEncoder.pushHeader(3, resp: s.resp, to: &s.out)
         kind.withUTF8Buffer { RESPEncoder.bulk(UnsafeRawBufferPointer($0), to: &s.out) }
         if let name { ctx.bulk(name) } else { ctx.null() }

@@ -13,7 +13,7 @@ public enum TransactionCommands {
                 ctx.session.multiFailed = false
                 ctx.ok()
             },
-            CommandSpec("exec", arity: 1, flags: [.noScript, .loading, .stale, .skipMonitor, .noMulti]) { ctx in
+            CommandSpec("exec", arity: 1, flags: [.noScript, .loading, .stale, .noMulti]) { ctx in
                 let s = ctx.session
                 guard let queue = s.multi else {
                     ctx.error("ERR EXEC without MULTI")
@@ -26,7 +26,7 @@ public enum TransactionCommands {
                     ctx.error("EXECABORT Transaction discarded because of previous errors.")
                     return
                 }
-                if s.watchDirty {
+                if s.watchDirty || ctx.engine.watchedKeyExpired(s) {
                     ctx.engine.unwatchAll(s)
                     ctx.nullArray()
                     return

@@ -200,7 +200,8 @@ public final class Engine {
             session.cachedSpec = found
             session.cachedName = args[0]
         }
-        session.lastCommand = spec.name
+        // CLIENT LIST's cmd= names a container command with its subcommand ("client|list"), as Redis 7.0.
+        session.lastCommand = spec.isContainer && args.count > 1 ? statName(spec, args) : spec.name
         if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
             reject(session, spec, RedisError.wrongArity(spec.name))
             return
@@ -229,7 +230,6 @@ public final class Engine {
             RESPEncoder.simple("QUEUED", to: &session.out)
             return
         }
-        if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) { feedMonitors(session, args) }
         let mark = session.out.count
         let mode = session.replyMode
         call(session, spec, args)
@@ -238,11 +238,15 @@ public final class Engine {
             for a in args { bytes &+= a.count }
             eviction.noteWrite(bytes)
         }
+        // CLIENT REPLY OFF|SKIP silence the command's reply, but not push frames, and not the OK of a
+        // CLIENT REPLY ON that ends them.
+        let pushed = session.repliedWithPush
+        session.repliedWithPush = false
         switch mode {
         case .on: break
-        case .off: if session.replyMode != .on { session.out.removeSubrange(mark...) }
+        case .off: if session.replyMode != .on && !pushed { session.out.removeSubrange(mark...) }
         case .skip:
-            session.out.removeSubrange(mark...)
+            if session.replyMode != .on && !pushed { session.out.removeSubrange(mark...) }
             if session.replyMode == .skip { session.replyMode = .on }
         }
         if !readyKeys.isEmpty { serveReadyKeys() }
@@ -322,7 +326,18 @@ public final class Engine {
     }
 
     /// Runs a command's handler with stats.
-    func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
+    /// MONITOR sees each command once it has run (so EXEC's queued commands come between MULTI and
+    /// EXEC); a blocked command retried when its key is ready is not shown again (`monitor: false`).
+    func call(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]], monitor: Bool = true) {
+        defer {
+            if monitor && !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) {
+                feedMonitors(session, args)
+            }
+        }
+        // A command run inside another (EXEC's queue) fails or not on its own: the outer command's
+        // state comes back afterwards, so EXEC is not counted failed for a queued command's error.
+        let outerFailed = currentFailed
+        defer { currentFailed = outerFailed }
         currentFailed = false
         if !isPropagating {
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
@@ -524,16 +539,60 @@ public final class Engine {
 
     // MARK: - Keys changing: WATCH and blocked clients
 
-    /// A key's value changed (or was deleted/expired): invalidates WATCHes on it.
+    /// A key's value changed (or was deleted/expired): invalidates WATCHes on it. A key that was
+    /// already logically expired when it was watched and is now gone did not change (Redis 7.0).
     public func signalModifiedKey(db: Int, key: ByteString) {
         guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
-        for s in list { s.watchDirty = true }
+        let gone = databases[db].keys[key] == nil
+        for s in list {
+            if let i = s.watched.firstIndex(where: { $0.db == db && $0.key == key }), s.watched[i].expired {
+                if gone {
+                    s.watched[i].expired = false
+                    continue
+                }
+            }
+            s.watchDirty = true
+        }
     }
 
-    /// Every key of a database changed (FLUSHDB, SWAPDB): invalidates WATCHes on any of its keys.
-    public func signalFlushedDB(_ db: Int) {
+    /// Every key of a database is about to go (FLUSHDB, FLUSHALL) or to be replaced by the keys of
+    /// `replacedWith` (SWAPDB): invalidates the WATCHes of the keys that exist in either, except a key
+    /// that was stale when watched and stays gone or stale. Call it before the contents change.
+    public func signalFlushedDB(_ db: Int, replacedWith other: Int? = nil) {
         guard let map = watchers[db] else { return }
-        for (_, list) in map { for s in list { s.watchDirty = true } }
+        let emptied = databases[db], replacement = other.map { databases[$0] }
+        func isStale(_ d: Database, _ key: ByteString) -> Bool {
+            guard d.keys[key] != nil, let t = d.expireTime(key) else { return false }
+            return t <= now
+        }
+        for (key, list) in map {
+            let inEmptied = emptied.keys[key] != nil
+            let inReplacement = replacement.map { $0.keys[key] != nil } ?? false
+            guard inEmptied || inReplacement else { continue }
+            for s in list {
+                guard let i = s.watched.firstIndex(where: { $0.db == db && $0.key == key }) else { continue }
+                if s.watched[i].expired {
+                    if !inReplacement {
+                        s.watched[i].expired = false
+                        continue
+                    }
+                    if let r = replacement, isStale(r, key) { continue }
+                } else if !inEmptied, let r = replacement, isStale(r, key) {
+                    s.watched[i].expired = true
+                    continue
+                }
+                s.watchDirty = true
+            }
+        }
+    }
+
+    /// True when a key `s` watches, live when watched, has expired since (EXEC then fails).
+    public func watchedKeyExpired(_ s: Session) -> Bool {
+        for w in s.watched where !w.expired {
+            let d = databases[w.db]
+            if d.keys[w.key] != nil, let t = d.expireTime(w.key), t <= now { return true }
+        }
+        return false
     }
 
     /// A key got elements that a blocked client may take.
@@ -544,12 +603,14 @@ public final class Engine {
 
     public func watch(_ s: Session, db: Int, key: ByteString) {
         if s.watched.contains(where: { $0.db == db && $0.key == key }) { return }
-        s.watched.append((db, key))
+        let d = databases[db]
+        let stale = d.keys[key] != nil && (d.expireTime(key).map { $0 <= now } ?? false)
+        s.watched.append((db, key, stale))
         watchers[db, default: [:]][key, default: []].append(s)
     }
 
     public func unwatchAll(_ s: Session) {
-        for (db, key) in s.watched {
+        for (db, key, _) in s.watched {
             watchers[db]?[key]?.removeAll { $0 === s }
             if watchers[db]?[key]?.isEmpty == true { watchers[db]![key] = nil }
         }
@@ -601,7 +662,7 @@ public final class Engine {
                     let before = s.out.count
                     let savedDB = s.db
                     s.db = b.db
-                    call(s, b.spec, b.args)
+                    call(s, b.spec, b.args, monitor: false)
                     s.db = savedDB
                     // Blocked again (nothing left to take): keep the original deadline.
                     if s.blocked != nil { s.blocked!.deadline = b.deadline }
@@ -718,15 +779,15 @@ public final class Engine {
 
     public func flushAll() {
         for db in databases {
-            if db.count > 0 { signalFlushedDB(db.id) }
+            signalFlushedDB(db.id)
             db.removeAll()
         }
     }
 
     public func swapDatabases(_ a: Int, _ b: Int) {
+        signalFlushedDB(a, replacedWith: b)
+        signalFlushedDB(b, replacedWith: a)
         databases[a].swapContents(with: databases[b])
-        signalFlushedDB(a)
-        signalFlushedDB(b)
         // Blocked clients on either database may now be served.
         for db in [a, b] {
             if let map = blockedOn[db] {

@@ -3,27 +3,35 @@
 
 public func globMatch(pattern: [UInt8], string: [UInt8], noCase: Bool) -> Bool {
     pattern.withUnsafeBufferPointer { p in
-        string.withUnsafeBufferPointer { s in globMatch(p, 0, s, 0, noCase, depth: 0) }
+        string.withUnsafeBufferPointer { s in globMatch(p, 0, s, 0, noCase, depth: 0) == .match }
     }
 }
+
+/// How a (sub)pattern fared: `exhausted` means the string ran out while the pattern still wanted
+/// characters, so starting the same sub-pattern further along the string cannot match either. A `*`
+/// stops trying longer skips on it, which keeps patterns like `a*a*a*…b` linear instead of exponential.
+private enum GlobResult { case match, noMatch, exhausted }
 
 private func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
 
 private func globMatch(_ p: UnsafeBufferPointer<UInt8>, _ pi: Int, _ s: UnsafeBufferPointer<UInt8>, _ si: Int,
-                       _ noCase: Bool, depth: Int) -> Bool {
-    if depth > 1000 { return false }
+                       _ noCase: Bool, depth: Int) -> GlobResult {
+    if depth > 1000 { return .noMatch }
     var pi = pi, si = si
     while pi < p.count && si < s.count || (pi < p.count && p[pi] == UInt8(ascii: "*")) {
         switch p[pi] {
         case UInt8(ascii: "*"):
             while pi + 1 < p.count && p[pi + 1] == UInt8(ascii: "*") { pi += 1 }
-            if pi + 1 == p.count { return true }
+            if pi + 1 == p.count { return .match }
             var k = si
             while k <= s.count {
-                if globMatch(p, pi + 1, s, k, noCase, depth: depth + 1) { return true }
-                k += 1
+                switch globMatch(p, pi + 1, s, k, noCase, depth: depth + 1) {
+                case .match: return .match
+                case .exhausted: return .exhausted
+                case .noMatch: k += 1
+                }
             }
-            return false
+            return .exhausted
         case UInt8(ascii: "?"):
             si += 1
         case UInt8(ascii: "["):
@@ -50,13 +58,13 @@ private func globMatch(_ p: UnsafeBufferPointer<UInt8>, _ pi: Int, _ s: UnsafeBu
             }
             if pi >= p.count { pi = p.count - 1 } // unterminated class: like Redis, treat end as ']'
             if not { matched = !matched }
-            if !matched { return false }
+            if !matched { return .noMatch }
             si += 1
         case UInt8(ascii: "\\"):
             if pi + 1 < p.count { pi += 1 }
             fallthrough
         default:
-            if noCase ? lower(p[pi]) != lower(s[si]) : p[pi] != s[si] { return false }
+            if noCase ? lower(p[pi]) != lower(s[si]) : p[pi] != s[si] { return .noMatch }
             si += 1
         }
         pi += 1
@@ -65,5 +73,6 @@ private func globMatch(_ p: UnsafeBufferPointer<UInt8>, _ pi: Int, _ s: UnsafeBu
             break
         }
     }
-    return pi == p.count && si == s.count
+    if pi == p.count { return si == s.count ? .match : .noMatch }
+    return si == s.count ? .exhausted : .noMatch
 }

@@ -40,13 +40,16 @@ public final class Session {
     /// A queued command failed to queue (EXECABORT at EXEC).
     public var multiFailed = false
     /// Keys watched (db, key); `watchDirty` is set when one is touched.
-    public var watched: [(db: Int, key: ByteString)] = []
+    /// Watched keys; `expired` when the key was already logically expired at WATCH time.
+    public var watched: [(db: Int, key: ByteString, expired: Bool)] = []
     public var watchDirty = false
     public var channels: Set<ByteString> = []
     public var patterns: Set<ByteString> = []
     public var blocked: BlockState? = nil
     /// CLIENT REPLY OFF/SKIP state.
     public var replyMode: ReplyMode = .on
+    /// Set by a command whose output was push frames only (RESP3 subscribe confirmations).
+    var repliedWithPush = false
     /// Set when the connection should close after its replies are written (QUIT, protocol error, KILL).
     public var closeAfterReply = false
     /// Creation time (ms) and last command time, for CLIENT LIST / INFO.
@@ -59,6 +62,8 @@ public final class Session {
     var cachedSpec: CommandSpec? = nil
     public var address = ""
     public var localAddress = ""
+    /// Bytes in the client's query buffer (CLIENT LIST qbuf), kept up to date by the server.
+    public var queryBufferBytes = 0
     /// Attached to the replication stream with SYNC (CLIENT LIST flag S).
     public var isReplica = false
     /// Connected through the `unixsocket` (CLIENT LIST flag U).

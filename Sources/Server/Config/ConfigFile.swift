@@ -254,6 +254,10 @@ struct ConfigLoader {
                 }
                 config.renamedCommands.append((argv[1], argv[2]))
             case "user" where argc >= 2:
+                // A user may be declared once (Redis refuses the file at the second declaration).
+                if config.userDirectives.contains(where: { $0.first == argv[1] }) {
+                    throw fail("Error in user declaration '\(String(decoding: argv[1], as: UTF8.self))': Duplicate user found. A user can only be defined once in config files")
+                }
                 config.userDirectives.append(Array(argv.dropFirst()))
             case "loadmodule" where argc >= 2:
                 config.loadModules.append(Array(argv.dropFirst()))
