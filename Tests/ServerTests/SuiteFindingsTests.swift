@@ -1,0 +1,111 @@
+// Differences Redis's own test suite found, each checked here against Debian's redis-server so they
+// stay fixed without the suite: WATCH and stale keys, MONITOR around transactions, CLIENT REPLY with
+// pub/sub, CLIENT LIST fields, errorstats inside EXEC, CLIENT KILL USER, glob patterns that used to
+// take exponential time.
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A step of a script: a command, or a pause (milliseconds) written as "@sleep N".
+private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
+    var out: [String] = []
+    for step in steps {
+        if step.hasPrefix("@sleep ") {
+            usleep(UInt32(Int(step.dropFirst(7))!) * 1000)
+            continue
+        }
+        out.append("\(step) -> \(try c.send(step))")
+    }
+    return out
+}
+
+@Suite(.enabled(if: Paths.haveRedis && Paths.haveCairn)) struct SuiteFindingsTests {
+    /// Runs `body` against a Cairn and a Redis; returns Cairn's and Redis's results.
+    func both<T>(_ args: [String] = [], _ body: (ServerProcess) throws -> T) throws -> (cairn: T, redis: T) {
+        let c = try ServerProcess(cairn: true, args: args)
+        let r = try ServerProcess(cairn: false, args: args)
+        return (try body(c), try body(r))
+    }
+
+    @Test func watchFollowsStaleKeyRules() throws {
+        let script = [
+            "DEBUG SET-ACTIVE-EXPIRE 0",
+            // A live watched key that expires before EXEC fails it.
+            "SET k 1 PX 50", "WATCH k", "@sleep 80", "MULTI", "INCR k", "EXEC",
+            // Already stale when watched: EXEC goes on, also once the key is deleted, flushed or swapped.
+            "SET x foo PX 1", "@sleep 10", "WATCH x", "MULTI", "PING", "EXEC",
+            "SET x foo PX 1", "@sleep 10", "WATCH x", "EXISTS x", "MULTI", "PING", "EXEC",
+            "SET x foo PX 1", "@sleep 10", "WATCH x", "FLUSHDB", "MULTI", "PING", "EXEC",
+            "SET x foo PX 1", "@sleep 10", "WATCH x", "SWAPDB 0 1", "MULTI", "PING", "EXEC",
+            // A watched key that does not exist, flushed: nothing changed.
+            "WATCH nothere", "FLUSHALL", "MULTI", "PING", "EXEC",
+            // A live watched key flushed: EXEC fails.
+            "SET y 1", "WATCH y", "FLUSHDB", "MULTI", "PING", "EXEC",
+        ]
+        let r = try both { s in try run(try s.client(), script) }
+        #expect(r.cairn == r.redis)
+    }
+
+    @Test func monitorShowsTransactionsInOrder() throws {
+        let r = try both { s -> [String] in
+            let monitor = try s.client()
+            _ = try monitor.send("MONITOR")
+            let c = try s.client()
+            for line in ["MULTI", "SET foo bar", "EXEC", "MULTI", "NOSUCHCOMMAND x", "EXEC", "GET foo"] { _ = try c.send(line) }
+            var lines: [String] = []
+            for _ in 0 ..< 6 {
+                let line = String(decoding: try monitor.readReply(), as: UTF8.self)
+                // "+<time> [0 <addr>] "cmd" ...": keep the command part.
+                lines.append(String(line[line.range(of: "] ")!.upperBound...]))
+            }
+            return lines
+        }
+        #expect(r.cairn == r.redis)
+        #expect(r.cairn.first == "\"MULTI\"\r\n")
+    }
+
+    @Test func clientReplyOffKeepsPushesAndOnReplies() throws {
+        let r = try both { s -> [String] in
+            let c = try s.client(), other = try s.client()
+            var out: [String] = []
+            try c.write(RawClient.encode(argv("CLIENT REPLY OFF")))
+            out.append(try c.send("PSUBSCRIBE *"))
+            _ = try other.send("PUBLISH chan hello")
+            out.append(String(decoding: try c.readReply(), as: UTF8.self))
+            let d = try s.client()
+            try d.write(RawClient.encode(argv("CLIENT REPLY SKIP")))
+            out.append(try d.send("CLIENT REPLY ON"))
+            out.append(try d.send("PING"))
+            return out
+        }
+        #expect(r.cairn == r.redis)
+    }
+
+    @Test func clientListAndErrorStats() throws {
+        let r = try both { s -> [String] in
+            let c = try s.client()
+            var out: [String] = []
+            let list = try c.send("CLIENT LIST")
+            out += list.split(separator: " ").filter { $0.hasPrefix("cmd=") || $0.hasPrefix("qbuf=") }.map(String.init)
+            out += try run(c, ["CLIENT KILL USER nosuchuser", "CONFIG RESETSTAT", "MULTI", "SET a b", "AUTH a", "EXEC"])
+            let stats = try c.send("INFO commandstats")
+            out += stats.split(separator: "\r\n").filter { $0.hasPrefix("cmdstat_exec") || $0.hasPrefix("cmdstat_auth") }
+                .map { String($0.split(separator: ",").filter { !$0.contains("usec") }.joined(separator: ",")) }
+            out += try c.send("INFO errorstats").split(separator: "\r\n").filter { $0.hasPrefix("errorstat_") }.map(String.init)
+            return out
+        }
+        #expect(r.cairn == r.redis)
+        #expect(r.cairn.contains("cmd=client|list"))
+    }
+
+    @Test func nestedStarPatternsAreFast() throws {
+        let r = try both { s -> [String] in
+            let c = try s.client()
+            return try run(c, ["SET aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1", "KEYS a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                               "KEYS a*a*a*", "KEYS *a", "KEYS a?a*", "KEYS [a-b]*a"])
+        }
+        #expect(r.cairn == r.redis)
+    }
+}
