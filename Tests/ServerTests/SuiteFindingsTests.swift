@@ -92,7 +92,7 @@ private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
             out += try run(c, ["CLIENT KILL USER nosuchuser", "CONFIG RESETSTAT", "MULTI", "SET a b", "AUTH a", "EXEC"])
             let stats = try c.send("INFO commandstats")
             out += stats.split(separator: "\r\n").filter { $0.hasPrefix("cmdstat_exec") || $0.hasPrefix("cmdstat_auth") }
-                .map { String($0.split(separator: ",").filter { !$0.contains("usec") }.joined(separator: ",")) }
+                .map { String($0.split(separator: ",").filter { !$0.contains("usec") }.joined(separator: ",")) }.sorted()
             out += try c.send("INFO errorstats").split(separator: "\r\n").filter { $0.hasPrefix("errorstat_") }.map(String.init)
             return out
         }
