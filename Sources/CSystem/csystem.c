@@ -60,3 +60,78 @@ size_t cairn_malloc_used(void) {
     struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
 }
+
+// ---- Crash report -------------------------------------------------------------------------------
+// Everything the handler does must be async-signal-safe: it formats into stack buffers and write()s.
+#include <execinfo.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+
+static volatile int crash_log_fd = 1;
+static char crash_title[128];
+static int crash_exit_on_panic = 0;
+
+static void crash_write(const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(crash_log_fd, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void crash_write_number(long v) {
+    char buf[32];
+    int i = 31;
+    int neg = v < 0;
+    unsigned long u = neg ? (unsigned long)(-v) : (unsigned long)v;
+    buf[i] = 0;
+    do { buf[--i] = (char)('0' + u % 10); u /= 10; } while (u && i > 1);
+    if (neg) buf[--i] = '-';
+    crash_write(buf + i);
+}
+
+static void crash_handler(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    crash_write("\n\n=== CAIRN BUG REPORT START: Cut & paste starting from here ===\n");
+    crash_write_number((long)getpid());
+    crash_write(":M # ");
+    crash_write(crash_title);
+    crash_write(" crashed by signal: ");
+    crash_write_number(sig);
+    crash_write(", si_code: ");
+    crash_write_number(info ? info->si_code : 0);
+    crash_write("\n\n------ STACK TRACE ------\n\nBacktrace:\n");
+    void *frames[100];
+    int n = backtrace(frames, 100);
+    backtrace_symbols_fd(frames, n, crash_log_fd);
+    crash_write("\n=== CAIRN BUG REPORT END. Make sure to include from START to END. ===\n\n");
+    if (crash_exit_on_panic) _exit(1);
+    // Die of the same signal, with the default action, so the exit status tells what happened.
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = SIG_DFL;
+    sigemptyset(&act.sa_mask);
+    sigaction(sig, &act, NULL);
+    kill(getpid(), sig);
+}
+
+void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic) {
+    crash_log_fd = log_fd;
+    crash_exit_on_panic = exit_on_panic;
+    strncpy(crash_title, title, sizeof(crash_title) - 1);
+    // The first backtrace() call may load libgcc: do it now, not inside the handler.
+    void *warm[4];
+    (void)backtrace(warm, 4);
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_NODEFER | SA_RESETHAND | SA_SIGINFO;
+    act.sa_sigaction = crash_handler;
+    int signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) sigaction(signals[i], &act, NULL);
+}
+
+void cairn_set_crash_log_fd(int log_fd) { crash_log_fd = log_fd; }

@@ -24,6 +24,7 @@ public final class CairnServer {
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
     var cronTimer = 0
+    let oomScore = OOMScoreAdjuster()
     /// Clients attached to the replication stream (SYNC).
     var replicaLinks: [ReplicaLink] = []
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
@@ -104,6 +105,15 @@ public final class CairnServer {
         for name in ["rdb-key-save-delay", "key-load-delay", "loading-process-events-interval-bytes"] {
             config.onChange[name] = applyDelays
         }
+        let applyOOM: (ServerConfig) -> String? = { [unowned self] c in
+            var mode = 0, values: [Int] = []
+            if case .enumeration(let m)? = c.value("oom-score-adj") { mode = m }
+            if case .ints(let v)? = c.value("oom-score-adj-values") { values = v }
+            return self.oomScore.apply(mode: mode, values: values)
+        }
+        config.onChange["oom-score-adj"] = applyOOM
+        config.onChange["oom-score-adj-values"] = applyOOM
+        if let e = applyOOM(config) { log.warning(e) }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -118,6 +128,9 @@ public final class CairnServer {
         adjustOpenFilesLimit()
         engine.updateClock()
         startUnix = engine.now / 1000
+        if config.bool("crash-log-enabled") {
+            cairn_install_crash_report(log.fd, "Cairn \(CairnServer.version)", config.bool("use-exit-on-panic") ? 1 : 0)
+        }
         log.notice("oO0OoO0OoO0Oo Cairn is starting oO0OoO0OoO0Oo")
         log.notice("Cairn version=\(CairnServer.version), bits=64, pid=\(getpid()), just started")
         if let f = config.configFile { log.notice("Configuration loaded from \(f)") } else {
@@ -396,6 +409,7 @@ public final class CairnServer {
             let n = s.out.withUnsafeBytes { Glibc.write(conn.fd, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
             if n > 0 {
                 conn.sent += n
+                s.outputSent = conn.sent
                 stats.netOutputBytes += n
             } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
@@ -407,6 +421,7 @@ public final class CairnServer {
         }
         s.out.removeAll(keepingCapacity: s.out.capacity <= 64 * 1024)
         conn.sent = 0
+        s.outputSent = 0
         if conn.wantsWrite { conn.wantsWrite = false; loop.setWritable(conn.fd, false) }
         if s.closeAfterReply {
             closeConnection(conn)

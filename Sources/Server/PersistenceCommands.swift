@@ -79,6 +79,7 @@ extension CairnServer {
         snapshots.usedMemory = { [unowned self] in self.usedMemory() }
         snapshots.inChild = { [unowned self] in
             self.log.role = "C"
+            if !self.oomScore.childBytes.isEmpty { OOMScoreAdjuster.write(self.oomScore.childBytes) }
             signal(SIGTERM, SIG_DFL)
             signal(SIGINT, SIG_DFL)
         }
@@ -153,6 +154,16 @@ extension CairnServer {
         case "PAUSE-CRON" where ctx.argc == 3:
             cronPaused = (StrictInteger.parse(ctx.args[2]) ?? 0) != 0
             ctx.ok()
+            return true
+        case "SEGFAULT" where ctx.argc == 2:
+            // The crash report (CSystem's handler) writes the stack trace to the log, then the process dies.
+            raise(SIGSEGV)
+            return true
+        case "PANIC" where ctx.argc == 2, "ASSERT" where ctx.argc == 2:
+            log.warning("------------------------------------------------")
+            log.warning("!!! Software Failure. Press left mouse button to continue")
+            log.warning("Guru Meditation: DEBUG \(ctx.option(1)) #\(ctx.option(1) == "PANIC" ? "debug.c" : "assertion")")
+            raise(SIGABRT)
             return true
         case "AOF-FLUSH-SLEEP" where ctx.argc == 3:
             aof.flushSleepMicros = Int(StrictInteger.parse(ctx.args[2]) ?? 0)

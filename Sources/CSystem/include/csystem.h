@@ -22,4 +22,11 @@ int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len);
 /// Bytes handed out by glibc's allocator (mallinfo2: in-use arena bytes plus mmapped blocks), or by
 /// the sanitizer runtime's allocator when one is linked in.
 size_t cairn_malloc_used(void);
+
+/// Installs the crash report: on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGABRT the process writes
+/// a report with a stack trace to the log descriptor (async-signal-safe writes only), then dies of the
+/// same signal (or exits with status 1 when `exit_on_panic`). `title` names the program and version.
+void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic);
+/// The log descriptor changed (CONFIG SET logfile).
+void cairn_set_crash_log_fd(int log_fd);
 #endif

@@ -348,7 +348,11 @@ public enum ConnectionCommands {
         if s.isUnixSocket { flags += "U" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
+        // Output waiting for the socket, in Redis's terms: the first 16 KB fill the client's fixed
+        // buffer (obl), the rest is a list of 16 KB blocks (oll) whose bytes omem counts.
+        let pending = max(0, s.out.count - s.outputSent)
+        let obl = min(pending, 16384), omem = pending - obl, oll = (omem + 16383) / 16384
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {

@@ -62,6 +62,8 @@ public final class Session {
     var cachedSpec: CommandSpec? = nil
     public var address = ""
     public var localAddress = ""
+    /// Bytes of `out` the socket has already taken (kept up to date by the server).
+    public var outputSent = 0
     /// Bytes in the client's query buffer (CLIENT LIST qbuf), kept up to date by the server.
     public var queryBufferBytes = 0
     /// Attached to the replication stream with SYNC (CLIENT LIST flag S).

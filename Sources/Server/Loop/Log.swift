@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystem
 
 public enum LogLevel: Int, Sendable {
     case debug = 0, verbose, notice, warning
@@ -46,6 +47,7 @@ public final class Log {
             let d = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             if d >= 0 { fd = d }
         }
+        cairn_set_crash_log_fd(fd)
     }
 
     public func log(_ l: LogLevel, _ message: String) {
