@@ -78,6 +78,7 @@ public enum SnapshotWriter {
                     }
                 }
                 keys += 1
+                ChildInfo.keyDone()
                 DebugDelays.pause(DebugDelays.keySave)
             }
         }
