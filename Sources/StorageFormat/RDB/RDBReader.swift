@@ -187,7 +187,7 @@ public final class RDBReader {
                 do {
                     value = try readValue(type: code, key: key)
                 } catch let e as FormatError {
-                    throw e.withKey(key)
+                    throw e.withKey(key).withTypeCode(code)
                 }
                 if options.skipEmptyAggregates && value.isEmptyAggregate {
                     skippedEmptyKeys.append((key, recordStart))
