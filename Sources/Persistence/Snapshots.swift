@@ -100,11 +100,12 @@ public final class Snapshots {
 
     /// A blocking save in this process. Returns nil on success, else the error.
     @discardableResult
-    public func save() -> String? {
+    /// `onKey` runs after each key written (the server polls for signals there).
+    public func save(onKey: (() -> Void)? = nil) -> String? {
         let s = settings()
         let start = Snapshots.nowSeconds()
         do {
-            _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: options, usedMemory: usedMemory())
+            _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: options, usedMemory: usedMemory(), onKey: onKey)
             log(false, "DB saved on disk")
             engine.dirty = 0
             lastSave = start

@@ -285,7 +285,16 @@ extension CairnServer {
         let wantSave = save ?? !config.saveParams.isEmpty
         if wantSave {
             log.notice("Saving the final RDB snapshot before exiting.")
-            if let e = snapshots.save() {
+            // A second SIGINT during this save exits at once (polled between keys).
+            var sincePoll = 0
+            let onKey = { [unowned self] in
+                sincePoll += 1
+                if sincePoll >= 1024 || DebugDelays.keySave != 0 {
+                    sincePoll = 0
+                    self.pollTerminationSignals()
+                }
+            }
+            if let e = snapshots.save(onKey: onKey) {
                 if force {
                     log.warning("Error trying to save the DB, but FORCE was given: exiting anyway (\(e)).")
                 } else {
