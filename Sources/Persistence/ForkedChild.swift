@@ -34,6 +34,8 @@ struct ForkedChild {
         let pid = fork()
         if pid == 0 {
             close(fds[0])
+            // Never block on a parent that does not read (DEBUG PAUSE-CRON): a report is dropped instead.
+            _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
             ChildInfo.startInChild(pipe: fds[1])
             prepare()
             var status: Int32 = 0
