@@ -286,7 +286,10 @@ struct PersistenceSuiteParityTests {
         let s = try ServerProcess()
         let c = try s.client()
         #expect(try infoField(c, "current_save_keys_total") == "0")
-        for i in 0 ..< 4000 { _ = try c.send(argv("SET key\(i) " + String(repeating: "A", count: 500))) }
+        var req: [UInt8] = []
+        for i in 0 ..< 4000 { req += RawClient.encode(argv("SET key\(i) " + String(repeating: "A", count: 500))) }
+        try c.write(req)
+        for _ in 0 ..< 4000 { _ = try c.readReply() }
         _ = try c.send("CONFIG SET rdb-key-save-delay 1000")
         #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
         #expect(try infoField(c, "current_save_keys_total") == "4000")
