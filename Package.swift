@@ -33,7 +33,7 @@ let package = Package(
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
-        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "CSystem"], swiftSettings: fastSettings),
+        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
         .executableTarget(name: "cairn-server", dependencies: ["Server"]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"], swiftSettings: fastSettings),
         // cairn-rdb links Engine and Persistence to replay an AOF into RDB as the server loads it.

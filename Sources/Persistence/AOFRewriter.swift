@@ -80,6 +80,8 @@ enum AOFRewriter {
                     AOFCommands.append(args, to: &out)
                 }
                 try spill()
+                ChildInfo.keyDone()
+                DebugDelays.pause(DebugDelays.keySave)
             }
         }
         try writeAll(fd, out)

@@ -328,6 +328,8 @@ public final class AppendOnlyFile {
     /// Opens a new incremental file for appending: the next INCR in the manifest when on; a temporary
     /// one (added at the rewrite's end) while turning on.
     func openNewIncr() throws {
+        // With the AOF off a rewrite only writes a new base: there is nothing to append to.
+        if state == .off { return }
         if state == .waitRewrite {
             try switchIncr(to: tempIncrName, create: true)
             return
@@ -482,6 +484,12 @@ public final class AppendOnlyFile {
             lastRewriteOK = false
             return "ERR \(error)"
         }
+        if state == .off {
+            // The manifest on disk is the one the new base replaces (sequence numbers keep growing).
+            if let bytes = try? readWholeFile(path(AOFManifest.manifestName(s.fileName))), let m = try? AOFManifest.parse(bytes) {
+                manifest = m
+            }
+        }
         flush(force: true)
         do {
             try openNewIncr()
@@ -496,7 +504,7 @@ public final class AppendOnlyFile {
         let dir = dirPath
         let started: ForkedChild
         do {
-            started = try ForkedChild.start(prepare: inChild, log: log) {
+            started = try ForkedChild.start(keysTotal: engine.databases.reduce(0) { $0 + $1.count }, prepare: inChild, log: log) {
                 let name = AppendOnlyFile.rewriteTempName(getpid())
                 try AOFRewriter.writeFile(engine, path: dir + "/" + name, preamble: preamble, timestamps: ts,
                                           compression: s.rdbCompression, checksum: s.rdbChecksum, usedMemory: used)
@@ -525,7 +533,12 @@ public final class AppendOnlyFile {
     /// Reaps a finished rewrite child (from the cron) and commits its base file.
     @discardableResult
     public func checkChild() -> Bool {
-        guard let c = child, let (outcome, cow) = c.reap() else { return false }
+        guard var c = child else { return false }
+        guard let (outcome, cow) = c.reap() else {
+            c.poll()
+            child = c
+            return false
+        }
         child = nil
         if let cow { lastCowSize = cow }
         lastRewriteTimeSec = Int(AppendOnlyFile.nowSeconds() - childStart)
@@ -589,6 +602,10 @@ public final class AppendOnlyFile {
                 throw SnapshotError("Error trying to rename the temporary AOF incr file \(tempIncrName) into \(name): \(e)")
             }
             renamedTempIncr = name
+        } else if state == .off {
+            // Nothing is being appended: every INCR is covered by the new base.
+            for old in m.incrs { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
+            m.incrs = []
         } else {
             for old in m.incrs.dropLast() { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
             m.incrs = Array(m.incrs.suffix(1))
@@ -641,7 +658,11 @@ public final class AppendOnlyFile {
     /// automatic rewrites.
     public func cron() {
         checkChild()
-        if state == .off { return }
+        // A scheduled rewrite runs whether or not the AOF is on (BGREWRITEAOF with appendonly no).
+        if state == .off {
+            if rewriteScheduled && !childRunning && !otherChildRunning() { _ = backgroundRewrite() }
+            return
+        }
         if let e = Optional(jobs.takeFsyncError()), e != 0 {
             let text = AppendOnlyFile.errnoText(e)
             log(true, "Error syncing the AOF file: \(text)")
@@ -680,6 +701,9 @@ public final class AppendOnlyFile {
     }
 
     // MARK: - INFO
+
+    /// The running rewrite child's last report.
+    public var childProgress: ChildProgress? { child?.progress }
 
     public func infoFields() -> [String] {
         let now = AppendOnlyFile.nowSeconds()

@@ -1,7 +1,7 @@
 // ForkedChild: the one way persistence forks — BGSAVE and BGREWRITEAOF alike. The child runs its work
-// (the writers and plain system calls only: no Foundation, no Dispatch), sends its copy-on-write byte
-// count back through a pipe and _exits 0 or 1; the parent reaps it from the cron without blocking, or
-// kills it (SHUTDOWN, FLUSHALL, turning the AOF off).
+// (the writers and plain system calls only: no Foundation, no Dispatch), reports its progress and
+// copy-on-write bytes through a pipe (ChildInfo) and _exits 0 or 1; the parent reads the reports and
+// reaps it from the cron without blocking, or kills it (SHUTDOWN, FLUSHALL, turning the AOF off).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +9,10 @@ import Glibc
 struct ForkedChild {
     let pid: pid_t
     let pipeFD: Int32
+    /// What the child reported last (INFO's current_* fields).
+    var progress: ChildProgress
+    /// The copy-on-write bytes of the child's final report, once read.
+    var finalCow: Int? = nil
 
     enum StartError: Error {
         case pipe(Int32)
@@ -23,12 +27,16 @@ struct ForkedChild {
 
     /// Forks. In the child: `prepare()`, then `work()`; an error it throws is logged and makes the
     /// exit status 1.
-    static func start(prepare: () -> Void, log: (Bool, String) -> Void, work: () throws -> Void) throws(StartError) -> ForkedChild {
+    /// `keysTotal` is the number of keys the child will walk (current_save_keys_total).
+    static func start(keysTotal: Int = 0, prepare: () -> Void, log: (Bool, String) -> Void, work: () throws -> Void) throws(StartError) -> ForkedChild {
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) != 0 { throw .pipe(errno) }
         let pid = fork()
         if pid == 0 {
             close(fds[0])
+            // Never block on a parent that does not read (DEBUG PAUSE-CRON): a report is dropped instead.
+            _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+            ChildInfo.startInChild(pipe: fds[1])
             prepare()
             var status: Int32 = 0
             do {
@@ -37,8 +45,7 @@ struct ForkedChild {
                 log(true, "\(error)")
                 status = 1
             }
-            var cow = Int64(Snapshots.privateDirtyBytes())
-            _ = write(fds[1], &cow, 8)
+            ChildInfo.sendFinal()
             close(fds[1])
             _exit(status)
         }
@@ -48,15 +55,20 @@ struct ForkedChild {
             close(fds[0])
             throw .fork(e)
         }
-        return ForkedChild(pid: pid, pipeFD: fds[0])
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        return ForkedChild(pid: pid, pipeFD: fds[0], progress: ChildProgress(keysTotal: keysTotal))
+    }
+
+    /// Reads the reports waiting on the pipe (from the cron, while the child runs).
+    mutating func poll() {
+        if let cow = ChildInfo.drain(pipeFD, into: &progress) { finalCow = cow }
     }
 
     /// The outcome and the child's copy-on-write bytes once it has exited; nil while it runs.
-    func reap() -> (outcome: Outcome, cowBytes: Int?)? {
+    mutating func reap() -> (outcome: Outcome, cowBytes: Int?)? {
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        var cow: Int64 = 0
-        let gotCow = read(pipeFD, &cow, 8) == 8
+        poll()
         close(pipeFD)
         let outcome: Outcome
         if (status & 0x7f) != 0 {
@@ -64,7 +76,7 @@ struct ForkedChild {
         } else {
             outcome = (status >> 8) & 0xff == 0 ? .success : .failed
         }
-        return (outcome, gotCow ? Int(cow) : nil)
+        return (outcome, finalCow)
     }
 
     /// Kills the child and waits for it; returns its wait status.

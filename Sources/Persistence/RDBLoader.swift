@@ -9,6 +9,8 @@ public struct LoadResult: Sendable {
     public var keysLoaded = 0
     public var keysExpired = 0
     public var emptyKeysSkipped = 0
+    /// The first few empty keys skipped (for the log).
+    public var emptyKeyNames: [[UInt8]] = []
     public var bytes = 0
 }
 
@@ -83,6 +85,7 @@ public enum RDBLoader {
             }
         }
         result.emptyKeysSkipped = reader.skippedEmptyKeys.count
+        result.emptyKeyNames = reader.skippedEmptyKeys.prefix(10).map(\.0)
         return result
     }
 }

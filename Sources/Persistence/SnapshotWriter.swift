@@ -25,7 +25,8 @@ public struct SnapshotError: Error, CustomStringConvertible {
 
 public enum SnapshotWriter {
     /// Writes every database of `engine` to `fd`. Returns the number of keys written.
-    static func write(_ engine: Engine, to fd: Int32, options: SnapshotOptions, usedMemory: Int) throws -> Int {
+    static func write(_ engine: Engine, to fd: Int32, options: SnapshotOptions, usedMemory: Int,
+                      onKey: (() -> Void)? = nil) throws -> Int {
         var w = RDBWriterOptions(version: options.version)
         w.compression = options.compression
         w.checksum = options.checksum
@@ -78,7 +79,9 @@ public enum SnapshotWriter {
                     }
                 }
                 keys += 1
+                ChildInfo.keyDone()
                 DebugDelays.pause(DebugDelays.keySave)
+                onKey?()
             }
         }
         try writer.finish()
@@ -87,7 +90,8 @@ public enum SnapshotWriter {
 
     /// Writes the snapshot to `temp-<pid>.rdb` in `dir`, fsyncs it, renames it over `dbfilename`,
     /// and fsyncs the directory. On failure the temporary file is removed and the old file stays.
-    public static func saveFile(_ engine: Engine, dir: String, dbfilename: String, options: SnapshotOptions, usedMemory: Int) throws -> Int {
+    public static func saveFile(_ engine: Engine, dir: String, dbfilename: String, options: SnapshotOptions, usedMemory: Int,
+                                onKey: (() -> Void)? = nil) throws -> Int {
         let temp = dir + "/temp-\(getpid()).rdb"
         let target = dbfilename.hasPrefix("/") ? dbfilename : dir + "/" + dbfilename
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -96,7 +100,7 @@ public enum SnapshotWriter {
         }
         var isOpen = true
         do {
-            let keys = try write(engine, to: fd, options: options, usedMemory: usedMemory)
+            let keys = try write(engine, to: fd, options: options, usedMemory: usedMemory, onKey: onKey)
             if fsync(fd) != 0 { throw SnapshotError("Write error saving DB on disk (fsync): \(String(cString: strerror(errno)))") }
             isOpen = false
             if close(fd) != 0 { throw SnapshotError("Write error saving DB on disk (close): \(String(cString: strerror(errno)))") }

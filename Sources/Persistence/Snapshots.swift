@@ -65,6 +65,8 @@ public final class Snapshots {
 
     public var childRunning: Bool { child != nil }
     public var childPID: pid_t { child?.pid ?? -1 }
+    /// The running child's last report.
+    public var childProgress: ChildProgress? { child?.progress }
 
     static func nowSeconds() -> Int64 {
         var ts = timespec()
@@ -98,11 +100,12 @@ public final class Snapshots {
 
     /// A blocking save in this process. Returns nil on success, else the error.
     @discardableResult
-    public func save() -> String? {
+    /// `onKey` runs after each key written (the server polls for signals there).
+    public func save(onKey: (() -> Void)? = nil) -> String? {
         let s = settings()
         let start = Snapshots.nowSeconds()
         do {
-            _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: options, usedMemory: usedMemory())
+            _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: options, usedMemory: usedMemory(), onKey: onKey)
             log(false, "DB saved on disk")
             engine.dirty = 0
             lastSave = start
@@ -131,7 +134,7 @@ public final class Snapshots {
         let t0 = Snapshots.monotonicUsec()
         let started: ForkedChild
         do {
-            started = try ForkedChild.start(prepare: inChild, log: log) {
+            started = try ForkedChild.start(keysTotal: engine.databases.reduce(0) { $0 + $1.count }, prepare: inChild, log: log) {
                 _ = try SnapshotWriter.saveFile(engine, dir: s.dir, dbfilename: s.dbfilename, options: opts, usedMemory: used)
             }
         } catch {
@@ -159,7 +162,12 @@ public final class Snapshots {
     /// Reaps a finished child (called from the cron). Returns true if one finished.
     @discardableResult
     public func checkChild() -> Bool {
-        guard let c = child, let (outcome, cow) = c.reap() else { return false }
+        guard var c = child else { return false }
+        guard let (outcome, cow) = c.reap() else {
+            c.poll()
+            child = c
+            return false
+        }
         child = nil
         if let cow { lastCowSize = cow }
         lastBgsaveTimeSec = Int(Snapshots.nowSeconds() - childStart)
@@ -208,11 +216,10 @@ public final class Snapshots {
     }
 
     /// INFO persistence's RDB fields.
-    public func infoFields(loading: Bool) -> [String] {
+    /// `current` is the running child's progress (a BGSAVE's or an AOF rewrite's), if any.
+    public func infoFields(loading: Bool, current: ChildProgress?) -> [String] {
         let now = Snapshots.nowSeconds()
-        return [
-            "loading:\(loading ? 1 : 0)", "async_loading:0", "current_cow_peak:0", "current_cow_size:0", "current_cow_size_age:0",
-            "current_fork_perc:0.00", "current_save_keys_processed:0", "current_save_keys_total:0",
+        return ["loading:\(loading ? 1 : 0)", "async_loading:0"] + ChildProgress.infoFields(current) + [
             "rdb_changes_since_last_save:\(engine.dirty)", "rdb_bgsave_in_progress:\(childRunning ? 1 : 0)",
             "rdb_last_save_time:\(lastSave)", "rdb_last_bgsave_status:\(lastBgsaveOK ? "ok" : "err")",
             "rdb_last_bgsave_time_sec:\(lastBgsaveTimeSec)", "rdb_current_bgsave_time_sec:\(childRunning ? Int(now - childStart) : -1)",

@@ -29,6 +29,8 @@ public final class CairnServer {
     var replicaLinks: [ReplicaLink] = []
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
     var cronPaused = false
+    /// A SIGTERM/SIGINT arrived: the cron runs the shutdown sequence (SHUTDOWN ABORT cancels it).
+    var shutdownASAP = false
     public var stats = ServerStats()
     /// Set by SHUTDOWN or a signal: the loop stops and `run()` returns this exit code.
     var exitCode: Int32? = nil
@@ -448,6 +450,14 @@ public final class CairnServer {
     func cron() {
         engine.updateClock()
         if cronPaused { return }
+        if shutdownASAP {
+            if prepareForShutdown(save: nil, force: false) {
+                shutdown(code: 0)
+                return
+            }
+            log.warning("SIGTERM received but errors trying to shut down the server, check the logs for more information")
+            shutdownASAP = false
+        }
         snapshots.cron()
         aof.cron()
         if engine.eviction.maxmemory > 0 {
@@ -484,14 +494,30 @@ public final class CairnServer {
             while true {
                 let signo = cairn_read_signal(self.signalFD)
                 if signo < 0 { break }
-                let name = signo == SIGINT ? "SIGINT" : "SIGTERM"
-                self.log.warning("Received \(name) scheduling shutdown...")
-                if self.prepareForShutdown(save: nil, force: false) {
-                    self.shutdown(code: 0)
-                } else {
-                    self.log.warning("SIGTERM received but errors trying to shut down the server, check the logs for more information")
-                }
+                self.handleTerminationSignal(signo)
             }
+        }
+    }
+
+    /// Redis's rule: a signal schedules the shutdown for the cron; a second SIGINT while one is
+    /// pending (or while the shutdown's save runs) exits at once, removing the save's temporary file.
+    func handleTerminationSignal(_ signo: Int32) {
+        if shutdownASAP && signo == SIGINT {
+            log.warning("You insist on shutting down the server. Exiting now.")
+            unlink(config.dir + "/temp-\(getpid()).rdb")
+            exit(1)
+        }
+        log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+        shutdownASAP = true
+    }
+
+    /// Reads signals that arrived while the event loop was not running (a long SAVE at shutdown).
+    func pollTerminationSignals() {
+        guard signalFD >= 0 else { return }
+        while true {
+            let signo = cairn_read_signal(signalFD)
+            if signo < 0 { break }
+            handleTerminationSignal(signo)
         }
     }
 

@@ -7,6 +7,7 @@ import Glibc
 import Engine
 import Persistence
 import StorageFormat
+import ToolKit
 
 extension CairnServer {
     func persistenceSettings() -> PersistenceSettings {
@@ -91,6 +92,7 @@ extension CairnServer {
         }
         engine.hooks.debug = { [unowned self] ctx in self.debugPersistence(ctx) }
         engine.hooks.log = { [unowned self] line in self.log.warning("DEBUG LOG: \(line)") }
+        engine.hooks.warning = { [unowned self] line in self.log.warning(line) }
         setUpAOF()
         engine.register([
             CommandSpec("save", arity: 1, flags: [.admin, .noScript, .noMulti]) { [unowned self] ctx in
@@ -129,8 +131,8 @@ extension CairnServer {
     func debugPersistence(_ ctx: CommandContext) -> Bool {
         if ctx.option(1) == "LOADAOF" {
             // Write out the AOF buffer, empty the dataset, load it back from the AOF.
-            guard aof.enabled else { ctx.error("ERR AOF is not enabled"); return true }
-            aof.flush(force: true)
+            // As in Redis, this works with the AOF off too: it loads what the manifest names.
+            if aof.enabled { aof.flush(force: true) }
             engine.flushAll()
             let sink = engine.propagationSink, rawSink = engine.propagationRawSink, replicas = engine.replicationSink
             engine.replicationSink = nil
@@ -221,14 +223,33 @@ extension CairnServer {
         do {
             let result = try RDBLoader.load(path: path, into: engine, progress: loadingProgress())
             snapshots.lastLoad = result
+            for k in result.emptyKeyNames { log.notice("rdbLoadObject skipping empty key: \(String(decoding: k, as: UTF8.self))") }
             if result.emptyKeysSkipped > 0 { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired), empty keys skipped: \(result.emptyKeysSkipped).") }
             else { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).") }
             log.notice("DB loaded from disk: \(formatFixed(Double(EventLoop.monotonicMS() - t0) / 1000, 3)) seconds")
             return true
+        } catch let e as FormatError {
+            reportCorruptRDB(path: path, error: e)
+            return false
         } catch {
             log.warning("Fatal error loading the DB (\(path)): \(error). Exiting.")
             return false
         }
+    }
+
+    /// A corrupt RDB at start, reported as Redis does: the reason, the checker's report on the file
+    /// (printed as it is, not as log lines), and the line saying the server stops.
+    func reportCorruptRDB(path: String, error e: FormatError) {
+        let reason = RDBCorruption.reason(e, typeCode: e.typeCode).map { "\($0) " } ?? ""
+        let key = e.key.map { " key \(ByteText.quoted($0))" } ?? ""
+        log.warning("Internal error in RDB reading offset \(e.offset)\(key) -> \(reason)(\(e.context): expected \(e.expected), found \(e.found))")
+        var options = RDBCheckOptions()
+        options.progress = false
+        options.databases = engine.databases.count
+        let check = RDBCheck(path: path, options: options)
+        check.emit = { [unowned self] line in self.log.raw(.warning, line + "\n") }
+        try? check.run()
+        log.warning("Terminating server after rdb file reading failure.")
     }
 
     /// Progress while loading at start: records the bytes read and, every 50 ms, runs the event loop
@@ -277,7 +298,16 @@ extension CairnServer {
         let wantSave = save ?? !config.saveParams.isEmpty
         if wantSave {
             log.notice("Saving the final RDB snapshot before exiting.")
-            if let e = snapshots.save() {
+            // A second SIGINT during this save exits at once (polled between keys).
+            var sincePoll = 0
+            let onKey = { [unowned self] in
+                sincePoll += 1
+                if sincePoll >= 1024 || DebugDelays.keySave != 0 {
+                    sincePoll = 0
+                    self.pollTerminationSignals()
+                }
+            }
+            if let e = snapshots.save(onKey: onKey) {
                 if force {
                     log.warning("Error trying to save the DB, but FORCE was given: exiting anyway (\(e)).")
                 } else {

@@ -22,7 +22,11 @@ extension CairnServer {
                 }
                 let opts = Set((1 ..< ctx.argc).map { ctx.option($0) })
                 if opts.contains("ABORT") {
-                    ctx.error("ERR No shutdown in progress.")
+                    guard ctx.argc == 2 else { ctx.syntaxError(); return }
+                    guard self.shutdownASAP else { ctx.error("ERR No shutdown in progress."); return }
+                    self.shutdownASAP = false
+                    self.log.warning("Shutdown manually aborted.")
+                    ctx.ok()
                     return
                 }
                 if opts.contains("SAVE") && opts.contains("NOSAVE") { ctx.syntaxError(); return }

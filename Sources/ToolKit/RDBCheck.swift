@@ -222,7 +222,9 @@ public final class RDBCheck {
     func report(_ p: RDBCheckProblem) {
         problems.append(p)
         emit("--- RDB ERROR DETECTED ---")
-        line(p.error.offset, "\(p.error.context): expected \(p.error.expected), found \(p.error.found)")
+        // Redis's own words for it where it has some ("Hash ziplist integrity check failed.", "RDB CRC error").
+        let reason = RDBCorruption.reason(p.error, typeCode: p.typeCode ?? p.error.typeCode).map { " (\($0))" } ?? ""
+        line(p.error.offset, "\(p.error.context): expected \(p.error.expected), found \(p.error.found)\(reason)")
         emit("[additional info] While doing: \(p.phase)")
         if let k = p.error.key { emit("[additional info] Reading key '\(RDBCheck.cText(k))'") }
         if let t = p.typeCode { emit("[additional info] Reading type \(t) (\(RDBType.checkerName(t)))") }

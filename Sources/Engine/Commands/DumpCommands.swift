@@ -27,7 +27,9 @@ public enum DumpCommands {
     }
 
     /// The value a RESTORE payload holds, or the error text Redis replies with.
-    public static func restoredValue(_ payload: [UInt8], config: EngineConfig) -> Result<RedisValue, RestoreError> {
+    /// `warn` gets Redis's log line for a corrupt value ("... integrity check failed.").
+    public static func restoredValue(_ payload: [UInt8], config: EngineConfig,
+                                     warn: (String) -> Void = { _ in }) -> Result<RedisValue, RestoreError> {
         // Redis 7.0 accepts a 10-byte payload's footer (then finds no type byte); DumpPayload refuses
         // anything shorter than 11 bytes outright.
         if payload.count == 10 {
@@ -41,6 +43,7 @@ public enum DumpCommands {
         do {
             decoded = try DumpPayload.decode(payload, maxVersion: rdbVersion, verifyChecksum: !config.skipChecksumValidation)
         } catch let r as DumpPayload.Rejection {
+            if let e = r.cause { reportCorruption(e, typeCode: payload[0], warn: warn) }
             return .failure(RestoreError(r.message.hasPrefix("ERR ") ? r.message : "ERR " + r.message))
         } catch {
             return .failure(RestoreError(badDataError))
@@ -52,7 +55,11 @@ public enum DumpCommands {
         if t == RDBType.setIntset, case .set(let members) = decoded.value {
             var last = Int64.min
             for (i, m) in members.enumerated() {
-                guard let v = StrictInteger.parse(m), i == 0 || v > last else { return .failure(RestoreError(badDataError)) }
+                guard let v = StrictInteger.parse(m), i == 0 || v > last else {
+                    reportCorruption(FormatError(offset: 0, context: "intset", expected: "sorted distinct integers", found: "member \(i) out of order"),
+                                     typeCode: t, warn: warn)
+                    return .failure(RestoreError(badDataError))
+                }
                 last = v
             }
         }
@@ -60,9 +67,20 @@ public enum DumpCommands {
             return .success(try RedisValue(rdb: decoded.value, config: config, typeCode: t))
         } catch let e as ValueConversionError where e.kind == .unsupportedType {
             return .failure(RestoreError(badDataError + " (" + e.message + ")"))
+        } catch let e as ValueConversionError where e.kind == .duplicate && t >= RDBType.hashZipmap {
+            // An encoded blob with the same member twice fails Redis's integrity check.
+            reportCorruption(FormatError(offset: 0, context: "RDB", expected: "distinct members", found: e.message),
+                             typeCode: t, warn: warn)
+            return .failure(RestoreError(badDataError))
         } catch {
             return .failure(RestoreError(badDataError))
         }
+    }
+
+    /// Logs a corrupt value as Redis does: "Internal error in RDB reading ... -> <reason>".
+    static func reportCorruption(_ e: FormatError, typeCode: UInt8, warn: (String) -> Void) {
+        guard let reason = RDBCorruption.reason(e, typeCode: e.typeCode ?? typeCode) else { return }
+        warn("Internal error in RDB reading offset \(e.offset) -> \(reason) (\(e.context): expected \(e.expected), found \(e.found))")
     }
 
     /// A RESTORE refused: `message` is the error reply's text.
@@ -114,7 +132,8 @@ public enum DumpCommands {
         guard ttl >= 0 else { ctx.error("ERR Invalid TTL value, must be >= 0"); return }
 
         let value: RedisValue
-        switch restoredValue(ctx.args[3], config: ctx.engine.config) {
+        let engine = ctx.engine
+        switch restoredValue(ctx.args[3], config: engine.config, warn: { engine.hooks.warning?($0) }) {
         case .success(let v): value = v
         case .failure(let e): ctx.error(e.message); return
         }

@@ -41,6 +41,13 @@ public enum LCSCommand {
         let a = values[0].bytes, b = values[1].bytes
         let alen = a.count, blen = b.count
         let width = blen + 1
+        // The table is transient memory: refuse one larger than proto-max-bulk-len (Redis's message)
+        // rather than trying to allocate it.
+        let (cells, o1) = (alen + 1).multipliedReportingOverflow(by: width)
+        let (bytes, o2) = cells.multipliedReportingOverflow(by: MemoryLayout<UInt32>.size)
+        if o1 || o2 || bytes > ctx.engine.config.protoMaxBulkLen {
+            return ctx.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+        }
         var dp = [UInt32](repeating: 0, count: (alen + 1) * width)
         if alen > 0 && blen > 0 {
             for i in 1 ... alen {

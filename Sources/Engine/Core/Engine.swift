@@ -812,5 +812,7 @@ public struct EngineHooks {
     public var debug: ((CommandContext) -> Bool)? = nil
     /// DEBUG LOG: a line for the server's log.
     public var log: ((String) -> Void)? = nil
+    /// A warning for the server's log (a corrupt RESTORE payload...).
+    public var warning: ((String) -> Void)? = nil
     public init() {}
 }

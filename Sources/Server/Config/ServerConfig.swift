@@ -167,7 +167,10 @@ public final class ServerConfig {
     /// Copies what the Engine holds (thresholds, requirepass) into `engine`.
     public func apply(to engine: Engine) {
         var e = engineConfig
+        // What DEBUG sets is not configuration: a CONFIG SET keeps it.
         e.activeExpireEnabled = engine.config.activeExpireEnabled
+        e.skipChecksumValidation = engine.config.skipChecksumValidation
+        e.quicklistPackedThreshold = engine.config.quicklistPackedThreshold
         engine.config = e
         engine.requirePass = requirepass
         let policy = maxmemoryPolicy

@@ -187,7 +187,7 @@ public final class RDBReader {
                 do {
                     value = try readValue(type: code, key: key)
                 } catch let e as FormatError {
-                    throw e.withKey(key)
+                    throw e.withKey(key).withTypeCode(code)
                 }
                 if options.skipEmptyAggregates && value.isEmptyAggregate {
                     skippedEmptyKeys.append((key, recordStart))
@@ -376,6 +376,10 @@ public final class RDBReader {
             _ = try blob.withUnsafeBytes { b in
                 try Zipmap.forEach(b, baseOffset: at) { f, v in items.append(RDBHashField(field: Array(f), value: Array(v))) }
             }
+            // Redis's zipmap check refuses an empty one (Redis never wrote one).
+            if items.isEmpty {
+                throw FormatError(offset: at, key: key, context: "zipmap", expected: "at least one field/value pair", found: "an empty zipmap")
+            }
             return .hash(items)
         case RDBType.listZiplist:
             let (blob, at) = try readBlob("ziplist")
@@ -416,6 +420,8 @@ public final class RDBReader {
                 }
                 let (blob, at) = try readBlob("quicklist node")
                 if container == 1 {
+                    // A plain node holds one element; Redis refuses an empty one.
+                    guard !blob.isEmpty else { throw formatError(at, "a non-empty quicklist plain node", "0 bytes") }
                     items.append(blob)
                 } else if type == RDBType.listQuicklist {
                     // An empty ziplist node adds nothing (Redis skips those).

@@ -746,6 +746,10 @@ public final class RDBScanner {
                 }
             }
             if let problem { throw problem }
+            // Redis's zipmap check refuses an empty one (the server's reader does too).
+            if n == 0 {
+                throw FormatError(offset: at, key: currentKey, context: "zipmap", expected: "at least one field/value pair", found: "an empty zipmap")
+            }
             summary.elements = UInt64(n)
 
         case RDBType.listZiplist:
@@ -784,7 +788,11 @@ public final class RDBScanner {
                     }
                 }
                 if container == 1 {
-                    note(try element("quicklist plain node", fingerprint: false))
+                    let nodeAt = input.offset
+                    let plain = try element("quicklist plain node", fingerprint: false)
+                    // A plain node holds one element; Redis (and the server's reader) refuse an empty one.
+                    guard plain.length > 0 else { throw formatError(nodeAt, "a non-empty quicklist plain node", "0 bytes") }
+                    note(plain)
                     total += 1
                     continue
                 }

@@ -14,6 +14,8 @@ public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     public var expected: String
     /// What it found instead.
     public var found: String
+    /// The RDB type byte of the value being read, when known.
+    public var typeCode: UInt8? = nil
 
     public init(offset: Int, key: [UInt8]? = nil, context: String, expected: String, found: String) {
         self.offset = offset
@@ -35,6 +37,13 @@ public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     public func withKey(_ key: [UInt8]?) -> FormatError {
         var e = self
         if e.key == nil { e.key = key }
+        return e
+    }
+
+    /// The same error naming the value's RDB type, unless it already names one.
+    public func withTypeCode(_ code: UInt8) -> FormatError {
+        var e = self
+        if e.typeCode == nil { e.typeCode = code }
         return e
     }
 
