@@ -70,6 +70,8 @@ public enum DatabaseCommands {
         if removed > 0 { ctx.engine.signalFlushedDB(db.id) }
         db.removeAll()
         ctx.engine.dirty += removed
+        // Like Redis, FLUSHDB reaches the AOF even when the database was already empty.
+        ctx.propagate(ctx.args)
         ctx.ok()
     }
 
