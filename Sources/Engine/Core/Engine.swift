@@ -103,6 +103,12 @@ public final class Engine {
     public internal(set) var monitors: [Session] = []
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
+    /// True while an AOF's commands are replayed. As in Redis, no key expires then (an expiry that
+    /// has passed stays on its key, which expires after loading), and EXPIRE-family commands with a
+    /// time in the past set it instead of deleting the key.
+    public var loadingAOF = false {
+        didSet { for db in databases { db.expiryPaused = loadingAOF } }
+    }
     /// CLIENT PAUSE: until this time (ms), clients' commands wait (all, or only writes).
     public var pausedUntil: Int64 = 0
     public var pauseAll = true
