@@ -675,7 +675,26 @@ public final class AppendOnlyFile {
     /// automatic rewrites.
     public func cron() {
         checkChild()
-        if state == .off { return }
+        if state != .off { cronWrites() }
+        guard !childRunning, !otherChildRunning() else { return }
+        // A BGREWRITEAOF scheduled behind a BGSAVE runs whether the AOF is on or off, as in Redis.
+        if rewriteScheduled {
+            if !autoRewriteLimited() { _ = backgroundRewrite() }
+            return
+        }
+        let s = settings()
+        if state == .on && s.autoRewritePercentage > 0 && currentSize > s.autoRewriteMinSize {
+            let base = max(baseSize, 1)
+            let growth = (currentSize * 100 / base) - 100
+            if growth >= s.autoRewritePercentage && !autoRewriteLimited() {
+                log(false, "Starting automatic rewriting of AOF on \(growth)% growth")
+                _ = backgroundRewrite()
+            }
+        }
+    }
+
+    /// The cron's part for the AOF being on: fsync errors, retrying a failed write, everysec flushes.
+    func cronWrites() {
         if let e = Optional(jobs.takeFsyncError()), e != 0 {
             let text = AppendOnlyFile.errnoText(e)
             log(true, "Error syncing the AOF file: \(text)")
@@ -692,20 +711,6 @@ public final class AppendOnlyFile {
             }
         } else if policy == .everysec {
             flush(force: false)
-        }
-        guard !childRunning, !otherChildRunning() else { return }
-        if rewriteScheduled {
-            _ = backgroundRewrite()
-            return
-        }
-        let s = settings()
-        if state == .on && s.autoRewritePercentage > 0 && currentSize > s.autoRewriteMinSize {
-            let base = max(baseSize, 1)
-            let growth = (currentSize * 100 / base) - 100
-            if growth >= s.autoRewritePercentage && !autoRewriteLimited() {
-                log(false, "Starting automatic rewriting of AOF on \(growth)% growth")
-                _ = backgroundRewrite()
-            }
         }
     }
 

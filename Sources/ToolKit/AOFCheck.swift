@@ -484,22 +484,22 @@ final class AOFCheckRun {
             throw Abort(code: .invalid)
         }
         if let c = s.cut, let limit = o.truncateToTimestamp {
-            if redisTruncation && !last {
-                // redis-check-aof cuts only the last file.
-                say("Failed to truncate AOF \(path) to timestamp \(limit) to offset \(c.offset) because it is not the last file.")
-                say("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.")
-                entry.status = "invalid"
-                files.append(entry)
-                problem = AOFCheckProblem(file: name, path: path, offset: c.offset, okUpTo: c.offset,
-                                          reason: "the first annotation after timestamp \(limit) is not in the last file")
-                throw Abort(code: .invalid)
-            }
             if c.offset == 0 && (role != "incr" || redisTruncation) {
                 say("AOF \(path) has nothing before timestamp \(limit), aborting...")
                 entry.status = "invalid"
                 files.append(entry)
                 problem = AOFCheckProblem(file: name, path: path, offset: 0, okUpTo: 0,
                                           reason: "the file starts after timestamp \(limit) (#TS:\(c.timestamp))")
+                throw Abort(code: .invalid)
+            }
+            // redis-check-aof cuts only the last file (checked after "nothing before", as it does).
+            if redisTruncation && !last {
+                say("Failed to truncate AOF \(path) to timestamp \(limit) to offset \(c.offset) because it is not the last file.")
+                say("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.")
+                entry.status = "invalid"
+                files.append(entry)
+                problem = AOFCheckProblem(file: name, path: path, offset: c.offset, okUpTo: c.offset,
+                                          reason: "the first annotation after timestamp \(limit) is not in the last file")
                 throw Abort(code: .invalid)
             }
             entry.status = "cut"
