@@ -284,6 +284,24 @@ struct AOFTests {
         #expect(try infoField(c, "stats", "total_forks") == "3")
     }
 
+    /// A BGREWRITEAOF scheduled behind a BGSAVE runs when the BGSAVE ends, with the AOF off too.
+    @Test func rewriteScheduledBehindABGSAVERunsWithTheAOFOff() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cairn = try ServerProcess(dir: dir)
+        let c = try cairn.client()
+        _ = try c.send("SET k v")
+        _ = try c.send("CONFIG SET rdb-key-save-delay 300000")
+        #expect(try c.send("BGSAVE").hasPrefix("+"))
+        #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting scheduled\r\n")
+        #expect(try infoField(c, "persistence", "aof_rewrite_scheduled") == "1")
+        _ = try c.send("CONFIG SET rdb-key-save-delay 0")
+        try waitForRewrite(c)
+        #expect(try infoField(c, "persistence", "aof_rewrites") == "1")
+        #expect(try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+                == "file appendonly.aof.1.base.rdb seq 1 type b\n")
+    }
+
     /// An upgrade interrupted after the manifest was written but before the old file was moved is
     /// finished at start; a listed file that is missing stops start-up with Redis's log line.
     @Test func interruptedUpgradeAndMissingFile() throws {
