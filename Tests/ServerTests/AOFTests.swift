@@ -243,16 +243,20 @@ struct AOFTests {
         #expect(try c.send("EXISTS list") == ":0\r\n")
     }
 
-    /// FLUSHDB and FLUSHALL reach the AOF even on empty databases, as in Redis.
-    @Test func flushesOfEmptyDatabasesAreLogged() throws {
+    /// FLUSHDB and FLUSHALL reach the AOF even on empty databases, and SET … PXAT is logged in
+    /// Redis's form, as in Redis.
+    @Test func flushesOfEmptyDatabasesAndSetPXATAreLoggedAsInRedis() throws {
         let dir = makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cairn = try ServerProcess(args: ["--appendonly", "yes", "--appendfsync", "always"], dir: dir)
         let c = try cairn.client()
         for cmd in ["FLUSHDB", "FLUSHDB", "FLUSHALL", "FLUSHALL"] { #expect(try c.send(cmd) == "+OK\r\n") }
+        // SET with any expiry, a PXAT given in lower case included, is logged as SET key value PXAT ms.
+        #expect(try c.send("SET px v pxat 99999999999999 get") == "$-1\r\n")
         let text = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
         #expect(text.components(separatedBy: "FLUSHDB").count == 3, "\(text)")
         #expect(text.components(separatedBy: "FLUSHALL").count == 3, "\(text)")
+        #expect(text.hasSuffix("*5\r\n$3\r\nSET\r\n$2\r\npx\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$14\r\n99999999999999\r\n"), "\(text)")
     }
 
     /// Redis's multi-part bookkeeping: a rewrite with the AOF off writes only a BASE (every INCR goes
