@@ -674,6 +674,20 @@ public final class Engine {
         return removed
     }
 
+    /// Removes every key whose expiry has passed, in all databases: what the server's lazy and active
+    /// expiry do to them after loading, for the offline tools that replay an AOF without a cron (a key
+    /// an AOF expired while loading must not reach their output).
+    @discardableResult
+    public func removeExpiredKeys() -> Int {
+        var removed = 0
+        for db in databases where db.expiresCount > 0 {
+            var due: [ByteString] = []
+            db.expires.forEach { k, t in if t <= now { due.append(k) } }
+            for k in due where db.expireIfNeeded(k, now: now) { removed += 1 }
+        }
+        return removed
+    }
+
     /// Incremental rehashing work for every database's tables: 100-bucket steps for up to about
     /// 1 ms in all, as Redis's cron does, so a big table finishes growing in the background.
     public func rehashStep() {
