@@ -25,7 +25,7 @@ extension AppendOnlyFile {
     public func loadAtStart(progress: ((Int) -> Void)? = nil) throws -> (AOFManifest, AOFLoadSummary)? {
         let s = settings()
         let manifestPath = path(AOFManifest.manifestName(s.fileName))
-        var m: AOFManifest
+        var m = AOFManifest()
         if access(manifestPath, F_OK) == 0 {
             let bytes: [UInt8]
             do { bytes = try readWholeFile(manifestPath) } catch { throw LoadError("Can't read the AOF manifest \(manifestPath): \(error)") }
@@ -34,23 +34,36 @@ extension AppendOnlyFile {
             } catch let e as AOFManifestError {
                 throw LoadError((["*** FATAL AOF MANIFEST FILE ERROR ***"] + e.logLines).joined(separator: "\n"))
             }
-        } else if access(s.dir + "/" + s.fileName, F_OK) == 0 {
-            // Redis 7's upgrade: the old single file becomes BASE 1 inside the directory.
-            try ensureDirectory()
-            m = AOFManifest(base: AOFManifestEntry(name: s.fileName, seq: 1, type: .base))
-            guard rename(s.dir + "/" + s.fileName, path(s.fileName)) == 0 else {
-                throw LoadError("Error moving the old AOF file \(s.fileName) into dir \(s.dirName): \(AppendOnlyFile.errnoText())")
-            }
-            try persistManifest(m)
-            log(false, "Successfully migrated an old-style AOF file (\(s.fileName)) into the AOF directory (\(s.dirName)).")
-        } else {
-            return nil
         }
+        // Redis 7's upgrade from a single `appendonly.aof` in `dir`: when the AOF directory has no
+        // manifest (or lists no files), or an interrupted upgrade left a manifest whose only file is
+        // that BASE but did not move the file yet, the old file becomes BASE 1 inside the directory.
+        let oldPath = s.dir + "/" + s.fileName
+        if access(oldPath, F_OK) == 0 {
+            let noFiles = m.base == nil && m.incrs.isEmpty
+            let interrupted = m.incrs.isEmpty && m.base?.name == s.fileName && access(path(s.fileName), F_OK) != 0
+            if noFiles || interrupted {
+                try ensureDirectory()
+                if noFiles { m = AOFManifest(base: AOFManifestEntry(name: s.fileName, seq: 1, type: .base)) }
+                try persistManifest(m)
+                guard rename(oldPath, path(s.fileName)) == 0 else {
+                    throw LoadError("Error moving the old AOF file \(s.fileName) into dir \(s.dirName): \(AppendOnlyFile.errnoText())")
+                }
+                AppendOnlyFile.fsyncDirectory(dirPath)
+                log(false, "Successfully migrated an old-style AOF file (\(s.fileName)) into the AOF directory (\(s.dirName)).")
+            }
+        }
+        // Like Redis's aofLoadManifestFromDisk: the manifest read is the one appended to from now on.
+        manifest = m
+        if m.base == nil && m.incrs.isEmpty { return nil }
         var files: [String] = []
         if let b = m.base { files.append(b.name) }
         files += m.incrs.map(\.name)
-        for f in files where access(path(f), F_OK) != 0 {
-            throw LoadError("The AOF file \(f) doesn't exist")
+        for f in files {
+            var st = stat()
+            if stat(path(f), &st) != 0 {
+                throw LoadError("Unable to obtain the AOF file \(f) length. stat: \(AppendOnlyFile.errnoText())")
+            }
         }
         var summary = AOFLoadSummary()
         let t0 = AppendOnlyFile.monotonicMS()
@@ -66,6 +79,14 @@ extension AppendOnlyFile {
         log(false, "DB loaded from append only file: \(formatSeconds(AppendOnlyFile.monotonicMS() - t0)) seconds")
         engine.dirty = 0
         return (m, summary)
+    }
+
+    /// DEBUG LOADAOF, as Redis does it (with the AOF on or off): reads the manifest again (the
+    /// sequence numbers continue from its BASE and INCR lines), deletes the HISTORY files, and loads
+    /// the files into the (emptied) engine.
+    public func reloadForDebug() throws {
+        _ = try loadAtStart()
+        deleteHistory()
     }
 
     func formatSeconds(_ ms: Int64) -> String {
@@ -129,7 +150,7 @@ public enum AOFReplay {
         if reader.hasRDBPreamble {
             log("Reading RDB base file on AOF loading...")
             do {
-                let r = try RDBLoader.load(path: path, into: engine) { progress?(base + $0) }
+                let r = try RDBLoader.load(path: path, into: engine, keepExpired: true) { progress?(base + $0) }
                 summary.rdbKeys += r.keysLoaded
                 log("Done loading RDB, keys loaded: \(r.keysLoaded), keys expired: \(r.keysExpired).")
                 try reader.seek(to: r.bytes)
@@ -146,6 +167,9 @@ public enum AOFReplay {
         session.user = engine.acl.internalUser
         defer { engine.endSession(session) }
         var sinceProgress = 0
+        let wasLoadingAOF = engine.loadingAOF
+        engine.loadingAOF = true
+        defer { engine.loadingAOF = wasLoadingAOF }
         do {
             while let record = try reader.next() {
                 switch record {

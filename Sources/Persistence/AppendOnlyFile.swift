@@ -50,6 +50,8 @@ public final class AppendOnlyFile {
     public var usedMemory: () -> Int = { 0 }
     /// True while another child (a BGSAVE) runs: a rewrite then waits (is scheduled).
     public var otherChildRunning: () -> Bool = { false }
+    /// Called after each rewrite fork with how long fork() took (µs), for INFO total_forks.
+    public var forked: (Int) -> Void = { _ in }
     /// Exits the process (a write or fsync error under `always`, as Redis does).
     public var fatal: (String) -> Never = { m in
         let line = Array((m + "\n").utf8)
@@ -97,7 +99,9 @@ public final class AppendOnlyFile {
     public private(set) var lastRewriteTimeSec = -1
     public private(set) var rewrites = 0
     public private(set) var consecutiveFailures = 0
-    var lastFailureTime: Int64 = 0
+    /// The automatic-rewrite limit after repeated failures (autoRewriteLimited).
+    var limitDelayMinutes = 0
+    var limitUntil: Int64 = 0
     public private(set) var lastCowSize = 0
     /// Temporary incremental file used while turning the AOF on (not in the manifest yet).
     var tempIncrName: String { "temp-" + settings().fileName + ".incr" }
@@ -334,10 +338,13 @@ public final class AppendOnlyFile {
             try switchIncr(to: tempIncrName, create: true)
             return
         }
+        // With the AOF off a rewrite only writes a new BASE (Redis opens no INCR then).
+        if state == .off { return }
         let s = settings()
-        let name = AOFManifest.incrName(s.fileName, seq: manifest.nextIncrSeq)
         var m = manifest
-        m.incrs.append(AOFManifestEntry(name: name, seq: manifest.nextIncrSeq, type: .incr))
+        let seq = m.takeNextIncrSeq()
+        let name = AOFManifest.incrName(s.fileName, seq: seq)
+        m.incrs.append(AOFManifestEntry(name: name, seq: seq, type: .incr))
         let oldFD = fd
         let f = open(path(name), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard f >= 0 else { throw SnapshotError("Can't open the append-only file \(name): \(AppendOnlyFile.errnoText())") }
@@ -370,18 +377,22 @@ public final class AppendOnlyFile {
             manifest = m
         }
         if manifest.base == nil && manifest.incrs.isEmpty {
-            // No files at all: write the (empty) dataset as base 1 right away.
-            let name = AOFManifest.baseName(s.fileName, seq: 1, rdb: s.useRDBPreamble)
+            // No files at all: write the (empty) dataset as the first base right away.
+            var m = manifest
+            let seq = m.takeNextBaseSeq()
+            let name = AOFManifest.baseName(s.fileName, seq: seq, rdb: s.useRDBPreamble)
             try writeBaseSynchronously(name: name)
-            manifest.base = AOFManifestEntry(name: name, seq: 1, type: .base)
+            m.base = AOFManifestEntry(name: name, seq: seq, type: .base)
+            manifest = m
             log(false, "Creating AOF base file \(name) on server start")
         }
         if let last = manifest.incrs.last {
             try switchIncr(to: last.name, create: false)
             log(false, "Opening AOF incr file \(last.name) on server start")
         } else {
-            let name = AOFManifest.incrName(s.fileName, seq: manifest.nextIncrSeq)
-            manifest.incrs.append(AOFManifestEntry(name: name, seq: manifest.nextIncrSeq, type: .incr))
+            let seq = manifest.takeNextIncrSeq()
+            let name = AOFManifest.incrName(s.fileName, seq: seq)
+            manifest.incrs.append(AOFManifestEntry(name: name, seq: seq, type: .incr))
             try switchIncr(to: name, create: true)
             log(false, "Creating AOF incr file \(name) on server start")
         }
@@ -503,6 +514,8 @@ public final class AppendOnlyFile {
         let used = usedMemory()
         let dir = dirPath
         let started: ForkedChild
+        var t0 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t0)
         do {
             started = try ForkedChild.start(keysTotal: engine.databases.reduce(0) { $0 + $1.count }, prepare: inChild, log: log) {
                 let name = AppendOnlyFile.rewriteTempName(getpid())
@@ -521,6 +534,9 @@ public final class AppendOnlyFile {
                 return "ERR Can't rewrite append only file in background: fork: \(text)"
             }
         }
+        var t1 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+        forked(Int(t1.tv_sec - t0.tv_sec) * 1_000_000 + Int(t1.tv_nsec - t0.tv_nsec) / 1000)
         child = started
         childStart = AppendOnlyFile.nowSeconds()
         childTemp = dir + "/" + AppendOnlyFile.rewriteTempName(started.pid)
@@ -570,9 +586,21 @@ public final class AppendOnlyFile {
     func rewriteFailed() {
         lastRewriteOK = false
         consecutiveFailures += 1
-        lastFailureTime = AppendOnlyFile.nowSeconds()
-        // Turning on retries from the cron.
-        if state == .waitRewrite { rewriteScheduled = true }
+        if state == .waitRewrite {
+            // Turning on retries from the cron, with a new temporary INCR: what this one collected
+            // is in no base.
+            buffer.removeAll()
+            removeTempIncr()
+            rewriteScheduled = true
+        }
+    }
+
+    /// Deletes the temporary INCR used while turning on. Unlinked here, not on the background
+    /// thread, so a late unlink cannot remove the next rewrite's new temporary INCR; our fd keeps the
+    /// data alive until the next switch closes it in the background, so this never frees blocks.
+    func removeTempIncr() {
+        log(false, "Removing the temp incr aof file \(tempIncrName) in the background")
+        unlink(path(tempIncrName))
     }
 
     /// The child's base file becomes the BASE; the old base and the INCRs before the fork become
@@ -580,7 +608,7 @@ public final class AppendOnlyFile {
     func commitRewrite() throws {
         let s = settings()
         var m = manifest
-        let baseSeq = m.nextBaseSeq
+        let baseSeq = m.takeNextBaseSeq()
         let baseName = AOFManifest.baseName(s.fileName, seq: baseSeq, rdb: childUsesPreamble)
         guard rename(childTemp, path(baseName)) == 0 else {
             let e = AppendOnlyFile.errnoText()
@@ -588,28 +616,29 @@ public final class AppendOnlyFile {
             throw SnapshotError("Error trying to rename the temporary AOF base file \(childTemp) into \(baseName): \(e)")
         }
         log(false, "Successfully renamed the temporary AOF base file \(childTemp.split(separator: "/").last.map(String.init) ?? childTemp) into \(baseName)")
-        if let old = m.base { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
+        // As Redis orders HISTORY: the newest first (the old base, then the INCRs it replaces).
+        if let old = m.base { m.history.insert(AOFManifestEntry(name: old.name, seq: old.seq, type: .history), at: 0) }
         m.base = AOFManifestEntry(name: baseName, seq: baseSeq, type: .base)
         var renamedTempIncr: String? = nil
         if state == .waitRewrite {
             // Everything written since the fork is in the temporary INCR: it becomes the only INCR.
-            for old in m.incrs { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
-            let name = AOFManifest.incrName(s.fileName, seq: m.nextIncrSeq)
-            m.incrs = [AOFManifestEntry(name: name, seq: m.nextIncrSeq, type: .incr)]
+            let seq = m.takeNextIncrSeq()
+            let name = AOFManifest.incrName(s.fileName, seq: seq)
             guard rename(path(tempIncrName), path(name)) == 0 else {
                 let e = AppendOnlyFile.errnoText()
                 unlink(path(baseName))
                 throw SnapshotError("Error trying to rename the temporary AOF incr file \(tempIncrName) into \(name): \(e)")
             }
             renamedTempIncr = name
-        } else if state == .off {
-            // Nothing is being appended: every INCR is covered by the new base.
-            for old in m.incrs { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
-            m.incrs = []
-        } else {
-            for old in m.incrs.dropLast() { m.history.append(AOFManifestEntry(name: old.name, seq: old.seq, type: .history)) }
-            m.incrs = Array(m.incrs.suffix(1))
+            m.incrs.append(AOFManifestEntry(name: name, seq: seq, type: .incr))
         }
+        // Every INCR the new base covers becomes HISTORY: all but the one being appended to, or all
+        // of them when the AOF is off.
+        let keep = state == .off ? 0 : 1
+        for old in m.incrs.dropLast(keep).reversed() {
+            m.history.insert(AOFManifestEntry(name: old.name, seq: old.seq, type: .history), at: 0)
+        }
+        m.incrs = Array(m.incrs.suffix(keep))
         do {
             try persistManifest(m)
         } catch {
@@ -623,11 +652,12 @@ public final class AppendOnlyFile {
             log(false, "Background AOF rewrite finished successfully, AOF is on")
         }
         baseSize = AppendOnlyFile.fileSize(path(baseName))
-        currentSize = baseSize + incrSize
+        currentSize = baseSize + (state == .off ? 0 : incrSize)
         deleteHistory()
     }
 
-    func deleteHistory() {
+    /// Deletes the HISTORY files and drops them from the manifest, unless aof-disable-auto-gc is set.
+    public func deleteHistory() {
         guard !settings().disableAutoGC, !manifest.history.isEmpty else { return }
         for h in manifest.history {
             log(false, "Removing the history file \(h.name) in the background")
@@ -658,11 +688,26 @@ public final class AppendOnlyFile {
     /// automatic rewrites.
     public func cron() {
         checkChild()
-        // A scheduled rewrite runs whether or not the AOF is on (BGREWRITEAOF with appendonly no).
-        if state == .off {
-            if rewriteScheduled && !childRunning && !otherChildRunning() { _ = backgroundRewrite() }
+        if state != .off { cronWrites() }
+        guard !childRunning, !otherChildRunning() else { return }
+        // A BGREWRITEAOF scheduled behind a BGSAVE runs whether the AOF is on or off, as in Redis.
+        if rewriteScheduled {
+            if !autoRewriteLimited() { _ = backgroundRewrite() }
             return
         }
+        let s = settings()
+        if state == .on && s.autoRewritePercentage > 0 && currentSize > s.autoRewriteMinSize {
+            let base = max(baseSize, 1)
+            let growth = (currentSize * 100 / base) - 100
+            if growth >= s.autoRewritePercentage && !autoRewriteLimited() {
+                log(false, "Starting automatic rewriting of AOF on \(growth)% growth")
+                _ = backgroundRewrite()
+            }
+        }
+    }
+
+    /// The cron's part for the AOF being on: fsync errors, retrying a failed write, everysec flushes.
+    func cronWrites() {
         if let e = Optional(jobs.takeFsyncError()), e != 0 {
             let text = AppendOnlyFile.errnoText(e)
             log(true, "Error syncing the AOF file: \(text)")
@@ -680,24 +725,26 @@ public final class AppendOnlyFile {
         } else if policy == .everysec {
             flush(force: false)
         }
-        guard !childRunning, !otherChildRunning() else { return }
-        if rewriteScheduled {
-            _ = backgroundRewrite()
-            return
+    }
+
+    /// After 3 consecutive failed rewrites, automatic rewrites wait 1 minute, then 2, 4… up to 60
+    /// between attempts, as in Redis; a success (or a manual rewrite that succeeds) lifts the limit.
+    func autoRewriteLimited() -> Bool {
+        guard consecutiveFailures >= 3 else {
+            limitDelayMinutes = 0
+            limitUntil = 0
+            return false
         }
-        let s = settings()
-        if state == .on && s.autoRewritePercentage > 0 && currentSize > s.autoRewriteMinSize {
-            if consecutiveFailures >= 3 {
-                let wait = Int64(min(3600, 60 << min(consecutiveFailures - 3, 6)))
-                if AppendOnlyFile.nowSeconds() - lastFailureTime < wait { return }
-            }
-            let base = max(baseSize, 1)
-            let growth = (currentSize * 100 / base) - 100
-            if growth >= s.autoRewritePercentage {
-                log(false, "Starting automatic rewriting of AOF on \(growth)% growth")
-                _ = backgroundRewrite()
-            }
+        let now = AppendOnlyFile.nowSeconds()
+        if limitUntil != 0 {
+            if now < limitUntil { return true }
+            limitUntil = 0
+            return false
         }
+        limitDelayMinutes = limitDelayMinutes == 0 ? 1 : min(limitDelayMinutes * 2, 60)
+        limitUntil = now + Int64(limitDelayMinutes) * 60
+        log(true, "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in \(limitDelayMinutes) minutes")
+        return true
     }
 
     // MARK: - INFO

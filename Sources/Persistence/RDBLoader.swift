@@ -1,5 +1,6 @@
 // RDBLoader: fills the engine from an RDB file at start-up (or DEBUG RELOAD), streaming record by
-// record. Keys already expired are dropped (as a primary does); a type the engine cannot hold yet
+// record. Keys already expired are dropped (as a primary does; an AOF preamble keeps them, as Redis
+// does, and they expire after loading); a type the engine cannot hold yet
 // (streams, function libraries, module values) is refused naming the type and key, never half-
 // loaded; a corrupt file stops the load with the offset and reason.
 import Engine
@@ -22,7 +23,9 @@ public struct LoadError: Error, CustomStringConvertible {
 public enum RDBLoader {
     /// Loads `path` into `engine` (which should be empty). `progress` is called every few thousand
     /// keys with the bytes read so far, so the server can answer clients with -LOADING meanwhile.
-    public static func load(path: String, into engine: Engine, replaceExisting: Bool = false,
+    /// `keepExpired`: keep keys whose expiry has passed (an AOF's RDB preamble, as Redis loads it:
+    /// they expire after loading).
+    public static func load(path: String, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
                             progress: ((Int) -> Void)? = nil) throws -> LoadResult {
         let reader = try RDBReader(path: path)
         var result = LoadResult()
@@ -42,7 +45,7 @@ public enum RDBLoader {
             case .moduleAux(let m, _):
                 throw LoadError("Can't load module auxiliary data for module type '\(m.name)' at offset \(reader.offset): modules are not supported")
             case .entry(let e):
-                if let t = e.expiresAt, t <= now {
+                if !keepExpired, let t = e.expiresAt, t <= now {
                     result.keysExpired += 1
                     continue
                 }

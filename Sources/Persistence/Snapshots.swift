@@ -150,13 +150,19 @@ public final class Snapshots {
             }
         }
         lastBgsaveTry = tryTime
-        latestForkUsec = Int(Snapshots.monotonicUsec() - t0)
-        engine.latency.add("fork", ms: latestForkUsec / 1000, now: Int(engine.now / 1000))
-        totalForks += 1
+        recordFork(usec: Int(Snapshots.monotonicUsec() - t0))
         child = started
         childStart = Snapshots.nowSeconds()
         log(false, "Background saving started by pid \(started.pid)")
         return nil
+    }
+
+    /// Counts a fork (this BGSAVE's or an AOF rewrite's) for INFO total_forks, latest_fork_usec and
+    /// the "fork" latency event.
+    public func recordFork(usec: Int) {
+        latestForkUsec = usec
+        engine.latency.add("fork", ms: usec / 1000, now: Int(engine.now / 1000))
+        totalForks += 1
     }
 
     /// Reaps a finished child (called from the cron). Returns true if one finished.

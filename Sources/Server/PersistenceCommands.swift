@@ -36,6 +36,7 @@ extension CairnServer {
         aof.usedMemory = { [unowned self] in self.usedMemory() }
         aof.inChild = snapshots.inChild
         aof.otherChildRunning = { [unowned self] in self.snapshots.childRunning }
+        aof.forked = { [unowned self] usec in self.snapshots.recordFork(usec: usec) }
         snapshots.otherChildRunning = { [unowned self] in self.aof.childRunning }
         aof.fatal = { [unowned self] message in
             self.log.warning(message)
@@ -47,6 +48,11 @@ extension CairnServer {
                 self.refreshAOFSettings()
                 return nil
             }
+        }
+        // Turning automatic clean-up back on deletes the HISTORY files kept meanwhile, as in Redis.
+        config.onChange["aof-disable-auto-gc"] = { [unowned self] _ in
+            self.aof.deleteHistory()
+            return nil
         }
         config.onChange["appendonly"] = { [unowned self] c in
             if c.appendonly {
@@ -130,8 +136,8 @@ extension CairnServer {
     /// DEBUG RELOAD: save, empty the dataset, load it back.
     func debugPersistence(_ ctx: CommandContext) -> Bool {
         if ctx.option(1) == "LOADAOF" {
-            // Write out the AOF buffer, empty the dataset, load it back from the AOF.
-            // As in Redis, this works with the AOF off too: it loads what the manifest names.
+            // Write out the AOF buffer, empty the dataset, load it back from the AOF (the files
+            // on disk, even with the AOF off, as Redis does).
             if aof.enabled { aof.flush(force: true) }
             engine.flushAll()
             let sink = engine.propagationSink, rawSink = engine.propagationRawSink, replicas = engine.replicationSink
@@ -144,7 +150,7 @@ extension CairnServer {
                 engine.propagationRawSink = rawSink
             }
             do {
-                _ = try aof.loadAtStart()
+                try aof.reloadForDebug()
                 log.notice("Append Only File loaded by DEBUG LOADAOF")
                 ctx.ok()
             } catch {

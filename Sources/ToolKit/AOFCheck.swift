@@ -2,8 +2,9 @@
 // It checks a single AOF, an AOF with an RDB preamble, or a multi-part AOF through its manifest (BASE,
 // then every INCR in manifest order, relative to the manifest's folder), printing redis-check-aof
 // 7.0's lines on standard output (FORMATS.md §13.5) with its verdicts and exit status 0/1, so scripts
-// that wrap redis-check-aof keep working. What Cairn adds goes to standard error (the command a
-// problem is in, what a fix or cut removed, backups) or, with --json, into one JSON object instead.
+// that wrap redis-check-aof keep working. What Cairn adds goes to standard error with --verbose (the
+// command a problem is in, what a fix or cut removed, backups) or, with --json, into one JSON object
+// instead; without either, standard error stays as quiet as redis-check-aof's.
 // Exit codes: 0 valid (or fixed, or cut), 1 problems found (or a fix refused or declined), 2 usage
 // or I/O error (redis-check-aof uses 1 for those too).
 //
@@ -18,8 +19,9 @@
 // outside an unclosed MULTI) after "Continue? [y/N]:" unless --yes; unlike it, keeps FILE.bak unless
 // --no-backup, and refuses when the problem is not at the file's tail (a complete command or a
 // timestamp annotation starts after it): truncating there would drop valid commands.
-// --truncate-to-timestamp T: cuts at the first `#TS:` annotation later than T (before the MULTI it
-// is in, if any) in whichever file it is, BASE or any INCR (redis-check-aof only cuts the last file),
+// --truncate-to-timestamp T alone: as redis-check-aof, cuts the last file in place at the first `#TS:`
+// annotation later than T and refuses a cut in an earlier file. With --out DIR or --in-place: cuts at
+// that annotation (before the MULTI it is in, if any) in whichever file it is, BASE or any INCR,
 // dropping every later INCR; writes the result as a new appendonlydir (--out DIR: the files up to the
 // cut and a manifest listing only them) or, with --in-place, truncates the cut file (backup kept) and
 // rewrites the manifest (later files are left on disk, no longer listed).
@@ -37,6 +39,8 @@ public struct AOFCheckOptions: Sendable {
     public var outDir: String?
     public var inPlace = false
     public var json = false
+    /// Cairn's details on standard error (text mode); redis-check-aof prints none.
+    public var verbose = false
     public var progress = true
     public init(path: String) { self.path = path }
 }
@@ -121,6 +125,10 @@ final class AOFCheckRun {
 
     init(_ options: AOFCheckOptions) { o = options }
 
+    /// --truncate-to-timestamp without --out or --in-place: redis-check-aof's own behaviour (only the
+    /// last file is cut, where it is, without a backup).
+    var redisTruncation: Bool { o.truncateToTimestamp != nil && o.outDir == nil && !o.inPlace }
+
     // MARK: - Output
 
     func say(_ s: String) { sayBytes(Array(s.utf8)) }
@@ -133,7 +141,7 @@ final class AOFCheckRun {
 
     /// Cairn's own details: standard error in text mode (the JSON report carries them otherwise).
     func note(_ s: String) {
-        guard !o.json else { return }
+        guard !o.json, o.verbose else { return }
         progress?.finish()
         try? out.flush()
         printError("cairn-check-aof: " + s)
@@ -476,12 +484,22 @@ final class AOFCheckRun {
             throw Abort(code: .invalid)
         }
         if let c = s.cut, let limit = o.truncateToTimestamp {
-            if c.offset == 0 && role != "incr" {
+            if c.offset == 0 && (role != "incr" || redisTruncation) {
                 say("AOF \(path) has nothing before timestamp \(limit), aborting...")
                 entry.status = "invalid"
                 files.append(entry)
                 problem = AOFCheckProblem(file: name, path: path, offset: 0, okUpTo: 0,
                                           reason: "the file starts after timestamp \(limit) (#TS:\(c.timestamp))")
+                throw Abort(code: .invalid)
+            }
+            // redis-check-aof cuts only the last file (checked after "nothing before", as it does).
+            if redisTruncation && !last {
+                say("Failed to truncate AOF \(path) to timestamp \(limit) to offset \(c.offset) because it is not the last file.")
+                say("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.")
+                entry.status = "invalid"
+                files.append(entry)
+                problem = AOFCheckProblem(file: name, path: path, offset: c.offset, okUpTo: c.offset,
+                                          reason: "the first annotation after timestamp \(limit) is not in the last file")
                 throw Abort(code: .invalid)
             }
             entry.status = "cut"
@@ -649,6 +667,12 @@ final class AOFCheckRun {
         }
         // In place.
         guard let c = cut else { return }
+        if redisTruncation {
+            // The cut is in the last file (checked when it was found): truncate it, nothing else.
+            try AOFCheckRepair.truncate(c.path, to: c.offset)
+            written = dir ?? o.path
+            return
+        }
         if !(c.role == "incr" && c.offset == 0) {
             if o.backup {
                 let bak = AOFCheckRepair.backupName(c.path)

@@ -15,8 +15,8 @@ struct CairnCheckAOF: ParsableCommand {
         A manifest is checked, then its BASE, then every INCR in order (paths relative to the manifest's \
         folder); an RDB preamble is checked record by record with its CRC. Standard output carries the \
         lines redis-check-aof 7.0 prints (same verdicts, offsets and texts), so scripts that wrap it keep \
-        working; Cairn's details (the command a problem is in, what a fix or a cut removed, backups) go to \
-        standard error, or, with --json, into one JSON object on standard output instead of the text.
+        working; with --verbose, Cairn's details (the command a problem is in, what a fix or a cut removed, \
+        backups) go to standard error; with --json, into one JSON object on standard output instead of the text.
 
         --fix truncates the last file to its last complete command (before an unclosed MULTI) after \
         "Continue? [y/N]:" (answered on standard input) unless --yes, keeping FILE.bak unless --no-backup. \
@@ -24,10 +24,11 @@ struct CairnCheckAOF: ParsableCommand {
         valid commands after it.
 
         --truncate-to-timestamp T cuts the history at the first #TS: annotation later than T (unix \
-        seconds), in whichever file it is (BASE or any INCR), and drops every later INCR. The result is \
-        written to --out DIR (a new or empty folder: the files up to the cut and a manifest listing only \
-        them), or with --in-place the cut file is truncated (FILE.bak kept unless --no-backup) and the \
-        manifest rewritten.
+        seconds). Alone it does what redis-check-aof does: the last file is truncated where it is, and a \
+        cut in any earlier file is refused. With --out DIR or --in-place it cuts in whichever file the \
+        annotation is (BASE or any INCR) and drops every later INCR: the result is written to --out DIR (a \
+        new or empty folder: the files up to the cut and a manifest listing only them), or with --in-place \
+        the cut file is truncated (FILE.bak kept unless --no-backup) and the manifest rewritten.
 
         Exit codes: 0 valid (or fixed, or cut), 1 problems found (or a fix refused or declined), 2 usage \
         or I/O error.
@@ -52,6 +53,9 @@ struct CairnCheckAOF: ParsableCommand {
     @Flag(name: .customLong("in-place"), help: "With --truncate-to-timestamp: truncate the files where they are instead of writing --out DIR.")
     var inPlace = false
 
+    @Flag(help: "Print Cairn's details (where a problem is, what a fix or cut removed, backups) on standard error.")
+    var verbose = false
+
     @Flag(help: "Print one JSON object with the result instead of the text lines.")
     var json = false
 
@@ -73,7 +77,6 @@ struct CairnCheckAOF: ParsableCommand {
         _ = try timestamp()
         if fix && truncateToTimestamp != nil { throw ValidationError("--fix and --truncate-to-timestamp cannot be used together") }
         if truncateToTimestamp != nil {
-            if out == nil && !inPlace { throw ValidationError("--truncate-to-timestamp needs --out DIR (a new folder for the result) or --in-place") }
             if out != nil && inPlace { throw ValidationError("--out and --in-place cannot be used together") }
         } else if out != nil || inPlace {
             throw ValidationError("--out and --in-place go with --truncate-to-timestamp")
@@ -90,6 +93,7 @@ struct CairnCheckAOF: ParsableCommand {
         o.outDir = out
         o.inPlace = inPlace
         o.json = json
+        o.verbose = verbose
         o.progress = !noProgress
         let code = AOFCheckTool.run(o)
         if code != 0 { throw ExitCode(code) }

@@ -73,6 +73,10 @@ struct AOFConversion {
             throw AOFConversionError(message: e.description)
         }
         bar.finish()
+        // As in the server once loading is over: keys whose expiry passed are gone (a replay keeps
+        // them while it runs, as Redis's loading does).
+        engine.updateClock()
+        engine.removeExpiredKeys()
         if let note = result.truncatedNote { printError("cairn-rdb: \(note)") }
         result.commands = summary.commands
         result.rdbKeys = summary.rdbKeys

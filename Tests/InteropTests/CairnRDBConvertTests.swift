@@ -126,6 +126,24 @@ struct CairnRDBConvertServerTests {
         #expect(redis.log().contains("DB loaded from disk"))
     }
 
+    /// A key an AOF expires while it is replayed (RPUSH, PEXPIREAT in the past, RPUSH) is kept
+    /// during the replay, as Redis loads it, and is gone from the output, as from a loaded server.
+    @Test func keyExpiredDuringTheReplayIsNotConverted() throws {
+        let dir = try makeTempDir("cairn-convert-expired")
+        defer { removeTree(dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/appendonlydir", withIntermediateDirectories: true)
+        var incr = ""
+        for args in [["RPUSH", "list", "foo"], ["PEXPIREAT", "list", "1000"], ["RPUSH", "list", "bar"], ["SET", "k", "v"]] {
+            incr += "*\(args.count)\r\n" + args.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+        }
+        try Data(incr.utf8).write(to: URL(fileURLWithPath: dir + "/appendonlydir/appendonly.aof.1.incr.aof"))
+        try Data("file appendonly.aof.1.incr.aof seq 1 type i\n".utf8).write(to: URL(fileURLWithPath: dir + "/appendonlydir/appendonly.aof.manifest"))
+        let r = try CairnRDBBinary.run(["convert", dir + "/appendonlydir", dir + "/out.rdb"])
+        #expect(r.status == 0, "\(r.err)")
+        let printed = String(decoding: try CairnRDBBinary.run(["jsonl", dir + "/out.rdb"]).out, as: UTF8.self)
+        #expect(!printed.contains("\"list\"") && printed.contains("\"k\""), "\(printed)")
+    }
+
     @Test func pointInTimeConversionStopsAtTheTimestamp() throws {
         let fixture = Repo.path("Fixtures/aof/redis70-plain/appendonlydir")
         // The last #TS: annotation of the live files (the INCR opened after the clock moved on).

@@ -117,7 +117,7 @@ func readBackWithCairnReaders(_ target: String) throws {
 /// other's effects) and compares them.
 func compareCheckers(_ target: String, label: String, tally: inout CheckAOFTally) throws {
     tally.cases += 1
-    let mine = try CheckAOF.run([target])
+    let mine = try CheckAOF.run(["--verbose", target])
     let theirs = try CheckAOF.redis([target])
     #expect(mine.status == 0 || mine.status == 1, "\(label): cairn-check-aof exited \(mine.status): \(mine.err)")
     if mine.status == 1 {
@@ -424,6 +424,8 @@ struct CheckAOFTests {
                     ? try CheckAOF.run(["--fix", mineDir + "/appendonly.aof.manifest"], stdin: Data("y\n".utf8))
                     : try CheckAOF.run(["--fix", "--yes", mineDir + "/appendonly.aof.manifest"])
                 #expect(theirs.status == 0 && mine.status == 0, "cut at \(k): \(mine.err)")
+                // Like redis-check-aof, nothing on standard error without --verbose.
+                #expect(mine.err.isEmpty, "cut at \(k): \(mine.err)")
                 let fixed = try readBytes(mineDir + "/" + name)
                 #expect(fixed == Array(original[0 ..< expectedLength]), "cut at \(k)")
                 let theirFixed = try readBytes(theirDir + "/" + name)
@@ -592,6 +594,13 @@ struct CheckAOFTests {
                 // (Or, for a T before the first INCR's first annotation, "has nothing before timestamp".)
                 #expect(text.contains("because it is not the last file") || text.contains("has nothing before timestamp"))
                 if text.contains("because it is not the last file") { cutInEarlierIncr += 1 }
+                // Without --out or --in-place, cairn-check-aof does what redis-check-aof does.
+                let mineCopy = tmp + "/mine-copy"
+                try copyTree(dir + "/appendonlydir", mineCopy)
+                let mine = try CheckAOF.run(["--truncate-to-timestamp", String(limit), mineCopy + "/appendonly.aof.manifest"])
+                #expect(mine.status == theirs.status && mine.err.isEmpty)
+                let mineText = String(decoding: mine.out, as: UTF8.self).replacingOccurrences(of: mineCopy, with: copy)
+                #expect(CheckAOF.normalized(Data(mineText.utf8)) == CheckAOF.normalized(theirs.out), "T=\(limit): \(mineText)")
             }
         }
         print("cairn-check-aof --truncate-to-timestamp: \(Set(stamps.map { $0 - 1 } + stamps).count) values of T over \(writes.count) writes "
@@ -625,6 +634,9 @@ struct CheckAOFTests {
                 try? FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try writeBytes(p, try readBytes(src))
             }
+            let c = tmp + "/c/x.aof"
+            try? FileManager.default.createDirectory(atPath: tmp + "/c", withIntermediateDirectories: true)
+            try writeBytes(c, try readBytes(src))
             let theirs = try CheckAOF.redis(["--truncate-to-timestamp", limit, a])
             let mine = try CheckAOF.run(["--truncate-to-timestamp", limit, "--in-place", "--no-backup", b])
             #expect(mine.status == theirs.status)
@@ -632,6 +644,13 @@ struct CheckAOFTests {
                     == String(decoding: theirs.out, as: UTF8.self))
             let x = try readBytes(a), y = try readBytes(b)
             #expect(x == y)
+            // Without --in-place: redis-check-aof's behaviour, in place, no backup, nothing on stderr.
+            let plain = try CheckAOF.run(["--truncate-to-timestamp", limit, c])
+            #expect(plain.status == theirs.status && plain.err.isEmpty)
+            #expect(String(decoding: plain.out, as: UTF8.self).replacingOccurrences(of: c, with: a)
+                    == String(decoding: theirs.out, as: UTF8.self))
+            #expect(try readBytes(c) == x)
+            #expect(access(c + ".bak", F_OK) != 0)
         }
         // Nothing before T: both refuse.
         let base = tmp + "/base.aof"
@@ -676,7 +695,7 @@ struct CheckAOFTests {
         #expect(c["offset"] as? Int == victim.start)
         #expect(c["argument"] as? Int == 0)
         // The text mode's stderr line says the same.
-        let t = try CheckAOF.run([dir + "/appendonly.aof.manifest"])
+        let t = try CheckAOF.run(["--verbose", dir + "/appendonly.aof.manifest"])
         #expect(t.err.contains("at offset \(dataStart)") && t.err.contains("in the command at offset \(victim.start)"))
     }
 
@@ -688,7 +707,8 @@ struct CheckAOFTests {
         #expect(try CheckAOF.run([tmp + "/missing.aof"]).status == 2)
         #expect(try CheckAOF.run([]).status == 2)
         #expect(try CheckAOF.run(["--out", tmp + "/o", file]).status == 2)
-        #expect(try CheckAOF.run(["--truncate-to-timestamp", "5", file]).status == 2)
+        // --truncate-to-timestamp alone is redis-check-aof's mode (nothing to cut here).
+        #expect(try CheckAOF.run(["--truncate-to-timestamp", "5", file]).status == 0)
         #expect(try CheckAOF.run(["--truncate-to-timestamp", "x5", "--out", tmp + "/o", file]).status == 2)
         #expect(try CheckAOF.run(["--fix", "--truncate-to-timestamp", "5", "--in-place", file]).status == 2)
         try FileManager.default.createDirectory(atPath: tmp + "/full", withIntermediateDirectories: true)

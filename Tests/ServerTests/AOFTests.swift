@@ -226,6 +226,110 @@ struct AOFTests {
         _ = try? redis.client().send("SHUTDOWN NOSAVE")
     }
 
+    /// As in Redis, a key whose expiry passes while an AOF loads is kept (later writes still reach
+    /// it) and expires after loading: RPUSH, PEXPIREAT in the past, RPUSH leaves no list.
+    @Test func keyExpiredInTheAOFExpiresAfterLoading() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/appendonlydir", withIntermediateDirectories: true)
+        let incr = RawClient.encode(argv("RPUSH list foo")) + RawClient.encode(argv("PEXPIREAT list 1000"))
+            + RawClient.encode(argv("RPUSH list bar"))
+        _ = FileManager.default.createFile(atPath: dir + "/appendonlydir/appendonly.aof.1.incr.aof", contents: Data(incr))
+        _ = FileManager.default.createFile(atPath: dir + "/appendonlydir/appendonly.aof.manifest",
+                                           contents: Data("file appendonly.aof.1.incr.aof seq 1 type i\n".utf8))
+        let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        let c = try cairn.client()
+        #expect(try c.send("LLEN list") == ":0\r\n")
+        #expect(try c.send("EXISTS list") == ":0\r\n")
+    }
+
+    /// FLUSHDB and FLUSHALL reach the AOF even on empty databases, and SET … PXAT is logged in
+    /// Redis's form, as in Redis.
+    @Test func flushesOfEmptyDatabasesAndSetPXATAreLoggedAsInRedis() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cairn = try ServerProcess(args: ["--appendonly", "yes", "--appendfsync", "always"], dir: dir)
+        let c = try cairn.client()
+        for cmd in ["FLUSHDB", "FLUSHDB", "FLUSHALL", "FLUSHALL"] { #expect(try c.send(cmd) == "+OK\r\n") }
+        // SET with any expiry, a PXAT given in lower case included, is logged as SET key value PXAT ms.
+        #expect(try c.send("SET px v pxat 99999999999999 get") == "$-1\r\n")
+        let text = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
+        #expect(text.components(separatedBy: "FLUSHDB").count == 3, "\(text)")
+        #expect(text.components(separatedBy: "FLUSHALL").count == 3, "\(text)")
+        #expect(text.hasSuffix("*5\r\n$3\r\nSET\r\n$2\r\npx\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$14\r\n99999999999999\r\n"), "\(text)")
+    }
+
+    /// Redis's multi-part bookkeeping: a rewrite with the AOF off writes only a BASE (every INCR goes
+    /// to HISTORY); DEBUG LOADAOF works with the AOF off and restarts the INCR numbering from the
+    /// manifest's lines; turning the AOF on again continues from there.
+    @Test func rewriteWithTheAOFOffAndNumbersAfterReload() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+        let c = try cairn.client()
+        let manifestPath = dir + "/appendonlydir/appendonly.aof.manifest"
+        _ = try c.send("SET a 1")
+        #expect(try c.send("BGREWRITEAOF").hasPrefix("+"))
+        try waitForRewrite(c)
+        #expect(try String(contentsOfFile: manifestPath, encoding: .utf8)
+                == "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n")
+        _ = try c.send("SET b 2")
+        #expect(try c.send("CONFIG SET appendonly no") == "+OK\r\n")
+        #expect(try c.send("BGREWRITEAOF").hasPrefix("+"))
+        try waitForRewrite(c)
+        #expect(try String(contentsOfFile: manifestPath, encoding: .utf8) == "file appendonly.aof.3.base.rdb seq 3 type b\n")
+        let before = try digest(c)
+        #expect(try c.send("DEBUG LOADAOF") == "+OK\r\n")
+        #expect(try digest(c) == before)
+        #expect(try c.send("CONFIG SET appendonly yes") == "+OK\r\n")
+        try waitForRewrite(c)
+        #expect(try String(contentsOfFile: manifestPath, encoding: .utf8)
+                == "file appendonly.aof.4.base.rdb seq 4 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+        #expect(try infoField(c, "stats", "total_forks") == "3")
+    }
+
+    /// A BGREWRITEAOF scheduled behind a BGSAVE runs when the BGSAVE ends, with the AOF off too.
+    @Test func rewriteScheduledBehindABGSAVERunsWithTheAOFOff() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cairn = try ServerProcess(dir: dir)
+        let c = try cairn.client()
+        _ = try c.send("SET k v")
+        _ = try c.send("CONFIG SET rdb-key-save-delay 300000")
+        #expect(try c.send("BGSAVE").hasPrefix("+"))
+        #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting scheduled\r\n")
+        #expect(try infoField(c, "persistence", "aof_rewrite_scheduled") == "1")
+        _ = try c.send("CONFIG SET rdb-key-save-delay 0")
+        try waitForRewrite(c)
+        #expect(try infoField(c, "persistence", "aof_rewrites") == "1")
+        #expect(try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+                == "file appendonly.aof.1.base.rdb seq 1 type b\n")
+    }
+
+    /// An upgrade interrupted after the manifest was written but before the old file was moved is
+    /// finished at start; a listed file that is missing stops start-up with Redis's log line.
+    @Test func interruptedUpgradeAndMissingFile() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/appendonlydir", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir + "/appendonly.aof", contents: Data(RawClient.encode(argv("SET k1 v1"))))
+        _ = FileManager.default.createFile(atPath: dir + "/appendonlydir/appendonly.aof.manifest",
+                                           contents: Data("file appendonly.aof seq 1 type b\n".utf8))
+        do {
+            let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
+            #expect(try cairn.client().send("GET k1") == "$2\r\nv1\r\n")
+            #expect(access(dir + "/appendonly.aof", F_OK) != 0 && access(dir + "/appendonlydir/appendonly.aof", F_OK) == 0)
+            #expect(try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
+                    == "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+            cairn.terminate()
+        }
+        unlink(dir + "/appendonlydir/appendonly.aof.1.incr.aof")
+        let refused = try runCairnExpectingRefusal(["--appendonly", "yes"], dir: dir)
+        #expect(refused != nil && refused!.status != 0)
+        #expect(refused?.log.contains("Unable to obtain the AOF file appendonly.aof.1.incr.aof length. stat: No such file or directory") == true,
+                "\(refused?.log ?? "")")
+    }
+
     /// aof-timestamp-enabled writes #TS: annotations, and both servers skip them when loading.
     @Test func timestampAnnotationsAreWrittenAndSkipped() throws {
         let dir = makeTempDir()

@@ -120,7 +120,7 @@ import Testing
         #expect(AOFManifest.incrName("appendonly.aof", seq: 3) == "appendonly.aof.3.incr.aof")
     }
 
-    @Test func sequenceNumbers() {
+    @Test func sequenceNumbers() throws {
         #expect(AOFManifest().nextBaseSeq == 1)
         #expect(AOFManifest().nextIncrSeq == 1)
         let m = AOFManifest(base: AOFManifestEntry(name: "a.5.base.rdb", seq: 5, type: .base),
@@ -129,11 +129,21 @@ import Testing
                             incrs: [AOFManifestEntry(name: "a.10.incr.aof", seq: 10, type: .incr), AOFManifestEntry(name: "a.11.incr.aof", seq: 11, type: .incr)])
         #expect(m.nextBaseSeq == 6)
         #expect(m.nextIncrSeq == 12)
-        // A history BASE newer than the listed BASE (only in a hand-edited manifest) is not reused.
+        // As in Redis, HISTORY lines do not count: the numbers continue from the BASE and INCR lines.
         let h = AOFManifest(base: nil, history: [AOFManifestEntry(name: "a.8.base.rdb", seq: 8, type: .history),
                                                  AOFManifestEntry(name: "a.3.incr.aof", seq: 3, type: .history)])
-        #expect(h.nextBaseSeq == 9)
-        #expect(h.nextIncrSeq == 4)
+        #expect(h.nextBaseSeq == 1)
+        #expect(h.nextIncrSeq == 1)
+        // Numbers handed out are not reused when their files move to HISTORY.
+        var t = m
+        #expect(t.takeNextBaseSeq() == 6 && t.takeNextIncrSeq() == 12)
+        t.history = []
+        t.base = nil
+        t.incrs = []
+        #expect(t.nextBaseSeq == 7 && t.nextIncrSeq == 13)
+        // A parsed manifest starts from its BASE and last INCR lines.
+        let p = try AOFManifest.parse(Array("file a.4.base.rdb seq 4 type b\nfile a.9.incr.aof seq 9 type h\nfile a.2.incr.aof seq 2 type i\n".utf8))
+        #expect(p.nextBaseSeq == 5 && p.nextIncrSeq == 3)
     }
 
     // MARK: - What Redis 7.0 refuses, with its texts

@@ -70,6 +70,8 @@ public enum DatabaseCommands {
         ctx.engine.signalFlushedDB(db.id)
         db.removeAll()
         ctx.engine.dirty += removed
+        // Like Redis, FLUSHDB reaches the AOF even when the database was already empty.
+        ctx.propagate(ctx.args)
         ctx.ok()
     }
 
@@ -82,6 +84,8 @@ public enum DatabaseCommands {
         ctx.engine.dirty += removed + 1
         // With save points configured, Redis writes the (now empty) dataset at once.
         ctx.engine.hooks.afterFlushAll?()
+        // Always reaches the AOF, even on empty databases and after that save reset `dirty`.
+        ctx.propagate(ctx.args)
         ctx.ok()
     }
 }

@@ -58,7 +58,7 @@ public enum ExpireCommands {
             if gt { guard let c = current, when > c else { return ctx.integer(0) } }
             if lt, let c = current, when >= c { return ctx.integer(0) }
         }
-        if when <= ctx.now {
+        if when <= ctx.now && !ctx.engine.loadingAOF {
             ctx.db.remove(key)
             ctx.notify(KeyspaceEventClass.generic, "del", key)
             ctx.propagate([Engine.delName, ctx.args[1]])

@@ -182,7 +182,8 @@ public enum StringCommands {
         }
         store(ctx, key, StringValue(ctx.args[2]), keepTTL: flags.contains(.keepTTL), expireAt: expireAt)
         if !flags.contains(.get) { ctx.ok() }
-        // Any expiry is logged in one absolute form, as Redis 7.0 does: SET key value PXAT ms.
+        // Any expiry is logged as Redis logs it: SET key value PXAT ms (the GET/NX/XX flags, already
+        // applied, are dropped, and a given PXAT is written in Redis's upper case).
         if let at = expireAt, ctx.propagating {
             ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[2], StringCommands.pxatName, StrictInteger.format(at)])
         }

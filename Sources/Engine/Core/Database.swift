@@ -14,6 +14,9 @@ public final class Database {
     /// Called with each key created, while `notifyNewKeys` (the "new" keyspace event) is on.
     var onNewKey: ((Database, ByteString) -> Void)?
     var notifyNewKeys = false
+    /// While an AOF is replayed no key counts as expired, as in Redis: a key keeps an expiry that has
+    /// passed and expires once loading is over (Engine.loadingAOF sets this).
+    var expiryPaused = false
 
     /// How accesses stamp keys (LRU clock or LFU counter); the engine shares one among its databases.
     public var access: KeyAccess
@@ -29,7 +32,7 @@ public final class Database {
     /// True when `key` has an expiry at or before `now`.
     @inline(__always)
     func isExpired(_ key: ByteString, now: Int64) -> Bool {
-        guard expires.count > 0, let t = expires[key] else { return false }
+        guard expires.count > 0, !expiryPaused, let t = expires[key] else { return false }
         return t <= now
     }
 

@@ -103,6 +103,12 @@ public final class Engine {
     public internal(set) var monitors: [Session] = []
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
+    /// True while an AOF's commands are replayed. As in Redis, no key expires then (an expiry that
+    /// has passed stays on its key, which expires after loading), and EXPIRE-family commands with a
+    /// time in the past set it instead of deleting the key.
+    public var loadingAOF = false {
+        didSet { for db in databases { db.expiryPaused = loadingAOF } }
+    }
     /// CLIENT PAUSE: until this time (ms), clients' commands wait (all, or only writes).
     public var pausedUntil: Int64 = 0
     public var pauseAll = true
@@ -754,6 +760,20 @@ public final class Engine {
         }
         if latency.threshold > 0 {
             latency.add("expire-cycle", ms: Int((Eviction.monotonicMicros() - t0) / 1000), now: Int(now / 1000))
+        }
+        return removed
+    }
+
+    /// Removes every key whose expiry has passed, in all databases: what the server's lazy and active
+    /// expiry do to them after loading, for the offline tools that replay an AOF without a cron (a key
+    /// an AOF expired while loading must not reach their output).
+    @discardableResult
+    public func removeExpiredKeys() -> Int {
+        var removed = 0
+        for db in databases where db.expiresCount > 0 {
+            var due: [ByteString] = []
+            db.expires.forEach { k, t in if t <= now { due.append(k) } }
+            for k in due where db.expireIfNeeded(k, now: now) { removed += 1 }
         }
         return removed
     }

@@ -58,8 +58,17 @@ public struct AOFManifest: Equatable, Sendable {
     /// In load order.
     public var incrs: [AOFManifestEntry]
 
+    /// The highest BASE and INCR seq handed out so far (Redis's curr_base_file_seq and
+    /// curr_incr_file_seq). Taken from the BASE and INCR lines when a manifest is read (HISTORY lines
+    /// do not count, as in Redis), then raised by `takeNextBaseSeq` / `takeNextIncrSeq`, so a number
+    /// is never reused while files move to HISTORY.
+    public var baseSeqCounter: Int64
+    public var incrSeqCounter: Int64
+
     public init(base: AOFManifestEntry? = nil, history: [AOFManifestEntry] = [], incrs: [AOFManifestEntry] = []) {
         self.base = base; self.history = history; self.incrs = incrs
+        baseSeqCounter = base?.seq ?? 0
+        incrSeqCounter = incrs.map(\.seq).max() ?? 0
     }
 
     /// The files a load reads, in order: the BASE (if any), then every INCR. HISTORY is never loaded.
@@ -85,22 +94,24 @@ public struct AOFManifest: Equatable, Sendable {
 
     // MARK: - Sequence numbers
 
-    /// The seq of the next BASE: one more than the highest BASE seq, counting HISTORY entries whose
-    /// names say they were BASE files (`.base.rdb` / `.base.aof`). 1 when there is none. Redis keeps
-    /// BASE and INCR counters apart.
-    public var nextBaseSeq: Int64 {
-        var top: Int64 = base?.seq ?? 0
-        for h in history where h.name.hasSuffix(".base.rdb") || h.name.hasSuffix(".base.aof") { top = max(top, h.seq) }
-        return top + 1
+    /// The seq the next BASE gets: one more than the highest handed out (1 when there is none).
+    public var nextBaseSeq: Int64 { max(baseSeqCounter, base?.seq ?? 0) + 1 }
+
+    /// The seq the next INCR gets: one more than the highest handed out (1 when there is none).
+    public var nextIncrSeq: Int64 { max(incrSeqCounter, incrs.map(\.seq).max() ?? 0) + 1 }
+
+    /// Hands out `nextBaseSeq`.
+    public mutating func takeNextBaseSeq() -> Int64 {
+        let n = nextBaseSeq
+        baseSeqCounter = n
+        return n
     }
 
-    /// The seq of the next INCR: one more than the highest INCR seq, counting HISTORY entries whose
-    /// names say they were INCR files (`.incr.aof`). 1 when there is none.
-    public var nextIncrSeq: Int64 {
-        var top: Int64 = incrs.last?.seq ?? 0
-        for i in incrs { top = max(top, i.seq) }
-        for h in history where h.name.hasSuffix(".incr.aof") { top = max(top, h.seq) }
-        return top + 1
+    /// Hands out `nextIncrSeq`.
+    public mutating func takeNextIncrSeq() -> Int64 {
+        let n = nextIncrSeq
+        incrSeqCounter = n
+        return n
     }
 
     // MARK: - Writing
@@ -227,6 +238,8 @@ public struct AOFManifest: Equatable, Sendable {
                 throw fail("Unknown AOF file type")
             }
         }
+        m.baseSeqCounter = m.base?.seq ?? 0
+        m.incrSeqCounter = maxIncrSeq
         return m
     }
 
