@@ -116,6 +116,12 @@ public final class CairnServer {
         config.onChange["oom-score-adj"] = applyOOM
         config.onChange["oom-score-adj-values"] = applyOOM
         if let e = applyOOM(config) { log.warning(e) }
+        config.onChange["use-exit-on-panic"] = { [unowned self] c in
+            if c.bool("crash-log-enabled") {
+                cairn_install_crash_report(self.log.fd, "Cairn \(CairnServer.version)", c.bool("use-exit-on-panic") ? 1 : 0)
+            }
+            return nil
+        }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -524,9 +530,14 @@ public final class CairnServer {
     /// Stops serving: flushes what can be flushed, closes clients and listeners.
     public func shutdown(code: Int32) {
         log.warning("User requested shutdown...")
-        for c in Array(connections.values) { closeConnection(c) }
+        // Listeners first: once a client sees its connection close, new connections are refused.
         for l in listeners { loop.remove(l); close(l) }
         listeners.removeAll()
+        if let path = config.unixSocket {
+            log.notice("Removing the unix socket file.")
+            unlink(path)
+        }
+        for c in Array(connections.values) { closeConnection(c) }
         log.warning("Cairn is now ready to exit, bye bye...")
         exitCode = code
         loop.stop()

@@ -212,7 +212,7 @@ private func buildTable() -> [ConfigParameter] {
     enm("enable-module-command", ["no", "yes", "local"], "no", .immutable)
     bool("crash-log-enabled", nil, true)
     // Testing and debugging parameters Redis's own test suite sets (hidden from CONFIG GET patterns).
-    bool("use-exit-on-panic", nil, false, [.immutable, .hidden])
+    bool("use-exit-on-panic", nil, false, .hidden)
     num("rdb-key-save-delay", nil, intMin, intMax, 0, .hidden)
     num("key-load-delay", nil, intMin, intMax, 0, .hidden)
     num("loading-process-events-interval-bytes", nil, 1024, intMax, 2 << 20, .hidden)
