@@ -56,16 +56,15 @@ enum Listener {
     static func openUnix(path: String, permissions: Int, backlog: Int32 = 511) throws -> Int32 {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
+        // As redis-server does, a path longer than sun_path holds is cut to fit (not refused).
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else {
-            throw ListenError(description: "Failed opening Unix socket: path too long")
-        }
+        let bytes = Array(Array(path.utf8).prefix(capacity - 1))
+        let boundPath = String(decoding: bytes, as: UTF8.self)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        unlink(path)
+        unlink(boundPath)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ListenError(description: "Failed opening Unix socket: \(String(cString: strerror(errno)))") }
         let rc = withUnsafePointer(to: &addr) {
@@ -76,7 +75,7 @@ enum Listener {
             close(fd)
             throw ListenError(description: "Failed opening Unix socket: \(e)")
         }
-        if permissions != 0 { chmod(path, mode_t(permissions)) }
+        if permissions != 0 { chmod(boundPath, mode_t(permissions)) }
         return fd
     }
 
