@@ -15,6 +15,9 @@ public final class CairnServer {
     public let loop = EventLoop()
     public let log = Log()
     var listeners: [Int32] = []
+    /// The TCP listeners among `listeners`, and the addresses and port they are bound to.
+    var tcpListeners: [Int32] = []
+    var boundTo: (bind: [String], port: Int) = ([], 0)
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
@@ -93,8 +96,10 @@ public final class CairnServer {
             self.clientQueryBufferLimit = c.clientQueryBufferLimit
             return nil
         }
+        engine.outputHardLimit = Int(outputLimits.normal.hard)
         config.onChange["client-output-buffer-limit"] = { [unowned self] c in
             self.outputLimits = c.clientOutputBufferLimit
+            self.engine.outputHardLimit = Int(self.outputLimits.normal.hard)
             return nil
         }
         let applyDelays: (ServerConfig) -> String? = { c in
@@ -122,6 +127,8 @@ public final class CairnServer {
             }
             return nil
         }
+        config.onChange["port"] = { [unowned self] _ in self.rebindListeners(portChanged: true) }
+        config.onChange["bind"] = { [unowned self] _ in self.rebindListeners(portChanged: false) }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -177,19 +184,57 @@ public final class CairnServer {
 
     // MARK: - Listening and accepting
 
-    func openListeners() throws {
-        for var addr in config.port == 0 ? [] : config.bind {
+    /// CONFIG SET port / bind: listens on the new addresses before letting go of the old ones, so a
+    /// failure leaves the server listening where it was (Redis's error texts).
+    func rebindListeners(portChanged: Bool) -> String? {
+        let want = (config.bind, config.port)
+        if want.0 == boundTo.0 && want.1 == boundTo.1 { return nil }
+        let fresh: [Int32]
+        do {
+            fresh = try openTCPListeners(bind: want.0, port: want.1)
+        } catch {
+            log.warning("\(error)")
+            return portChanged ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses."
+        }
+        for fd in tcpListeners {
+            loop.remove(fd)
+            close(fd)
+            listeners.removeAll { $0 == fd }
+        }
+        for fd in fresh {
+            listeners.append(fd)
+            loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
+        }
+        tcpListeners = fresh
+        boundTo = want
+        return nil
+    }
+
+    /// Opens the TCP listeners for `bind` and `port` (none for port 0); closes what it opened on failure.
+    func openTCPListeners(bind: [String], port: Int) throws -> [Int32] {
+        var opened: [Int32] = []
+        for var addr in port == 0 ? [] : bind {
             let optional = addr.hasPrefix("-")
             if optional { addr.removeFirst() }
             do {
-                let fd = try Listener.open(address: addr, port: config.port)
-                listeners.append(fd)
-                loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
+                opened.append(try Listener.open(address: addr, port: port))
             } catch {
                 if optional { continue }
+                for fd in opened { close(fd) }
                 throw error
             }
         }
+        return opened
+    }
+
+    func openListeners() throws {
+        let tcp = try openTCPListeners(bind: config.bind, port: config.port)
+        for fd in tcp {
+            listeners.append(fd)
+            loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
+        }
+        tcpListeners = tcp
+        boundTo = (config.bind, config.port)
         if listeners.isEmpty && config.port != 0 {
             throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.")
         }
@@ -481,6 +526,9 @@ public final class CairnServer {
                 closeConnection(c)
             }
         }
+        // Output limits also apply to a client that is not being written to (Redis's clientsCron): one
+        // that stays over its soft limit with no new replies is closed once the soft seconds pass.
+        for c in Array(connections.values) where !c.closed && c.session.out.count > c.sent { _ = checkOutputLimit(c) }
         if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
             let batch = pausedConnections
             pausedConnections.removeAll()

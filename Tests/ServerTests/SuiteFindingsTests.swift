@@ -108,4 +108,52 @@ private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
         }
         #expect(r.cairn == r.redis)
     }
+
+    @Test func configSetPortAndBindRebindOrFailAsRedis() throws {
+        // A port someone else listens on, and a port that is free.
+        let other = try ServerProcess(cairn: false)
+        let r = try both { s -> [String] in
+            let c = try s.client()
+            var out = try run(c, ["CONFIG SET port \(other.port)", "CONFIG SET bind 999.999.999.999", "CONFIG GET port", "PING"])
+            let free = freeLoopbackPort()
+            out.append(try c.send("CONFIG SET port \(free)"))
+            // The old listener is gone, the new one serves.
+            out.append((try? RawClient(port: s.port)) == nil ? "old port closed" : "old port open")
+            out.append(try RawClient(port: free).send("PING"))
+            return out.map { $0.replacingOccurrences(of: String(s.port), with: "PORT") }
+        }
+        #expect(r.cairn == r.redis)
+        #expect(r.cairn.contains("old port closed"))
+    }
+
+    @Test func hugeRandomReplyStopsAtTheOutputLimit() throws {
+        let r = try both { s -> [String] in
+            let c = try s.client()
+            var out = try run(c, ["CONFIG SET client-output-buffer-limit \"normal 100000 0 0\"", "HSET h a b", "SADD s a", "ZADD z 1 a"])
+            for cmd in ["HRANDFIELD h -999999999", "SRANDMEMBER s -999999999", "ZRANDMEMBER z -999999999"] {
+                let victim = try s.client()
+                out.append("\(cmd) -> " + ((try? victim.send(cmd)) == nil ? "closed" : "replied"))
+            }
+            out.append(try c.send("PING"))
+            return out
+        }
+        #expect(r.cairn == r.redis)
+        #expect(r.cairn.filter { $0.hasSuffix("closed") }.count == 3)
+    }
+
+    @Test func emptyMultiArgumentEnumIsRefused() throws {
+        for bin in [Paths.cairnServer, Paths.redisServer] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: bin)
+            p.arguments = ["--port", String(freeLoopbackPort()), "--shutdown-on-sigint"]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 1)
+            #expect(text.contains("'shutdown-on-sigint'") && text.contains("argument(s) must be one of the following"), "\(text)")
+        }
+    }
 }

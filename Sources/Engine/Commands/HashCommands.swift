@@ -247,12 +247,14 @@ public enum HashCommands {
             let n = Int(count.magnitude)
             ctx.arrayHeader(withValues && ctx.resp == 2 ? n * 2 : n)
             if h.isListpack {
-                for _ in 0 ..< n {
+                for i in 0 ..< n {
+                    if i & 1023 == 0 && ctx.outputOverLimit { return }
                     let p = h.pairs[Int.random(in: 0 ..< size)]
                     emit(p.field, p.value)
                 }
             } else {
-                for _ in 0 ..< n {
+                for i in 0 ..< n {
+                    if i & 1023 == 0 && ctx.outputOverLimit { return }
                     let p = h.randomPair()!
                     emit(p.field, p.value)
                 }

@@ -125,7 +125,10 @@ public enum SetCommands {
                 // Repetitions allowed: each pick independent.
                 let n = l < 0 ? Int(-l) : 1
                 ctx.arrayHeader(n)
-                for _ in 0 ..< n { ctx.bulk(set.randomMember()!) }
+                for i in 0 ..< n {
+                    if i & 1023 == 0 && ctx.outputOverLimit { return }
+                    ctx.bulk(set.randomMember()!)
+                }
                 return
             }
             if l >= size {

@@ -729,7 +729,10 @@ public enum ZSetCommands {
         if l < 0 || l == 1 {
             let n = l < 0 ? Int(-l) : 1
             ctx.arrayHeader(withScores && !resp3 ? n * 2 : n)
-            for _ in 0 ..< n { emit(zset.entry(atRank: Int.random(in: 0 ..< size))) }
+            for i in 0 ..< n {
+                if i & 1023 == 0 && ctx.outputOverLimit { return }
+                emit(zset.entry(atRank: Int.random(in: 0 ..< size)))
+            }
             return
         }
         if l >= size {

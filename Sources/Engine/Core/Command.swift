@@ -236,6 +236,14 @@ public struct CommandContext {
         engine.signalModifiedKey(db: session.db, key: key)
     }
 
+    /// True when this client's pending output is past the normal class's hard output-buffer limit: a
+    /// command producing a huge reply (HRANDFIELD key -999999999) stops, and the server closes the
+    /// client, as Redis does, instead of building the whole reply.
+    public var outputOverLimit: Bool {
+        let limit = engine.outputHardLimit
+        return limit > 0 && session.out.count - session.outputSent > limit
+    }
+
     /// True when writes are being propagated (AOF on): handlers build a replacement form only then.
     @inline(__always) public var propagating: Bool { engine.isPropagating }
 

@@ -103,6 +103,8 @@ public final class Engine {
     public internal(set) var monitors: [Session] = []
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
+    /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
+    public var outputHardLimit = 0
     /// True while an AOF's commands are replayed. As in Redis, no key expires then (an expiry that
     /// has passed stays on its key, which expires after loading), and EXPIRE-family commands with a
     /// time in the past set it instead of deleting the key.

@@ -193,7 +193,7 @@ extension ConfigParameter {
 
         case .enumeration(let cases, let bitflags):
             var value = 0
-            var ok = bitflags || args.count == 1
+            var ok = !args.isEmpty && (bitflags || args.count == 1)
             if ok {
                 for a in args {
                     let l = lowerASCII(a)
