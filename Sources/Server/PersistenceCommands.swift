@@ -173,6 +173,16 @@ extension CairnServer {
             log.warning("Guru Meditation: DEBUG \(ctx.option(1)) #\(ctx.option(1) == "PANIC" ? "debug.c" : "assertion")")
             raise(SIGABRT)
             return true
+        case "CONFIG-REWRITE-FORCE-ALL" where ctx.argc == 2:
+            // Redis's text carries the errno of the failure; with no config file that is EFAULT.
+            guard config.configFile != nil else { ctx.error("ERR CONFIG-REWRITE-FORCE-ALL failed: \(String(cString: strerror(EFAULT)))"); return true }
+            if let e = config.rewriteConfigFile(forceAll: true) {
+                let reason = e.hasPrefix("ERR Rewriting config file: ") ? String(e.dropFirst("ERR Rewriting config file: ".count)) : e
+                ctx.error("ERR CONFIG-REWRITE-FORCE-ALL failed: \(reason)")
+            } else {
+                ctx.ok()
+            }
+            return true
         case "AOF-FLUSH-SLEEP" where ctx.argc == 3:
             aof.flushSleepMicros = Int(StrictInteger.parse(ctx.args[2]) ?? 0)
             ctx.ok()

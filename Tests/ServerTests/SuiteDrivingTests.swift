@@ -80,7 +80,7 @@ private func unixSocketSend(_ path: String, _ request: String) throws -> String 
                         "DEBUG AOF-FLUSH-SLEEP 0", "DEBUG LOG hello", "DEBUG CHANGE-REPL-ID", "DEBUG STRUCTSIZE",
                         "DEBUG LISTPACK nokey", "DEBUG QUICKLIST nokey", "RPUSH l a b", "DEBUG QUICKLIST l",
                         "DEBUG LISTPACK l", "HSET h a b", "DEBUG LISTPACK h", "DEBUG QUICKLIST h", "DEBUG JMAP",
-                        "DEBUG NO-SUCH-THING 1", "DEBUG RELOAD bogus", "DEBUG RELOAD", "DEBUG RELOAD NOSAVE",
+                        "DEBUG NO-SUCH-THING 1", "DEBUG CONFIG-REWRITE-FORCE-ALL", "DEBUG RELOAD bogus", "DEBUG RELOAD", "DEBUG RELOAD NOSAVE",
                         "LRANGE l 0 -1", "HGETALL h",
                         "CONFIG GET key-load-delay", "CONFIG GET rdb-key-save-delay", "CONFIG SET key-load-delay 0",
                         "CONFIG GET loading-process-events-interval-bytes", "CONFIG GET *-delay", "CONFIG GET use-exit-on-panic"]

@@ -4,6 +4,7 @@
 // take exponential time.
 import Foundation
 import Testing
+@testable import Server
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -142,18 +143,50 @@ private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
     }
 
     @Test func emptyMultiArgumentEnumIsRefused() throws {
-        for bin in [Paths.cairnServer, Paths.redisServer] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: bin)
-            p.arguments = ["--port", String(freeLoopbackPort()), "--shutdown-on-sigint"]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 1)
+        // Cairn's config loader (what cairn-server runs first) and redis-server given the same arguments.
+        var cairnText = ""
+        do {
+            _ = try loadConfig(arguments: ["--shutdown-on-sigint"])
+        } catch let e as ConfigError {
+            cairnText = e.message
+        }
+        let redis = try runRealRedisServer(["--port", String(freeLoopbackPort()), "--shutdown-on-sigint"])
+        #expect(redis.status == 1)
+        for text in [cairnText, redis.stderr] {
             #expect(text.contains("'shutdown-on-sigint'") && text.contains("argument(s) must be one of the following"), "\(text)")
         }
+    }
+
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL writes every parameter; a server started from that file has the
+    /// same configuration (Redis's "CONFIG REWRITE sanity").
+    @Test func forceAllRewriteRoundTrips() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var configs: [[String: String]] = []
+        for round in 0 ..< 2 {
+            let port = freeLoopbackPort()
+            if round == 0 {
+                try "port \(port)\nenable-debug-command yes\nsave \"\"\ndir \(dir)\nmaxmemory 10mb\n".write(toFile: dir + "/c.conf", atomically: true, encoding: .utf8)
+            }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Paths.cairnServer)
+            p.arguments = [dir + "/c.conf", "--port", String(port)]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            defer { p.terminate(); p.waitUntilExit() }
+            var client: RawClient? = nil
+            #expect(waitUntil(10) { client = try? RawClient(port: port); return client != nil })
+            guard let c = client else { return }
+            var all = configPairs(try c.send(argv("CONFIG GET *")))
+            all["port"] = nil
+            configs.append(all)
+            if round == 0 { #expect(try c.send("DEBUG CONFIG-REWRITE-FORCE-ALL") == "+OK\r\n") }
+        }
+        #expect(configs[0] == configs[1])
+        #expect(configs[0]["maxmemory"] == "10485760")
+        let text = try String(contentsOfFile: dir + "/c.conf", encoding: .utf8)
+        // Defaults are written too.
+        #expect(text.contains("\nhz 10") && text.contains("\nappendonly no"))
     }
 }

@@ -44,6 +44,9 @@ struct RewriteState {
         }
     }
 
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: every parameter is written, defaults included.
+    var forceAll = false
+
     mutating func markProcessed(_ option: String) { rewritten.insert(option) }
 
     /// Puts `line` where `option`'s next old line was, or appends it; a default value (force false)
@@ -56,7 +59,7 @@ struct RewriteState {
             lines[n] = line
             return
         }
-        if !force { return }
+        if !force && !forceAll { return }
         if !hasTail {
             lines.append(Array(rewriteSignature.utf8))
             hasTail = true
@@ -99,8 +102,9 @@ func formatMemoryForRewrite(_ v: Int64) -> String {
 
 extension ServerConfig {
     /// The new text of the config file: `old` (the file's current bytes) with this configuration applied.
-    public func rewrittenContent(old: [UInt8]) -> [UInt8] {
+    public func rewrittenContent(old: [UInt8], forceAll: Bool = false) -> [UInt8] {
         var st = RewriteState(old: old)
+        st.forceAll = forceAll
         for (i, p) in ConfigTable.parameters.enumerated() {
             rewrite(p, values[i], into: &st)
         }
@@ -198,7 +202,7 @@ extension ServerConfig {
     }
 
     /// CONFIG REWRITE: rewrites `configFile`. Returns nil on success, else the error reply text.
-    public func rewriteConfigFile() -> String? {
+    public func rewriteConfigFile(forceAll: Bool = false) -> String? {
         guard let path = configFile else { return "ERR The server is running without a config file" }
         let old: [UInt8]
         if let b = readWholeFile(path) {
@@ -208,7 +212,7 @@ extension ServerConfig {
         } else {
             return "ERR Rewriting config file: \(String(cString: strerror(errno)))"
         }
-        let content = rewrittenContent(old: old)
+        let content = rewrittenContent(old: old, forceAll: forceAll)
         if let e = overwriteFile(path, content) { return "ERR Rewriting config file: \(e)" }
         return nil
     }
