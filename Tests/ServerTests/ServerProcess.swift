@@ -137,7 +137,7 @@ final class ServerProcess {
 
 /// A blocking RESP client over a real TCP socket.
 final class RawClient {
-    let fd: Int32
+    private(set) var fd: Int32
     var buffer: [UInt8] = []
 
     init(port: Int) throws {
@@ -147,12 +147,19 @@ final class RawClient {
         addr.sin_port = UInt16(port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        if r != 0 { close(fd); throw TestFailure(description: "connect failed") }
+        if r != 0 {
+            // deinit runs for an initializer that throws once every property is set: close here and
+            // mark the descriptor gone, or deinit would close the same number again (by then another
+            // thread's pipe or socket: the "Bad file descriptor" flakes of concurrent tests).
+            close(fd)
+            fd = -1
+            throw TestFailure(description: "connect failed")
+        }
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func write(_ bytes: [UInt8]) throws {
         var sent = 0
