@@ -10,8 +10,6 @@ public enum DebugDelays {
     nonisolated(unsafe) public static var keySave: Int32 = 0
     /// Microseconds slept after each key loaded from an RDB file (0: none).
     nonisolated(unsafe) public static var keyLoad: Int32 = 0
-    /// Bytes read between two runs of the event loop while loading (loading-process-events-interval-bytes).
-    nonisolated(unsafe) public static var loadingEventsInterval: Int = 2 << 20
 
     @inline(__always)
     static func pause(_ micros: Int32) {

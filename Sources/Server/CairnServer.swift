@@ -105,11 +105,10 @@ public final class CairnServer {
         let applyDelays: (ServerConfig) -> String? = { c in
             DebugDelays.keySave = Int32(truncatingIfNeeded: c.int("rdb-key-save-delay"))
             DebugDelays.keyLoad = Int32(truncatingIfNeeded: c.int("key-load-delay"))
-            DebugDelays.loadingEventsInterval = c.int("loading-process-events-interval-bytes")
             return nil
         }
         _ = applyDelays(config)
-        for name in ["rdb-key-save-delay", "key-load-delay", "loading-process-events-interval-bytes"] {
+        for name in ["rdb-key-save-delay", "key-load-delay"] {
             config.onChange[name] = applyDelays
         }
         let applyOOM: (ServerConfig) -> String? = { [unowned self] c in
@@ -528,7 +527,7 @@ public final class CairnServer {
         }
         // Output limits also apply to a client that is not being written to (Redis's clientsCron): one
         // that stays over its soft limit with no new replies is closed once the soft seconds pass.
-        for c in Array(connections.values) where !c.closed && c.session.out.count > c.sent { _ = checkOutputLimit(c) }
+        for c in connections.values.filter({ $0.session.out.count > $0.sent }) where !c.closed { _ = checkOutputLimit(c) }
         if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
             let batch = pausedConnections
             pausedConnections.removeAll()
@@ -583,7 +582,7 @@ public final class CairnServer {
         listeners.removeAll()
         if let path = config.unixSocket {
             log.notice("Removing the unix socket file.")
-            unlink(path)
+            unlink(Listener.unixSocketPath(path))
         }
         for c in Array(connections.values) { closeConnection(c) }
         log.warning("Cairn is now ready to exit, bye bye...")

@@ -51,15 +51,20 @@ enum Listener {
         return fd
     }
 
+    /// The path a Unix socket is bound at: as redis-server does, a path longer than sun_path holds is
+    /// cut to fit (not refused).
+    static func unixSocketPath(_ path: String) -> String {
+        let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+        return String(decoding: Array(path.utf8).prefix(capacity - 1), as: UTF8.self)
+    }
+
     /// Opens a non-blocking listening Unix-domain socket at `path` (an existing socket file there is
     /// removed first, as redis-server does) and gives it `permissions` when non-zero.
     static func openUnix(path: String, permissions: Int, backlog: Int32 = 511) throws -> Int32 {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        // As redis-server does, a path longer than sun_path holds is cut to fit (not refused).
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        let bytes = Array(Array(path.utf8).prefix(capacity - 1))
-        let boundPath = String(decoding: bytes, as: UTF8.self)
+        let boundPath = unixSocketPath(path)
+        let bytes = Array(boundPath.utf8)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
