@@ -284,8 +284,11 @@ public final class CairnServer {
             let conn = Connection(fd: fd, session: session)
             connections[fd] = conn
             bySession[session.id] = conn
-            session.wakeup = { [unowned self, unowned conn] in self.schedule(conn) }
-            loop.add(fd) { [unowned self, unowned conn] readable, writable, hangup in
+            // `weak conn`: reading can close the connection (and free it) before the writable half
+            // of the same event runs; the strong reference taken at the top keeps it alive until then.
+            session.wakeup = { [unowned self, weak conn] in if let conn { self.schedule(conn) } }
+            loop.add(fd) { [unowned self, weak conn] readable, writable, hangup in
+                guard let conn else { return }
                 if readable { self.readFrom(conn) }
                 if writable && !conn.closed {
                     // Replies never go out before the writes they acknowledge are in the AOF.

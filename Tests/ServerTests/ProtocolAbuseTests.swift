@@ -95,4 +95,23 @@ struct ProtocolAbuseTests {
         print("protocol abuse (unread replies, a million arguments): used_memory \(baseline) -> \(after)")
         #expect(after < baseline + 1_000_000, "used_memory \(baseline) -> \(after)")
     }
+
+    /// Clients that hang up with replies still unsent: the close arrives as "readable and writable" at
+    /// once. Reading closes the connection, and the write half of the same event must not touch it
+    /// (the server used to abort here, in the suite's unit/maxmemory).
+    @Test func hangingUpWithUnsentRepliesLeavesTheServerUp() throws {
+        let cairn = try ServerProcess()
+        let control = try cairn.client()
+        #expect(try control.send("SET k \(String(repeating: "x", count: 100_000))") == "+OK\r\n")
+        var req: [UInt8] = []
+        for _ in 0 ..< 50 { req += RawClient.encode(argv("GET k")) }
+        for _ in 0 ..< 5 {
+            let clients = try (0 ..< 20).map { _ in try cairn.client() }
+            for c in clients { try c.write(req) }
+            usleep(200_000)
+            // Closing with unread replies queued sends a reset, while the server still has output pending.
+        }
+        usleep(300_000)
+        #expect(try control.send("PING") == "+PONG\r\n")
+    }
 }
