@@ -135,3 +135,56 @@ void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic
 }
 
 void cairn_set_crash_log_fd(int log_fd) { crash_log_fd = log_fd; }
+
+// ---- Process title -------------------------------------------------------------------------------
+// glibc passes (argc, argv, envp) to ELF constructors: keep them. The kernel shows a process's
+// argument area as /proc/PID/cmdline; when the area's last byte is not NUL it reads on into the
+// environment area that follows. So a longer title can use the environment strings' room once they
+// are copied elsewhere (and `environ` points at the copies).
+extern char **environ;
+static int title_argc;
+static char **title_argv;
+static char *title_start, *title_end;
+static char title_argv0[4096];
+
+__attribute__((constructor)) static void cairn_capture_args(int argc, char **argv, char **envp) {
+    (void)envp;
+    title_argc = argc;
+    title_argv = argv;
+    if (argc > 0 && argv && argv[0]) {
+        strncpy(title_argv0, argv[0], sizeof(title_argv0) - 1);
+    }
+}
+
+const char *cairn_original_argv0(void) { return title_argv0; }
+
+static void cairn_prepare_title_area(void) {
+    if (title_start || !title_argv || title_argc <= 0 || !title_argv[0]) return;
+    char *start = title_argv[0];
+    char *end = start;
+    for (int i = 0; i < title_argc; i++) {
+        if (title_argv[i] == end || i == 0) end = title_argv[i] + strlen(title_argv[i]) + 1;
+    }
+    size_t envc = 0;
+    while (environ && environ[envc]) envc++;
+    char **copy = malloc((envc + 1) * sizeof(char *));
+    if (!copy) return;
+    for (size_t i = 0; i < envc; i++) {
+        if (environ[i] == end) end = environ[i] + strlen(environ[i]) + 1;
+        copy[i] = strdup(environ[i]);
+    }
+    copy[envc] = NULL;
+    environ = copy;
+    title_start = start;
+    title_end = end;
+}
+
+void cairn_set_proc_title(const char *title) {
+    cairn_prepare_title_area();
+    if (!title_start || title_end <= title_start) return;
+    size_t room = (size_t)(title_end - title_start);
+    size_t n = strlen(title);
+    if (n >= room) n = room - 1;
+    memcpy(title_start, title, n);
+    memset(title_start + n, 0, room - n);
+}

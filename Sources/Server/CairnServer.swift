@@ -76,9 +76,14 @@ public final class CairnServer {
         settingsRef = { [unowned self] in self.persistenceSettings() }
         aofSettingsRef = { [unowned self] in self.aofSettings() }
         setUpPersistence()
+        for r in config.renamedCommands { engine.renameCommand(from: r.from, to: r.to) }
         config.onResetStat = { [unowned self] in
             self.engine.resetStats()
             self.stats = ServerStats()
+        }
+        config.onChange["proc-title-template"] = { [unowned self] _ in
+            self.updateProcessTitle()
+            return nil
         }
         config.onChange["loglevel"] = { [unowned self] c in
             self.log.level = LogLevel(name: c.loglevel) ?? .notice
@@ -157,6 +162,7 @@ public final class CairnServer {
             return 1
         }
         setUpSignals()
+        updateProcessTitle()
         showBanner()
         log.notice("Server initialized")
         if !loadUsersAtStart() { return 1 }
@@ -297,6 +303,23 @@ public final class CairnServer {
                 }
             }
         }
+    }
+
+    /// Sets what ps shows for this process from proc-title-template (when set-proc-title is on).
+    func updateProcessTitle() {
+        guard config.bool("set-proc-title") else { return }
+        let listenPort = config.port
+        let values: [String: String] = [
+            "title": String(cString: cairn_original_argv0()),
+            "listen-addr": "\(config.bind.first.map { $0.hasPrefix("-") ? String($0.dropFirst()) : $0 } ?? "*"):\(listenPort)",
+            "server-mode": "",
+            "port": "\(listenPort)",
+            "tls-port": "0",
+            "unixsocket": config.unixSocket ?? "",
+            "config-file": config.configFile ?? "",
+        ]
+        guard let title = expandProcTitleTemplate(Array(config.string("proc-title-template").utf8), values) else { return }
+        String(decoding: title, as: UTF8.self).withCString { cairn_set_proc_title($0) }
     }
 
     func isLoopback(_ ip: String) -> Bool {

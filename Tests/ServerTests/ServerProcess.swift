@@ -56,8 +56,9 @@ final class ServerProcess {
     /// `files`: name in the server's folder → path of a file to copy there before it starts.
     /// `dir`: run in this existing folder (kept afterwards) instead of a new temporary one.
     /// `untilLoaded`: return only once the dataset is loaded (PING no longer answers -LOADING).
+    /// `configFile`: a config file to start with (the first argument, as redis-server takes it).
     init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil,
-         environment: [String: String] = [:], untilLoaded: Bool = true) throws {
+         environment: [String: String] = [:], untilLoaded: Bool = true, configFile: String? = nil) throws {
         if let existing {
             dir = existing
             sharedDir = true
@@ -73,7 +74,7 @@ final class ServerProcess {
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
         // DEBUG (DIGEST, RELOAD...) is refused by default in both servers (enable-debug-command no);
         // the tests use it, so it is enabled first and a test's own arguments can still override it.
-        process.arguments = ["--enable-debug-command", "yes", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+        process.arguments = (configFile.map { [$0] } ?? []) + ["--enable-debug-command", "yes", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
                              "--save", "", "--logfile", logPath] + args
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
         if !environment.isEmpty {

@@ -29,4 +29,10 @@ size_t cairn_malloc_used(void);
 void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic);
 /// The log descriptor changed (CONFIG SET logfile).
 void cairn_set_crash_log_fd(int log_fd);
+
+/// The program name as started (argv[0]), captured before anything rewrote it; "" when unknown.
+const char *cairn_original_argv0(void);
+/// Replaces the process title (what ps and /proc/PID/cmdline show) by `title`, truncated to the
+/// room the start-up arguments and environment strings occupied (the environment is moved first).
+void cairn_set_proc_title(const char *title);
 #endif

@@ -97,6 +97,7 @@ public enum ACLCommands {
             cat(ctx)
         case "GENPASS":
             var bits = 256
+            if ctx.argc > 3 { return subcommandSyntaxError(ctx) }
             if ctx.argc > 2 {
                 guard let b = ctx.integerArgument(2) else { return }
                 guard b > 0 && b <= 4096 else {
@@ -137,13 +138,18 @@ public enum ACLCommands {
         ctx.bulk(s.describeChannels())
     }
 
+    /// Redis's reply when a subcommand's own argument count is wrong (the subcommand as typed).
+    static func subcommandSyntaxError(_ ctx: CommandContext) {
+        ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1], as: UTF8.self))'. Try ACL HELP.")
+    }
+
     static func cat(_ ctx: CommandContext) {
         if ctx.argc == 2 {
             ctx.arrayHeader(ACLCommandTable.categoryNames.count)
             for c in ACLCommandTable.categoryNames { ctx.bulk(c) }
             return
         }
-        guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
+        guard ctx.argc == 3 else { return subcommandSyntaxError(ctx) }
         let name = String(decoding: ctx.args[2], as: UTF8.self)
         guard let bit = ACLCommandTable.categoryBit(name) else {
             ctx.error("ERR Unknown category '\(name)'")
@@ -172,8 +178,7 @@ public enum ACLCommands {
             guard let c = ctx.integerArgument(2) else { return }
             count = Int(max(0, min(c, Int64(Int.max))))
         } else if ctx.argc > 3 {
-            ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1], as: UTF8.self))'. Try ACL HELP.")
-            return
+            return subcommandSyntaxError(ctx)
         }
         let entries = a.log.prefix(count)
         ctx.arrayHeader(entries.count)

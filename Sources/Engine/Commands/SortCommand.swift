@@ -20,6 +20,10 @@ public enum SortCommand {
         var compareWith: ByteString? = nil
     }
 
+    static func fullKeyAccess(_ ctx: CommandContext) -> Bool {
+        ctx.engine.hasUnrestrictedKeyAccess(ctx.session, ctx.spec, ctx.args, flags: ACLKeyPattern.read)
+    }
+
     static func sort(_ ctx: CommandContext, readonly: Bool) {
         var desc = false, alpha = false
         var limitStart = 0, limitCount = -1
@@ -47,9 +51,15 @@ public enum SortCommand {
                 j += 1
             } else if opt == "BY" && left >= 1 {
                 sortBy = ctx.args[j + 1]
-                if !sortBy!.contains(UInt8(ascii: "*")) { dontSort = true }
+                if !sortBy!.contains(UInt8(ascii: "*")) {
+                    dontSort = true
+                } else if !fullKeyAccess(ctx) {
+                    // A pattern reads keys no ACL check saw: only for users who may read every key.
+                    return ctx.error("ERR BY option of SORT denied due to insufficient ACL permissions.")
+                }
                 j += 1
             } else if opt == "GET" && left >= 1 {
+                if !fullKeyAccess(ctx) { return ctx.error("ERR GET option of SORT denied due to insufficient ACL permissions.") }
                 getPatterns.append(ctx.args[j + 1])
                 j += 1
             } else {

@@ -46,6 +46,21 @@ extension Engine {
         return false
     }
 
+    /// True when some selector of the session's user both allows this command line and grants
+    /// `flags` access to every key (all keys, or a `*` pattern with those flags): what SORT asks before
+    /// it lets BY and GET patterns read keys it cannot name in advance.
+    func hasUnrestrictedKeyAccess(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]], flags: UInt8) -> Bool {
+        let user = acl.userOf(session)
+        if user.unrestricted { return true }
+        guard let id = acl.commandID(spec.name, args) else { return false }
+        let request = ACLRequest(commandID: id, args: args)
+        for s in user.state.selectors where s.check(request) == nil {
+            if s.allKeys { return true }
+            if s.patterns.contains(where: { $0.flags & flags == flags && $0.pattern == [UInt8(ascii: "*")] }) { return true }
+        }
+        return false
+    }
+
     /// The denial for running `args` as `user`, or nil when allowed (or not checkable: an unknown
     /// subcommand or wrong subcommand arity, which the handler then reports as Redis does first).
     func permissionDenial(_ user: ACLUser, _ spec: CommandSpec, _ args: [[UInt8]]) -> (ACLDenial, Int)? {

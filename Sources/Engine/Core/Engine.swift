@@ -157,6 +157,14 @@ public final class Engine {
         commandCache.removeAll()
     }
 
+    /// rename-command: the command answers to `to` instead of `from` (an empty `to` removes it). It
+    /// keeps its own name in replies about it (COMMAND INFO, INFO commandstats), as in Redis.
+    public func renameCommand(from: [UInt8], to: [UInt8]) {
+        guard let spec = commands.removeValue(forKey: lowercasedName(from)) else { return }
+        if !to.isEmpty { commands[lowercasedName(to)] = spec }
+        commandCache.removeAll()
+    }
+
     /// Refreshes the command clock from the system clock.
     public func updateClock() {
         var ts = timespec()

@@ -20,6 +20,8 @@ public struct ConfigFlags: OptionSet, Sendable {
     public static let multiArg = ConfigFlags(rawValue: 1 << 3)
     /// A testing/debugging parameter: left out of `CONFIG GET` glob patterns (it answers by exact name).
     public static let hidden = ConfigFlags(rawValue: 1 << 4)
+    /// Not settable while the dataset is loading (CONFIG SET answers LOADING).
+    public static let denyLoading = ConfigFlags(rawValue: 1 << 5)
 }
 
 /// How a number is written and read.
@@ -246,11 +248,11 @@ private func buildTable() -> [ConfigParameter] {
     str("dbfilename", nil, "dump.rdb", .protected, null: false) { pathlessName($0, "dbfilename", "filename") }
     bool("rdb-del-sync-files", nil, false)
     bool("rdb-save-incremental-fsync", nil, true)
-    special("dir", nil, .dir, .directory, .protected)
+    special("dir", nil, .dir, .directory, [.protected, .denyLoading])
     enm("sanitize-dump-payload", ["no", "yes", "clients"], "no")
 
     // Append only file.
-    bool("appendonly", nil, false)
+    bool("appendonly", nil, false, .denyLoading)
     str("appendfilename", nil, "appendonly.aof", .immutable, null: false) { pathlessName($0, "appendfilename", "filename") }
     str("appenddirname", nil, "appendonlydir", .immutable, null: false) { pathlessName($0, "appenddirname", "dirname") }
     enm("appendfsync", ["everysec", "always", "no"], "everysec")
@@ -333,7 +335,7 @@ private func buildTable() -> [ConfigParameter] {
     bool("repl-diskless-sync", nil, true)
     num("repl-diskless-sync-delay", nil, 0, intMax, 5)
     num("repl-diskless-sync-max-replicas", nil, 0, intMax, 0)
-    enm("repl-diskless-load", ["disabled", "on-empty-db", "swapdb"], "disabled")
+    enm("repl-diskless-load", ["disabled", "on-empty-db", "swapdb"], "disabled", .denyLoading)
     bool("repl-disable-tcp-nodelay", nil, false)
     mem("repl-backlog-size", nil, 1, longMax, 1 << 20)
     num("repl-backlog-ttl", nil, 0, longMax, 3600)
@@ -397,26 +399,35 @@ private func buildTable() -> [ConfigParameter] {
 /// proc-title-template: variables {title} {listen-addr} {server-mode} {port} {tls-port} {unixsocket}
 /// {config-file}, "{{" and "}}" for braces; the expansion (with an empty title) must not be blank.
 @Sendable private func validProcTitleTemplate(_ v: [UInt8]) -> String? {
-    let bad = "template format is invalid or contains unknown variables"
     let known: [String: String] = ["title": "", "listen-addr": "*:0", "server-mode": "", "port": "0",
                                    "tls-port": "0", "unixsocket": "", "config-file": ""]
+    guard let out = expandProcTitleTemplate(v, known), out.contains(where: { $0 != 32 }) else {
+        return "template format is invalid or contains unknown variables"
+    }
+    return nil
+}
+
+/// The process title `template` gives with these variable values, trimmed of spaces at both ends;
+/// nil when the template is malformed or names an unknown variable.
+public func expandProcTitleTemplate(_ v: [UInt8], _ values: [String: String]) -> [UInt8]? {
     var out: [UInt8] = []
     var i = 0
     while i < v.count {
         let c = v[i]
         if c == UInt8(ascii: "{") {
             if i + 1 < v.count && v[i + 1] == c { out.append(c); i += 2; continue }
-            guard let close = v[(i + 1)...].firstIndex(of: UInt8(ascii: "}")) else { return bad }
-            guard let value = known[String(decoding: v[(i + 1) ..< close], as: UTF8.self)] else { return bad }
+            guard let close = v[(i + 1)...].firstIndex(of: UInt8(ascii: "}")) else { return nil }
+            guard let value = values[String(decoding: v[(i + 1) ..< close], as: UTF8.self)] else { return nil }
             out.append(contentsOf: value.utf8)
             i = close + 1
         } else if c == UInt8(ascii: "}") {
             if i + 1 < v.count && v[i + 1] == c { out.append(c); i += 2; continue }
-            return bad
+            return nil
         } else {
             out.append(c)
             i += 1
         }
     }
-    return out.contains(where: { $0 != 32 }) ? nil : bad
+    while out.last == 32 { out.removeLast() }
+    return Array(out.drop(while: { $0 == 32 }))
 }

@@ -199,10 +199,11 @@ public final class ServerConfig {
 
     /// CONFIG SET name value [name value ...]: all or nothing. Returns nil on success, else the error
     /// reply text (with the "ERR " prefix). `local` tells whether the client is local (for
-    /// enable-protected-configs local).
-    public func set(_ pairs: [(name: [UInt8], value: [UInt8])], local: Bool) -> String? {
+    /// enable-protected-configs local); `loading` whether the dataset is still loading.
+    public func set(_ pairs: [(name: [UInt8], value: [UInt8])], local: Bool, loading: Bool = false) -> String? {
         var indices: [Int] = []
         var unknown: String? = nil
+        var deniedWhileLoading = false
         var refusal: (arg: String, message: String)? = nil
         for (rawName, _) in pairs {
             let given = String(decoding: rawName, as: UTF8.self)
@@ -216,11 +217,16 @@ public final class ServerConfig {
                 refusal = (given, "can't set immutable config")
             } else if p.flags.contains(.protected) && !protectedAllowed(local: local) {
                 refusal = (given, "can't set protected config")
+            } else if loading && p.flags.contains(.denyLoading) {
+                deniedWhileLoading = true
+                continue
             } else if indices.contains(i) {
                 refusal = (given, "duplicate parameter")
             }
             indices.append(i)
         }
+        // As Redis, the loading refusal comes first: clients may treat it apart from a plain error.
+        if deniedWhileLoading { return "LOADING Redis is loading the dataset in memory" }
         if let unknown { return "ERR Unknown option or number of arguments for CONFIG SET - '\(unknown)'" }
         if let refusal { return "ERR CONFIG SET failed (possibly related to argument '\(refusal.arg)') - \(refusal.message)" }
 
