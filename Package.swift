@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
         .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
-        .executableTarget(name: "cairn-server", dependencies: ["Server"]),
+        // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.
+        .executableTarget(name: "cairn-server", dependencies: ["Server"],
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
         .target(name: "ToolKit", dependencies: ["StorageFormat"], swiftSettings: fastSettings),
         // cairn-rdb links Engine and Persistence to replay an AOF into RDB as the server loads it.
         .executableTarget(name: "cairn-rdb", dependencies: [

@@ -136,6 +136,55 @@ void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic
 
 void cairn_set_crash_log_fd(int log_fd) { crash_log_fd = log_fd; }
 
+// ---- Watchdog ------------------------------------------------------------------------------------
+#include <sys/time.h>
+#include <pthread.h>
+
+static void watchdog_handler(int sig, siginfo_t *info, void *context) {
+    (void)sig; (void)context;
+    if (info && info->si_pid == 0) {
+        crash_write("\n");
+        crash_write_number((long)getpid());
+        crash_write(":M # \n--- WATCHDOG TIMER EXPIRED ---\n");
+        void *frames[100];
+        int n = backtrace(frames, 100);
+        backtrace_symbols_fd(frames, n, crash_log_fd);
+        crash_write("--------\n");
+    } else {
+        crash_write_number((long)getpid());
+        crash_write(":M # Received SIGALRM\n");
+    }
+}
+
+static int watchdog_installed = 0;
+
+void cairn_watchdog_schedule(int period_ms) {
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    if (period_ms > 0) {
+        if (!watchdog_installed) {
+            void *warm[4];
+            (void)backtrace(warm, 4);
+            struct sigaction act;
+            memset(&act, 0, sizeof(act));
+            sigemptyset(&act.sa_mask);
+            // SA_RESTART: system calls the timer interrupts go on (reads, writes, fsync).
+            act.sa_flags = SA_NODEFER | SA_SIGINFO | SA_RESTART;
+            act.sa_sigaction = watchdog_handler;
+            sigaction(SIGALRM, &act, NULL);
+            // A parent may have started us with SIGALRM blocked (the mask is inherited).
+            sigset_t alarm;
+            sigemptyset(&alarm);
+            sigaddset(&alarm, SIGALRM);
+            pthread_sigmask(SIG_UNBLOCK, &alarm, NULL);
+            watchdog_installed = 1;
+        }
+        it.it_value.tv_sec = period_ms / 1000;
+        it.it_value.tv_usec = (period_ms % 1000) * 1000;
+    }
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
 // ---- Process title -------------------------------------------------------------------------------
 // glibc passes (argc, argv, envp) to ELF constructors: keep them. The kernel shows a process's
 // argument area as /proc/PID/cmdline; when the area's last byte is not NUL it reads on into the

@@ -17,6 +17,7 @@ public final class CairnServer {
     var listeners: [Int32] = []
     /// The TCP listeners among `listeners`, and the addresses and port they are bound to.
     var tcpListeners: [Int32] = []
+    var watchdogArmed = false
     var boundTo: (bind: [String], port: Int) = ([], 0)
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
@@ -80,6 +81,10 @@ public final class CairnServer {
         config.onResetStat = { [unowned self] in
             self.engine.resetStats()
             self.stats = ServerStats()
+        }
+        config.onChange["watchdog-period"] = { [unowned self] _ in
+            self.scheduleWatchdog()
+            return nil
         }
         config.onChange["proc-title-template"] = { [unowned self] _ in
             self.updateProcessTitle()
@@ -305,6 +310,19 @@ public final class CairnServer {
         }
     }
 
+    /// watchdog-period: re-armed by every cron run, so it fires only when the main thread is stuck
+    /// longer than the period (at least two cron intervals, as Redis).
+    func scheduleWatchdog() {
+        let period = config.int("watchdog-period")
+        if period > 0 {
+            cairn_watchdog_schedule(Int32(clamping: max(period, 2000 / max(config.hz, 1))))
+            watchdogArmed = true
+        } else if watchdogArmed {
+            cairn_watchdog_schedule(0)
+            watchdogArmed = false
+        }
+    }
+
     /// Sets what ps shows for this process from proc-title-template (when set-proc-title is on).
     func updateProcessTitle() {
         guard config.bool("set-proc-title") else { return }
@@ -525,6 +543,7 @@ public final class CairnServer {
 
     func cron() {
         engine.updateClock()
+        scheduleWatchdog()
         if cronPaused { return }
         if shutdownASAP {
             if prepareForShutdown(save: nil, force: false) {

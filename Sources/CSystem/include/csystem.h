@@ -30,6 +30,11 @@ void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic
 /// The log descriptor changed (CONFIG SET logfile).
 void cairn_set_crash_log_fd(int log_fd);
 
+/// The watchdog (watchdog-period): arms a one-shot timer of `period_ms`; if it fires before the next
+/// call (the main thread is stuck), SIGALRM's handler logs "--- WATCHDOG TIMER EXPIRED ---" and a
+/// stack trace to the crash log descriptor. 0 disarms it.
+void cairn_watchdog_schedule(int period_ms);
+
 /// The program name as started (argv[0]), captured before anything rewrote it; "" when unknown.
 const char *cairn_original_argv0(void);
 /// Replaces the process title (what ps and /proc/PID/cmdline show) by `title`, truncated to the

@@ -123,7 +123,7 @@ public enum ConnectionCommands {
                 }
             },
             LatencyCommand.spec,
-            CommandSpec("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in debug(ctx) },
+            CommandSpec("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale]) { ctx in debugCommand(ctx) },
             CommandSpec("monitor", arity: 1, flags: [.admin, .noScript, .loading, .stale]) { ctx in
                 ctx.session.isMonitor = true
                 ctx.engine.monitors.append(ctx.session)
@@ -556,7 +556,11 @@ public enum ConnectionCommands {
         switch ctx.option(1) {
         case "SLEEP":
             guard ctx.argc == 3, let secs = parseRedisDouble(ctx.args[2]) else { ctx.syntaxError(); return }
-            usleep(useconds_t(max(0, secs) * 1_000_000))
+            // The whole time even when a signal (the watchdog's SIGALRM) interrupts the sleep.
+            let total = max(0, secs)
+            var want = timespec(tv_sec: Int(total), tv_nsec: Int((total - total.rounded(.down)) * 1e9))
+            var left = timespec()
+            while nanosleep(&want, &left) != 0 && errno == EINTR { want = left }
             ctx.ok()
         case "OBJECT":
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }

@@ -127,3 +127,11 @@ extension ConnectionCommands {
         return o ? nil : r
     }
 }
+
+/// DEBUG's entry point: public and never inlined, so the dynamic symbol table names it and a
+/// watchdog or crash stack trace shows a `debugCommand` frame, as Redis's does (not optimised, so
+/// the call below stays a call with this frame on the stack, not a jump).
+@inline(never) @_optimize(none)
+public func debugCommand(_ ctx: CommandContext) {
+    ConnectionCommands.debug(ctx)
+}

@@ -218,6 +218,7 @@ private func buildTable() -> [ConfigParameter] {
     num("rdb-key-save-delay", nil, intMin, intMax, 0, .hidden)
     num("key-load-delay", nil, intMin, intMax, 0, .hidden)
     num("loading-process-events-interval-bytes", nil, 1024, intMax, 2 << 20, .hidden)
+    num("watchdog-period", nil, 0, intMax, 0, .hidden)
     bool("crash-memcheck-enabled", nil, true)
     bool("disable-thp", nil, true, .immutable)
     bool("jemalloc-bg-thread", nil, true)
