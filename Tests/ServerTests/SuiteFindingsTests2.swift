@@ -123,4 +123,26 @@ import Glibc
         }()
         #expect(r == [true, true, true], "\(s.log())")
     }
+
+    /// CONFIG SET maxmemory inside a transaction does not evict keys from under the next queued
+    /// command (the evictions run from the event loop); shared small integers stop being shared
+    /// while maxmemory evicts by LRU or LFU.
+    @Test func evictionAfterConfigSetAndIntegerSharing() throws {
+        let r = try both { s -> [String] in
+            let c = try s.client()
+            var out: [String] = []
+            for line in ["SET a 1", "OBJECT REFCOUNT a", "CONFIG SET maxmemory 1073741824", "CONFIG SET maxmemory-policy allkeys-random",
+                         "OBJECT REFCOUNT a", "CONFIG SET maxmemory-policy allkeys-lru", "SET c 1", "OBJECT REFCOUNT c", "SET b 12345",
+                         "OBJECT REFCOUNT b", "CONFIG SET maxmemory 0", "FLUSHALL",
+                         "MULTI", "INCR x", "CONFIG SET maxmemory 1", "INCR x", "EXEC"] {
+                out.append(try c.send(line))
+            }
+            _ = waitUntil(5) { (try? c.send("DBSIZE")) == ":0\r\n" }
+            out.append(try c.send("DBSIZE"))
+            out.append(try c.send("CONFIG SET maxmemory 0"))
+            return out
+        }
+        #expect(r.cairn == r.redis)
+        #expect(r.cairn.contains("*3\r\n:1\r\n+OK\r\n:2\r\n"))
+    }
 }

@@ -180,8 +180,12 @@ public enum KeyCommands {
         case "ENCODING":
             ctx.bulk(value.encodingName)
         case "REFCOUNT":
-            // Redis shares the integer objects 0...9999 (refcount INT_MAX); every other value has one owner.
-            if case .string(.int(let v)) = value, v >= 0 && v < 10000 {
+            // Redis shares the integer objects 0...9999 (refcount INT_MAX); every other value has one
+            // owner. Not while maxmemory evicts by LRU or LFU: each value then keeps its own access
+            // clock, so Redis stops sharing them (the answer follows the configuration now in force).
+            let e = ctx.engine.eviction
+            let perValueClock = e.maxmemory > 0 && [.allkeysLRU, .allkeysLFU, .volatileLRU, .volatileLFU].contains(e.policy)
+            if case .string(.int(let v)) = value, v >= 0 && v < 10000, !perValueClock {
                 ctx.integer(Int(Int32.max)) as Void
             } else {
                 ctx.integer(1)

@@ -47,7 +47,7 @@ public final class Eviction {
     public var measure: (() -> Int)?
 
     /// The last pass stopped for time with memory still over the limit: the next one is due at once.
-    public internal(set) var inProgress = false
+    public var inProgress = false
     /// The last measurement, and the estimated change since.
     var measured = 0
     var drift = 0

@@ -189,8 +189,10 @@ public final class ServerConfig {
         if limit != ev.maxmemory {
             ev.maxmemory = limit
             if limit > 0 {
+                // As Redis, the evictions run from the event loop, not inside this command (a
+                // CONFIG SET in a transaction does not evict keys from under the next command).
                 ev.remeasure()
-                engine.performEvictions()
+                ev.inProgress = true
             }
         }
     }
