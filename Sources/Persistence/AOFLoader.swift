@@ -49,7 +49,7 @@ extension AppendOnlyFile {
                 guard rename(oldPath, path(s.fileName)) == 0 else {
                     throw LoadError("Error moving the old AOF file \(s.fileName) into dir \(s.dirName): \(AppendOnlyFile.errnoText())")
                 }
-                AppendOnlyFile.fsyncDirectory(dirPath)
+                try AppendOnlyFile.fsyncDirectory(dirPath)
                 log(false, "Successfully migrated an old-style AOF file (\(s.fileName)) into the AOF directory (\(s.dirName)).")
             }
         }

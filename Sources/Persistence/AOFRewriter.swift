@@ -25,28 +25,28 @@ enum AOFRewriter {
             } else {
                 try writeCommands(engine, to: fd, timestamps: timestamps)
             }
-            if fsync(fd) != 0 { throw SnapshotError("Write error writing append only file on disk (fsync): \(String(cString: strerror(errno)))") }
-            if close(fd) != 0 {
-                throw SnapshotError("Write error writing append only file on disk (close): \(String(cString: strerror(errno)))")
-            }
+            try DurableFile.sync(fd, path: path)
         } catch {
             close(fd)
             unlink(path)
+            if let e = error as? FileError {
+                throw SnapshotError("Write error writing append only file on disk (fsync): \(e.reason)")
+            }
             throw error
+        }
+        do throws(FileError) {
+            try DurableFile.close(fd, path: path)
+        } catch {
+            unlink(path)
+            throw SnapshotError("Write error writing append only file on disk (close): \(error.reason)")
         }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SnapshotError("Write error writing append only file on disk: \(String(cString: strerror(errno)))")
-                }
-                done += n
-            }
+        do throws(FileError) {
+            try DurableFile.writeAll(fd, bytes, path: "AOF")
+        } catch {
+            throw SnapshotError("Write error writing append only file on disk: \(error.reason)")
         }
     }
 
@@ -62,7 +62,11 @@ enum AOFRewriter {
             out.removeAll(keepingCapacity: true)
             // Like aof-rewrite-incremental-fsync: flush to disk every 4 MB.
             if sinceSync >= 4 << 20 {
-                fdatasync(fd)
+                do throws(FileError) {
+                    try DurableFile.syncData(fd, path: "AOF")
+                } catch {
+                    throw SnapshotError("Write error writing append only file on disk (fsync): \(error.reason)")
+                }
                 sinceSync = 0
             }
         }

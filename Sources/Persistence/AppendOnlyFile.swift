@@ -219,8 +219,10 @@ public final class AppendOnlyFile {
         switch policy {
         case .always:
             let t0 = engine.latency.threshold > 0 ? AppendOnlyFile.monotonicMS() : 0
-            if fdatasync(fd) != 0 {
-                fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(AppendOnlyFile.errnoText()). Exiting...")
+            do throws(FileError) {
+                try DurableFile.syncData(fd, path: "AOF")
+            } catch {
+                fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(error.reason). Exiting...")
             }
             if engine.latency.threshold > 0 {
                 engine.latency.add("aof-fsync-always", ms: Int(AppendOnlyFile.monotonicMS() - t0), now: Int(engine.now / 1000))
@@ -276,11 +278,11 @@ public final class AppendOnlyFile {
         return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
-    static func fsyncDirectory(_ path: String) {
-        let d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if d >= 0 {
-            fsync(d)
-            close(d)
+    static func fsyncDirectory(_ path: String) throws {
+        do throws(FileError) {
+            try DurableFile.syncDirectory(path)
+        } catch {
+            throw SnapshotError("Failed to fsync the append-only dir \(path): \(error.reason)")
         }
     }
 
@@ -293,20 +295,25 @@ public final class AppendOnlyFile {
         let bytes = m.encoded()
         let f = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard f >= 0 else { throw SnapshotError("Can't open the AOF manifest file \(temp): \(AppendOnlyFile.errnoText())") }
-        var ok = bytes.withUnsafeBytes { write(f, $0.baseAddress, $0.count) == $0.count }
-        if ok && fsync(f) != 0 { ok = false }
-        let e = errno
-        close(f)
-        guard ok else {
+        do throws(FileError) {
+            try DurableFile.writeAll(f, bytes, path: temp)
+        } catch {
+            close(f)
             unlink(temp)
-            throw SnapshotError("Error trying to write the temporary AOF manifest file \(temp): \(AppendOnlyFile.errnoText(e))")
+            throw SnapshotError("Error trying to write the temporary AOF manifest file \(temp): \(error.reason)")
         }
-        guard rename(temp, target) == 0 else {
-            let e2 = errno
-            unlink(temp)
-            throw SnapshotError("Error trying to rename the temporary AOF manifest file \(temp) into \(target): \(AppendOnlyFile.errnoText(e2))")
+        do throws(FileError) {
+            try DurableFile.commit(f, temp: temp, to: target)
+        } catch {
+            switch error.operation {
+            case .rename:
+                throw SnapshotError("Error trying to rename the temporary AOF manifest file \(temp) into \(target): \(error.reason)")
+            case .fsyncDirectory:
+                throw SnapshotError("Failed to fsync the append-only dir \(dirPath): \(error.reason)")
+            default:
+                throw SnapshotError("Error trying to write the temporary AOF manifest file \(temp): \(error.reason)")
+            }
         }
-        AppendOnlyFile.fsyncDirectory(dirPath)
     }
 
     func ensureDirectory() throws {
@@ -442,7 +449,7 @@ public final class AppendOnlyFile {
         guard state != .off else { return }
         flush(force: true)
         if fd >= 0 {
-            fdatasync(fd)
+            syncBeforeClosing()
             jobs.submit(.close(fd))
             fd = -1
         }
@@ -461,8 +468,17 @@ public final class AppendOnlyFile {
         guard fd >= 0 else { return }
         flush(force: true)
         log(false, "Calling fsync() on the AOF file.")
-        fdatasync(fd)
+        syncBeforeClosing()
         jobs.drain()
+    }
+
+    /// The last fsync before the file is closed (AOF turned off, shutdown): a failure is logged.
+    func syncBeforeClosing() {
+        do throws(FileError) {
+            try DurableFile.syncData(fd, path: "AOF")
+        } catch {
+            log(true, "Fail to fsync the AOF file: \(error.reason).")
+        }
     }
 
     // MARK: - Rewrite
@@ -473,11 +489,14 @@ public final class AppendOnlyFile {
         let temp = path("temp-rewriteaof-\(getpid()).aof")
         try AOFRewriter.writeFile(engine, path: temp, preamble: s.useRDBPreamble, timestamps: timestamps,
                                   compression: s.rdbCompression, checksum: s.rdbChecksum, usedMemory: usedMemory())
-        guard rename(temp, path(name)) == 0 else {
-            unlink(temp)
-            throw SnapshotError("Error trying to rename the temporary AOF base file into \(name): \(AppendOnlyFile.errnoText())")
+        do throws(FileError) {
+            try DurableFile.rename(temp, over: path(name))
+        } catch {
+            if error.operation == .rename { unlink(temp) }
+            throw SnapshotError(error.operation == .rename
+                ? "Error trying to rename the temporary AOF base file into \(name): \(error.reason)"
+                : "Failed to fsync the append-only dir \(dirPath): \(error.reason)")
         }
-        AppendOnlyFile.fsyncDirectory(dirPath)
     }
 
     /// The file a rewrite child with this pid writes the new base to.
@@ -718,7 +737,7 @@ public final class AppendOnlyFile {
             flush(force: false)
         } else if !lastWriteOK {
             // The failed part was taken back; a successful fsync clears the state.
-            if fd >= 0 && fdatasync(fd) == 0 {
+            if fd >= 0 && (try? DurableFile.syncData(fd, path: "AOF")) != nil {
                 log(true, "AOF write error looks solved, Redis can write again.")
                 lastWriteOK = true
             }

@@ -32,20 +32,17 @@ public enum SnapshotWriter {
         w.checksum = options.checksum
         var sinceSync = 0
         let writer = try RDBWriter(options: w) { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SnapshotError("Write error saving DB on disk: \(String(cString: strerror(errno)))")
+            do throws(FileError) {
+                try DurableFile.writeAll(fd, bytes, path: "RDB")
+                // Like rdb-save-incremental-fsync: flush to disk every 4 MB so the final fsync is short.
+                sinceSync += bytes.count
+                if sinceSync >= 4 << 20 {
+                    try DurableFile.syncData(fd, path: "RDB")
+                    sinceSync = 0
                 }
-                done += n
-            }
-            // Like rdb-save-incremental-fsync: flush to disk every 4 MB so the final fsync is short.
-            sinceSync += bytes.count
-            if sinceSync >= 4 << 20 {
-                fdatasync(fd)
-                sinceSync = 0
+            } catch {
+                let what = error.operation == .fsync ? " (fsync)" : ""
+                throw SnapshotError("Write error saving DB on disk\(what): \(error.reason)")
             }
         }
         try writer.writeHeader()
@@ -98,25 +95,26 @@ public enum SnapshotWriter {
         if fd < 0 {
             throw SnapshotError("Failed opening the temp RDB file \(temp) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
         }
-        var isOpen = true
+        let keys: Int
         do {
-            let keys = try write(engine, to: fd, options: options, usedMemory: usedMemory, onKey: onKey)
-            if fsync(fd) != 0 { throw SnapshotError("Write error saving DB on disk (fsync): \(String(cString: strerror(errno)))") }
-            isOpen = false
-            if close(fd) != 0 { throw SnapshotError("Write error saving DB on disk (close): \(String(cString: strerror(errno)))") }
-            if rename(temp, target) != 0 {
-                throw SnapshotError("Error moving temp DB file \(temp) on the final destination \(target) (in server root dir \(dir)): \(String(cString: strerror(errno)))")
-            }
-            let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dfd >= 0 {
-                fsync(dfd)
-                close(dfd)
-            }
-            return keys
+            keys = try write(engine, to: fd, options: options, usedMemory: usedMemory, onKey: onKey)
         } catch {
-            if isOpen { close(fd) }
+            close(fd)
             unlink(temp)
             throw error
         }
+        do throws(FileError) {
+            try DurableFile.commit(fd, temp: temp, to: target)
+        } catch {
+            switch error.operation {
+            case .rename:
+                throw SnapshotError("Error moving temp DB file \(temp) on the final destination \(target) (in server root dir \(dir)): \(error.reason)")
+            case .fsyncDirectory:
+                throw SnapshotError("Failed to fsync the directory \(DurableFile.directory(of: target)) after saving the DB: \(error.reason)")
+            default:
+                throw SnapshotError("Write error saving DB on disk (\(error.operation.rawValue)): \(error.reason)")
+            }
+        }
+        return keys
     }
 }

@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import Engine
+import StorageFormat
 
 extension CairnServer {
     /// Wires the ACL settings and file hooks (called from init).
@@ -86,34 +87,14 @@ extension CairnServer {
         }
     }
 
-    /// ACL SAVE: the users, one line each, written to a temporary file then renamed over the aclfile.
+    /// ACL SAVE: the users, one line each, replacing the aclfile atomically and durably.
     func saveACLFile(_ path: String) -> String? {
-        let text = engine.acl.fileText()
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 {
-            log.warning("Opening temp ACL file for ACL SAVE: \(String(cString: strerror(errno)))")
-            return "open"
+        do throws(FileError) {
+            try DurableFile.replace(path, with: engine.acl.fileText())
+            return nil
+        } catch {
+            log.warning("Saving the ACL file for ACL SAVE failed (\(error.operation.rawValue) \(error.path)): \(error.reason)")
+            return error.reason
         }
-        var off = 0
-        while off < text.count {
-            let n = text.withUnsafeBytes { write(fd, $0.baseAddress! + off, text.count - off) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                log.warning("Writing ACL file for ACL SAVE: \(String(cString: strerror(errno)))")
-                close(fd)
-                unlink(tmp)
-                return "write"
-            }
-            off += n
-        }
-        fsync(fd)
-        close(fd)
-        if rename(tmp, path) != 0 {
-            log.warning("Renaming ACL file for ACL SAVE: \(String(cString: strerror(errno)))")
-            unlink(tmp)
-            return "rename"
-        }
-        return nil
     }
 }

@@ -661,7 +661,7 @@ final class AOFCheckRun {
                 try AOFCheckRepair.copy(from: o.path, to: target, limit: cut?.offset)
                 note("wrote the AOF up to timestamp \(limit) to \(target)")
             }
-            AOFCheckRepair.fsyncDirectory(of: outDir + "/x")
+            try AOFCheckRepair.fsyncDirectory(of: outDir + "/x")
             written = outDir
             return
         }

@@ -100,18 +100,14 @@ enum AOFCheckRepair {
             let want = min(left, buf.count)
             let n = try buf.withUnsafeMutableBytes { try src.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0 ..< want])) }
             if n == 0 { break }
-            var done = 0
-            while done < n {
-                let w = buf.withUnsafeBytes { write(d, $0.baseAddress! + done, n - done) }
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw IOError(path: to, errno: errno)
-                }
-                done += w
+            do throws(FileError) {
+                try DurableFile.writeAll(d, buf[0 ..< n], path: to)
+            } catch {
+                throw IOError(path: to, errno: error.errno)
             }
             left -= n
         }
-        if fsync(d) != 0 { throw IOError(path: to, errno: errno) }
+        do { try DurableFile.sync(d, path: to) } catch { throw IOError(path: to, errno: error.errno) }
     }
 
     /// Truncates `path` to `size` bytes and fsyncs it.
@@ -120,21 +116,17 @@ enum AOFCheckRepair {
         if d < 0 { throw IOError(path: path, errno: errno) }
         defer { close(d) }
         if ftruncate(d, off_t(size)) != 0 { throw IOError(path: path, errno: errno) }
-        if fsync(d) != 0 { throw IOError(path: path, errno: errno) }
+        do { try DurableFile.sync(d, path: path) } catch { throw IOError(path: path, errno: error.errno) }
     }
 
     /// Writes `bytes` to `path` through a temporary file renamed into place, then fsyncs the folder.
     static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         try writeAtomically(to: path) { try $0.write(bytes) }
-        fsyncDirectory(of: path)
     }
 
-    static func fsyncDirectory(of path: String) {
-        let d = open(dirName(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if d >= 0 {
-            _ = fsync(d)
-            close(d)
-        }
+    /// fsyncs the folder `path` is in (renames and new files there become durable).
+    static func fsyncDirectory(of path: String) throws {
+        do { try DurableFile.syncDirectory(dirName(path)) } catch { throw IOError(path: error.path, errno: error.errno) }
     }
 
     /// C's dirname(3) (glibc): "a" → ".", "/a" → "/", "a/b/" → "a".

@@ -52,16 +52,10 @@ public final class FileOutput {
     }
 
     public func flush() throws {
-        var done = 0
-        try buffer.withUnsafeBytes { b in
-            while done < b.count {
-                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw IOError(path: path, errno: errno)
-                }
-                done += n
-            }
+        do throws(FileError) {
+            try DurableFile.writeAll(fd, buffer, path: path)
+        } catch {
+            throw IOError(path: path, errno: error.errno)
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -70,13 +64,18 @@ public final class FileOutput {
     public func close() throws {
         try flush()
         if ownsFD {
-            if fsync(fd) != 0 { throw IOError(path: path, errno: errno) }
-            if Glibc.close(fd) != 0 { throw IOError(path: path, errno: errno) }
+            do throws(FileError) {
+                try DurableFile.sync(fd, path: path)
+                try DurableFile.close(fd, path: path)
+            } catch {
+                throw IOError(path: path, errno: error.errno)
+            }
         }
     }
 }
 
-/// Writes a file under a temporary name and renames it into place only when `body` succeeds.
+/// Writes a file under a temporary name and renames it into place only when `body` succeeds (then
+/// fsyncs the folder: the new file is durable when this returns).
 public func writeAtomically(to path: String, _ body: (FileOutput) throws -> Void) throws {
     let temp = path + ".tmp-\(getpid())"
     let out = try FileOutput(creating: temp)
@@ -88,10 +87,11 @@ public func writeAtomically(to path: String, _ body: (FileOutput) throws -> Void
         unlink(temp)
         throw error
     }
-    if rename(temp, path) != 0 {
-        let e = errno
-        unlink(temp)
-        throw IOError(path: path, errno: e)
+    do throws(FileError) {
+        try DurableFile.rename(temp, over: path)
+    } catch {
+        if error.operation == .rename { unlink(temp) }
+        throw IOError(path: error.path, errno: error.errno)
     }
 }
 

@@ -220,41 +220,10 @@ extension ServerConfig {
 
 /// Writes `content` to a temporary file beside `path`, fsyncs, and renames it over `path`.
 private func overwriteFile(_ path: String, _ content: [UInt8]) -> String? {
-    var template = Array((path + ".XXXXXX").utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    if fd < 0 { return String(cString: strerror(errno)) }
-    let tmp = stringFromCBuffer(template)
-    func fail() -> String {
-        let e = String(cString: strerror(errno))
-        close(fd)
-        unlink(tmp)
-        return e
+    do throws(FileError) {
+        try DurableFile.replace(path, with: content)
+        return nil
+    } catch {
+        return error.reason
     }
-    var off = 0
-    while off < content.count {
-        let n = content.withUnsafeBytes { write(fd, $0.baseAddress! + off, content.count - off) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return fail()
-        }
-        off += n
-    }
-    if fsync(fd) != 0 { return fail() }
-    let mask = umask(0)
-    umask(mask)
-    if fchmod(fd, 0o644 & ~mask) != 0 { return fail() }
-    close(fd)
-    if rename(tmp, path) != 0 {
-        let e = String(cString: strerror(errno))
-        unlink(tmp)
-        return e
-    }
-    // fsync the directory so the rename is durable.
-    let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY)
-    if dfd >= 0 {
-        fsync(dfd)
-        close(dfd)
-    }
-    return nil
 }
