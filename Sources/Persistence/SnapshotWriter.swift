@@ -50,6 +50,7 @@ public enum SnapshotWriter {
         clock_gettime(CLOCK_REALTIME, &ts)
         try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
         var keys = 0
+        let layout = BorrowedValue.layout
         let access = engine.keyAccess
         let saveIdle = access.lruPolicy, saveFreq = access.lfuPolicy
         for db in engine.databases where db.count > 0 {
@@ -66,6 +67,19 @@ public enum SnapshotWriter {
                 let idle: UInt64? = saveIdle ? UInt64(access.idleSeconds(bits)) : nil
                 let freq: UInt8? = saveFreq ? UInt8(access.decayedCounter(bits)) : nil
                 try keyPtr.pointee.withUnsafeBytes { key in
+                    // Strings read in place, no reference counting (BorrowedValue): in a forked
+                    // child that is what keeps the pages holding string buffers shared.
+                    if let layout, let kind = BorrowedValue.kind(valuePtr, layout) {
+                        switch kind {
+                        case .int:
+                            return try writer.writeIntegerEntry(key: key, value: BorrowedValue.integer(valuePtr), expiresAt: expire, idle: idle, freq: freq)
+                        case .smallString, .largeString:
+                            return try BorrowedValue.withStringBytes(valuePtr, kind, layout) {
+                                try writer.writeStringEntry(key: key, value: $0, expiresAt: expire, idle: idle, freq: freq)
+                            }
+                        default: break
+                        }
+                    }
                     switch valuePtr.pointee {
                     case .string(.int(let v)):
                         try writer.writeIntegerEntry(key: key, value: v, expiresAt: expire, idle: idle, freq: freq)

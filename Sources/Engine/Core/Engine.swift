@@ -134,6 +134,8 @@ public final class Engine {
     var transactionOps: [(db: Int, args: [[UInt8]])]? = nil
 
     public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
+        // Learned here, in the parent, so a forked snapshot child never runs the one-time initialiser.
+        _ = BorrowedValue.layout
         self.config = config
         let access = KeyAccess()
         keyAccess = access
