@@ -57,5 +57,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StorageFormat"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat"]),
         .testTarget(name: "InteropTests", dependencies: ["StorageFormat"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "StorageFormat"]),
     ]
 )

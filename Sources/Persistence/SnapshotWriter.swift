@@ -15,6 +15,9 @@ public struct SnapshotOptions: Sendable {
     public var aofBase = false
     /// RDB version to write (9–12); the server always writes 10.
     public var version = 10
+    /// Aggregates written straight from their structures (false: through StorageFormat's value model,
+    /// the slower path that copies each value; kept to check the two give the same bytes).
+    public var inPlace = true
     public init() {}
 }
 
@@ -77,7 +80,11 @@ public enum SnapshotWriter {
                             return try BorrowedValue.withStringBytes(valuePtr, kind, layout) {
                                 try writer.writeStringEntry(key: key, value: $0, expiresAt: expire, idle: idle, freq: freq)
                             }
-                        default: break
+                        case .list, .hash, .set, .zset:
+                            if options.inPlace, try BorrowedValue.writeAggregate(valuePtr, kind, layout, key: key, to: writer,
+                                                                                  expiresAt: expire, idle: idle, freq: freq) {
+                                return
+                            }
                         }
                     }
                     switch valuePtr.pointee {

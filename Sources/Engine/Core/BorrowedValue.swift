@@ -23,6 +23,9 @@ public enum BorrowedValue {
         /// Offsets in a [UInt8]'s buffer object of its count and its first element.
         var countOffset: Int
         var elementsOffset: Int
+        /// The bit of a lone ByteString's byte 14 that marks it large (its other tags live in
+        /// the enums around it).
+        var largeStringBit: UInt8
     }
 
     @inline(__always)
@@ -68,7 +71,13 @@ public enum BorrowedValue {
             off += 8
         }
         guard countOffset > 0 else { return nil }
-        return Layout(kinds: kinds, countOffset: countOffset, elementsOffset: elementsOffset)
+        // A lone ByteString: which bit of byte 14 differs between small and large.
+        func byte14(_ b: ByteString) -> UInt8 { var b = b; return withUnsafeBytes(of: &b) { $0[14] } }
+        let smallTags = [ByteString(), ByteString(Array("abc".utf8)), ByteString(Array("fourteen bytes".utf8))].map { byte14($0) & 0xF0 }
+        let largeTag = byte14(ByteString(largeBytes)) & 0xF0
+        let bit = largeTag & ~(smallTags.reduce(0) { $0 | $1 })
+        guard bit.nonzeroBitCount == 1 else { return nil }
+        return Layout(kinds: kinds, countOffset: countOffset, elementsOffset: elementsOffset, largeStringBit: bit)
     }
 
     /// The kind of the value at `p`, per `layout`.
@@ -96,5 +105,34 @@ public enum BorrowedValue {
         let object = UnsafeRawPointer(bitPattern: raw.load(as: UInt.self))!
         let n = object.load(fromByteOffset: layout.countOffset, as: Int.self)
         return try body(UnsafeRawBufferPointer(start: object + layout.elementsOffset, count: n))
+    }
+}
+
+extension BorrowedValue {
+    /// A lone ByteString's bytes (a key, a member, a field), read in place.
+    @inline(__always)
+    public static func withBytes<R>(_ p: UnsafePointer<ByteString>, _ layout: Layout,
+                                    _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let raw = UnsafeRawPointer(p)
+        let tag = raw.load(fromByteOffset: 14, as: UInt8.self)
+        if tag & layout.largeStringBit == 0 {
+            var words = (raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self))
+            return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: Int(tag & 0x0F))) }
+        }
+        return try withArrayBytes(raw, layout, body)
+    }
+
+    /// The bytes of the [UInt8] whose reference is stored at `p`.
+    @inline(__always)
+    static func withArrayBytes<R>(_ p: UnsafeRawPointer, _ layout: Layout, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
+        let n = object.load(fromByteOffset: layout.countOffset, as: Int.self)
+        return try body(UnsafeRawBufferPointer(start: object + layout.elementsOffset, count: n))
+    }
+
+    /// The object an aggregate value points to, unretained.
+    @inline(__always)
+    static func object(_ p: UnsafePointer<RedisValue>) -> UnsafeRawPointer {
+        UnsafeRawPointer(bitPattern: UnsafeRawPointer(p).load(as: UInt.self))!
     }
 }

@@ -270,6 +270,28 @@ public struct ListpackEncoder {
     /// Size the finished blob will have.
     public var byteSize: Int { writer.count + 1 }
 
+    /// Empties the encoder, keeping its buffer (one scratch encoder serves many values).
+    public mutating func reset() {
+        writer.removeAll(keepingCapacity: true)
+        for _ in 0 ..< Listpack.headerSize { writer.append(0) }
+        elementCount = 0
+    }
+
+    /// Calls `body` with the finished blob, built in place in the encoder's own buffer (no copy);
+    /// the encoder is left as it was.
+    public mutating func withFinished<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let total = byteSize
+        precondition(total <= Int(UInt32.max), "listpack larger than 4 GiB")
+        let count16 = UInt16(truncatingIfNeeded: min(elementCount, Listpack.unknownCount))
+        writer.append(0xFF)
+        defer { writer.bytes.removeLast() }
+        writer.bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: total).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: count16.littleEndian, toByteOffset: 4, as: UInt16.self)
+        }
+        return try writer.bytes.withUnsafeBytes(body)
+    }
+
     /// The finished blob (header filled in, terminator appended).
     public func finish() -> [UInt8] {
         let total = byteSize

@@ -21,10 +21,11 @@ struct RDBStreamingValue {
 
 extension RDBWriter {
     /// Begins a key whose value of `count` elements follows through the `append…` calls, then `endValue()`.
-    public func beginValue(_ kind: RDBStreamingKind, key: UnsafeRawBufferPointer, count: Int, expiresAt: Int64? = nil) throws {
+    public func beginValue(_ kind: RDBStreamingKind, key: UnsafeRawBufferPointer, count: Int, expiresAt: Int64? = nil,
+                           idle: UInt64? = nil, freq: UInt8? = nil) throws {
         guard streaming == nil else { throw RDBWriteError(key: Array(key), message: "a streamed value is already open") }
         guard count > 0 else { throw RDBWriteError(key: Array(key), message: "an aggregate needs at least one element") }
-        writeKeyOpcodes(expiresAt: expiresAt, idle: nil, freq: nil)
+        writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
         switch kind {
         case .hash: out.append(RDBType.hash)
         case .set: out.append(RDBType.set)

@@ -55,6 +55,10 @@ public final class RDBWriter {
     public private(set) var bytesWritten = 0
     /// The value being written element by element (RDBWriter+Streaming.swift), if any.
     var streaming: RDBStreamingValue? = nil
+    /// The listpack being built for a compact value (RDBWriter+Compact.swift), reused value after value.
+    var scratch = ListpackEncoder()
+    /// The quicklist being written (RDBWriter+Compact.swift), if any.
+    var quicklist: RDBQuicklistState? = nil
     static let flushThreshold = 1 << 16
 
     /// A writer that hands bytes to `sink` in chunks.
