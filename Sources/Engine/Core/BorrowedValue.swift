@@ -16,6 +16,8 @@ public enum BorrowedKind: Equatable, Sendable {
     case int, smallString, largeString, list, hash, set, zset
 }
 
+import DequeModule
+
 public enum BorrowedValue {
     public struct Layout: Sendable {
         /// (byte 15 << 8 | byte 14's high half) → kind.
@@ -26,6 +28,16 @@ public enum BorrowedValue {
         /// The bit of a lone ByteString's byte 14 that marks it large (its other tags live in
         /// the enums around it).
         var largeStringBit: UInt8
+        /// A Deque's buffer object: where its capacity, count, first slot and slots are (nil when
+        /// they could not be learned: lists then take the ordinary path).
+        var deque: DequeLayout?
+    }
+
+    public struct DequeLayout: Sendable {
+        var capacityOffset: Int
+        var countOffset: Int
+        var startOffset: Int
+        var elementsOffset: Int
     }
 
     @inline(__always)
@@ -77,7 +89,54 @@ public enum BorrowedValue {
         let largeTag = byte14(ByteString(largeBytes)) & 0xF0
         let bit = largeTag & ~(smallTags.reduce(0) { $0 | $1 })
         guard bit.nonzeroBitCount == 1 else { return nil }
-        return Layout(kinds: kinds, countOffset: countOffset, elementsOffset: elementsOffset, largeStringBit: bit)
+        return Layout(kinds: kinds, countOffset: countOffset, elementsOffset: elementsOffset, largeStringBit: bit,
+                      deque: learnDeque())
+    }
+
+    /// A Deque<ByteString> of known capacity, count and first slot, inspected.
+    static func learnDeque() -> DequeLayout? {
+        var d = Deque<ByteString>(minimumCapacity: 40)
+        for i in 0 ..< 30 { d.append(ByteString(Array("element-\(i)".utf8))) }
+        let object = withUnsafeBytes(of: &d) { UInt(bitPattern: $0.load(as: Int.self)) }
+        guard let raw = UnsafeRawPointer(bitPattern: object),
+              let first = d.withContiguousStorageIfAvailable({ UInt(bitPattern: $0.baseAddress) }), first > object else { return nil }
+        let elementsOffset = Int(first - object)
+        d.removeFirst(7)
+        // Header words: capacity (at least 40), count 23, first slot 7.
+        var capacityOffset = -1, countOffset = -1, startOffset = -1
+        var off = 8
+        while off + 8 <= elementsOffset {
+            let v = raw.load(fromByteOffset: off, as: Int.self)
+            if v == 23 && countOffset < 0 { countOffset = off } else if v == 7 && startOffset < 0 { startOffset = off } else if v >= 40 && v < 1000 && capacityOffset < 0 { capacityOffset = off }
+            off += 8
+        }
+        guard capacityOffset > 0, countOffset > 0, startOffset > 0 else { return nil }
+        let layout = DequeLayout(capacityOffset: capacityOffset, countOffset: countOffset, startOffset: startOffset, elementsOffset: elementsOffset)
+        // Check: the walk sees what iteration sees, also after the ring wraps.
+        for i in 0 ..< 20 { d.append(ByteString(Array("wrapped-\(i)".utf8))) }
+        var walked: [ByteString] = []
+        dequeForEach(&d, layout) { walked.append($0.pointee) }
+        guard walked == Array(d) else { return nil }
+        return layout
+    }
+
+    /// Each element of the deque whose struct is at `p`, in order, by address.
+    static func dequeForEach(_ p: UnsafeRawPointer, _ layout: DequeLayout, _ body: (UnsafePointer<ByteString>) throws -> Void) rethrows {
+        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
+        let capacity = object.load(fromByteOffset: layout.capacityOffset, as: Int.self)
+        let count = object.load(fromByteOffset: layout.countOffset, as: Int.self)
+        var slot = object.load(fromByteOffset: layout.startOffset, as: Int.self)
+        let elements = object + layout.elementsOffset
+        let stride = MemoryLayout<ByteString>.stride
+        for _ in 0 ..< count {
+            try body((elements + slot * stride).assumingMemoryBound(to: ByteString.self))
+            slot += 1
+            if slot == capacity { slot = 0 }
+        }
+    }
+
+    static func dequeForEach(_ d: inout Deque<ByteString>, _ layout: DequeLayout, _ body: (UnsafePointer<ByteString>) throws -> Void) rethrows {
+        try withUnsafeMutablePointer(to: &d) { try dequeForEach(UnsafeRawPointer($0), layout, body) }
     }
 
     /// The kind of the value at `p`, per `layout`.
@@ -134,5 +193,15 @@ extension BorrowedValue {
     @inline(__always)
     static func object(_ p: UnsafePointer<RedisValue>) -> UnsafeRawPointer {
         UnsafeRawPointer(bitPattern: UnsafeRawPointer(p).load(as: UInt.self))!
+    }
+}
+
+extension BorrowedValue {
+    /// The elements and count of the Array whose reference is stored at `p` (elements aligned to
+    /// at most 8 bytes, as every array the engine stores is), read in place.
+    @inline(__always)
+    static func arrayInPlace(_ p: UnsafeRawPointer, _ layout: Layout) -> (elements: UnsafeRawPointer, count: Int) {
+        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
+        return (object + layout.elementsOffset, object.load(fromByteOffset: layout.countOffset, as: Int.self))
     }
 }

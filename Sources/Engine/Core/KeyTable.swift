@@ -727,3 +727,42 @@ final class KeyTableStorage<Value> {
 public enum EngineMemory {
     nonisolated(unsafe) public static var mappedBytes = 0
 }
+
+extension KeyTable {
+    /// Calls `body` with each entry's key, value and user bits, reading the table whose struct is at
+    /// `table` in place: no copy of the table, no retain of its storage, no write to it (not even the
+    /// rehash pause, which only matters when something else could touch the table meanwhile). For the
+    /// fork()ed snapshot child, where any write to a page copies it.
+    static func forEachInPlace(_ table: UnsafeRawPointer,
+                               _ body: (UnsafePointer<ByteString>, UnsafePointer<Value>, UInt32) throws -> Void) rethrows {
+        guard let object = UnsafeRawPointer(bitPattern: table.load(as: UInt.self)) else { return }
+        try Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { s in
+            let keyOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.key)!
+            let valueOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.value)!
+            let metaOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.meta)!
+            let stride = MemoryLayout<KeyTableEntry<Value>>.stride
+            let count = s.count
+            guard count > 0, let pages = s.pages else { return }
+            var i = 0
+            var p = 0
+            while i < count {
+                let page = UnsafeRawPointer(pages[p])
+                let n = min(KeyTableStorage<Value>.pageSize(p), count - i)
+                for j in 0 ..< n {
+                    let e = page + j * stride
+                    try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
+                             (e + valueOffset).assumingMemoryBound(to: Value.self),
+                             (e + metaOffset).load(as: UInt32.self) &>> 8)
+                }
+                i += n
+                p += 1
+            }
+        }
+    }
+
+    /// The number of entries of the table whose struct is at `table`, read in place.
+    static func countInPlace(_ table: UnsafeRawPointer) -> Int {
+        guard let object = UnsafeRawPointer(bitPattern: table.load(as: UInt.self)) else { return 0 }
+        return Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.count }
+    }
+}
