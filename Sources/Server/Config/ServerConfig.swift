@@ -189,8 +189,10 @@ public final class ServerConfig {
         if limit != ev.maxmemory {
             ev.maxmemory = limit
             if limit > 0 {
+                // As Redis: the eviction runs from the event loop after this command, not inside it
+                // (a CONFIG SET queued in MULTI does not evict between the transaction's commands).
                 ev.remeasure()
-                engine.performEvictions()
+                engine.scheduleEvictions()
             }
         }
     }
