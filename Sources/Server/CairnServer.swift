@@ -51,8 +51,8 @@ public final class CairnServer {
     /// maxmemory-clients in bytes (0: off), and whether an eviction pass is due (the limit changed).
     var clientEvictionLimit = 0
     var clientEvictionDue = false
-    /// The cron's round of the clients: a copy of the connections taken when the last round ended.
-    var cronRing: [Connection] = []
+    /// The cron's round of the clients: their descriptors, taken when the last round ended.
+    var cronRing: [Int32] = []
     var cronRingIndex = 0
 
     /// Hot settings cached from the config table (refreshed by onChange hooks).
@@ -460,11 +460,13 @@ public final class CairnServer {
             s.argvCount = args.count
             if let raw, engine.propagationRawSink != nil {
                 // The AOF may log a verbatim write from the request's own bytes.
+                conn.runningFromQuery = true
                 conn.query.withUnsafeBytes { bytes in
                     engine.rawRequest = UnsafeRawBufferPointer(rebasing: bytes[raw])
                     engine.execute(s, args)
                     engine.rawRequest = nil
                 }
+                conn.runningFromQuery = false
             } else {
                 engine.execute(s, args)
             }

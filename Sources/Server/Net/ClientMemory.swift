@@ -97,16 +97,21 @@ extension CairnServer {
         c.bucketSlot = -1
     }
 
-    /// A connection closed: its memory leaves the totals, and its buffers are let go at once (the
-    /// cron's list may hold the object a little longer).
+    /// A connection closed: its memory leaves the totals and its bucket, and its buffers are let go at
+    /// once (a list may hold the object until the loop next runs; memory freed by evicting it must be
+    /// free before the next command weighs memory for key eviction). The query buffer stays while the
+    /// connection's own command runs over its bytes.
     func forgetClientMemory(_ c: Connection) {
         removeFromEvictionBucket(c)
         clientMemory[c.countedKind.rawValue] &-= c.countedMemory
         c.countedMemory = 0
-        c.query = []
-        c.queryStart = 0
-        c.partial = .init()
         c.session.out = []
+        c.partial = .init()
+        c.heldCommand = nil
+        if !c.runningFromQuery {
+            c.query = []
+            c.queryStart = 0
+        }
     }
 
     /// True when normal and pub/sub clients together are at or over maxmemory-clients.
@@ -174,13 +179,13 @@ extension CairnServer {
         var visits = max(n / max(1, config.hz), min(n, 5))
         while visits > 0 && n > 0 {
             if cronRingIndex >= cronRing.count {
-                cronRing = Array(connections.values)
+                cronRing = Array(connections.keys)
                 cronRingIndex = 0
             }
-            let c = cronRing[cronRingIndex]
+            let fd = cronRing[cronRingIndex]
             cronRingIndex += 1
             visits -= 1
-            if c.closed { continue }
+            guard let c = connections[fd], !c.closed else { continue }
             cronResizeQueryBuffer(c)
             if engine.replyBufferResizing {
                 _ = c.session.resizeReplyBuffer(now: engine.now, peakResetTime: engine.replyBufferPeakResetTime)

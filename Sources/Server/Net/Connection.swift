@@ -13,6 +13,8 @@ final class Connection {
     var queryStart = 0
     /// The multibulk request whose arguments are partly in (taken out of `query` as they complete).
     var partial = RESPPartialRequest()
+    /// A command runs with the AOF reading its request straight from `query` (which must not change).
+    var runningFromQuery = false
     /// A command CLIENT PAUSE holds back, run when the pause ends.
     var heldCommand: [[UInt8]]? = nil
     /// The largest the query buffer's content grew to since the cron last looked (Redis's querybuf_peak).
