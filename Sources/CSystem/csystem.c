@@ -57,6 +57,10 @@ extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak)
 
 size_t cairn_malloc_used(void) {
     if (__sanitizer_get_current_allocated_bytes) return __sanitizer_get_current_allocated_bytes();
+    if (cairn_malloc_counting()) {
+        long long n = cairn_malloc_counted();
+        return n > 0 ? (size_t)n : 0;
+    }
     struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
 }

@@ -45,6 +45,16 @@ public final class CairnServer {
     public var lastSaveTime = 0
     var peakMemory = 0
     var startupMemory = 0
+    /// Memory of the clients by kind (ClientKind), kept as they change (ClientMemory.swift).
+    var clientMemory = [0, 0, 0]
+    /// Evictable clients by memory size (ClientMemory.swift), while maxmemory-clients is set.
+    var evictionBuckets = [[Connection]](repeating: [], count: CairnServer.evictionBucketCount)
+    /// maxmemory-clients in bytes (0: off), and whether an eviction pass is due (the limit changed).
+    var clientEvictionLimit = 0
+    var clientEvictionDue = false
+    /// The cron's round of the clients: their descriptors, taken when the last round ended.
+    var cronRing: [Int32] = []
+    var cronRingIndex = 0
 
     /// Hot settings cached from the config table (refreshed by onChange hooks).
     var protoMaxBulkLen: Int
@@ -67,7 +77,15 @@ public final class CairnServer {
         snapshots = Snapshots(engine: engine, settings: { settingsRef!() })
         var aofSettingsRef: (() -> AOFSettings)? = nil
         aof = AppendOnlyFile(engine: engine, settings: { aofSettingsRef!() })
-        engine.eviction.measure = { [unowned self] in max(0, self.usedMemory() - self.aof.bufferedBytes) }
+        engine.eviction.measure = { [unowned self] in
+            max(0, self.usedMemory() - self.memoryNotCountedForEviction)
+        }
+        EngineMemory.expansionAllowed = { [weak self] bytes in
+            guard let self, self.engine.eviction.maxmemory > 0 else { return true }
+            return self.engine.eviction.measureIsCheap
+                ? (self.engine.eviction.measure?() ?? 0) + bytes <= self.engine.eviction.maxmemory : true
+        }
+        engine.eviction.measureIsCheap = cairn_malloc_counting() != 0
         config.apply(to: engine)
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
@@ -138,6 +156,20 @@ public final class CairnServer {
         }
         config.onChange["port"] = { [unowned self] _ in self.rebindListeners(portChanged: true) }
         config.onChange["bind"] = { [unowned self] _ in self.rebindListeners(portChanged: false) }
+        clientEvictionLimit = computeClientEvictionLimit()
+        for name in ["maxmemory-clients", "maxmemory"] {
+            let previous = config.onChange[name]
+            config.onChange[name] = { [unowned self] c in
+                if let e = previous?(c) { return e }
+                self.applyClientEvictionLimit()
+                return nil
+            }
+        }
+        engine.hooks.clientEvictionChanged = { [unowned self] s in
+            guard let c = self.bySession[s.id] else { return }
+            self.updateClientMemory(c)
+            if self.clientsOverLimit { self.clientEvictionDue = true }
+        }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -357,36 +389,52 @@ public final class CairnServer {
     /// One reusable buffer for socket reads; bytes are appended to the client's query buffer.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
+    /// Reads what the socket has, a buffer's worth at a time, running the commands of each piece
+    /// before reading the next (so a big argument's length is known before its bytes are read).
     func readFrom(_ conn: Connection) {
-        if conn.closed { return }
-        while true {
-            let n = Glibc.read(conn.fd, readBuffer.baseAddress, readBuffer.count)
+        while !conn.closed {
+            var want = readBuffer.count
+            let bulk = conn.partial.bulkLength
+            if bulk >= CairnServer.bigArgumentBytes {
+                // A big argument: read no further than its end, so its buffer holds it exactly.
+                let remaining = bulk + 2 - conn.queryLength
+                if remaining <= 0 { processInput(conn); return }
+                want = min(want, remaining)
+            } else if conn.query.capacity < CairnServer.queryReadBytes {
+                conn.query.reserveCapacity(CairnServer.queryReadBytes)
+            }
+            let n = Glibc.read(conn.fd, readBuffer.baseAddress, want)
             if n > 0 {
                 conn.query.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0 ..< n]))
+                if conn.query.count > conn.queryPeak { conn.queryPeak = conn.query.count }
                 stats.netInputBytes += n
-                if n < readBuffer.count { break }
+                engine.updateClock()
+                conn.session.lastInteraction = engine.now
+                if conn.queryLength > clientQueryBufferLimit {
+                    log.warning("Closing client that reached max query buffer length: id=\(conn.session.id) addr=\(conn.session.address) qbuf=\(conn.queryLength)")
+                    closeConnection(conn)
+                    return
+                }
+                processInput(conn)
+                if n < want { return }
             } else {
                 if n == 0 { closeConnection(conn); return }
-                if errno == EAGAIN || errno == EINTR { break }
+                if errno == EAGAIN || errno == EINTR { return }
                 closeConnection(conn)
                 return
             }
         }
-        if conn.queryLength > clientQueryBufferLimit {
-            log.warning("Closing client that reached max query buffer length: id=\(conn.session.id) addr=\(conn.session.address) qbuf=\(conn.queryLength)")
-            closeConnection(conn)
-            return
-        }
-        processInput(conn)
     }
 
-    /// Parses and runs every complete command in the query buffer (stopping while the client is blocked).
+    /// Parses and runs every complete command in the query buffer (stopping while the client is
+    /// blocked). Arguments are taken out of the buffer as they complete, as Redis reads them, so a
+    /// request arriving in pieces is parsed once and the buffer holds only what is not parsed yet.
     func processInput(_ conn: Connection) {
         let s = conn.session
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
-        while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
+        input: while s.blocked == nil && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
                 limits.maxBulkLength = 16384
@@ -394,57 +442,114 @@ public final class CairnServer {
                 limits.maxMultibulkCount = Int(Int32.max)
                 limits.maxBulkLength = protoMaxBulkLen
             }
-            let result = conn.query.withUnsafeBytes { raw in
-                RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: raw[conn.queryStart...]), limits: limits)
-            }
-            switch result {
-            case .incomplete:
-                compactQuery(conn)
-                schedule(conn)
-                return
-            case .skip(let n):
-                conn.queryStart += n
-            case .command(let args, let n):
-                if engine.pausedUntil > engine.now && engine.isPaused(args) {
-                    // CLIENT PAUSE: leave the command in the buffer; the cron retries.
-                    if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }
-                    compactQuery(conn)
-                    return
-                }
+            takeBigArgument(conn)
+            var args: [[UInt8]]
+            var raw: Range<Int>? = nil
+            if let held = conn.heldCommand {
+                args = held
+                conn.heldCommand = nil
+            } else if conn.partial.isComplete {
+                args = conn.partial.take()
+            } else {
+                if conn.queryLength == 0 { break }
+                let fresh = conn.partial.remaining == 0
                 let start = conn.queryStart
-                conn.queryStart += n
-                // CLIENT LIST's qbuf: the bytes held while the command runs, itself included, as Redis.
-                s.queryBufferBytes = conn.query.count
-                if engine.propagationRawSink != nil {
-                    // The AOF may log a verbatim write from the request's own bytes.
-                    conn.query.withUnsafeBytes { raw in
-                        engine.rawRequest = UnsafeRawBufferPointer(rebasing: raw[start ..< start + n])
-                        engine.execute(s, args)
-                        engine.rawRequest = nil
+                let result = conn.query.withUnsafeBytes { bytes in
+                    RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start...]), partial: &conn.partial, limits: limits)
+                }
+                switch result {
+                case .incomplete(let n):
+                    conn.queryStart += n
+                    break input
+                case .skip(let n):
+                    conn.queryStart += n
+                    continue input
+                case .command(let a, let n):
+                    args = a
+                    if fresh { raw = start ..< start + n }
+                    conn.queryStart += n
+                case .protocolError(var message):
+                    if !s.authenticated && !engine.acl.defaultAutoAuth {
+                        if message == "Protocol error: invalid multibulk length" { message = "Protocol error: unauthenticated multibulk length" }
+                        if message == "Protocol error: invalid bulk length" { message = "Protocol error: unauthenticated bulk length" }
                     }
-                } else {
-                    engine.execute(s, args)
+                    log.verbose("Protocol error (\(message)) from client: id=\(s.id) addr=\(s.address)")
+                    RESPEncoder.error("ERR " + message, to: &s.out)
+                    s.closeAfterReply = true
+                    conn.queryStart = conn.query.count
+                    conn.partial = .init()
+                    break input
                 }
-            case .protocolError(var message):
-                if !s.authenticated && !engine.acl.defaultAutoAuth {
-                    if message == "Protocol error: invalid multibulk length" { message = "Protocol error: unauthenticated multibulk length" }
-                    if message == "Protocol error: invalid bulk length" { message = "Protocol error: unauthenticated bulk length" }
-                }
-                log.verbose("Protocol error (\(message)) from client: id=\(s.id) addr=\(s.address)")
-                RESPEncoder.error("ERR " + message, to: &s.out)
-                s.closeAfterReply = true
-                conn.queryStart = conn.query.count
             }
+            if engine.pausedUntil > engine.now && engine.isPaused(args) {
+                // CLIENT PAUSE: the command waits in the connection; the cron retries.
+                conn.heldCommand = args
+                if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }
+                break input
+            }
+            // Clients over maxmemory-clients go before a command runs (Redis's processCommand).
+            if clientsOverLimit {
+                evictClients()
+                if conn.closed { return }
+            }
+            // CLIENT LIST's qbuf: the bytes held while the command runs, itself included, as Redis.
+            s.queryBufferBytes = conn.query.count
+            s.queryBufferFree = conn.query.capacity - conn.query.count
+            var argBytes = 0
+            for a in args { argBytes &+= a.count }
+            s.argvBytes = argBytes
+            s.argvCount = args.count
+            if let raw, engine.propagationRawSink != nil {
+                // The AOF may log a verbatim write from the request's own bytes.
+                conn.runningFromQuery = true
+                conn.query.withUnsafeBytes { bytes in
+                    engine.rawRequest = UnsafeRawBufferPointer(rebasing: bytes[raw])
+                    engine.execute(s, args)
+                    engine.rawRequest = nil
+                }
+                conn.runningFromQuery = false
+            } else {
+                engine.execute(s, args)
+            }
+            s.argvBytes = 0
+            s.argvCount = 0
+            // The output limit goes first: a client it closes is not counted (nor evicted) for memory.
+            if conn.closed || checkOutputLimit(conn) { return }
+            s.noteReplyBufferUse()
+            updateClientMemory(conn)
         }
+        if conn.closed { return }
         compactQuery(conn)
+        s.argvBytes = conn.partial.argumentBytes
+        s.argvCount = conn.partial.args.count
+        let bulk = conn.partial.bulkLength
+        if bulk >= CairnServer.bigArgumentBytes && conn.query.capacity < bulk + 2 {
+            // A big argument under way: a buffer of exactly its size (Redis's non-greedy growth).
+            conn.query.reserveCapacity(bulk + 2)
+        }
+        syncQueryFigures(conn)
+        updateClientMemory(conn)
         schedule(conn)
     }
 
+    /// A big argument that fills the query buffer exactly becomes the argument itself, without a copy,
+    /// and the buffer starts over at that size (Redis expects another such argument).
+    @inline(__always)
+    func takeBigArgument(_ conn: Connection) {
+        let bulk = conn.partial.bulkLength
+        guard bulk >= CairnServer.bigArgumentBytes, conn.queryStart == 0, conn.query.count == bulk + 2 else { return }
+        var arg = conn.query
+        conn.query = []
+        arg.removeLast(2)
+        conn.partial.append(arg)
+        conn.query.reserveCapacity(bulk + 2)
+    }
+
     func compactQuery(_ conn: Connection) {
-        defer { conn.session.queryBufferBytes = conn.queryLength }
+        defer { syncQueryFigures(conn) }
         if conn.queryStart == 0 { return }
         if conn.queryStart >= conn.query.count {
-            conn.query.removeAll(keepingCapacity: conn.query.capacity <= 64 * 1024)
+            conn.query.removeAll(keepingCapacity: true)
         } else {
             conn.query.removeFirst(conn.queryStart)
         }
@@ -455,8 +560,11 @@ public final class CairnServer {
 
     /// Queues `conn` to have its output written before the loop sleeps.
     func schedule(_ conn: Connection) {
-        if conn.pending || conn.closed { return }
+        if conn.closed { return }
         if checkOutputLimit(conn) { return }
+        conn.session.noteReplyBufferUse()
+        updateClientMemory(conn)
+        if conn.pending { return }
         if conn.session.out.count > conn.sent || conn.session.closeAfterReply {
             conn.pending = true
             pendingWrites.append(conn)
@@ -497,6 +605,7 @@ public final class CairnServer {
             if c.closed { continue }
             writeTo(c)
         }
+        if clientsOverLimit || clientEvictionDue { evictClients() }
     }
 
     func writeTo(_ conn: Connection) {
@@ -515,16 +624,16 @@ public final class CairnServer {
                 return
             }
         }
-        s.out.removeAll(keepingCapacity: s.out.capacity <= 64 * 1024)
+        s.resetOutput()
         conn.sent = 0
-        s.outputSent = 0
+        updateClientMemory(conn)
         if conn.wantsWrite { conn.wantsWrite = false; loop.setWritable(conn.fd, false) }
         if s.closeAfterReply {
             closeConnection(conn)
             return
         }
         // A client that was blocked and is now free may have pipelined commands left.
-        if s.blocked == nil && conn.queryLength > 0 { processInput(conn) }
+        if s.blocked == nil && (conn.queryLength > 0 || conn.partial.isComplete) { processInput(conn) }
     }
 
     func closeConnection(_ conn: Connection) {
@@ -537,6 +646,7 @@ public final class CairnServer {
         detachReplica(conn.session)
         engine.endSession(conn.session)
         conn.session.wakeup = nil
+        forgetClientMemory(conn)
     }
 
     // MARK: - Periodic work
@@ -573,6 +683,7 @@ public final class CairnServer {
         // Output limits also apply to a client that is not being written to (Redis's clientsCron): one
         // that stays over its soft limit with no new replies is closed once the soft seconds pass.
         for c in connections.values.filter({ $0.session.out.count > $0.sent }) where !c.closed { _ = checkOutputLimit(c) }
+        clientsCron()
         if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
             let batch = pausedConnections
             pausedConnections.removeAll()
@@ -654,4 +765,6 @@ public struct ServerStats {
     public var rejectedConnections = 0
     public var netInputBytes = 0
     public var netOutputBytes = 0
+    /// Clients disconnected by maxmemory-clients (INFO evicted_clients).
+    public var evictedClients = 0
 }

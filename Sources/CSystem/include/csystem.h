@@ -19,9 +19,15 @@ int cairn_termination_signalfd(void);
 int cairn_read_signal(int fd);
 int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len);
 
-/// Bytes handed out by glibc's allocator (mallinfo2: in-use arena bytes plus mmapped blocks), or by
-/// the sanitizer runtime's allocator when one is linked in.
+/// Bytes the program holds from the allocator: the running count of malloc_count.c (usable bytes of
+/// every live block), or, when that is not in force, glibc's mallinfo2 (in-use arena bytes plus
+/// mmapped blocks; slow on a fragmented heap), or the sanitizer runtime's figure when one is linked in.
 size_t cairn_malloc_used(void);
+/// Whether malloc_count.c's counting allocator entry points are the ones in use (1) or not (0).
+int cairn_malloc_counting(void);
+/// The running count itself (usable bytes allocated minus freed; can dip below zero by the few blocks
+/// the loader handed out before the count began).
+long long cairn_malloc_counted(void);
 
 /// Installs the crash report: on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGABRT the process writes
 /// a report with a stack trace to the log descriptor (async-signal-safe writes only), then dies of the

@@ -346,13 +346,13 @@ public enum ConnectionCommands {
         if s.isMonitor { flags += "O" }
         if s.isReplica { flags = "S" + flags }
         if s.isUnixSocket { flags += "U" }
+        if s.noEvict { flags += "e" }
         if flags.isEmpty { flags = "N" }
         let name = s.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        // Output waiting for the socket, in Redis's terms: the first 16 KB fill the client's fixed
-        // buffer (obl), the rest is a list of 16 KB blocks (oll) whose bytes omem counts.
-        let pending = max(0, s.out.count - s.outputSent)
-        let obl = min(pending, 16384), omem = pending - obl, oll = (omem + 16383) / 16384
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(1024 + s.out.capacity) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
+        // Output waiting for the socket, in Redis's terms: what fits the reply buffer (obl), and the
+        // memory beyond it (omem), counted as a list of 16 KB blocks (oll).
+        let obl = min(s.pendingOutput, s.replyBufferSize), omem = s.outputListBytes, oll = (omem + 16383) / 16384
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=\(s.queryBufferFree) argv-mem=\(s.argvBytes) multi-mem=\(s.multiBytes) rbs=\(s.replyBufferSize) rbp=\(s.replyBufferPeak) obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(s.memoryUsage) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {
@@ -411,6 +411,10 @@ public enum ConnectionCommands {
         case "NO-EVICT", "NO-TOUCH":
             let v = ctx.option(2)
             guard v == "ON" || v == "OFF" else { ctx.syntaxError(); return }
+            if ctx.option(1) == "NO-EVICT" && s.noEvict != (v == "ON") {
+                s.noEvict = v == "ON"
+                e.hooks.clientEvictionChanged?(s)
+            }
             ctx.ok()
         case "REPLY":
             switch ctx.option(2) {

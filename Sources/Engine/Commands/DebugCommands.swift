@@ -47,13 +47,20 @@ extension ConnectionCommands {
             switch ctx.option(2) {
             case "PEAK-RESET-TIME":
                 let arg = ctx.option(3)
-                guard arg == "NEVER" || arg == "RESET" || StrictInteger.parse(ctx.args[3]) != nil else {
+                if arg == "NEVER" {
+                    ctx.engine.replyBufferPeakResetTime = -1
+                } else if arg == "RESET" {
+                    ctx.engine.replyBufferPeakResetTime = Engine.defaultReplyBufferPeakResetTime
+                } else if let ms = StrictInteger.parse(ctx.args[3]) {
+                    ctx.engine.replyBufferPeakResetTime = ms
+                } else {
                     ctx.error(RedisError.notInteger)
                     return true
                 }
                 ctx.ok()
             case "RESIZING":
-                guard StrictInteger.parse(ctx.args[3]) != nil else { ctx.error(RedisError.notInteger); return true }
+                // Redis reads it with atoi: anything not a number is 0.
+                ctx.engine.replyBufferResizing = (Int(String(decoding: ctx.args[3], as: UTF8.self)) ?? 0) != 0
                 ctx.ok()
             default:
                 ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1], as: UTF8.self))'. Try DEBUG HELP.")

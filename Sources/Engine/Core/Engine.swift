@@ -76,6 +76,11 @@ public final class Engine {
     /// Sessions by id (for CLIENT LIST/KILL, pub/sub delivery).
     public internal(set) var sessions: [Int: Session] = [:]
     var nextSessionID = 1
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME: ms between resets of a client's reply-buffer peak (-1: never).
+    public var replyBufferPeakResetTime: Int64 = Engine.defaultReplyBufferPeakResetTime
+    public static let defaultReplyBufferPeakResetTime: Int64 = 5000
+    /// DEBUG REPLYBUFFER RESIZING: whether the cron resizes reply buffers.
+    public var replyBufferResizing = true
     /// Server-level hooks the engine calls (INFO text, CONFIG, SHUTDOWN live in the server).
     public var hooks = EngineHooks()
     /// Set by persistence while its last background save or AOF write failed: only then can
@@ -245,6 +250,9 @@ public final class Engine {
         }
         if session.multi != nil && !spec.flags.contains(.noMulti) {
             session.multi!.append(QueuedCommand(spec: spec, args: args))
+            var bytes = 8 &* args.count
+            for a in args { bytes &+= a.count }
+            session.multiBytes &+= bytes
             RESPEncoder.simple("QUEUED", to: &session.out)
             return
         }
@@ -846,5 +854,7 @@ public struct EngineHooks {
     public var log: ((String) -> Void)? = nil
     /// A warning for the server's log (a corrupt RESTORE payload...).
     public var warning: ((String) -> Void)? = nil
+    /// CLIENT NO-EVICT changed a session's standing for maxmemory-clients.
+    public var clientEvictionChanged: ((Session) -> Void)? = nil
     public init() {}
 }

@@ -7,10 +7,12 @@
 // LRU, 255 minus the decayed counter for LFU, how soon it expires for volatile-ttl), keep the best 16
 // candidates in a pool across rounds, and evict the best. The random policies take any sampled key.
 //
-// Memory: measuring the allocator is costly (glibc walks its free lists), so the server's measure
-// runs at most once per cron tick; between measurements the figure moves by estimates: each write
-// adds its argument bytes plus an entry's overhead, each eviction subtracts the key's estimated size.
-// The next measurement corrects any drift.
+// Memory: the server's measure is its allocator count (client buffers included, the AOF buffer and
+// replica output left out, as Redis's mem_not_counted_for_evict). When that count is one atomic read
+// (`measureIsCheap`), every check and every eviction reads it afresh, as Redis does. Otherwise
+// (glibc's mallinfo2 walks its free lists) it runs at most once per cron tick and the figure moves
+// between measurements by estimates: each write adds its argument bytes plus an entry's overhead,
+// each eviction subtracts the key's estimated size; the next measurement corrects any drift.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,6 +47,8 @@ public final class Eviction {
     public var tenacity = 10
     /// Measures the memory the limit applies to (the server: allocator bytes minus the AOF buffer).
     public var measure: (() -> Int)?
+    /// `measure` costs next to nothing: read it at every check instead of estimating.
+    public var measureIsCheap = false
 
     /// The last pass stopped for time with memory still over the limit: the next one is due at once.
     public var inProgress = false
@@ -80,7 +84,7 @@ public final class Eviction {
 
     /// A write of `bytes` argument bytes happened: memory probably grew.
     @inline(__always)
-    func noteWrite(_ bytes: Int) { drift += bytes + 48 }
+    func noteWrite(_ bytes: Int) { if !measureIsCheap { drift += bytes + 48 } }
 
     /// µs one eviction pass may run (tenacity 10: 500 µs; 100: no limit).
     var timeLimitMicros: Int64 {
@@ -105,6 +109,7 @@ public final class Eviction {
 extension Engine {
     public enum EvictionResult { case ok, running, failed }
 
+
     /// Frees memory until under `maxmemory` (or the pass's time runs out). `.failed` when still over
     /// and nothing (more) can be evicted: commands that may use memory are then refused. After a pass
     /// that ran out of time (`.running`), `eviction.inProgress` asks the server to run the next one
@@ -116,9 +121,13 @@ extension Engine {
         return result
     }
 
+    /// Asks the server loop to run an eviction pass before it next waits (CONFIG SET maxmemory).
+    public func scheduleEvictions() { eviction.inProgress = true }
+
     func evictionPass() -> EvictionResult {
         let ev = eviction
         guard ev.maxmemory > 0 else { return .ok }
+        if ev.measureIsCheap { ev.remeasure() }
         if ev.used <= ev.maxmemory {
             if ev.overSince > 0 {
                 ev.exceededTotal += Eviction.monotonicMicros() - ev.overSince
@@ -140,13 +149,14 @@ extension Engine {
             guard let (db, key) = pickEvictionCandidate() else { return .failed }
             let database = databases[db]
             guard let value = database.keys[key] else { continue }
-            ev.drift -= estimateMemory(key, value)
+            if !ev.measureIsCheap { ev.drift -= estimateMemory(key, value) }
             database.remove(key)
             stats.evictedKeys += 1
             signalModifiedKey(db: db, key: key)
             notify(KeyspaceEventClass.evicted, "evicted", key, db: db)
             if isPropagating { emit(db, [Engine.delName, key.bytes]) }
             evicted += 1
+            if ev.measureIsCheap { ev.remeasure() }
             if evicted % 16 == 0 && Eviction.monotonicMicros() - start > limit { return .running }
         }
         return .ok

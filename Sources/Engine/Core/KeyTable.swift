@@ -507,7 +507,9 @@ final class KeyTableStorage<Value> {
         if size0 == 0 {
             t0 = Self.allocBuckets(Self.minBuckets)
             size0 = Self.minBuckets
-        } else if rehashIndex < 0 && count >= size0 {
+        } else if rehashIndex < 0 && count >= size0
+                    && (count >= 5 * size0 || EngineMemory.expansionAllowed?(size0 * 2 * MemoryLayout<UInt32>.stride) ?? true) {
+            // As Redis 7.0: the table does not grow past maxmemory until its chains average 5 entries.
             startRehash(size0 * 2)
         }
         reserveNext()
@@ -726,6 +728,9 @@ final class KeyTableStorage<Value> {
 /// statistics do not see; INFO's used_memory adds it. Only the command thread touches it.
 public enum EngineMemory {
     nonisolated(unsafe) public static var mappedBytes = 0
+    /// Whether a key table may allocate this many bytes for a bigger bucket array (the server: not when
+    /// that would put used memory over maxmemory). Nil: always.
+    nonisolated(unsafe) public static var expansionAllowed: ((Int) -> Bool)? = nil
 }
 
 extension KeyTable {

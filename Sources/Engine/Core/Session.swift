@@ -36,7 +36,11 @@ public final class Session {
     /// The ACL user the connection runs as; nil = the default user.
     public var user: ACLUser? = nil
     /// Commands queued after MULTI; nil outside a transaction.
-    public var multi: [QueuedCommand]? = nil
+    public var multi: [QueuedCommand]? = nil {
+        didSet { if multi == nil { multiBytes = 0 } }
+    }
+    /// Bytes of the queued commands' arguments, 8 per argument included (CLIENT LIST multi-mem).
+    public var multiBytes = 0
     /// A queued command failed to queue (EXECABORT at EXEC).
     public var multiFailed = false
     /// Keys watched (db, key); `watchDirty` is set when one is touched.
@@ -66,6 +70,21 @@ public final class Session {
     public var outputSent = 0
     /// Bytes in the client's query buffer (CLIENT LIST qbuf), kept up to date by the server.
     public var queryBufferBytes = 0
+    /// Room left in the query buffer's allocation (CLIENT LIST qbuf-free), kept by the server.
+    public var queryBufferFree = 0
+    /// The arguments of the request being read or run: their bytes (CLIENT LIST argv-mem) and count.
+    public var argvBytes = 0
+    public var argvCount = 0
+    /// The reply buffer: the allocation `out` keeps between replies (CLIENT LIST rbs), resized by the
+    /// server's cron from its peak use (rbp) as Redis 7.0 does; output beyond it is counted as omem.
+    public var replyBufferSize = Session.replyChunkBytes
+    public var replyBufferPeak = Session.replyChunkBytes
+    /// The capacity `out` got for the reply buffer (its size rounded up by the allocator).
+    public var replyBufferAllocated = 0
+    /// When the peak was last reset (ms).
+    public var replyPeakResetAt: Int64 = 0
+    /// CLIENT NO-EVICT ON: never disconnected by maxmemory-clients.
+    public var noEvict = false
     /// Attached to the replication stream with SYNC (CLIENT LIST flag S).
     public var isReplica = false
     /// Connected through the `unixsocket` (CLIENT LIST flag U).
@@ -78,7 +97,10 @@ public final class Session {
 
     public enum ReplyMode { case on, off, skip }
 
-    public init(id: Int) { self.id = id }
+    public init(id: Int) {
+        self.id = id
+        allocateReplyBuffer()
+    }
 
     public var subscriptionCount: Int { channels.count + patterns.count }
     /// In RESP2, a subscribed client may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET.

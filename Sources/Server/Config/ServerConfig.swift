@@ -189,10 +189,10 @@ public final class ServerConfig {
         if limit != ev.maxmemory {
             ev.maxmemory = limit
             if limit > 0 {
-                // As Redis, the evictions run from the event loop, not inside this command (a
-                // CONFIG SET in a transaction does not evict keys from under the next command).
+                // As Redis: the eviction runs from the event loop after this command, not inside it
+                // (a CONFIG SET queued in MULTI does not evict between the transaction's commands).
                 ev.remeasure()
-                ev.inProgress = true
+                engine.scheduleEvictions()
             }
         }
     }

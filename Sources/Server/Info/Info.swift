@@ -113,11 +113,11 @@ extension CairnServer {
             f("rss_overhead_bytes", 0)
             f("mem_fragmentation_ratio", format2(Double(rss) / Double(max(1, used))))
             f("mem_fragmentation_bytes", rss - used)
-            f("mem_not_counted_for_evict", aof.bufferedBytes)
+            f("mem_not_counted_for_evict", memoryNotCountedForEviction)
             f("mem_replication_backlog", 0)
             f("mem_total_replication_buffers", 0)
-            f("mem_clients_slaves", 0)
-            f("mem_clients_normal", 0)
+            f("mem_clients_slaves", clientMemory[ClientKind.replica.rawValue])
+            f("mem_clients_normal", evictableKindsMemory)
             f("mem_cluster_links", 0)
             f("mem_aof_buffer", aof.bufferedBytes)
             f("mem_allocator", "libc")
@@ -150,7 +150,7 @@ extension CairnServer {
             f("expired_time_cap_reached_count", 0)
             f("expire_cycle_cpu_milliseconds", 0)
             f("evicted_keys", st.evictedKeys)
-            f("evicted_clients", 0)
+            f("evicted_clients", stats.evictedClients)
             let exceeded = engine.eviction.exceededTimes()
             f("total_eviction_exceeded_time", exceeded.total)
             f("current_eviction_exceeded_time", exceeded.current)
@@ -264,6 +264,10 @@ extension CairnServer {
     }
 
     /// Bytes the allocator has handed out (glibc mallinfo2).
+    /// What the maxmemory eviction leaves out of used memory: the AOF buffer and replicas' output
+    /// (Redis's mem_not_counted_for_evict).
+    var memoryNotCountedForEviction: Int { aof.bufferedBytes + replicaOutputMemory }
+
     public func usedMemory() -> Int {
         Int(cairn_malloc_used()) + EngineMemory.mappedBytes
     }

@@ -27,6 +27,52 @@ public enum RESPParseResult {
     case protocolError(String)
 }
 
+/// The outcome of one step of reading with a `RESPPartialRequest`.
+public enum RESPStep {
+    /// A whole command; `consumed` counts only the bytes of this step.
+    case command([[UInt8]], consumed: Int)
+    /// Bytes that form no command: skip them.
+    case skip(consumed: Int)
+    /// More bytes are needed; the first `consumed` bytes are already taken into the partial request.
+    case incomplete(consumed: Int)
+    /// A protocol error: Redis replies with this text (after "-ERR ") and closes the connection.
+    case protocolError(String)
+}
+
+/// A multibulk request read so far: the arguments already complete and what the next one needs.
+/// Its counters are what Redis reports for a client in the middle of a request (argv-mem).
+public struct RESPPartialRequest {
+    /// Arguments complete so far.
+    public internal(set) var args: [[UInt8]] = []
+    /// Arguments still to come; 0 when no multibulk request is under way.
+    public internal(set) var remaining = 0
+    /// Length of the argument being read once its `$<len>` line is in; -1 before.
+    public internal(set) var bulkLength = -1
+    /// Bytes of the complete arguments (Redis's argv_len_sum).
+    public private(set) var argumentBytes = 0
+
+    public init() {}
+
+    /// Takes one complete argument (the parser, or a caller handing over a buffer that holds exactly
+    /// the argument being read).
+    public mutating func append(_ arg: [UInt8]) {
+        argumentBytes += arg.count
+        args.append(arg)
+        remaining -= 1
+        bulkLength = -1
+    }
+
+    /// True when the arguments are all in: `take()` gives them.
+    public var isComplete: Bool { remaining == 0 && !args.isEmpty }
+
+    /// The complete arguments; the request starts over.
+    public mutating func take() -> [[UInt8]] {
+        let a = args
+        self = RESPPartialRequest()
+        return a
+    }
+}
+
 public enum RESPRequestParser {
     /// Parses one command from the start of `buf`.
     public static func parse(_ buf: UnsafeRawBufferPointer, limits: RESPLimits = RESPLimits()) -> RESPParseResult {
@@ -99,6 +145,60 @@ public enum RESPRequestParser {
             pos = start + len + 2
         }
         return .command(args, consumed: pos)
+    }
+
+    /// Parses from the start of `buf`, going on with the multibulk request `partial` holds (as Redis
+    /// reads a request: arguments are taken out of the input as soon as each is complete). Whatever
+    /// it reports as consumed, including the bytes of arguments moved into `partial` while the request
+    /// is still incomplete, the caller drops from its buffer.
+    public static func parse(_ buf: UnsafeRawBufferPointer, partial: inout RESPPartialRequest,
+                             limits: RESPLimits = RESPLimits()) -> RESPStep {
+        var pos = 0
+        if partial.remaining == 0 {
+            guard buf.count > 0 else { return .incomplete(consumed: 0) }
+            guard buf[0] == UInt8(ascii: "*") else {
+                switch parseInline(buf, limits: limits) {
+                case .command(let args, let n): return .command(args, consumed: n)
+                case .skip(let n): return .skip(consumed: n)
+                case .incomplete: return .incomplete(consumed: 0)
+                case .protocolError(let m): return .protocolError(m)
+                }
+            }
+            guard let lineEnd = findCRLF(buf, from: 1) else {
+                if buf.count > limits.maxInlineLength { return .protocolError("Protocol error: too big mbulk count string") }
+                return .incomplete(consumed: 0)
+            }
+            guard let count = parseNumber(buf, 1, lineEnd), count <= limits.maxMultibulkCount else {
+                return .protocolError("Protocol error: invalid multibulk length")
+            }
+            pos = lineEnd + 2
+            if count <= 0 { return .skip(consumed: pos) }
+            partial.remaining = count
+            partial.args.reserveCapacity(min(count, 1024))
+        }
+        while partial.remaining > 0 {
+            if partial.bulkLength < 0 {
+                guard pos < buf.count else { return .incomplete(consumed: pos) }
+                guard buf[pos] == UInt8(ascii: "$") else {
+                    let c = buf[pos]
+                    return .protocolError("Protocol error: expected '$', got '\(c >= 32 && c < 127 ? String(UnicodeScalar(c)) : " ")'")
+                }
+                guard let e = findCRLF(buf, from: pos + 1) else {
+                    if buf.count - pos > limits.maxInlineLength { return .protocolError("Protocol error: too big bulk count string") }
+                    return .incomplete(consumed: pos)
+                }
+                guard let len = parseNumber(buf, pos + 1, e), len >= 0, len <= limits.maxBulkLength else {
+                    return .protocolError("Protocol error: invalid bulk length")
+                }
+                partial.bulkLength = len
+                pos = e + 2
+            }
+            let len = partial.bulkLength
+            if buf.count - pos < len + 2 { return .incomplete(consumed: pos) }
+            partial.append(Array(UnsafeRawBufferPointer(rebasing: buf[pos ..< pos + len])))
+            pos += len + 2
+        }
+        return .command(partial.take(), consumed: pos)
     }
 
     static func parseInline(_ buf: UnsafeRawBufferPointer, limits: RESPLimits) -> RESPParseResult {
