@@ -21,8 +21,6 @@ public final class CairnServer {
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
-    /// Clients holding commands back because of CLIENT PAUSE.
-    var pausedConnections: [Connection] = []
     var signalFD: Int32 = -1
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
@@ -345,7 +343,7 @@ public final class CairnServer {
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
-        while conn.queryLength > 0 && s.blocked == nil && !s.closeAfterReply && !conn.closed {
+        while conn.queryLength > 0 && s.blocked == nil && !s.postponed && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
                 limits.maxBulkLength = 16384
@@ -364,12 +362,6 @@ public final class CairnServer {
             case .skip(let n):
                 conn.queryStart += n
             case .command(let args, let n):
-                if engine.pausedUntil > engine.now && engine.isPaused(args) {
-                    // CLIENT PAUSE: leave the command in the buffer; the cron retries.
-                    if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }
-                    compactQuery(conn)
-                    return
-                }
                 let start = conn.queryStart
                 conn.queryStart += n
                 // CLIENT LIST's qbuf: the bytes held while the command runs, itself included, as Redis.
@@ -383,6 +375,13 @@ public final class CairnServer {
                     }
                 } else {
                     engine.execute(s, args)
+                }
+                if s.postponed {
+                    // CLIENT PAUSE blocked the client: the command stays in the buffer, run again once
+                    // the pause ends (runResumedClients).
+                    conn.queryStart = start
+                    s.queryBufferBytes = conn.queryLength
+                    break
                 }
             case .protocolError(var message):
                 if !s.authenticated && !engine.acl.defaultAutoAuth {
@@ -442,7 +441,20 @@ public final class CairnServer {
         return over
     }
 
+    /// Runs again, in the order they blocked, the commands of clients a CLIENT PAUSE released.
+    func runResumedClients() {
+        while true {
+            let resumed = engine.takeResumedSessions()
+            if resumed.isEmpty { return }
+            for s in resumed {
+                guard let c = bySession[s.id], !c.closed else { continue }
+                processInput(c)
+            }
+        }
+    }
+
     func beforeSleep() {
+        runResumedClients()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
         loop.busy = engine.eviction.inProgress
@@ -483,7 +495,7 @@ public final class CairnServer {
             return
         }
         // A client that was blocked and is now free may have pipelined commands left.
-        if s.blocked == nil && conn.queryLength > 0 { processInput(conn) }
+        if s.blocked == nil && !s.postponed && conn.queryLength > 0 { processInput(conn) }
     }
 
     func closeConnection(_ conn: Connection) {
@@ -523,6 +535,7 @@ public final class CairnServer {
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000
             for c in connections.values where c.session.lastInteraction < limit && c.session.blocked == nil
+                && !c.session.postponed
                 && c.session.subscriptionCount == 0 {
                 log.verbose("Closing idle client")
                 closeConnection(c)
@@ -531,11 +544,9 @@ public final class CairnServer {
         // Output limits also apply to a client that is not being written to (Redis's clientsCron): one
         // that stays over its soft limit with no new replies is closed once the soft seconds pass.
         for c in connections.values.filter({ $0.session.out.count > $0.sent }) where !c.closed { _ = checkOutputLimit(c) }
-        if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
-            let batch = pausedConnections
-            pausedConnections.removeAll()
-            for c in batch where !c.closed { processInput(c) }
-        }
+        // A CLIENT PAUSE whose time has passed ends here at the latest; its clients run on.
+        engine.checkPauseTimeout()
+        runResumedClients()
         for s in engine.sessions.values where s.closeAfterReply {
             if let c = bySession[s.id] { schedule(c) }
         }
