@@ -631,6 +631,8 @@ public enum ConnectionCommands {
             helpReply(ctx, ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                             "DIGEST", "    Output a hex signature representing the current DB content.",
                             "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
+                            "HTSTATS <dbid>", "    Return hash table statistics of the specified Redis database.",
+                            "HTSTATS-KEY <key>", "    Like HTSTATS but for the hash table stored at <key>'s value.",
                             "OBJECT <key>",
                             "    Show low level info about the `key` and associated value.",
                             "POPULATE <count> [<prefix>] [<size>]",
