@@ -422,7 +422,7 @@ public enum ConnectionCommands {
         case "PAUSE":
             // Redis's order: the mode first, then the timeout (ms from now; 0 ends the pause at once).
             guard ctx.argc <= 4 else {
-                ctx.error("ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.")
+                ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1].prefix(128), as: UTF8.self))'. Try CLIENT HELP.")
                 return
             }
             var type = ClientPauseType.all
