@@ -22,8 +22,6 @@ public final class CairnServer {
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
-    /// Clients holding commands back because of CLIENT PAUSE.
-    var pausedConnections: [Connection] = []
     var signalFD: Int32 = -1
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
@@ -434,7 +432,7 @@ public final class CairnServer {
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
-        input: while s.blocked == nil && !s.closeAfterReply && !conn.closed {
+        input: while s.blocked == nil && !s.postponed && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
                 limits.maxBulkLength = 16384
@@ -481,12 +479,6 @@ public final class CairnServer {
                     break input
                 }
             }
-            if engine.pausedUntil > engine.now && engine.isPaused(args) {
-                // CLIENT PAUSE: the command waits in the connection; the cron retries.
-                conn.heldCommand = args
-                if !pausedConnections.contains(where: { $0 === conn }) { pausedConnections.append(conn) }
-                break input
-            }
             // Clients over maxmemory-clients go before a command runs (Redis's processCommand).
             if clientsOverLimit {
                 evictClients()
@@ -513,6 +505,12 @@ public final class CairnServer {
             }
             s.argvBytes = 0
             s.argvCount = 0
+            if s.postponed {
+                // CLIENT PAUSE blocked the client after its checks: the command waits on the connection
+                // and runs again from the start once the pause ends (runResumedClients).
+                conn.heldCommand = args
+                break input
+            }
             // The output limit goes first: a client it closes is not counted (nor evicted) for memory.
             if conn.closed || checkOutputLimit(conn) { return }
             s.noteReplyBufferUse()
@@ -591,7 +589,20 @@ public final class CairnServer {
         return over
     }
 
+    /// Runs again, in the order they blocked, the commands of clients a CLIENT PAUSE released.
+    func runResumedClients() {
+        while true {
+            let resumed = engine.takeResumedSessions()
+            if resumed.isEmpty { return }
+            for s in resumed {
+                guard let c = bySession[s.id], !c.closed else { continue }
+                processInput(c)
+            }
+        }
+    }
+
     func beforeSleep() {
+        runResumedClients()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
         loop.busy = engine.eviction.inProgress
@@ -633,7 +644,7 @@ public final class CairnServer {
             return
         }
         // A client that was blocked and is now free may have pipelined commands left.
-        if s.blocked == nil && (conn.queryLength > 0 || conn.partial.isComplete) { processInput(conn) }
+        if s.blocked == nil && !s.postponed && (conn.queryLength > 0 || conn.partial.isComplete || conn.heldCommand != nil) { processInput(conn) }
     }
 
     func closeConnection(_ conn: Connection) {
@@ -675,6 +686,7 @@ public final class CairnServer {
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000
             for c in connections.values where c.session.lastInteraction < limit && c.session.blocked == nil
+                && !c.session.postponed
                 && c.session.subscriptionCount == 0 {
                 log.verbose("Closing idle client")
                 closeConnection(c)
@@ -684,11 +696,9 @@ public final class CairnServer {
         // that stays over its soft limit with no new replies is closed once the soft seconds pass.
         for c in connections.values.filter({ $0.session.out.count > $0.sent }) where !c.closed { _ = checkOutputLimit(c) }
         clientsCron()
-        if !pausedConnections.isEmpty && engine.pausedUntil <= engine.now {
-            let batch = pausedConnections
-            pausedConnections.removeAll()
-            for c in batch where !c.closed { processInput(c) }
-        }
+        // A CLIENT PAUSE whose time has passed ends here at the latest; its clients run on.
+        engine.checkPauseTimeout()
+        runResumedClients()
         for s in engine.sessions.values where s.closeAfterReply {
             if let c = bySession[s.id] { schedule(c) }
         }

@@ -231,6 +231,74 @@ private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
         #expect(t.bucketCounts.main == 4 && t.isEmpty)
     }
 
+    /// DEBUG HTSTATS's numbers: each bucket array's size, entries, non-empty buckets and chain lengths,
+    /// both arrays while rehashing (their entries adding up to the table's), none for a missing target.
+    @Test func bucketStatsCountEveryChain() {
+        var t = KeyTable<Int64>()
+        let empty = t.bucketStats(table: 0)!
+        #expect(empty.size == 0 && empty.elements == 0 && empty.slots == 0)
+        #expect(t.bucketStats(table: 1) == nil)
+        for i in 0 ..< 1000 { t[key(i)] = 0 }
+        while t.rehashStep() {}
+        let st = t.bucketStats(table: 0)!
+        #expect(st.size == 1024 && st.elements == 1000 && st.totalChain == 1000)
+        #expect(st.distribution.reduce(0, +) == 1024)
+        #expect(st.slots == 1024 - st.distribution[0] && st.maxChain >= 1)
+        #expect(st.distribution.enumerated().reduce(0) { $0 + $1.offset * $1.element } == 1000)
+        #expect(t.bucketStats(table: 1) == nil)
+        // Growing: the entries are split between the two arrays.
+        t[key(1000)] = 0
+        t[key(1001)] = 0
+        for i in 1002 ..< 1030 { t[key(i)] = 0 }
+        #expect(t.isRehashing)
+        let main = t.bucketStats(table: 0)!, target = t.bucketStats(table: 1)!
+        #expect(main.size == 1024 && target.size == 2048)
+        #expect(main.elements + target.elements == 1030 && main.totalChain == main.elements && target.totalChain == target.elements)
+        // A chain longer than the distribution's last slot is counted there.
+        let capped = t.bucketStats(table: 0, maxLength: 2)!
+        #expect(capped.distribution.count == 2 && capped.distribution[1] == main.slots)
+    }
+
+    /// Random picks move a rehashing table's buckets (as Redis's dictGetSomeKeys), so a table nobody
+    /// writes to finishes its resize by being read; picks without steps leave it alone.
+    @Test func randomPicksDriveRehashing() {
+        var t = KeyTable<Int64>()
+        for i in 0 ..< 100_000 { t[key(i)] = 0 }
+        while t.rehashStep() {}
+        for i in 0 ..< 99_500 { t.removeValue(forKey: key(i)) }
+        #expect(t.isRehashing)
+        let target = t.bucketCounts.rehashTarget
+        let before = t.bucketStats(table: 0)!
+        for _ in 0 ..< 100 { _ = t.randomElement() }
+        #expect(t.bucketStats(table: 0)! == before)
+        var picks = 0
+        while t.isRehashing && picks < 100_000 {
+            _ = t.randomElement(rehashSteps: 20)
+            picks += 1
+        }
+        #expect(!t.isRehashing && t.bucketCounts.main == target && t.count == 500)
+    }
+
+    /// A full table grows to the next power of two above its count, and a shrink goes to the smallest
+    /// power of two holding the entries, as Redis's dictExpand(used + 1) and dictResize.
+    @Test func resizeTargetsAreRedis() {
+        var t = KeyTable<Int64>()
+        for i in 0 ..< 4096 { t[key(i)] = 0 }
+        while t.rehashStep() {}
+        #expect(t.bucketCounts.main == 4096 && !t.isRehashing)
+        t[key(4096)] = 0
+        #expect(t.bucketCounts.rehashTarget == 8192)
+        while t.rehashStep() {}
+        // Removing one key at a time: the shrink starts at the first count under 10% of 8192 buckets
+        // (819), toward the smallest power of two holding it.
+        var i = 0
+        while !t.isRehashing {
+            t.removeValue(forKey: key(i))
+            i += 1
+        }
+        #expect(t.count == 819 && t.bucketCounts.rehashTarget == 1024, "\(t.count) \(t.bucketCounts)")
+    }
+
     @Test func randomElementIsFair() {
         var t = KeyTable<Int64>()
         #expect(t.randomElement() == nil)

@@ -341,7 +341,7 @@ public enum ConnectionCommands {
         let idle = (e.now - s.lastInteraction) / 1000
         var flags = ""
         if s.multi != nil { flags += "x" }
-        if s.blocked != nil { flags += "b" }
+        if s.blocked != nil || s.postponed { flags += "b" }
         if s.subscriptionCount > 0 { flags += "P" }
         if s.isMonitor { flags += "O" }
         if s.isReplica { flags = "S" + flags }
@@ -424,25 +424,30 @@ public enum ConnectionCommands {
             default: ctx.syntaxError()
             }
         case "PAUSE":
-            guard let ms = StrictInteger.parse(ctx.args[2]), ms >= 0 else {
-                ctx.error("ERR timeout is not an integer or out of range")
+            // Redis's order: the mode first, then the timeout (ms from now; 0 ends the pause at once).
+            guard ctx.argc <= 4 else {
+                ctx.error("ERR unknown subcommand or wrong number of arguments for '\(String(decoding: ctx.args[1].prefix(128), as: UTF8.self))'. Try CLIENT HELP.")
                 return
             }
-            var all = true
+            var type = ClientPauseType.all
             if ctx.argc == 4 {
                 switch ctx.option(3) {
-                case "WRITE": all = false
-                case "ALL": all = true
+                case "WRITE": type = .write
+                case "ALL": type = .all
                 default:
                     ctx.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
                     return
                 }
-            } else if ctx.argc > 4 { ctx.syntaxError(); return }
-            e.pausedUntil = max(e.pausedUntil, ctx.now + ms)
-            e.pauseAll = all
+            }
+            guard let ms = StrictInteger.parse(ctx.args[2]) else {
+                ctx.error("ERR timeout is not an integer or out of range")
+                return
+            }
+            guard ms >= 0 else { ctx.error("ERR timeout is negative"); return }
+            e.pauseClients(until: ms > 0 ? ctx.now + ms : 0, type: type)
             ctx.ok()
         case "UNPAUSE":
-            e.pausedUntil = 0
+            e.unpauseClients()
             ctx.ok()
         case "UNBLOCK":
             guard let id = StrictInteger.parse(ctx.args[2]) else { ctx.error(RedisError.notInteger); return }
@@ -634,6 +639,8 @@ public enum ConnectionCommands {
             helpReply(ctx, ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                             "DIGEST", "    Output a hex signature representing the current DB content.",
                             "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
+                            "HTSTATS <dbid>", "    Return hash table statistics of the specified Redis database.",
+                            "HTSTATS-KEY <key>", "    Like HTSTATS but for the hash table stored at <key>'s value.",
                             "OBJECT <key>",
                             "    Show low level info about the `key` and associated value.",
                             "POPULATE <count> [<prefix>] [<size>]",

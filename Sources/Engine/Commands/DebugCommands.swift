@@ -1,7 +1,8 @@
 // DebugCommands: the DEBUG subcommands Redis's own test suite drives that concern the engine —
 // PROTOCOL (one reply of each RESP type), SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD,
-// LISTPACK / QUICKLIST (structure dumps), STRUCTSIZE, REPLYBUFFER, LOG, CHANGE-REPL-ID and
-// SET-DISABLE-DENY-SCRIPTS. Replies and error texts are Redis 7.0's. The server adds the ones that
+// LISTPACK / QUICKLIST (structure dumps), STRUCTSIZE, REPLYBUFFER, LOG, CHANGE-REPL-ID,
+// SET-DISABLE-DENY-SCRIPTS, and HTSTATS / HTSTATS-KEY (KeyTable's bucket chains in the text of Redis's
+// dictGetStats). Replies and error texts are Redis 7.0's. The server adds the ones that
 // touch persistence and the event loop (RELOAD, LOADAOF, PAUSE-CRON, AOF-FLUSH-SLEEP).
 #if canImport(Glibc)
 import Glibc
@@ -70,6 +71,14 @@ extension ConnectionCommands {
             ctx.ok()
         case ("CHANGE-REPL-ID", 2), ("SET-DISABLE-DENY-SCRIPTS", 3):
             ctx.ok()
+        case ("HTSTATS", 3):
+            debugHTStats(ctx)
+        case ("HTSTATS", 4) where ctx.option(3) == "FULL":
+            debugHTStats(ctx)
+        case ("HTSTATS-KEY", 3):
+            debugHTStatsKey(ctx)
+        case ("HTSTATS-KEY", 4) where ctx.option(3) == "FULL":
+            debugHTStatsKey(ctx)
         default:
             return false
         }
@@ -117,6 +126,79 @@ extension ConnectionCommands {
         default:
             ctx.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
         }
+    }
+
+    /// DEBUG HTSTATS <dbid> [FULL]: the keyspace's and the expiry table's chain statistics. Redis 7.0
+    /// takes no FULL and always prints the chain length distribution; FULL (7.2's) is accepted and
+    /// prints the same.
+    static func debugHTStats(_ ctx: CommandContext) {
+        guard let id = StrictInteger.parse(ctx.args[2]) else { ctx.error(RedisError.notInteger); return }
+        guard id >= 0 && id < ctx.engine.databases.count else { ctx.error("ERR Out of range database"); return }
+        let db = ctx.engine.databases[Int(id)]
+        var text = Array("[Dictionary HT]\n".utf8)
+        text += hashTableStatsText(db.keys.bucketStats(table: 0), db.keys.bucketStats(table: 1))
+        text += Array("[Expires HT]\n".utf8)
+        text += hashTableStatsText(db.expires.bucketStats(table: 0), db.expires.bucketStats(table: 1))
+        ctx.verbatim(text)
+    }
+
+    /// DEBUG HTSTATS-KEY <key> [FULL]: the same for the hash table inside a value (a hashtable set or
+    /// hash, a skiplist sorted set's member table).
+    static func debugHTStatsKey(_ ctx: CommandContext) {
+        guard let v = ctx.db.lookupNoTouch(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
+        var stats: (KeyTableBucketStats?, KeyTableBucketStats?)? = nil
+        switch v {
+        case .set(let set): if let t = set.table { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
+        case .hash(let hash): if let t = hash.table { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
+        case .zset(let zset): if let t = zset.dict { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
+        case .string, .list: break
+        }
+        guard let (main, target) = stats else {
+            ctx.error("ERR The value stored at the specified key is not represented using an hash table")
+            return
+        }
+        ctx.verbatim(hashTableStatsText(main, target))
+    }
+
+    /// Redis's dictGetStats text for a table: its main bucket array, and the rehashing target while
+    /// there is one, in a 4096-byte buffer (longer text is cut as Redis's snprintf cuts it).
+    static func hashTableStatsText(_ main: KeyTableBucketStats?, _ target: KeyTableBucketStats?) -> [UInt8] {
+        let limit = 4095
+        var out = Array(bucketStatsText(main, table: 0).prefix(limit))
+        if let target, out.count < limit {
+            out += bucketStatsText(target, table: 1).prefix(limit - out.count)
+        }
+        return out
+    }
+
+    /// One bucket array's part of the text (Redis's _dictGetStatsHt; chains of 49 or more entries are
+    /// counted but, as in Redis, not listed).
+    static func bucketStatsText(_ stats: KeyTableBucketStats?, table: Int) -> [UInt8] {
+        let title = "Hash table \(table) stats (\(table == 0 ? "main hash table" : "rehashing target")):\n"
+        guard let st = stats, st.elements > 0, st.slots > 0 else {
+            return Array((title + "No stats available for empty dictionaries\n").utf8)
+        }
+        var text = title
+        text += " table size: \(st.size)\n"
+        text += " number of elements: \(st.elements)\n"
+        text += " different slots: \(st.slots)\n"
+        text += " max chain length: \(st.maxChain)\n"
+        text += " avg chain length (counted): \(fixed2(Float(st.totalChain) / Float(st.slots)))\n"
+        text += " avg chain length (computed): \(fixed2(Float(st.elements) / Float(st.slots)))\n"
+        text += " Chain length distribution:\n"
+        for (length, buckets) in st.distribution.enumerated().dropLast() where buckets > 0 {
+            text += "   \(length): \(buckets) (\(fixed2(Float(buckets) / Float(st.size) * 100))%)\n"
+        }
+        return Array(text.utf8)
+    }
+
+    /// printf's "%.02f" of a C float (promoted to double), as Redis prints its averages.
+    static func fixed2(_ f: Float) -> String {
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            withVaList([Double(f)]) { vsnprintf(b.baseAddress!, 64, "%.2f", $0) }
+        }
+        return String(decoding: buf.prefix(Int(max(0, n))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A memory value as redis.conf writes it (`1b`, `5k`, `1mb`, `2gb`, or plain bytes).

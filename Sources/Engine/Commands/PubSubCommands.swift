@@ -55,7 +55,7 @@ public enum PubSubCommands {
                     confirm(ctx, "punsubscribe", p, s.subscriptionCount)
                 }
             },
-            CommandSpec("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast]) { ctx in
+            CommandSpec("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate]) { ctx in
                 ctx.integer(ctx.engine.publish(channel: ctx.key(1), message: ctx.key(2)))
             },
             CommandSpec("pubsub", arity: -2, flags: [.pubsub, .loading, .stale]) { ctx in

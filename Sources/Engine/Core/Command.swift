@@ -23,6 +23,8 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let subscribeContext = CommandFlags(rawValue: 1 << 12)
     public static let random = CommandFlags(rawValue: 1 << 13)
     public static let skipMonitor = CommandFlags(rawValue: 1 << 14)
+    /// Not a write, but may add to the replication stream (PUBLISH): held back by CLIENT PAUSE WRITE.
+    public static let mayReplicate = CommandFlags(rawValue: 1 << 15)
 
     /// Redis's flag names, for COMMAND INFO.
     public var names: [String] {
@@ -39,6 +41,7 @@ public struct CommandFlags: OptionSet, Sendable {
         if contains(.skipMonitor) { out.append("skip_monitor") }
         if contains(.fast) { out.append("fast") }
         if contains(.noAuth) { out.append("no_auth") }
+        if contains(.mayReplicate) { out.append("may_replicate") }
         return out
     }
 }

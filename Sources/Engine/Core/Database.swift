@@ -17,6 +17,9 @@ public final class Database {
     /// While an AOF is replayed no key counts as expired, as in Redis: a key keeps an expiry that has
     /// passed and expires once loading is over (Engine.loadingAOF sets this).
     var expiryPaused = false
+    /// While clients are paused (CLIENT PAUSE) an expired key reads as absent but is not deleted, so
+    /// the dataset stays still; it is deleted at the first access after the pause.
+    var expiryHeld = false
 
     /// How accesses stamp keys (LRU clock or LFU counter); the engine shares one among its databases.
     public var access: KeyAccess
@@ -36,10 +39,12 @@ public final class Database {
         return t <= now
     }
 
-    /// Removes `key` if its time has come; returns true if it did.
+    /// Removes `key` if its time has come; returns true if it is expired (and so removed, unless
+    /// deletions are held by a client pause).
     @discardableResult
     public func expireIfNeeded(_ key: ByteString, now: Int64) -> Bool {
         guard isExpired(key, now: now) else { return false }
+        if expiryHeld { return true }
         keys.removeValue(forKey: key)
         expires.removeValue(forKey: key)
         onExpired?(self, key)
@@ -50,7 +55,7 @@ public final class Database {
     /// counter). Does not count hits or misses.
     @inline(__always)
     public func lookup(_ key: ByteString, now: Int64) -> RedisValue? {
-        if expires.count > 0 { expireIfNeeded(key, now: now) }
+        if expires.count > 0 && expireIfNeeded(key, now: now) { return nil }
         let a = access
         return keys.access(key) { a.touched($0) }
     }
@@ -59,7 +64,7 @@ public final class Database {
     /// OBJECT: Redis's no-touch lookups).
     @inline(__always)
     public func lookupNoTouch(_ key: ByteString, now: Int64) -> RedisValue? {
-        if expires.count > 0 { expireIfNeeded(key, now: now) }
+        if expires.count > 0 && expireIfNeeded(key, now: now) { return nil }
         return keys[key]
     }
 

@@ -116,9 +116,13 @@ public final class Engine {
     public var loadingAOF = false {
         didSet { for db in databases { db.expiryPaused = loadingAOF } }
     }
-    /// CLIENT PAUSE: until this time (ms), clients' commands wait (all, or only writes).
-    public var pausedUntil: Int64 = 0
-    public var pauseAll = true
+    /// CLIENT PAUSE (ClientPause.swift): what is held back, until when (ms), and the clients it holds.
+    public internal(set) var pauseType: ClientPauseType = .off
+    public internal(set) var pauseEnd: Int64 = 0
+    var postponedSessions: [Session] = []
+    var resumedSessions: [Session] = []
+    /// True while `replay` runs a command from the AOF (never paused).
+    var replaying = false
 
     // Propagation (the AOF): each write in its replayable form.
     /// Receives (database, arguments) for every write, in order; nil when nothing listens (AOF off).
@@ -199,6 +203,7 @@ public final class Engine {
     public func endSession(_ s: Session) {
         monitors.removeAll { $0 === s }
         unblock(s)
+        dropPostponed(s)
         unwatchAll(s)
         unsubscribeAll(s)
         sessions[s.id] = nil
@@ -246,6 +251,12 @@ public final class Engine {
         }
         if session.inSubscribeMode && !spec.flags.contains(.subscribeContext) {
             reject(session, spec, "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            return
+        }
+        // CLIENT PAUSE: the client blocks with its command unconsumed, run again once the pause ends.
+        if pauseType != .off && pauseHolds(session, spec) {
+            stats.totalCommands -= 1
+            postpone(session)
             return
         }
         if session.multi != nil && !spec.flags.contains(.noMulti) {
@@ -300,20 +311,14 @@ public final class Engine {
         isLoading = false
         hooks.writeRefusal = nil
         eviction.maxmemory = 0  // loading never evicts
+        replaying = true
         execute(session, args)
+        replaying = false
         isLoading = wasLoading
         hooks.writeRefusal = refusal
         eviction.maxmemory = limit
         session.out.removeAll(keepingCapacity: true)
         return true
-    }
-
-    /// True when CLIENT PAUSE holds back `args` now.
-    public func isPaused(_ args: [[UInt8]]) -> Bool {
-        guard pausedUntil > now else { return false }
-        if pauseAll { return true }
-        guard let spec = commands[lowercasedName(args[0])] else { return false }
-        return spec.flags.contains(.write)
     }
 
     func feedMonitors(_ session: Session, _ args: [[UInt8]]) {
@@ -773,6 +778,8 @@ public final class Engine {
     @discardableResult
     public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
         guard config.activeExpireEnabled else { return 0 }
+        // A client pause keeps the dataset still: no key expires until it ends.
+        if pauseType != .off && checkPauseTimeout() { return 0 }
         let t0 = latency.threshold > 0 ? Eviction.monotonicMicros() : 0
         var removed = 0
         for db in databases where db.expiresCount > 0 {

@@ -127,6 +127,8 @@ extension Engine {
     func evictionPass() -> EvictionResult {
         let ev = eviction
         guard ev.maxmemory > 0 else { return .ok }
+        // Nothing is evicted while clients are paused (Redis's isSafeToPerformEvictions).
+        if pauseType != .off && checkPauseTimeout() { return .ok }
         if ev.measureIsCheap { ev.remeasure() }
         if ev.used <= ev.maxmemory {
             if ev.overSince > 0 {

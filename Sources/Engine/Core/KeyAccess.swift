@@ -23,7 +23,13 @@ public final class KeyAccess {
     public var lfuDecayTime = 1
     /// Forked children (BGSAVE, BGREWRITEAOF) running: while there is one, accesses do not restamp
     /// keys, so reads do not copy the pages the child is still reading.
-    public var forkedChildren = 0 { didSet { frozen = forkedChildren > 0 } }
+    /// Hash tables follow the same switch (Redis's updateDictResizePolicy): see KeyTableResize.
+    public var forkedChildren = 0 {
+        didSet {
+            frozen = forkedChildren > 0
+            KeyTableResize.policy = forkedChildren > 0 ? .avoid : .enable
+        }
+    }
     public private(set) var frozen = false
 
     static let lruClockMax: UInt32 = (1 << 24) - 1

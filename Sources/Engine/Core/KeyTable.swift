@@ -14,6 +14,9 @@
 //            buckets of t0 below `rehashIndex` have been moved. Lookups, inserts and deletes each move
 //            one bucket; inserts go to t1; lookups search both. rehashStep(buckets:) moves a bounded
 //            number more (from a timer). Grows at load factor 1, shrinks when under 10% full.
+//   resizing follows Redis 7.0's dict_can_resize (KeyTableResize.policy): while a fork()ed child
+//            runs, tables neither grow, shrink nor rehash (so the child's pages are not copied), unless
+//            the ratio of elements to buckets, or of the two tables' sizes, passes 5.
 // Memory: 40 bytes per entry for RedisValue (16 key + 16 value + 8), plus 4-8 bytes of buckets.
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +25,39 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Redis 7.0's dict_can_resize: whether hash tables may resize and rehash.
+public enum KeyTableResizePolicy: Sendable {
+    /// No child process: grow at load factor 1, shrink under 10% full, rehash freely.
+    case enable
+    /// A fork()ed child runs: only a table past `KeyTableResize.forceRatio` grows or rehashes.
+    case avoid
+    /// In the child itself: nothing moves.
+    case forbid
+}
+
+/// The process-wide resize policy (set by persistence when a child starts and is reaped). Only the
+/// command thread touches it.
+public enum KeyTableResize {
+    nonisolated(unsafe) public static var policy: KeyTableResizePolicy = .enable
+    /// Redis 7.0's dict_force_resize_ratio.
+    public static let forceRatio = 5
+}
+
+/// What DEBUG HTSTATS reports about one bucket array (Redis's _dictGetStatsHt).
+public struct KeyTableBucketStats: Equatable, Sendable {
+    /// Buckets in the array.
+    public var size: Int
+    /// Entries chained from it.
+    public var elements: Int
+    /// Non-empty buckets.
+    public var slots: Int
+    public var maxChain: Int
+    /// Sum of the chain lengths (equal to `elements`; Redis prints both "counted" and "computed").
+    public var totalChain: Int
+    /// distribution[n]: buckets whose chain has n entries; the last slot counts every longer chain too.
+    public var distribution: [Int]
+}
 
 public struct KeyTable<Value> {
     var storage: KeyTableStorage<Value>
@@ -150,9 +186,14 @@ public struct KeyTable<Value> {
     }
 
     /// A random key and its value, or nil when empty. Uniform over the keys (the entries are dense).
-    public func randomElement() -> (key: ByteString, value: Value)? {
+    /// While rehashing, moves `rehashSteps` buckets first (as Redis's dictGetSomeKeys does for
+    /// SRANDMEMBER and SPOP): reads are what drive a table's resize to its end.
+    public func randomElement(rehashSteps: Int = 0) -> (key: ByteString, value: Value)? {
         let s = storage
         guard s.count > 0 else { return nil }
+        if rehashSteps > 0 && s.rehashIndex >= 0 {
+            for _ in 0 ..< rehashSteps where s.rehashIndex >= 0 { s.rehash(1) }
+        }
         let e = s.entry(s.randomIndex()).pointee
         return (e.key, e.value)
     }
@@ -227,7 +268,42 @@ public struct KeyTable<Value> {
 
     /// Buckets in the main table (the old one during a rehash) and in the new one (0 when not rehashing).
     var bucketCounts: (main: Int, rehashTarget: Int) { (storage.size0, storage.size1) }
-    var isRehashing: Bool { storage.rehashIndex >= 0 }
+    public var isRehashing: Bool { storage.rehashIndex >= 0 }
+
+    /// Chain statistics of the main bucket array (0) or, while rehashing, of the target (1), as
+    /// Redis's DEBUG HTSTATS counts them; nil for a table 1 that does not exist. O(buckets).
+    /// `maxLength` caps the distribution (Redis's DICT_STATS_VECTLEN, 50).
+    public func bucketStats(table: Int, maxLength: Int = 50) -> KeyTableBucketStats? {
+        let s = storage
+        let t: UnsafeMutablePointer<UInt32>?
+        let size: Int
+        let elements: Int
+        if table == 0 {
+            (t, size) = (s.t0, s.size0)
+            elements = s.rehashIndex >= 0 ? s.used0 : s.count
+        } else {
+            guard s.rehashIndex >= 0 else { return nil }
+            (t, size) = (s.t1, s.size1)
+            elements = s.count - s.used0
+        }
+        var st = KeyTableBucketStats(size: size, elements: elements, slots: 0, maxChain: 0, totalChain: 0,
+                                     distribution: [Int](repeating: 0, count: max(1, maxLength)))
+        guard let t else { return st }
+        for b in 0 ..< size {
+            var c = t[b]
+            var n = 0
+            while c != 0 {
+                n += 1
+                c = s.entry(Int(c &- 1)).pointee.next
+            }
+            st.distribution[min(n, st.distribution.count - 1)] += 1
+            if n == 0 { continue }
+            st.slots += 1
+            st.totalChain += n
+            if n > st.maxChain { st.maxChain = n }
+        }
+        return st
+    }
 }
 
 /// One key's record in the dense entry array.
@@ -507,10 +583,11 @@ final class KeyTableStorage<Value> {
         if size0 == 0 {
             t0 = Self.allocBuckets(Self.minBuckets)
             size0 = Self.minBuckets
-        } else if rehashIndex < 0 && count >= size0
-                    && (count >= 5 * size0 || EngineMemory.expansionAllowed?(size0 * 2 * MemoryLayout<UInt32>.stride) ?? true) {
-            // As Redis 7.0: the table does not grow past maxmemory until its chains average 5 entries.
-            startRehash(size0 * 2)
+        } else if rehashIndex < 0 && count >= size0 && Self.mayGrow(count, size0)
+                    && (count >= 5 * size0 || EngineMemory.expansionAllowed?(Self.bucketsFor(count + 1) * MemoryLayout<UInt32>.stride) ?? true) {
+            // Redis's dictExpand(used + 1): the next power of two above the count; not past maxmemory
+            // until the chains average 5 entries (Redis 7.0's dictExpandAllowed).
+            startRehash(Self.bucketsFor(count + 1))
         }
         reserveNext()
         let idx = count
@@ -616,12 +693,42 @@ final class KeyTableStorage<Value> {
         used0 = count
     }
 
-    /// Starts a shrink when fewer than 10% of the buckets are used (never below the minimum size).
+    /// Whether a full table (`count` entries in `size` buckets) may grow under the resize policy:
+    /// always without a child, past the force ratio with one, never in the child.
+    @inline(__always)
+    static func mayGrow(_ count: Int, _ size: Int) -> Bool {
+        switch KeyTableResize.policy {
+        case .enable: return true
+        case .avoid: return count / size > KeyTableResize.forceRatio
+        case .forbid: return false
+        }
+    }
+
+    /// The smallest power of two of at least `n` buckets (and at least the minimum).
+    static func bucketsFor(_ n: Int) -> Int {
+        var target = minBuckets
+        while target < n { target *= 2 }
+        return target
+    }
+
+    /// Starts a shrink when fewer than 10% of the buckets are used (never below the minimum size),
+    /// and only when no child process runs (Redis's dictResize).
     func shrinkIfNeeded() {
-        guard rehashIndex < 0, size0 > Self.minBuckets, count * 10 < size0 else { return }
-        var target = Self.minBuckets
-        while target < count { target *= 2 }
+        guard rehashIndex < 0, size0 > Self.minBuckets, count * 10 < size0,
+              KeyTableResize.policy == .enable else { return }
+        let target = Self.bucketsFor(count)
         if target < size0 { startRehash(target) }
+    }
+
+    /// Whether rehashing may move buckets now: not in a child, and with a child running only when one
+    /// table is more than the force ratio times the other (Redis 7.0's dictRehash).
+    @inline(__always)
+    func mayRehash() -> Bool {
+        switch KeyTableResize.policy {
+        case .enable: return true
+        case .forbid: return false
+        case .avoid: return max(size0, size1) / max(1, min(size0, size1)) >= KeyTableResize.forceRatio
+        }
     }
 
     /// Moves up to `n` non-empty buckets of t0 into t1 (passing at most 10n empty ones).
@@ -629,7 +736,7 @@ final class KeyTableStorage<Value> {
     @discardableResult
     func rehash(_ n: Int) -> Bool {
         guard rehashIndex >= 0 else { return false }
-        guard pauseRehash == 0 else { return true }
+        guard pauseRehash == 0, mayRehash() else { return true }
         let old = t0.unsafelyUnwrapped
         let new = t1.unsafelyUnwrapped
         let mask1 = size1 &- 1

@@ -105,8 +105,11 @@ public final class SetValue {
             guard let v = intset.randomElement() else { return nil }
             return ByteString(integer: v)
         }
-        return table!.randomElement()?.key
+        return table!.randomElement(rehashSteps: Self.randomRehashSteps)?.key
     }
+
+    /// Rehash steps per random pick, as Redis's dictGetFairRandomKey (dictGetSomeKeys of 20).
+    static let randomRehashSteps = 20
 
     /// Removes and returns a random member.
     public func popRandom() -> ByteString? {
@@ -114,7 +117,7 @@ public final class SetValue {
             guard !intset.isEmpty else { return nil }
             return ByteString(integer: intset.remove(at: Int.random(in: 0 ..< intset.count)))
         }
-        guard let k = table!.randomElement()?.key else { return nil }
+        guard let k = table!.randomElement(rehashSteps: Self.randomRehashSteps)?.key else { return nil }
         table!.removeValue(forKey: k)
         return k
     }

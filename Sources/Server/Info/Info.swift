@@ -68,7 +68,7 @@ extension CairnServer {
             f("client_recent_max_output_buffer", 0)
             f("blocked_clients", engine.blockedCount)
             f("tracking_clients", 0)
-            f("clients_in_timeout_table", engine.blockedCount)
+            f("clients_in_timeout_table", engine.blockedCount - engine.postponedCount)
         case "memory":
             let used = usedMemory()
             let rss = residentMemory()
