@@ -4,7 +4,8 @@
 //
 // Layout:
 //   entries  one dense array of (key, value, next, hash) records, 0..<count, kept in pages that never
-//            move (16, 16, 32, ... 8192 entries, then 16384 each), so growing never copies entries.
+//            move (16, 16, 32, 64, then 128 each), so growing never copies entries and never takes more
+//            than a few kilobytes at once.
 //            Removing swaps the last entry into the hole, so the array stays dense (random picks are
 //            uniform, walks are sequential).
 //   buckets  power-of-two arrays of UInt32 chain heads (entry index + 1; 0 = empty). Chains run
@@ -331,7 +332,7 @@ final class KeyTableStorage<Value> {
 
     private(set) var count = 0
 
-    // Entry pages: page 0 and 1 hold 16 entries, page p in 2...10 holds 2^(p+3), later pages 16384.
+    // Entry pages: page 0 and 1 hold 16 entries, page 2 holds 32, page 3 64, later pages 128.
     var pages: UnsafeMutablePointer<UnsafeMutablePointer<Entry>>?
     var pageCount = 0
     var pageSlots = 0
@@ -407,20 +408,25 @@ final class KeyTableStorage<Value> {
 
     // MARK: Entries
 
+    /// Entries of the full-size pages, as a shift: 128. Pages stay small so that one more key never
+    /// costs more than a few kilobytes at once (a big page allocated ahead would count in used_memory
+    /// and, near maxmemory, make the server evict many keys to add one, which Redis never does).
+    static var tailShift: Int { 7 }
+
     @inline(__always)
     static func pageSize(_ p: Int) -> Int {
-        p == 0 ? 16 : p <= 10 ? 1 &<< (p + 3) : 16384
+        p == 0 ? 16 : p < tailShift &- 3 ? 1 &<< (p + 3) : 1 &<< tailShift
     }
 
     @inline(__always)
     static func pageStart(_ p: Int) -> Int {
-        p == 0 ? 0 : p <= 11 ? 1 &<< (p + 3) : (p - 10) &<< 14
+        p == 0 ? 0 : p <= tailShift &- 3 ? 1 &<< (p + 3) : (p &- (tailShift &- 4)) &<< tailShift
     }
 
     @inline(__always)
     func entry(_ i: Int) -> UnsafeMutablePointer<Entry> {
         let pages = self.pages.unsafelyUnwrapped
-        if i >= 16384 { return pages[(i &>> 14) &+ 10] + (i & 16383) }
+        if i >= 1 &<< Self.tailShift { return pages[(i &>> Self.tailShift) &+ (Self.tailShift &- 4)] + (i & ((1 &<< Self.tailShift) &- 1)) }
         if i < 16 { return pages[0] + i }
         let lg = Int.bitWidth &- 1 &- i.leadingZeroBitCount
         return pages[lg &- 3] + (i &- (1 &<< lg))
@@ -462,7 +468,7 @@ final class KeyTableStorage<Value> {
 
     // MARK: Memory
     //
-    // Big blocks (256 KB and up: large bucket arrays and the 16384-entry pages) come straight from
+    // Big blocks (256 KB and up: large bucket arrays) come straight from
     // mmap. That keeps every operation's allocator work bounded: glibc's calloc may have to clear
     // reused heap memory (O(n) in one call), and freeing into its heap can trigger a trim that hands
     // tens of megabytes back to the kernel at once. A big bucket array retired by a rehash is
