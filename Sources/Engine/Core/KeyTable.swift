@@ -226,24 +226,7 @@ public struct KeyTable<Value> {
         let s = storage
         s.pauseRehash += 1
         defer { s.pauseRehash -= 1 }
-        let keyOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.key)!
-        let valueOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.value)!
-        let metaOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.meta)!
-        var i = 0
-        var p = 0
-        while i < s.count {
-            let page = UnsafeRawPointer(s.pages![p])
-            let n = min(KeyTableStorage<Value>.pageSize(p), s.count - i)
-            let stride = MemoryLayout<KeyTableEntry<Value>>.stride
-            for j in 0 ..< n {
-                let e = page + j * stride
-                try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
-                         (e + valueOffset).assumingMemoryBound(to: Value.self),
-                         (e + metaOffset).load(as: UInt32.self) &>> 8)
-            }
-            i += n
-            p += 1
-        }
+        try s.walkEntries(body)
     }
 
     /// Stops incremental rehashing (lookups then only read the table) until `resumeRehashing`.
@@ -407,6 +390,31 @@ final class KeyTableStorage<Value> {
     }
 
     // MARK: Entries
+
+    /// Every entry in index order: its key, its value and its 24 user bits, by address. Reads only.
+    @inline(__always)
+    func walkEntries(_ body: (UnsafePointer<ByteString>, UnsafePointer<Value>, UInt32) throws -> Void) rethrows {
+        let keyOffset = MemoryLayout<Entry>.offset(of: \Entry.key)!
+        let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
+        let metaOffset = MemoryLayout<Entry>.offset(of: \Entry.meta)!
+        let stride = MemoryLayout<Entry>.stride
+        let total = count
+        guard total > 0, let pages else { return }
+        var i = 0
+        var p = 0
+        while i < total {
+            let page = UnsafeRawPointer(pages[p])
+            let n = min(Self.pageSize(p), total - i)
+            for j in 0 ..< n {
+                let e = page + j * stride
+                try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
+                         (e + valueOffset).assumingMemoryBound(to: Value.self),
+                         (e + metaOffset).load(as: UInt32.self) &>> 8)
+            }
+            i += n
+            p += 1
+        }
+    }
 
     /// Entries of the full-size pages, as a shift: 128. Pages stay small so that one more key never
     /// costs more than a few kilobytes at once (a big page allocated ahead would count in used_memory
@@ -854,28 +862,7 @@ extension KeyTable {
     static func forEachInPlace(_ table: UnsafeRawPointer,
                                _ body: (UnsafePointer<ByteString>, UnsafePointer<Value>, UInt32) throws -> Void) rethrows {
         guard let object = UnsafeRawPointer(bitPattern: table.load(as: UInt.self)) else { return }
-        try Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { s in
-            let keyOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.key)!
-            let valueOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.value)!
-            let metaOffset = MemoryLayout<KeyTableEntry<Value>>.offset(of: \KeyTableEntry<Value>.meta)!
-            let stride = MemoryLayout<KeyTableEntry<Value>>.stride
-            let count = s.count
-            guard count > 0, let pages = s.pages else { return }
-            var i = 0
-            var p = 0
-            while i < count {
-                let page = UnsafeRawPointer(pages[p])
-                let n = min(KeyTableStorage<Value>.pageSize(p), count - i)
-                for j in 0 ..< n {
-                    let e = page + j * stride
-                    try body((e + keyOffset).assumingMemoryBound(to: ByteString.self),
-                             (e + valueOffset).assumingMemoryBound(to: Value.self),
-                             (e + metaOffset).load(as: UInt32.self) &>> 8)
-                }
-                i += n
-                p += 1
-            }
-        }
+        try Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { try $0.walkEntries(body) }
     }
 
     /// The number of entries of the table whose struct is at `table`, read in place.

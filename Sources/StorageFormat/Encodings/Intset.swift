@@ -62,25 +62,30 @@ public enum Intset {
         var unique: [Int64] = []
         unique.reserveCapacity(sorted.count)
         for v in sorted where unique.last != v { unique.append(v) }
+        var w = ByteWriter()
+        unique.withUnsafeBufferPointer { encode(sortedUnique: $0, to: &w) }
+        return w.bytes
+    }
 
+    /// Appends the intset of `members` (ascending, no duplicates) at the smallest width that holds them.
+    public static func encode(sortedUnique m: UnsafeBufferPointer<Int64>, to w: inout ByteWriter) {
         var width = 2
-        if let lo = unique.first, let hi = unique.last {
+        if let lo = m.first, let hi = m.last {
             if lo < Int64(Int32.min) || hi > Int64(Int32.max) {
                 width = 8
             } else if lo < Int64(Int16.min) || hi > Int64(Int16.max) {
                 width = 4
             }
         }
-        precondition(unique.count <= Int(UInt32.max), "intset with more than 2^32-1 members")
-        var w = ByteWriter(capacity: headerSize + unique.count * width)
+        precondition(m.count <= Int(UInt32.max), "intset with more than 2^32-1 members")
+        w.bytes.reserveCapacity(w.count + headerSize + m.count * width)
         w.appendLE(UInt32(width))
-        w.appendLE(UInt32(truncatingIfNeeded: unique.count))
+        w.appendLE(UInt32(truncatingIfNeeded: m.count))
         switch width {
-        case 2: for v in unique { w.appendLE(Int16(truncatingIfNeeded: v)) }
-        case 4: for v in unique { w.appendLE(Int32(truncatingIfNeeded: v)) }
-        default: for v in unique { w.appendLE(v) }
+        case 2: for v in m { w.appendLE(Int16(truncatingIfNeeded: v)) }
+        case 4: for v in m { w.appendLE(Int32(truncatingIfNeeded: v)) }
+        default: for v in m { w.appendLE(v) }
         }
-        return w.bytes
     }
 
     // MARK: - errors

@@ -49,23 +49,8 @@ extension RDBWriter {
         writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
         out.append(RDBType.setIntset)
         writeString(key)
-        var width = 2
-        if let lo = m.first, let hi = m.last {
-            if lo < Int64(Int32.min) || hi > Int64(Int32.max) {
-                width = 8
-            } else if lo < Int64(Int16.min) || hi > Int64(Int16.max) {
-                width = 4
-            }
-        }
-        // The intset as a string: header (width, count) then the members at that width.
-        var blob = ByteWriter(capacity: 8 + m.count * width)
-        blob.appendLE(UInt32(width))
-        blob.appendLE(UInt32(truncatingIfNeeded: m.count))
-        switch width {
-        case 2: for v in m { blob.appendLE(Int16(truncatingIfNeeded: v)) }
-        case 4: for v in m { blob.appendLE(Int32(truncatingIfNeeded: v)) }
-        default: for v in m { blob.appendLE(v) }
-        }
+        var blob = ByteWriter()
+        Intset.encode(sortedUnique: m, to: &blob)
         blob.bytes.withUnsafeBytes { writeString($0) }
         try maybeFlush()
     }
