@@ -73,6 +73,7 @@ enum AOFRewriter {
         if timestamps {
             AOFCommands.appendTimestamp(engine.now / 1000 == 0 ? AppendOnlyFile.nowSeconds() : engine.now / 1000, to: &out)
         }
+        let layout = BorrowedValue.layout
         for db in engine.databases where db.count > 0 {
             AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db.id))], to: &out)
             db.expires.pauseRehashing()
@@ -80,8 +81,41 @@ enum AOFRewriter {
             let hasExpires = db.expires.count > 0
             try db.keys.forEachBorrowed { keyPtr, valuePtr, _ in
                 let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
-                try AOFCommands.rewrite(key: keyPtr.pointee.bytes, value: valuePtr.pointee.rdbValue, expiresAt: expire) { args in
-                    AOFCommands.append(args, to: &out)
+                // Read in place (BorrowedValue): in the forked child, nothing retained, nothing copied.
+                let done: Bool = try BorrowedValue.withKeyBytes(keyPtr, layout) { key in
+                    guard let layout, let kind = BorrowedValue.kind(valuePtr, layout) else { return false }
+                    switch kind {
+                    case .int, .smallString, .largeString:
+                        AOFCommands.appendArrayHeader(3, to: &out)
+                        ("SET" as StaticString).withUTF8Buffer { AOFCommands.appendBulk(UnsafeRawBufferPointer($0), to: &out) }
+                        AOFCommands.appendBulk(key, to: &out)
+                        if kind == .int {
+                            var digits: [UInt8] = []
+                            RESPEncoder.appendDecimal(Int(BorrowedValue.integer(valuePtr)), to: &digits)
+                            digits.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
+                        } else {
+                            BorrowedValue.withStringBytes(valuePtr, kind, layout) { AOFCommands.appendBulk($0, to: &out) }
+                        }
+                    case .list, .hash, .set, .zset:
+                        var visitor = AOFAggregateRewriter(out: [], key: key)
+                        swap(&visitor.out, &out)
+                        defer { swap(&visitor.out, &out) }
+                        guard try BorrowedValue.visitAggregate(valuePtr, kind, layout, &visitor) else { return false }
+                    }
+                    if let expire {
+                        var ms: [UInt8] = []
+                        RESPEncoder.appendDecimal(Int(expire), to: &ms)
+                        AOFCommands.appendArrayHeader(3, to: &out)
+                        ("PEXPIREAT" as StaticString).withUTF8Buffer { AOFCommands.appendBulk(UnsafeRawBufferPointer($0), to: &out) }
+                        AOFCommands.appendBulk(key, to: &out)
+                        ms.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
+                    }
+                    return true
+                }
+                if !done {
+                    try AOFCommands.rewrite(key: keyPtr.pointee.bytes, value: valuePtr.pointee.rdbValue, expiresAt: expire) { args in
+                        AOFCommands.append(args, to: &out)
+                    }
                 }
                 try spill()
                 ChildInfo.keyDone()

@@ -69,7 +69,7 @@ public enum SnapshotWriter {
                 // Under an LRU or LFU maxmemory policy each key carries its idle time or counter, as Redis writes them.
                 let idle: UInt64? = saveIdle ? UInt64(access.idleSeconds(bits)) : nil
                 let freq: UInt8? = saveFreq ? UInt8(access.decayedCounter(bits)) : nil
-                try keyPtr.pointee.withUnsafeBytes { key in
+                try BorrowedValue.withKeyBytes(keyPtr, layout) { key in
                     // Strings read in place, no reference counting (BorrowedValue): in a forked
                     // child that is what keeps the pages holding string buffers shared.
                     if let layout, let kind = BorrowedValue.kind(valuePtr, layout) {

@@ -205,3 +205,13 @@ extension BorrowedValue {
         return (object + layout.elementsOffset, object.load(fromByteOffset: layout.countOffset, as: Int.self))
     }
 }
+
+extension BorrowedValue {
+    /// A key's bytes in place when the layout is known, else the ordinary way.
+    @inline(__always)
+    public static func withKeyBytes<R>(_ p: UnsafePointer<ByteString>, _ layout: Layout?,
+                                       _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let layout { return try withBytes(p, layout, body) }
+        return try p.pointee.withUnsafeBytes(body)
+    }
+}

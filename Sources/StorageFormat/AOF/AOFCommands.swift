@@ -16,6 +16,25 @@ public enum AOFCommands {
 
     /// Appends `args` as a RESP array of bulk strings. The hot path of every logged write: the exact
     /// size is computed first, the buffer grows once, and the bytes are stored through a pointer.
+    /// A command's header, `*<count>\r\n`, for a command written argument by argument.
+    public static func appendArrayHeader(_ count: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        RESPEncoder.appendDecimal(count, to: &out)
+        out.append(13)
+        out.append(10)
+    }
+
+    /// One argument, `$<len>\r\n<bytes>\r\n`.
+    public static func appendBulk(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "$"))
+        RESPEncoder.appendDecimal(bytes.count, to: &out)
+        out.append(13)
+        out.append(10)
+        out.append(contentsOf: bytes)
+        out.append(13)
+        out.append(10)
+    }
+
     public static func append(_ args: [[UInt8]], to out: inout [UInt8]) {
         var size = 1 + decimalDigits(args.count) + 2
         for a in args { size += 1 + decimalDigits(a.count) + 2 + a.count + 2 }
