@@ -122,20 +122,27 @@ static void crash_handler(int sig, siginfo_t *info, void *context) {
     kill(getpid(), sig);
 }
 
-void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic) {
-    crash_log_fd = log_fd;
-    crash_exit_on_panic = exit_on_panic;
-    strncpy(crash_title, title, sizeof(crash_title) - 1);
-    // The first backtrace() call may load libgcc: do it now, not inside the handler.
+/// Installs `handler` for `sig` with `flags` (plus SA_SIGINFO), after a first backtrace() call, which
+/// may load libgcc: done here, never inside a handler.
+static void install_report_handler(int sig, int flags, void (*handler)(int, siginfo_t *, void *)) {
     void *warm[4];
     (void)backtrace(warm, 4);
     struct sigaction act;
     memset(&act, 0, sizeof(act));
     sigemptyset(&act.sa_mask);
-    act.sa_flags = SA_NODEFER | SA_RESETHAND | SA_SIGINFO;
-    act.sa_sigaction = crash_handler;
+    act.sa_flags = flags | SA_SIGINFO;
+    act.sa_sigaction = handler;
+    sigaction(sig, &act, NULL);
+}
+
+void cairn_install_crash_report(int log_fd, const char *title, int exit_on_panic) {
+    crash_log_fd = log_fd;
+    crash_exit_on_panic = exit_on_panic;
+    strncpy(crash_title, title, sizeof(crash_title) - 1);
     int signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
-    for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) sigaction(signals[i], &act, NULL);
+    for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+        install_report_handler(signals[i], SA_NODEFER | SA_RESETHAND, crash_handler);
+    }
 }
 
 void cairn_set_crash_log_fd(int log_fd) { crash_log_fd = log_fd; }
@@ -167,15 +174,8 @@ void cairn_watchdog_schedule(int period_ms) {
     memset(&it, 0, sizeof(it));
     if (period_ms > 0) {
         if (!watchdog_installed) {
-            void *warm[4];
-            (void)backtrace(warm, 4);
-            struct sigaction act;
-            memset(&act, 0, sizeof(act));
-            sigemptyset(&act.sa_mask);
             // SA_RESTART: system calls the timer interrupts go on (reads, writes, fsync).
-            act.sa_flags = SA_NODEFER | SA_SIGINFO | SA_RESTART;
-            act.sa_sigaction = watchdog_handler;
-            sigaction(SIGALRM, &act, NULL);
+            install_report_handler(SIGALRM, SA_NODEFER | SA_RESTART, watchdog_handler);
             // A parent may have started us with SIGALRM blocked (the mask is inherited).
             sigset_t alarm;
             sigemptyset(&alarm);
