@@ -513,10 +513,11 @@ public final class CairnServer {
             }
             // The output limit goes first: a client it closes is not counted (nor evicted) for memory.
             if conn.closed || checkOutputLimit(conn) { return }
-            s.noteReplyBufferUse()
-            updateClientMemory(conn)
         }
         if conn.closed { return }
+        // Memory is counted once the input read so far is processed, as Redis does after its
+        // processInputBuffer (a pipeline's replies only grow the buffer meanwhile: its peak is the end).
+        s.noteReplyBufferUse()
         compactQuery(conn)
         s.argvBytes = conn.partial.argumentBytes
         s.argvCount = conn.partial.args.count
