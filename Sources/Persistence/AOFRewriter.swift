@@ -86,9 +86,7 @@ enum AOFRewriter {
                     guard let layout, let kind = BorrowedValue.kind(valuePtr, layout) else { return false }
                     switch kind {
                     case .int, .smallString, .largeString:
-                        AOFCommands.appendArrayHeader(3, to: &out)
-                        ("SET" as StaticString).withUTF8Buffer { AOFCommands.appendBulk(UnsafeRawBufferPointer($0), to: &out) }
-                        AOFCommands.appendBulk(key, to: &out)
+                        AOFCommands.appendCommandHead("SET", key: key, argc: 3, to: &out)
                         if kind == .int {
                             var digits: [UInt8] = []
                             RESPEncoder.appendDecimal(Int(BorrowedValue.integer(valuePtr)), to: &digits)
@@ -105,9 +103,7 @@ enum AOFRewriter {
                     if let expire {
                         var ms: [UInt8] = []
                         RESPEncoder.appendDecimal(Int(expire), to: &ms)
-                        AOFCommands.appendArrayHeader(3, to: &out)
-                        ("PEXPIREAT" as StaticString).withUTF8Buffer { AOFCommands.appendBulk(UnsafeRawBufferPointer($0), to: &out) }
-                        AOFCommands.appendBulk(key, to: &out)
+                        AOFCommands.appendCommandHead("PEXPIREAT", key: key, argc: 3, to: &out)
                         ms.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
                     }
                     return true

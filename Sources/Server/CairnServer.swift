@@ -515,9 +515,6 @@ public final class CairnServer {
             if conn.closed || checkOutputLimit(conn) { return }
         }
         if conn.closed { return }
-        // Memory is counted once the input read so far is processed, as Redis does after its
-        // processInputBuffer (a pipeline's replies only grow the buffer meanwhile: its peak is the end).
-        s.noteReplyBufferUse()
         compactQuery(conn)
         s.argvBytes = conn.partial.argumentBytes
         s.argvCount = conn.partial.args.count
@@ -527,7 +524,8 @@ public final class CairnServer {
             conn.query.reserveCapacity(bulk + 2)
         }
         syncQueryFigures(conn)
-        updateClientMemory(conn)
+        // schedule notes the reply buffer's peak and counts the client's memory: once per batch of
+        // input, as Redis does after its processInputBuffer (a pipeline's replies only grow meanwhile).
         schedule(conn)
     }
 

@@ -122,7 +122,7 @@ public enum BorrowedValue {
 
     /// Each element of the deque whose struct is at `p`, in order, by address.
     static func dequeForEach(_ p: UnsafeRawPointer, _ layout: DequeLayout, _ body: (UnsafePointer<ByteString>) throws -> Void) rethrows {
-        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
+        let object = referent(p)!
         let capacity = object.load(fromByteOffset: layout.capacityOffset, as: Int.self)
         let count = object.load(fromByteOffset: layout.countOffset, as: Int.self)
         var slot = object.load(fromByteOffset: layout.startOffset, as: Int.self)
@@ -133,6 +133,11 @@ public enum BorrowedValue {
             slot += 1
             if slot == capacity { slot = 0 }
         }
+    }
+
+    /// The element count of the deque whose struct is at `p`.
+    static func dequeCount(_ p: UnsafeRawPointer, _ layout: DequeLayout) -> Int {
+        referent(p)!.load(fromByteOffset: layout.countOffset, as: Int.self)
     }
 
     static func dequeForEach(_ d: inout Deque<ByteString>, _ layout: DequeLayout, _ body: (UnsafePointer<ByteString>) throws -> Void) rethrows {
@@ -156,14 +161,8 @@ public enum BorrowedValue {
     public static func withStringBytes<R>(_ p: UnsafePointer<RedisValue>, _ kind: BorrowedKind, _ layout: Layout,
                                    _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let raw = UnsafeRawPointer(p)
-        if kind == .smallString {
-            var words = (raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self))
-            let n = Int(raw.load(fromByteOffset: 14, as: UInt8.self) & 0x0F)
-            return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: n)) }
-        }
-        let object = UnsafeRawPointer(bitPattern: raw.load(as: UInt.self))!
-        let n = object.load(fromByteOffset: layout.countOffset, as: Int.self)
-        return try body(UnsafeRawBufferPointer(start: object + layout.elementsOffset, count: n))
+        if kind == .smallString { return try withSmallBytes(raw, body) }
+        return try withArrayBytes(raw, layout, body)
     }
 }
 
@@ -173,35 +172,41 @@ extension BorrowedValue {
     public static func withBytes<R>(_ p: UnsafePointer<ByteString>, _ layout: Layout,
                                     _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let raw = UnsafeRawPointer(p)
-        let tag = raw.load(fromByteOffset: 14, as: UInt8.self)
-        if tag & layout.largeStringBit == 0 {
-            var words = (raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self))
-            return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: Int(tag & 0x0F))) }
-        }
+        if raw.load(fromByteOffset: 14, as: UInt8.self) & layout.largeStringBit == 0 { return try withSmallBytes(raw, body) }
         return try withArrayBytes(raw, layout, body)
+    }
+
+    /// A small string's bytes: its 14 bytes copied to the stack, its length in byte 14's low half.
+    @inline(__always)
+    static func withSmallBytes<R>(_ raw: UnsafeRawPointer, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var words = (raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self))
+        let n = Int(raw.load(fromByteOffset: 14, as: UInt8.self) & 0x0F)
+        return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: n)) }
     }
 
     /// The bytes of the [UInt8] whose reference is stored at `p`.
     @inline(__always)
     static func withArrayBytes<R>(_ p: UnsafeRawPointer, _ layout: Layout, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
-        let n = object.load(fromByteOffset: layout.countOffset, as: Int.self)
-        return try body(UnsafeRawBufferPointer(start: object + layout.elementsOffset, count: n))
+        let a = arrayInPlace(p, layout)
+        return try body(UnsafeRawBufferPointer(start: a.elements, count: a.count))
+    }
+
+    /// The object a reference stored at `p` points to, unretained; nil for a null one (an empty
+    /// optional of a single-reference struct, such as a KeyTable that was never created).
+    @inline(__always)
+    static func referent(_ p: UnsafeRawPointer) -> UnsafeRawPointer? {
+        UnsafeRawPointer(bitPattern: p.load(as: UInt.self))
     }
 
     /// The object an aggregate value points to, unretained.
     @inline(__always)
-    static func object(_ p: UnsafePointer<RedisValue>) -> UnsafeRawPointer {
-        UnsafeRawPointer(bitPattern: UnsafeRawPointer(p).load(as: UInt.self))!
-    }
-}
+    static func object(_ p: UnsafePointer<RedisValue>) -> UnsafeRawPointer { referent(UnsafeRawPointer(p))! }
 
-extension BorrowedValue {
     /// The elements and count of the Array whose reference is stored at `p` (elements aligned to
     /// at most 8 bytes, as every array the engine stores is), read in place.
     @inline(__always)
     static func arrayInPlace(_ p: UnsafeRawPointer, _ layout: Layout) -> (elements: UnsafeRawPointer, count: Int) {
-        let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self))!
+        let object = referent(p)!
         return (object + layout.elementsOffset, object.load(fromByteOffset: layout.countOffset, as: Int.self))
     }
 }

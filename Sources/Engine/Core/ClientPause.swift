@@ -2,7 +2,7 @@
 // While it lasts, a client whose command it covers (ALL: any; WRITE: a write, a may-replicate command
 // such as PUBLISH, or an EXEC whose queue holds one) is *postponed*: the command passes every check
 // that can reject it first (arity, NOAUTH, ACL, OOM, MISCONF...), then the client blocks, counted in
-// blocked_clients and flagged b in CLIENT LIST, its command left in its query buffer. When the pause
+// blocked_clients and flagged b in CLIENT LIST, its command kept aside by the server. When the pause
 // ends (CLIENT UNPAUSE, or its time passes) the postponed clients are released in the order they
 // blocked and the server runs their commands again from the start. The dataset stays still meanwhile:
 // no key is expired (a read of an expired key answers as if it were gone) or evicted.
@@ -63,7 +63,7 @@ extension Engine {
         return false
     }
 
-    /// Blocks `session` until the pause ends; its command stays unconsumed for the server to rerun.
+    /// Blocks `session` until the pause ends; the server keeps its command to run again.
     func postpone(_ session: Session) {
         guard !session.postponed else { return }
         session.postponed = true

@@ -253,7 +253,7 @@ public final class Engine {
             reject(session, spec, "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             return
         }
-        // CLIENT PAUSE: the client blocks with its command unconsumed, run again once the pause ends.
+        // CLIENT PAUSE: the client blocks; the server keeps its command and runs it again once the pause ends.
         if pauseType != .off && pauseHolds(session, spec) {
             stats.totalCommands -= 1
             postpone(session)

@@ -45,7 +45,8 @@ public final class Eviction {
     public var samples = 5
     /// maxmemory-eviction-tenacity (0–100): how long one eviction pass may run.
     public var tenacity = 10
-    /// Measures the memory the limit applies to (the server: allocator bytes minus the AOF buffer).
+    /// Measures the memory the limit applies to (the server: allocator bytes minus the AOF buffer and
+    /// replica output).
     public var measure: (() -> Int)?
     /// `measure` costs next to nothing: read it at every check instead of estimating.
     public var measureIsCheap = false
@@ -108,7 +109,6 @@ public final class Eviction {
 
 extension Engine {
     public enum EvictionResult { case ok, running, failed }
-
 
     /// Frees memory until under `maxmemory` (or the pass's time runs out). `.failed` when still over
     /// and nothing (more) can be evicted: commands that may use memory are then refused. After a pass

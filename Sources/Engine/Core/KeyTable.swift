@@ -861,13 +861,13 @@ extension KeyTable {
     /// fork()ed snapshot child, where any write to a page copies it.
     static func forEachInPlace(_ table: UnsafeRawPointer,
                                _ body: (UnsafePointer<ByteString>, UnsafePointer<Value>, UInt32) throws -> Void) rethrows {
-        guard let object = UnsafeRawPointer(bitPattern: table.load(as: UInt.self)) else { return }
+        guard let object = BorrowedValue.referent(table) else { return }
         try Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { try $0.walkEntries(body) }
     }
 
     /// The number of entries of the table whose struct is at `table`, read in place.
     static func countInPlace(_ table: UnsafeRawPointer) -> Int {
-        guard let object = UnsafeRawPointer(bitPattern: table.load(as: UInt.self)) else { return 0 }
+        guard let object = BorrowedValue.referent(table) else { return 0 }
         return Unmanaged<KeyTableStorage<Value>>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.count }
     }
 }

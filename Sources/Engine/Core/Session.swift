@@ -50,7 +50,7 @@ public final class Session {
     public var channels: Set<ByteString> = []
     public var patterns: Set<ByteString> = []
     public var blocked: BlockState? = nil
-    /// Blocked by CLIENT PAUSE: its next command waits in the query buffer until the pause ends.
+    /// Blocked by CLIENT PAUSE: its command waits on the connection until the pause ends.
     public internal(set) var postponed = false
     /// CLIENT REPLY OFF/SKIP state.
     public var replyMode: ReplyMode = .on

@@ -36,22 +36,16 @@ extension BorrowedValue {
             guard let deque = layout.deque else { return false }
             try Unmanaged<ListValue>.fromOpaque(object)._withUnsafeGuaranteedRef { l in
                 let items = withUnsafeMutablePointer(to: &l.items) { UnsafeRawPointer($0) }
-                let base = UnsafeRawPointer(bitPattern: items.load(as: UInt.self))!
-                try v.begin(.quicklist, count: base.load(fromByteOffset: deque.countOffset, as: Int.self))
+                try v.begin(.quicklist, count: dequeCount(items, deque))
                 try dequeForEach(items, deque) { e in try withBytes(e, layout) { try v.element($0) } }
                 try v.end()
             }
         case .hash:
             try Unmanaged<HashValue>.fromOpaque(object)._withUnsafeGuaranteedRef { h in
                 let tableAt = withUnsafeMutablePointer(to: &h.table) { UnsafeRawPointer($0) }
-                if tableAt.load(as: UInt.self) != 0 {
-                    try v.begin(.hashTable, count: KeyTable<ByteString>.countInPlace(tableAt))
-                    try KeyTable<ByteString>.forEachInPlace(tableAt) { f, value, _ in
-                        try withBytes(f, layout) { field in try withBytes(value, layout) { try v.field(field, $0) } }
-                    }
-                    try v.end()
-                    return
-                }
+                if try visitTable(tableAt, of: ByteString.self, .hashTable, &v, { (v: inout V, f, value) in
+                    try withBytes(f, layout) { field in try withBytes(value, layout) { try v.field(field, $0) } }
+                }) { return }
                 let pairs = arrayInPlace(withUnsafeMutablePointer(to: &h.pairs) { UnsafeRawPointer($0) }, layout)
                 let stride = MemoryLayout<(field: ByteString, value: ByteString)>.stride
                 let valueOffset = MemoryLayout<ByteString>.stride
@@ -67,20 +61,16 @@ extension BorrowedValue {
         case .set:
             try Unmanaged<SetValue>.fromOpaque(object)._withUnsafeGuaranteedRef { s in
                 let tableAt = withUnsafeMutablePointer(to: &s.table) { UnsafeRawPointer($0) }
-                if tableAt.load(as: UInt.self) != 0 {
-                    try v.begin(.setTable, count: KeyTable<Void>.countInPlace(tableAt))
-                    try KeyTable<Void>.forEachInPlace(tableAt) { m, _, _ in try withBytes(m, layout) { try v.element($0) } }
-                    try v.end()
-                    return
-                }
+                if try visitTable(tableAt, of: Void.self, .setTable, &v, { (v: inout V, m, _) in
+                    try withBytes(m, layout) { try v.element($0) }
+                }) { return }
                 let ints = arrayInPlace(withUnsafeMutablePointer(to: &s.intset) { UnsafeRawPointer($0) }, layout)
                 try v.intset(UnsafeBufferPointer(start: ints.elements.assumingMemoryBound(to: Int64.self), count: ints.count))
             }
         case .zset:
             try Unmanaged<ZSetValue>.fromOpaque(object)._withUnsafeGuaranteedRef { z in
                 // The member → score table exists exactly when the zset is a skiplist.
-                let dictAt = withUnsafeMutablePointer(to: &z.dict) { UnsafeRawPointer($0) }
-                if dictAt.load(as: UInt.self) != 0 {
+                if referent(withUnsafeMutablePointer(to: &z.dict) { UnsafeRawPointer($0) }) != nil {
                     // The skiplist's arrays, by address inside the optional (its payload is at offset 0),
                     // walked from the tail: highest score first, as Redis writes a skiplist.
                     let sl = withUnsafeMutablePointer(to: &z.skiplist) { UnsafeRawPointer($0) }
@@ -119,12 +109,25 @@ extension BorrowedValue {
         return true
     }
 
+    /// The key table (hash or set) whose optional struct is at `tableAt`, when it exists: `begin`, each
+    /// entry, `end`. False, having reported nothing, when there is no table (the value is compact).
+    static func visitTable<Value, V: BorrowedAggregateVisitor>(
+        _ tableAt: UnsafeRawPointer, of _: Value.Type, _ encoding: BorrowedEncoding, _ v: inout V,
+        _ entry: (inout V, UnsafePointer<ByteString>, UnsafePointer<Value>) throws -> Void
+    ) throws -> Bool {
+        guard referent(tableAt) != nil else { return false }
+        try v.begin(encoding, count: KeyTable<Value>.countInPlace(tableAt))
+        try KeyTable<Value>.forEachInPlace(tableAt) { key, value, _ in try entry(&v, key, value) }
+        try v.end()
+        return true
+    }
+
     /// Writes the aggregate at `p` under `key` into an RDB writer. False, having written nothing, when
     /// the writer's RDB version predates these encodings or the walk is not possible.
     public static func writeAggregate(_ p: UnsafePointer<RedisValue>, _ kind: BorrowedKind, _ layout: Layout,
                                       key: UnsafeRawBufferPointer, to w: RDBWriter,
                                       expiresAt: Int64?, idle: UInt64?, freq: UInt8?) throws -> Bool {
-        guard w.options.version >= 10, kind != .list || layout.deque != nil else { return false }
+        guard w.options.version >= 10 else { return false }
         var visitor = RDBAggregateWriter(w: w, key: key, expiresAt: expiresAt, idle: idle, freq: freq)
         return try visitAggregate(p, kind, layout, &visitor)
     }
@@ -215,9 +218,7 @@ public struct AOFAggregateRewriter: BorrowedAggregateVisitor {
     mutating func item() {
         if inBatch == 0 {
             let n = min(left, AOFCommands.itemsPerCommand)
-            AOFCommands.appendArrayHeader(2 + n * perItem, to: &out)
-            command.withUTF8Buffer { AOFCommands.appendBulk(UnsafeRawBufferPointer($0), to: &out) }
-            AOFCommands.appendBulk(key, to: &out)
+            AOFCommands.appendCommandHead(command, key: key, argc: 2 + n * perItem, to: &out)
             inBatch = n
         }
         inBatch -= 1

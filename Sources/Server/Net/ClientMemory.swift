@@ -2,7 +2,7 @@
 // (maxmemory-clients), as Redis 7.0 does both.
 //
 // Each client's memory (Session.memoryUsage: query buffer, arguments, output, MULTI queue, watched
-// keys, subscriptions) is recounted in O(1) after each command, read and write, and by the cron; the
+// keys, subscriptions) is recounted in O(1) after each batch of input, each write, and by the cron; the
 // server keeps the totals per kind (normal, pub/sub, replica) by subtracting what was last counted
 // and adding the new figure. While maxmemory-clients is set, every client that may be evicted (not a
 // replica, not CLIENT NO-EVICT) sits in one of Redis's buckets: bucket i holds the clients whose

@@ -24,6 +24,14 @@ public enum AOFCommands {
         out.append(10)
     }
 
+    /// The start of a command of `argc` arguments written argument by argument: its header, its
+    /// name and its key; the other arguments follow through `appendBulk`.
+    public static func appendCommandHead(_ name: StaticString, key: UnsafeRawBufferPointer, argc: Int, to out: inout [UInt8]) {
+        appendArrayHeader(argc, to: &out)
+        name.withUTF8Buffer { appendBulk(UnsafeRawBufferPointer($0), to: &out) }
+        appendBulk(key, to: &out)
+    }
+
     /// One argument, `$<len>\r\n<bytes>\r\n`.
     public static func appendBulk(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "$"))
