@@ -1,4 +1,4 @@
-// RDBCheck: what cairn-check-rdb and `cairn-rdb stats` do — walk an RDB file with RDBScanner, print the
+// RDBCheck: what cairn-check-rdb and `cairn-rdb stats` do — walk an RDB file with RDBDecoder, print the
 // lines redis-check-rdb prints ("[offset N] Checksum OK", "[info] N keys read"…), gather RDBStats, and on
 // a problem report the offset, key, type, what was expected and what was found. With `salvage`, reading
 // resumes after a corrupt value at the next offset where records parse again (RDBResync), and every
@@ -17,7 +17,7 @@ public struct RDBCheckOptions: Sendable {
     public var salvage = false
     /// Draw a progress bar on a terminal.
     public var progress = true
-    public var scanner = RDBScanner.Options()
+    public var scanner = RDBDecoder.Options()
     /// Unix ms for "already expired".
     public var now: Int64 = RDBCheck.currentTimeMS()
     /// Databases redis-server has by default; a SELECTDB at or above it is reported as a warning.
@@ -110,9 +110,9 @@ public final class RDBCheck {
         }
         let progress = Progress(label: "checking", total: isPlainFile ? source.knownSize : nil, enabled: options.progress)
         defer { progress.finish() }
-        var scanner: RDBScanner
+        var scanner: RDBDecoder
         do {
-            scanner = isPlainFile ? try RDBScanner(path: path, options: options.scanner) : try RDBScanner(source: source, options: options.scanner)
+            scanner = isPlainFile ? try RDBDecoder(path: path, options: options.scanner) : try RDBDecoder(source: source, options: options.scanner)
         } catch let e as FormatError {
             report(e, phase: "start", type: nil, record: e.offset, resumedAt: nil)
             finishLines(offset: e.offset)
@@ -133,6 +133,11 @@ public final class RDBCheck {
                 var problem = RDBCheckProblem(error: e, phase: scanner.phase.rawValue, typeCode: scanner.currentType,
                                               recordOffset: record, resumedAt: nil)
                 if problem.error.key == nil { problem.error.key = scanner.currentKey }
+                if scanner.phase == .readValue, let code = scanner.currentType {
+                    // Name the value being read: "type 16 (hash-listpack) value: listpack".
+                    let c = problem.error.context
+                    problem.error.context = "type \(code) (\(RDBType.checkerName(code))) value" + (c == "RDB" ? "" : ": " + c)
+                }
                 guard options.salvage, let dialect,
                       let (at, db) = try resync(from: max(record, 0) + 1, dialect: dialect, db: scanner.db) else {
                     endOffset = scanner.offset
@@ -144,7 +149,7 @@ public final class RDBCheck {
                 line(at, "salvage: skipped \(at - record) bytes from offset \(record)" + (problem.error.key.map { ", key '\(RDBCheck.cText($0))'" } ?? "") + "; reading resumes here")
                 keysBefore += scanner.keysRead
                 let range = try FileRangeSource(path: path, offset: at)
-                scanner = try RDBScanner(source: range, startingAt: at, dialect: dialect, db: db, options: options.scanner)
+                scanner = try RDBDecoder(source: range, startingAt: at, dialect: dialect, db: db, options: options.scanner)
                 scanner.onWarning = { [unowned self] w in self.warn(w) }
                 resumed = true
                 continue
@@ -197,7 +202,7 @@ public final class RDBCheck {
                 }
                 if let fp = try scanner.duplicateKeyAfterEnd() {
                     // A second look names the key and both places (not possible for piped input).
-                    let found = (try? RDBScanner.findKeys(withFingerprint: fp, source: openByteSource(path: path))) ?? []
+                    let found = (try? RDBDecoder.findKeys(withFingerprint: fp, source: openByteSource(path: path))) ?? []
                     let second = found.count >= 2 ? found[1].offset : endOffset
                     let e = FormatError(offset: second, key: found.first?.key, context: "RDB",
                                         expected: "each key once per database",

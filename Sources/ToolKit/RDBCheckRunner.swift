@@ -11,7 +11,7 @@ public enum RDBCheckRunner {
 
     /// Runs the check on `file`; returns the exit code.
     public static func run(file: String, format: RDBCheckFormat, salvage: Bool, progress: Bool, mode: Mode,
-                           scanner: RDBScanner.Options = RDBScanner.Options()) -> ToolExit {
+                           scanner: RDBDecoder.Options = RDBDecoder.Options()) -> ToolExit {
         var options = RDBCheckOptions()
         options.salvage = salvage
         options.progress = progress

@@ -1,4 +1,4 @@
-// RDBStats: the statistics of an RDB file gathered from RDBScanner's per-key summaries — per database
+// RDBStats: the statistics of an RDB file gathered from RDBDecoder's per-key summaries — per database
 // and per type: key counts, stored encodings and the encodings Redis 7.0 gives the values when it loads
 // them (default config), keys with an expiry and keys already expired, total and largest key and value
 // sizes, element counts, module types by name, function libraries — rendered as a table, JSON or CSV.

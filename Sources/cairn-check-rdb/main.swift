@@ -1,5 +1,5 @@
 // cairn-check-rdb FILE: validates an RDB file and prints redis-check-rdb's summary plus a stats table.
-// The work is in ToolKit (RDBCheck, RDBStats, RDBCheckRunner) and StorageFormat (RDBScanner).
+// The work is in ToolKit (RDBCheck, RDBStats, RDBCheckRunner) and StorageFormat (RDBDecoder).
 // Exit codes: 0 the file is valid, 1 a problem was found, 2 usage or I/O error.
 import ArgumentParser
 import StorageFormat
@@ -40,7 +40,7 @@ struct CairnCheckRDB: ParsableCommand {
     var file: String
 
     func run() throws {
-        var scanner = RDBScanner.Options()
+        var scanner = RDBDecoder.Options()
         scanner.checkDuplicateKeys = !noDuplicateKeys
         let code = RDBCheckRunner.run(file: file, format: format, salvage: salvage, progress: !noProgress && format == .table,
                                       mode: .check, scanner: scanner)

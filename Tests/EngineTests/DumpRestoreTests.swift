@@ -98,10 +98,10 @@ fileprivate func withFixedCRC(_ p: [UInt8]) -> [UInt8] {
 /// accepts truncated payloads whose value runs into the footer bytes and payloads with trailing
 /// bytes; Cairn refuses both as bad data.
 fileprivate func valueMissesFooterBoundary(_ payload: [UInt8]) -> Bool {
-    guard payload.count >= 10, let reader = try? RDBReader(payloadBody: payload, version: 10),
-          let type = try? reader.input.readByte("the type byte"), reader.isKnownType(type),
-          (try? reader.readValue(type: type, key: [])) != nil else { return false }
-    return reader.input.offset - 9 != payload.count - 10
+    guard payload.count >= 10, let decoder = try? RDBDecoder(payloadBody: payload, version: 10),
+          let type = try? decoder.input.readByte("the type byte"), RDBType.firstVersion(type, in: decoder.dialect) != nil,
+          (try? decoder.decodeValue(type: type, into: RDBValueBuilder())) != nil else { return false }
+    return decoder.input.offset - 9 != payload.count - 10
 }
 
 /// Why Cairn refuses a corrupted payload that Redis 7.0 accepts, when that is on purpose: the value

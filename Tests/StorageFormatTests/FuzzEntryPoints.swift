@@ -16,7 +16,7 @@ public enum FuzzEntry {
     // MARK: - RDB files
 
     /// A whole RDB file three ways: RDBReader.next() (values decoded whole), RDBReader.nextWalking (the
-    /// element-wise walk, values rebuilt by RDBValueBuilder) and the RDBScanner validation walk. The first
+    /// element-wise walk, values rebuilt by RDBValueBuilder) and the RDBDecoder validation walk. The first
     /// two must agree: the same records, or a FormatError at the same offset.
     public static func rdb(_ data: [UInt8]) {
         var options = RDBReader.Options()
@@ -55,10 +55,10 @@ public enum FuzzEntry {
             fatalError("RDB: next() \(readError.map { "failed: \($0)" } ?? "succeeded"), nextWalking \(walkError.map { "failed: \($0)" } ?? "succeeded")")
         }
 
-        var scanOptions = RDBScanner.Options()
+        var scanOptions = RDBDecoder.Options()
         scanOptions.verifyChecksum = false
         do {
-            let scanner = try RDBScanner(bytes: data, options: scanOptions)
+            let scanner = try RDBDecoder(bytes: data, options: scanOptions)
             scanner.onWarning = { _ in }
             var ended = false
             while let r = try scanner.next() {

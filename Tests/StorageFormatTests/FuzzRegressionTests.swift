@@ -54,10 +54,10 @@ enum FuzzFixtures {
     /// 512 MiB of scratch before decompressing; it now refuses the length first (a FormatError at the data).
     @Test func scannerRefusesImpossibleLZFLengthsBeforeAllocating() throws {
         let bytes = try #require(FuzzFixtures.files("Fixtures/fuzz/rdb").first { $0.name == "scanner-lzf-huge-original-length" }).bytes
-        var options = RDBScanner.Options()
+        var options = RDBDecoder.Options()
         options.verifyChecksum = false
         do {
-            let scanner = try RDBScanner(bytes: bytes, options: options)
+            let scanner = try RDBDecoder(bytes: bytes, options: options)
             while try scanner.next() != nil {}
             Issue.record("accepted")
         } catch let e as FormatError {
@@ -69,8 +69,8 @@ enum FuzzFixtures {
     /// buffers on that path; the sanitizer build of tools/fuzz reports leaks).
     @Test func scannerRefusesBadMagicAtOffsetZero() throws {
         let bytes = try #require(FuzzFixtures.files("Fixtures/fuzz/rdb").first { $0.name == "scanner-leak-bad-magic" }).bytes
-        #expect(throws: FormatError.self) { try RDBScanner(bytes: bytes) }
-        do { _ = try RDBScanner(bytes: bytes) } catch let e as FormatError { #expect(e.offset == 0) }
+        #expect(throws: FormatError.self) { try RDBDecoder(bytes: bytes) }
+        do { _ = try RDBDecoder(bytes: bytes) } catch let e as FormatError { #expect(e.offset == 0) }
     }
 
     /// A hash-with-metadata value (type 24) whose stored minimum expiry is Int64.min: subtracting 1 from

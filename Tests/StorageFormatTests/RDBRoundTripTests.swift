@@ -156,7 +156,7 @@ func canonical(_ v: RDBValue) -> RDBValue {
             w.writeLength(n)
             #expect(w.out.bytes == expected, "\(n)")
             let r = try RDBReader(bytes: Array("REDIS0010".utf8) + expected)
-            #expect(try r.readLength("test") == n)
+            #expect(try r.decoder.readLength("test") == n)
         }
     }
 

@@ -58,15 +58,16 @@ public enum DumpPayload {
         // Decode the body as a one-key RDB stream: a reader positioned after a synthetic header.
         let body = Array(payload[0 ..< n - 10])
         do {
-            let reader = try RDBReader(payloadBody: body, version: max(version, 1))
-            let type = try reader.input.readByte("the type byte")
-            guard reader.isKnownType(type) else {
+            let decoder = try RDBDecoder(payloadBody: body, version: max(version, 1))
+            let type = try decoder.input.readByte("the type byte")
+            guard RDBType.firstVersion(type, in: decoder.dialect) != nil else {
                 throw FormatError(offset: 0, context: "DUMP payload", expected: "an object type", found: "\(type)")
             }
-            let value = try reader.readValue(type: type, key: [])
-            guard reader.input.offset == body.count + 9 else {
-                throw FormatError(offset: reader.input.offset - 9, context: "DUMP payload", expected: "the end of the value",
-                                  found: "\(body.count + 9 - reader.input.offset) extra bytes")
+            let builder = RDBValueBuilder()
+            let value = try decoder.decodeValue(type: type, into: builder) ? builder.value : RDBValue.empty(typeCode: type)
+            guard decoder.input.offset == body.count + 9 else {
+                throw FormatError(offset: decoder.input.offset - 9, context: "DUMP payload", expected: "the end of the value",
+                                  found: "\(body.count + 9 - decoder.input.offset) extra bytes")
             }
             return (type, value)
         } catch var e as FormatError {
@@ -76,13 +77,16 @@ public enum DumpPayload {
     }
 }
 
-extension RDBReader {
-    /// A reader over a DUMP payload body (type byte + value), in the dialect of `version`.
-    /// Offsets are those of a file with a 9-byte magic in front; `DumpPayload` corrects them.
+extension RDBDecoder {
+    /// A decoder over a DUMP payload body (type byte + value), in the dialect of `version`, with
+    /// RESTORE's checks (duplicate members refused). Offsets are those of a file with a 9-byte magic in
+    /// front; `DumpPayload` corrects them.
     convenience init(payloadBody body: [UInt8], version: Int) throws {
         var options = Options()
         options.verifyChecksum = false
-        options.skipEmptyAggregates = false
+        options.checkDuplicateKeys = false
+        options.strictTypeVersions = false
+        options.fingerprintBudget = 1 << 20
         let magic = RDBDialect(family: .redis, version: min(version, RDBDialect.newestRedisVersion)).magic
         try self.init(source: MemorySource(magic + body), options: options)
         _ = try input.span(0, "")

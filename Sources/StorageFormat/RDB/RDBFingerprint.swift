@@ -1,5 +1,5 @@
 // RDBFingerprint: a 64-bit fingerprint of a byte string, computed in one call or fed in pieces (the
-// same bytes give the same fingerprint however they are split), used by RDBScanner to find duplicate
+// same bytes give the same fingerprint however they are split), used by RDBDecoder to find duplicate
 // keys, set members, hash fields and zset members without keeping the elements themselves.
 //
 // Words of 8 bytes (little-endian) are folded into the state with a 64×64→128-bit multiply whose halves

@@ -1,10 +1,10 @@
-// RDBHelperThread: a second thread for RDBScanner — the CRC64 of the file's bytes, and the sorting and
+// RDBHelperThread: a second thread for RDBDecoder — the CRC64 of the file's bytes, and the sorting and
 // spilling of the duplicate-key log (RDBFingerprintLog), run there while the scanner parses.
 // When RDBInput's window is used up it does not slide the window in place: it hands the whole buffer
 // (with the range of bytes just consumed) to the worker and continues in a fresh buffer from the
 // worker's pool, copying over only the few bytes still unread. The worker folds the handed ranges into
 // the running checksum in order and returns each buffer to the pool. So the checksum costs the parsing
-// thread no copy and no computation. Only the offline tools use it (RDBScanner); the server's reader
+// thread no copy and no computation. Only the offline tools use it (RDBDecoder); the server's reader
 // checksums inline on its loading thread (DESIGN.md: no helper threads around fork()). Jobs run in the
 // order they were queued.
 #if canImport(Glibc)

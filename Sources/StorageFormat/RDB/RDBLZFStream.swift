@@ -1,5 +1,5 @@
 // RDBLZFStream: validates (and optionally reads) an LZF-compressed RDB string fed in pieces, keeping only
-// the last 64 KiB of output (an LZF back-reference reaches at most 8 KiB back). RDBScanner uses it for
+// the last 64 KiB of output (an LZF back-reference reaches at most 8 KiB back). RDBDecoder uses it for
 // compressed strings too large to decompress in one buffer, so a 500 MB compressed value costs 64 KiB.
 // It accepts exactly what `LZF.decompress` (liblzf) accepts: every control byte complete, no back-reference
 // before the start, no output past `originalLength`, and the output exactly `originalLength` bytes when

@@ -38,11 +38,11 @@ public enum RDBResync {
             guard let v = RDBType.firstVersion(first, in: dialect), v <= dialect.version, first != RDBType.modulePreGA else { return .rejected }
         }
         let input = RDBInput(window: UnsafeMutableRawBufferPointer(rebasing: window[rel...]), startOffset: offset, fileSize: fileSize)
-        var options = RDBScanner.Options()
+        var options = RDBDecoder.Options()
         options.verifyChecksum = false
         options.checkDuplicateKeys = false
         options.fingerprintBudget = 1 << 16
-        guard let scanner = try? RDBScanner(input: input, dialect: dialect, options: options) else { return .rejected }
+        guard let scanner = try? RDBDecoder(input: input, dialect: dialect, options: options) else { return .rejected }
         var records = 0
         var start = offset
         var firstIsBinaryKey = false

@@ -1,16 +1,21 @@
-// RDBScanner: validates an RDB file element by element and reports each key's facts, without
-// materialising any value (FORMATS.md §2–§9). Where RDBReader decodes a key's whole value into an
-// RDBValue, the scanner walks it: strings pass through in pieces (a 500 MB value costs one window), LZF
-// data is checked by liblzf when it is small and by a 64 KiB streaming decoder when it is not, compact
-// blobs (listpack, ziplist, intset, zipmap) go through the same validating decoders RDBReader uses, and
-// duplicate members, fields and keys are found by 64-bit fingerprints in a bounded table that spills to
-// a temporary file (RDBFingerprintSet). Memory is independent of the file size and of the largest key,
-// except for single compact blobs, which Redis itself caps.
+// RDBDecoder: the one reader of RDB bytes (FORMATS.md §2–§9). Opcode dispatch, lengths, strings (with
+// LZF) and the element walk of every type code exist here once; what is done with a value is up to an
+// RDBElementVisitor (RDBElementVisitor.swift), which gets it element by element:
+//   no visitor         validate and count (cairn-check-rdb, resynchronising): strings pass through in
+//                      pieces (a 500 MB value costs one window), large LZF data goes through a 64 KiB
+//                      streaming decoder, so memory is independent of the file and of the largest key
+//   RDBValueBuilder    a materialised RDBValue (RDBReader: the tools, DUMP payloads, tests)
+//   the server loader  engine values built directly (Persistence/RDBLoader.swift)
+//   RDBWriter          `cairn-rdb convert`, written without ever building the value
+// Compact blobs (listpack, ziplist, intset, zipmap) are checked whole by the validating decoders of
+// Encodings/ before any of their elements is handed out; duplicate members, fields and keys are found
+// by 64-bit fingerprints in a bounded table that spills to a temporary file (RDBFingerprintSet).
 //
 // Checks follow what Redis 7.0 refuses when it loads a file with deep sanitisation (as redis-check-rdb
-// does), plus what no writer produces: type codes newer than the file's version, length bytes in the
-// string-encoding form, duplicate keys. Where Redis accepts something odd (an empty aggregate, a zset
-// score that is not a number inside a listpack), the scanner reports a warning and goes on.
+// does), plus what no writer produces: length bytes in the string-encoding form, duplicate keys, and
+// (an option) type codes newer than the file's version. Where Redis accepts something odd (an empty
+// aggregate, an empty quicklist node), the decoder reports a warning and goes on. Every error carries
+// its offset, the key and the value's type code.
 import CLZF
 #if canImport(Glibc)
 import Glibc
@@ -104,8 +109,8 @@ public struct RDBScanWarning: Sendable, CustomStringConvertible {
     }
 }
 
-/// Walks an RDB file record by record, validating every byte; see the file comment.
-public final class RDBScanner {
+/// Decodes an RDB file record by record, validating every byte; see the file comment.
+public final class RDBDecoder {
     public struct Options: Sendable {
         /// Verify the CRC64 trailer.
         public var verifyChecksum = true
@@ -117,6 +122,8 @@ public final class RDBScanner {
         public var strictTypeVersions = true
         /// Memory for each fingerprint table (keys; members of one aggregate) before it spills to disk.
         public var fingerprintBudget = 16 << 20
+        /// Keep MODULE_AUX data (`lastModuleAuxData`).
+        public var keepModuleData = false
         public init() {}
     }
 
@@ -178,6 +185,19 @@ public final class RDBScanner {
     var idle: UInt64? = nil
     var freq: UInt8? = nil
     var start = -1
+    /// MODULE_AUX's raw opcode stream, kept when `options.keepModuleData` (for RDBReader).
+    public internal(set) var lastModuleAuxData: [UInt8] = []
+
+    // The value's visitor (nil: validate and count only), the header it was chosen by, whether its
+    // beginValue was called (lazily, before the first element, so an empty aggregate is never begun).
+    var visitor: RDBElementVisitor?
+    var header = RDBKeyHeader(db: 0, key: [], typeCode: 0)
+    var began = false
+    // The first element of a pair (field, member), kept while the second is read.
+    var keep: UnsafeMutableRawPointer
+    var keepCapacity = 256
+    // Decimal text of integers handed to a visitor: two 32-byte slots (a field and its value).
+    let digits: UnsafeMutableRawPointer
 
     /// Strings up to this size are checked in one piece; longer ones stream through in pieces.
     static let inlineLimit = 1 << 20
@@ -235,20 +255,79 @@ public final class RDBScanner {
     init(input: RDBInput, dialect: RDBDialect?, options: Options) throws {
         // The magic first: a throw after the buffers below are allocated would leak them (no deinit runs
         // for a partly initialised object).
-        self.dialect = try dialect ?? RDBReader.readMagic(input)
+        self.dialect = try dialect ?? RDBDecoder.readMagic(input)
         self.options = options
         self.input = input
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
         scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        keySet = RDBFingerprintLog(budgetBytes: options.fingerprintBudget)
+        keySet = RDBFingerprintLog(budgetBytes: options.checkDuplicateKeys ? options.fingerprintBudget : 1 << 15)
         memberSet = RDBFingerprintSet(budgetBytes: options.fingerprintBudget)
         innerSet = RDBFingerprintSet(budgetBytes: max(1 << 20, options.fingerprintBudget / 4))
         summary = RDBKeySummary()
+        keep = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
+        digits = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 16)
     }
 
     deinit {
         keyBuffer.deallocate()
         scratch.deallocate()
+        keep.deallocate()
+        digits.deallocate()
+    }
+
+    /// The 9-byte magic: REDIS0001..REDIS0012 or VALKEY080.
+    static func readMagic(_ input: RDBInput) throws -> RDBDialect {
+        let m = Array(try input.span(9, "the 9-byte magic"))
+        func digits(_ s: ArraySlice<UInt8>) -> Int? {
+            var v = 0
+            for c in s {
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            return v
+        }
+        let shown = ByteText.quoted(m)
+        if m.starts(with: Array("REDIS".utf8)) {
+            guard let v = digits(m[5...]) else {
+                throw FormatError(offset: 5, context: "RDB magic", expected: "four decimal digits after REDIS", found: shown)
+            }
+            guard v >= 1 && v <= RDBDialect.newestRedisVersion else {
+                throw FormatError(offset: 5, context: "RDB magic", expected: "a Redis RDB version from 1 to \(RDBDialect.newestRedisVersion)",
+                                  found: "version \(v) (\(shown))" + (v >= 13 && v < 80 ? ", a Redis 8.6+ format this reader does not know" : ""))
+            }
+            return RDBDialect(family: .redis, version: v)
+        }
+        if m.starts(with: Array("VALKEY".utf8)) {
+            guard let v = digits(m[6...]) else {
+                throw FormatError(offset: 6, context: "RDB magic", expected: "three decimal digits after VALKEY", found: shown)
+            }
+            guard v == 80 else {
+                throw FormatError(offset: 6, context: "RDB magic", expected: "Valkey RDB version 80", found: "version \(v) (\(shown))")
+            }
+            return RDBDialect(family: .valkey, version: v)
+        }
+        throw FormatError(offset: 0, context: "RDB magic", expected: "\"REDIS\" or \"VALKEY\" followed by a version", found: shown)
+    }
+
+    /// Decodes one value of type `type` at the input (a DUMP payload body), handing it to `visitor`.
+    /// Returns false for an aggregate with no elements (the visitor was not begun).
+    func decodeValue(type: UInt8, into visitor: RDBElementVisitor?) throws -> Bool {
+        summary.reset(db: 0, key: UnsafeRawBufferPointer(start: nil, count: 0), typeCode: type, expiresAt: nil, idle: nil,
+                      freq: nil, offset: input.offset, valueOffset: input.offset)
+        header = RDBKeyHeader(db: 0, key: [], typeCode: type)
+        self.visitor = visitor
+        began = false
+        defer { self.visitor = nil }
+        do {
+            try readValue(type: type)
+        } catch var e as FormatError {
+            if e.typeCode == nil { e.typeCode = type }
+            throw e
+        }
+        if summary.elements == 0 && isAggregate(type) { return false }
+        try begin()
+        try visitor?.endValue()
+        return true
     }
 
     func warn(_ at: Int, _ message: String, key: [UInt8]? = nil) {
@@ -262,8 +341,20 @@ public final class RDBScanner {
 
     // MARK: - Records
 
-    /// The next record, or nil after `.end` has been returned.
+    /// The next record, or nil after `.end` has been returned. Values are validated and counted only.
     public func next() throws -> RDBScanRecord? {
+        try next(headers: false) { _ in nil }
+    }
+
+    /// The next record; a key's value is handed element by element to the visitor `choose(header)`
+    /// names (nil: validated and counted only). The visitor is begun before the value's first element
+    /// and ended after its last; an aggregate with no elements (`.emptyKey`) is neither.
+    public func next(choosing choose: (RDBKeyHeader) throws -> RDBElementVisitor?) throws -> RDBScanRecord? {
+        try next(headers: true, choose)
+    }
+
+    @inline(__always)
+    func next(headers: Bool, _ choose: (RDBKeyHeader) throws -> RDBElementVisitor?) throws -> RDBScanRecord? {
         if finished { return nil }
         keyLength = -1
         currentType = nil
@@ -322,7 +413,9 @@ public final class RDBScanner {
                 let whenOp = try readLength("MODULE_AUX when-opcode")
                 guard whenOp == 2 else { throw formatError(whenAt, "MODULE_AUX when-opcode 2 (UINT)", "\(whenOp)") }
                 let when = try readLength("MODULE_AUX when")
+                if options.keepModuleData { input.beginCapture() }
                 try walkModuleOpcodes()
+                if options.keepModuleData { lastModuleAuxData = input.endCapture() }
                 return .moduleAux(moduleID: id, when: when, size: input.offset - at)
             case RDBOpcode.functionPreGA where dialect.version >= 10:
                 throw formatError(at, "a released function format", "FUNCTION_PRE_GA (0xF6), a Redis 7.0 release-candidate format that Redis refuses")
@@ -338,7 +431,8 @@ public final class RDBScanner {
                 guard let first = RDBType.firstVersion(code, in: dialect) else {
                     throw formatError(at, "an opcode or an object type known to \(dialect)", "byte 0x\(String(code, radix: 16)) (\(code))")
                 }
-                if options.strictTypeVersions && first > dialect.version && !(dialect.family == .valkey && code <= 21) {
+                // Codes from 22 on mean different things in different versions: never read ahead of the version.
+                if first > dialect.version && (options.strictTypeVersions || code >= 22) && !(dialect.family == .valkey && code <= 21) {
                     throw formatError(at, "a type that RDB \(dialect.version) can hold",
                                       "type \(code) (\(RDBType.checkerName(code))), which first appears in RDB \(first)")
                 }
@@ -351,20 +445,33 @@ public final class RDBScanner {
                 phase = .readValue
                 summary.reset(db: db, key: UnsafeRawBufferPointer(start: keyBuffer, count: keyLength), typeCode: code,
                               expiresAt: expiresAt, idle: idle, freq: freq, offset: recordStart, valueOffset: input.offset)
+                visitor = nil
+                began = false
+                if headers {
+                    header = RDBKeyHeader(db: db, key: Array(summary.key), typeCode: code, expiresAt: expiresAt, idle: idle,
+                                          freq: freq, offset: recordStart)
+                    visitor = try choose(header)
+                }
                 do {
                     try readValue(type: code)
+                    if visitor != nil && !(summary.elements == 0 && isAggregate(code)) {
+                        try begin()
+                        try visitor!.endValue()
+                    }
                 } catch var e as FormatError {
                     if e.key == nil { e.key = currentKey }
-                    e.context = "type \(code) (\(RDBType.checkerName(code))) value" + (e.context == "RDB" ? "" : ": " + e.context)
+                    if e.typeCode == nil { e.typeCode = code }
+                    visitor = nil
                     throw e
                 }
+                visitor = nil
                 summary.end = input.offset
                 input.shrinkIfLarge()
                 if summary.elements == 0 && isAggregate(code) {
                     return .emptyKey(summary)
                 }
                 if options.checkDuplicateKeys {
-                    try keySet.append(RDBScanner.keyFingerprint(db: db, key: summary.key))
+                    try keySet.append(RDBDecoder.keyFingerprint(db: db, key: summary.key))
                 }
                 return .key(summary)
             }
@@ -389,7 +496,7 @@ public final class RDBScanner {
         var options = Options()
         options.checkDuplicateKeys = false
         options.verifyChecksum = false
-        let scanner = try RDBScanner(source: source, options: options)
+        let scanner = try RDBDecoder(source: source, options: options)
         var found: [(db: Int, key: [UInt8], offset: Int)] = []
         while let rec = try scanner.next() {
             if case .key(let s) = rec, keyFingerprint(db: s.db, key: s.key) == fingerprint {
@@ -572,7 +679,7 @@ public final class RDBScanner {
         if b < 0xC0 {
             let n = b < 0x40 ? UInt64(b) : try lengthAfter(b, at: at, what())
             let count = try byteCount(n, at: at, what())
-            if count <= RDBScanner.inlineLimit {
+            if count <= RDBDecoder.inlineLimit {
                 let s = try input.span(count, what())
                 return facts(of: s, fingerprint: fingerprint)
             }
@@ -592,7 +699,7 @@ public final class RDBScanner {
             return ElementFacts(length: decimalLength(v), isInteger: true, fingerprint: RDBFingerprint.of(int: v))
         case 3:
             let (clen, ulen) = try readLZFHeader(at: at)
-            if clen <= RDBScanner.inlineLimit && ulen <= 4 * RDBScanner.inlineLimit {
+            if clen <= RDBDecoder.inlineLimit && ulen <= 4 * RDBDecoder.inlineLimit {
                 let s = try decompressToScratch(clen: clen, ulen: ulen)
                 return facts(of: s, fingerprint: fingerprint)
             }
@@ -620,6 +727,91 @@ public final class RDBScanner {
         }
         let fp: UInt64 = fingerprint ? (isInt ? RDBFingerprint.of(int: v) : RDBFingerprint.of(s)) : 0
         return ElementFacts(length: s.count, isInteger: isInt, fingerprint: fp)
+    }
+
+    // MARK: - Handing elements to the visitor
+
+    /// Begins the visitor's value (once, before its first element).
+    @inline(__always)
+    func begin() throws {
+        if !began {
+            began = true
+            try visitor?.beginValue(header)
+        }
+    }
+
+    /// Reads one string element whole, for a visitor: its bytes (valid until the next read, or until the
+    /// next kept element when `keep`) and its facts. Integer encodings become decimal text.
+    @inline(__always)
+    func elementBytes(_ what: @autoclosure () -> String, fingerprint: Bool, keep: Bool = false) throws
+        -> (bytes: UnsafeRawBufferPointer, facts: ElementFacts) {
+        let at = input.offset
+        let b = try input.readByte(what())
+        var s: UnsafeRawBufferPointer
+        if b < 0xC0 {
+            let n = b < 0x40 ? UInt64(b) : try lengthAfter(b, at: at, what())
+            s = try input.span(try byteCount(n, at: at, what()), what())
+        } else {
+            switch b & 0x3F {
+            case 0, 1, 2:
+                let v: Int64
+                switch b & 0x3F {
+                case 0: v = Int64(Int8(bitPattern: try input.readByte(what())))
+                case 1: v = Int64(try input.readLE(Int16.self, what()))
+                default: v = Int64(try input.readLE(Int32.self, what()))
+                }
+                s = RDBDecoder.format(v, into: digits + (keep ? 32 : 0))
+                return (s, ElementFacts(length: s.count, isInteger: true, fingerprint: fingerprint ? RDBFingerprint.of(int: v) : 0))
+            case 3:
+                let (clen, ulen) = try readLZFHeader(at: at)
+                s = try decompressToScratch(clen: clen, ulen: ulen)
+            default:
+                throw formatError(at, "a string encoding for \(what()) (0xC0-0xC3)", "0x\(String(b, radix: 16))")
+            }
+        }
+        if keep { s = kept(s) }
+        return (s, facts(of: s, fingerprint: fingerprint))
+    }
+
+    /// A copy of `s` in the keep buffer.
+    func kept(_ s: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        if s.count > keepCapacity {
+            keep.deallocate()
+            var c = keepCapacity
+            while c < s.count { c *= 2 }
+            keep = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
+            keepCapacity = c
+        }
+        if s.count > 0 { keep.copyMemory(from: s.baseAddress!, byteCount: s.count) }
+        return UnsafeRawBufferPointer(start: keep, count: s.count)
+    }
+
+    /// A compact element's bytes for a visitor (an integer as decimal text in digit slot `slot`).
+    @inline(__always)
+    func bytes(_ e: CompactElement, slot: Int) -> UnsafeRawBufferPointer {
+        switch e {
+        case .bytes(let b): return b
+        case .int(let v): return RDBDecoder.format(v, into: digits + slot * 32)
+        }
+    }
+
+    /// Decimal text of `v` at `p` (at most 20 bytes).
+    static func format(_ v: Int64, into p: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
+        var x = v.magnitude
+        var tmp = (UInt64(0), UInt64(0), UInt64(0))
+        let n: Int = withUnsafeMutableBytes(of: &tmp) { t in
+            var i = 24
+            repeat {
+                i -= 1
+                t[i] = UInt8(x % 10) + 48
+                x /= 10
+            } while x > 0
+            if v < 0 { i -= 1; t[i] = UInt8(ascii: "-") }
+            let n = 24 - i
+            p.copyMemory(from: t.baseAddress! + i, byteCount: n)
+            return n
+        }
+        return UnsafeRawBufferPointer(start: p, count: n)
     }
 
     @inline(__always)
@@ -670,35 +862,66 @@ public final class RDBScanner {
 
     func readValue(type: UInt8) throws {
         let dups = options.checkDuplicateMembers
+        let v = visitor
         switch type {
         case RDBType.string:
-            let f = try element("string value", fingerprint: false)
-            note(f)
+            if let v {
+                let (s, f) = try elementBytes("string value", fingerprint: false)
+                note(f)
+                try begin()
+                try v.string(s)
+            } else {
+                note(try element("string value", fingerprint: false))
+            }
             summary.elements = 1
 
         case RDBType.list:
             let n = try readCount("list length")
-            for _ in 0 ..< n { note(try element("list element", fingerprint: false)) }
+            header.count = n
+            for _ in 0 ..< n {
+                if let v {
+                    let (s, f) = try elementBytes("list element", fingerprint: false)
+                    note(f)
+                    try begin()
+                    try v.listElement(s)
+                } else {
+                    note(try element("list element", fingerprint: false))
+                }
+            }
             summary.elements = UInt64(n)
 
         case RDBType.set:
             let n = try readCount("set size")
+            header.count = n
             resetMembers(n)
             for _ in 0 ..< n {
                 let at = input.offset
-                let f = try element("set member", fingerprint: dups)
-                note(f)
-                if dups { try member(f.fingerprint, at: at, "set member") }
+                if let v {
+                    let (s, f) = try elementBytes("set member", fingerprint: dups)
+                    note(f)
+                    if dups { try member(f.fingerprint, at: at, "set member") }
+                    try begin()
+                    try v.setMember(s)
+                } else {
+                    let f = try element("set member", fingerprint: dups)
+                    note(f)
+                    if dups { try member(f.fingerprint, at: at, "set member") }
+                }
             }
             if dups { try membersDone("set member") }
             summary.elements = UInt64(n)
 
         case RDBType.zset, RDBType.zset2:
             let n = try readCount("sorted set size", minBytes: 2)
+            header.count = n
             resetMembers(n)
             for _ in 0 ..< n {
                 let at = input.offset
-                let f = try element("sorted set member", fingerprint: dups)
+                var m = UnsafeRawBufferPointer(start: nil, count: 0)
+                let f: ElementFacts
+                if v != nil { (m, f) = try elementBytes("sorted set member", fingerprint: dups, keep: true) } else {
+                    f = try element("sorted set member", fingerprint: dups)
+                }
                 if f.length > summary.largestElement { summary.largestElement = f.length }
                 summary.dataBytes &+= UInt64(f.length)
                 if dups { try member(f.fingerprint, at: at, "sorted set member") }
@@ -710,19 +933,20 @@ public final class RDBScanner {
                     score = Double(bitPattern: try input.readLE(UInt64.self, "score"))
                 }
                 if score.isNaN { throw formatError(sat, "a score that is a number", "NaN") }
+                if let v {
+                    try begin()
+                    try v.sortedSetMember(m, score: score)
+                }
             }
             if dups { try membersDone("sorted set member") }
             summary.elements = UInt64(n)
 
         case RDBType.hash:
             let n = try readCount("hash size", minBytes: 2)
+            header.count = n
             resetMembers(n)
             for _ in 0 ..< n {
-                let at = input.offset
-                let f = try element("hash field", fingerprint: dups)
-                note(f)
-                if dups { try member(f.fingerprint, at: at, "hash field") }
-                note(try element("hash value", fingerprint: false))
+                try hashFieldAndValue(dups: dups, expiresAt: 0)
             }
             if dups { try membersDone("hash field") }
             summary.elements = UInt64(n)
@@ -731,8 +955,20 @@ public final class RDBScanner {
             throw formatError(input.offset - 1, "a released module format", "MODULE_PRE_GA (type 6), which Redis refuses")
 
         case RDBType.module2:
-            summary.moduleID = try readLength("module id")
-            try walkModuleOpcodes()
+            let id = try readLength("module id")
+            summary.moduleID = id
+            if let v {
+                input.beginCapture()
+                var ok = false
+                defer { if !ok { _ = input.endCapture() } }
+                try walkModuleOpcodes()
+                ok = true
+                let raw = input.endCapture()
+                try begin()
+                try v.module(RDBModuleValue(moduleID: id, raw: raw))
+            } else {
+                try walkModuleOpcodes()
+            }
 
         case RDBType.hashZipmap:
             let (blob, at) = try readBlob("zipmap")
@@ -746,33 +982,56 @@ public final class RDBScanner {
                 }
             }
             if let problem { throw problem }
-            // Redis's zipmap check refuses an empty one (the server's reader does too).
+            // Redis's zipmap check refuses an empty one (Redis never wrote one).
             if n == 0 {
                 throw FormatError(offset: at, key: currentKey, context: "zipmap", expected: "at least one field/value pair", found: "an empty zipmap")
             }
             summary.elements = UInt64(n)
+            if let v {
+                header.count = n
+                try Zipmap.forEach(blob, baseOffset: at) { f, val in
+                    try self.begin()
+                    try v.hashField(f, value: val, expiresAt: 0)
+                }
+            }
 
         case RDBType.listZiplist:
             let (blob, at) = try readBlob("ziplist")
             let n = try Ziplist.forEach(blob, baseOffset: at) { e in self.note(e) }
             summary.elements = UInt64(n)
+            if let v {
+                header.count = n
+                _ = try Ziplist.forEach(blob, baseOffset: at) { e in
+                    try self.begin()
+                    try v.listElement(self.bytes(e, slot: 0))
+                }
+            }
 
         case RDBType.setIntset:
             let (blob, at) = try readBlob("intset")
             let n = try Intset.forEach(blob, baseOffset: at) { v in self.note(.int(v)) }
             summary.elements = UInt64(n)
+            if let v {
+                header.count = n
+                _ = try Intset.forEach(blob, baseOffset: at) { i in
+                    try self.begin()
+                    try v.setMember(RDBDecoder.format(i, into: self.digits))
+                }
+            }
 
         case RDBType.zsetZiplist, RDBType.zsetListpack:
             let ziplist = type == RDBType.zsetZiplist
             let (blob, at) = try readBlob(ziplist ? "ziplist" : "listpack")
             let n = try pairs(blob, at: at, ziplist: ziplist, per: 2, what: "sorted set member", dups: dups, scores: true)
             summary.elements = UInt64(n / 2)
+            if v != nil { header.count = n / 2; try handOut(blob, at: at, ziplist: ziplist, per: 2, kind: .zset) }
 
         case RDBType.hashZiplist, RDBType.hashListpack:
             let ziplist = type == RDBType.hashZiplist
             let (blob, at) = try readBlob(ziplist ? "ziplist" : "listpack")
             let n = try pairs(blob, at: at, ziplist: ziplist, per: 2, what: "hash field", dups: dups, scores: false)
             summary.elements = UInt64(n / 2)
+            if v != nil { header.count = n / 2; try handOut(blob, at: at, ziplist: ziplist, per: 2, kind: .hash) }
 
         case RDBType.listQuicklist, RDBType.listQuicklist2:
             let nodes = try readCount("quicklist node count")
@@ -789,19 +1048,34 @@ public final class RDBScanner {
                 }
                 if container == 1 {
                     let nodeAt = input.offset
-                    let plain = try element("quicklist plain node", fingerprint: false)
-                    // A plain node holds one element; Redis (and the server's reader) refuse an empty one.
+                    var s = UnsafeRawBufferPointer(start: nil, count: 0)
+                    let plain: ElementFacts
+                    if v != nil { (s, plain) = try elementBytes("quicklist plain node", fingerprint: false) } else {
+                        plain = try element("quicklist plain node", fingerprint: false)
+                    }
+                    // A plain node holds one element; Redis refuses an empty one.
                     guard plain.length > 0 else { throw formatError(nodeAt, "a non-empty quicklist plain node", "0 bytes") }
                     note(plain)
                     total += 1
+                    if let v {
+                        try begin()
+                        try v.listElement(s)
+                    }
                     continue
                 }
                 let (blob, at) = try readBlob("quicklist node")
-                let n = type == RDBType.listQuicklist
-                    ? try Ziplist.forEach(blob, baseOffset: at) { e in self.note(e) }
-                    : try Listpack.forEach(blob, baseOffset: at) { e in self.note(e) }
+                let zl = type == RDBType.listQuicklist
+                let n = zl ? try Ziplist.forEach(blob, baseOffset: at) { e in self.note(e) }
+                           : try Listpack.forEach(blob, baseOffset: at) { e in self.note(e) }
                 if n == 0 { warn(at, "an empty quicklist node (Redis skips it)", key: currentKey) }
                 total += UInt64(n)
+                if let v, n > 0 {
+                    let each: (CompactElement) throws -> Void = { e in
+                        try self.begin()
+                        try v.listElement(self.bytes(e, slot: 0))
+                    }
+                    _ = zl ? try Ziplist.forEach(blob, baseOffset: at, each) : try Listpack.forEach(blob, baseOffset: at, each)
+                }
             }
             summary.elements = total
 
@@ -809,6 +1083,7 @@ public final class RDBScanner {
             let (blob, at) = try readBlob("listpack")
             let n = try pairs(blob, at: at, ziplist: false, per: 1, what: "set member", dups: dups, scores: false)
             summary.elements = UInt64(n)
+            if v != nil { header.count = n; try handOut(blob, at: at, ziplist: false, per: 1, kind: .set) }
 
         case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3:
             try readStream(version: type == RDBType.streamListpacks ? 1 : type == RDBType.streamListpacks2 ? 2 : 3)
@@ -816,15 +1091,10 @@ public final class RDBScanner {
         case 22 where dialect.family == .valkey:
             // Valkey HASH_2: per field str field, str value, ms64 expiry (-1 = none).
             let n = try readCount("hash size", minBytes: 10)
+            header.count = n
             resetMembers(n)
             for _ in 0 ..< n {
-                let at = input.offset
-                let f = try element("hash field", fingerprint: dups)
-                note(f)
-                if dups { try member(f.fingerprint, at: at, "hash field") }
-                note(try element("hash value", fingerprint: false))
-                let e = try input.readLE(Int64.self, "field expiry")
-                if e >= 0 { summary.fieldsWithTTL += 1 }
+                try hashFieldAndValue(dups: dups, expiresAt: nil)
             }
             if dups { try membersDone("hash field") }
             summary.elements = UInt64(n)
@@ -832,21 +1102,20 @@ public final class RDBScanner {
         case RDBType.hashMetadataPreGA, RDBType.hashMetadata:
             let minExpire: Int64 = type == RDBType.hashMetadata ? try input.readLE(Int64.self, "hash minimum expiry") : 0
             let n = try readCount("hash size", minBytes: 3)
+            header.count = n
             resetMembers(n)
             for _ in 0 ..< n {
                 let at = input.offset
                 let ttl = try readLength("field TTL")
+                var e: Int64 = 0
                 if ttl != 0 {
-                    guard RDBType.hashFieldExpiry(ttl, minExpire: minExpire, preGA: type == RDBType.hashMetadataPreGA) != nil else {
+                    guard let expiry = RDBType.hashFieldExpiry(ttl, minExpire: minExpire, preGA: type == RDBType.hashMetadataPreGA) else {
                         throw formatError(at, "a field expiry below 2^48 ms", "TTL \(ttl) with minimum \(minExpire)")
                     }
+                    e = expiry
                     summary.fieldsWithTTL += 1
                 }
-                let fat = input.offset
-                let f = try element("hash field", fingerprint: dups)
-                note(f)
-                if dups { try member(f.fingerprint, at: fat, "hash field") }
-                note(try element("hash value", fingerprint: false))
+                try hashFieldAndValue(dups: dups, expiresAt: e)
             }
             if dups { try membersDone("hash field") }
             summary.elements = UInt64(n)
@@ -856,10 +1125,90 @@ public final class RDBScanner {
             let (blob, at) = try readBlob("listpack")
             let n = try pairs(blob, at: at, ziplist: false, per: 3, what: "hash field", dups: dups, scores: false)
             summary.elements = UInt64(n / 3)
+            if v != nil { header.count = n / 3; try handOut(blob, at: at, ziplist: false, per: 3, kind: .hash) }
 
         default:
             throw formatError(input.offset, "an object type known to \(dialect)", "type \(type)")
         }
+    }
+
+    /// One field and value of a plain-encoded hash. `expiresAt`: the field's expiry (0 none), or nil to
+    /// read Valkey's per-field ms64 after the value (-1 none).
+    @inline(__always)
+    func hashFieldAndValue(dups: Bool, expiresAt: Int64?) throws {
+        let at = input.offset
+        if let v = visitor {
+            let (field, f) = try elementBytes("hash field", fingerprint: dups, keep: true)
+            note(f)
+            if dups { try member(f.fingerprint, at: at, "hash field") }
+            let (value, vf) = try elementBytes("hash value", fingerprint: false)
+            note(vf)
+            if let e = expiresAt {
+                try begin()
+                try v.hashField(field, value: value, expiresAt: e)
+                return
+            }
+            // Valkey's expiry follows the value, whose bytes the read may move: copied first (a rare format).
+            let copy = Array(value)
+            let x = try input.readLE(Int64.self, "field expiry")
+            if x >= 0 { summary.fieldsWithTTL += 1 }
+            try begin()
+            try copy.withUnsafeBytes { try v.hashField(field, value: $0, expiresAt: x < 0 ? 0 : x) }
+        } else {
+            let f = try element("hash field", fingerprint: dups)
+            note(f)
+            if dups { try member(f.fingerprint, at: at, "hash field") }
+            note(try element("hash value", fingerprint: false))
+            if expiresAt == nil {
+                let e = try input.readLE(Int64.self, "field expiry")
+                if e >= 0 { summary.fieldsWithTTL += 1 }
+            }
+        }
+    }
+
+    enum HandOut { case set, zset, hash }
+
+    /// Hands a validated listpack or ziplist (set members, zset member/score pairs, hash field/value
+    /// pairs or field/value/TTL triplets) to the visitor.
+    func handOut(_ blob: UnsafeRawBufferPointer, at: Int, ziplist: Bool, per: Int, kind: HandOut) throws {
+        guard let v = visitor else { return }
+        var i = 0
+        var first = UnsafeRawBufferPointer(start: nil, count: 0)
+        var second = UnsafeRawBufferPointer(start: nil, count: 0)
+        let each: (CompactElement) throws -> Void = { e in
+            defer { i += 1 }
+            switch kind {
+            case .set:
+                try self.begin()
+                try v.setMember(self.bytes(e, slot: 0))
+            case .zset:
+                if i & 1 == 0 { first = self.bytes(e, slot: 0); return }
+                let score: Double
+                switch e {
+                case .int(let x): score = Double(x)
+                case .bytes(let b): score = parseDouble(b) ?? 0
+                }
+                try self.begin()
+                try v.sortedSetMember(first, score: score)
+            case .hash:
+                let role = i % per
+                if role == 0 { first = self.bytes(e, slot: 0); return }
+                if role == 1 && per == 3 { second = self.bytes(e, slot: 1); return }
+                if per == 2 {
+                    try self.begin()
+                    try v.hashField(first, value: self.bytes(e, slot: 1), expiresAt: 0)
+                    return
+                }
+                let ttl: Int64
+                switch e {
+                case .int(let x): ttl = x
+                case .bytes(let b): ttl = StrictInteger.parse(b) ?? 0
+                }
+                try self.begin()
+                try v.hashField(first, value: second, expiresAt: ttl)
+            }
+        }
+        _ = ziplist ? try Ziplist.forEach(blob, baseOffset: at, each) : try Listpack.forEach(blob, baseOffset: at, each)
     }
 
     @inline(__always)
@@ -872,7 +1221,7 @@ public final class RDBScanner {
     func pairs(_ blob: UnsafeRawBufferPointer, at: Int, ziplist: Bool, per: Int, what: StaticString, dups: Bool, scores: Bool) throws -> Int {
         var role = 0
         var repeated = false
-        var badScore = -1          // index of the first score that is not a number
+        var badScore: String? = nil // the first score that is not a number
         var badTTL = -1            // index of the first TTL that is not a valid one
         var index = 0
         if dups {
@@ -886,9 +1235,8 @@ public final class RDBScanner {
                 self.note(e)
                 if dups && !repeated, try set.insert(RDBFingerprint.of(e), tag: Int64(index)) != nil { repeated = true }
             } else if scores {
-                // Redis reads a listpack score with strtod and never checks it: warn only.
-                if badScore < 0, case .bytes(let b) = e, !isPlainNumber(b) {
-                    if let d = parseDouble(b), !d.isNaN {} else { badScore = index }
+                if badScore == nil, case .bytes(let b) = e, !isPlainNumber(b) {
+                    if let d = parseDouble(b), !d.isNaN {} else { badScore = ByteText.quoted(b) }
                 }
             } else if per == 3 && role == 2 {
                 if badTTL < 0 {
@@ -914,9 +1262,7 @@ public final class RDBScanner {
         if n % per != 0 {
             throw formatError(at, per == 2 ? "an even number of elements (\(what) pairs)" : "a multiple of \(per) elements", "\(n) elements")
         }
-        if badScore >= 0 {
-            warn(at, "element \(badScore) is a sorted set score that is not a number (Redis reads a number prefix, or 0)", key: currentKey)
-        }
+        if let badScore { throw formatError(at, "a sorted-set score", badScore) }
         return n
     }
 
@@ -955,6 +1301,8 @@ public final class RDBScanner {
     // MARK: - Streams
 
     func readStream(version: Int) throws {
+        let v = visitor
+        if v != nil { try begin() }
         let nodeCount = try readCount("stream node count", minBytes: 2)
         summary.nodes = nodeCount
         resetMembers(nodeCount)
@@ -963,76 +1311,102 @@ public final class RDBScanner {
             let (nodeKey, _) = try readBlob("stream node key")
             guard nodeKey.count == 16 else { throw formatError(at, "a 16-byte stream node key", "\(nodeKey.count) bytes") }
             try member(RDBFingerprint.of(nodeKey), at: at, "stream node key")
+            let id = StreamID(ms: UInt64(bigEndian: nodeKey.loadUnaligned(as: UInt64.self)),
+                              seq: UInt64(bigEndian: nodeKey.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             let (lp, lpAt) = try readBlob("stream listpack")
             let facts = try StreamNodeCheck.check(lp, baseOffset: lpAt)
             summary.largestElement = max(summary.largestElement, facts.largestElement)
             summary.dataBytes &+= UInt64(facts.bytes)
+            try v?.streamNode(RDBStreamNode(masterID: id, listpack: Array(lp)))
         }
         try membersDone("stream node key")
-        summary.elements = try readLength("stream length")
-        _ = try readLength("stream last id")
-        _ = try readLength("stream last id")
+        let length = try readLength("stream length")
+        summary.elements = length
+        let lastID = StreamID(ms: try readLength("stream last id"), seq: try readLength("stream last id"))
+        var firstID: StreamID? = nil, maxDeleted: StreamID? = nil, added: UInt64? = nil
         if version >= 2 {
-            _ = try readLength("stream first id"); _ = try readLength("stream first id")
-            _ = try readLength("stream max deleted id"); _ = try readLength("stream max deleted id")
-            _ = try readLength("stream entries added")
+            firstID = StreamID(ms: try readLength("stream first id"), seq: try readLength("stream first id"))
+            maxDeleted = StreamID(ms: try readLength("stream max deleted id"), seq: try readLength("stream max deleted id"))
+            added = try readLength("stream entries added")
         }
         let groupCount = try readCount("stream group count", minBytes: 4)
         summary.streamGroups = groupCount
+        var groups: [RDBStreamGroup] = []
         var groupNames = Set<UInt64>()
         for _ in 0 ..< groupCount {
             let nameAt = input.offset
-            let name = try element("consumer group name", fingerprint: true)
+            let (nameBytes, name) = try elementBytes("consumer group name", fingerprint: true)
             guard groupNames.insert(name.fingerprint).inserted else {
                 throw formatError(nameAt, "consumer group names that are all different", "a duplicate group name")
             }
-            _ = try readLength("group last id"); _ = try readLength("group last id")
-            if version >= 2 { _ = try readLength("group entries read") }
+            let groupName = v != nil ? Array(nameBytes) : []
+            let last = StreamID(ms: try readLength("group last id"), seq: try readLength("group last id"))
+            var entriesRead: Int64? = nil
+            if version >= 2 { entriesRead = Int64(bitPattern: try readLength("group entries read")) }
             let pelCount = try readCount("group PEL size", minBytes: 25)
             resetMembers(pelCount)
+            var pel: [RDBStreamPending] = []
             var pelSum: UInt64 = 0
             for _ in 0 ..< pelCount {
                 let at = input.offset
-                let id = try input.span(16, "PEL entry id")
-                let fp = RDBFingerprint.of(id)
+                let idBytes = try input.span(16, "PEL entry id")
+                let fp = RDBFingerprint.of(idBytes)
+                let id = StreamID(ms: UInt64(bigEndian: idBytes.loadUnaligned(as: UInt64.self)),
+                                  seq: UInt64(bigEndian: idBytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
                 try member(fp, at: at, "PEL entry")
                 pelSum &+= fp
-                _ = try input.readLE(Int64.self, "PEL delivery time")
-                _ = try readLength("PEL delivery count")
+                let t = try input.readLE(Int64.self, "PEL delivery time")
+                let c = try readLength("PEL delivery count")
+                if v != nil { pel.append(RDBStreamPending(id: id, deliveryTime: t, deliveryCount: c)) }
             }
             try membersDone("PEL entry")
             let consumerCount = try readCount("consumer count", minBytes: 10)
+            var consumers: [RDBStreamConsumer] = []
             var consumerNames = Set<UInt64>()
             var owned = 0
             var ownedSum: UInt64 = 0
             for _ in 0 ..< consumerCount {
                 let cat = input.offset
-                let cname = try element("consumer name", fingerprint: true)
+                let (cnameBytes, cname) = try elementBytes("consumer name", fingerprint: true)
                 guard consumerNames.insert(cname.fingerprint).inserted else {
                     throw formatError(cat, "consumer names that are all different within a group", "a duplicate consumer name")
                 }
-                _ = try input.readLE(Int64.self, "consumer seen time")
-                if version >= 3 { _ = try input.readLE(Int64.self, "consumer active time") }
+                let consumerName = v != nil ? Array(cnameBytes) : []
+                let seen = try input.readLE(Int64.self, "consumer seen time")
+                var active: Int64? = nil
+                if version >= 3 { active = try input.readLE(Int64.self, "consumer active time") }
                 let n = try readCount("consumer PEL size", minBytes: 16)
                 innerSet.reset(expected: n)
+                var ids: [StreamID] = []
                 for _ in 0 ..< n {
                     let at = input.offset
-                    let fp = RDBFingerprint.of(try input.span(16, "consumer PEL id"))
+                    let idBytes = try input.span(16, "consumer PEL id")
+                    let fp = RDBFingerprint.of(idBytes)
                     if let first = try innerSet.insert(fp, tag: Int64(at)) {
                         throw formatError(at, "consumer PEL ids that are all different", "a duplicate of the id at offset \(first)")
                     }
                     ownedSum &+= fp
+                    if v != nil {
+                        ids.append(StreamID(ms: UInt64(bigEndian: idBytes.loadUnaligned(as: UInt64.self)),
+                                            seq: UInt64(bigEndian: idBytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
+                    }
                 }
                 if innerSet.spilled, let r = try innerSet.finish() {
                     throw formatError(Int(r.secondTag), "consumer PEL ids that are all different", "a duplicate of the id at offset \(r.firstTag)")
                 }
                 owned += n
+                if v != nil { consumers.append(RDBStreamConsumer(name: consumerName, seenTime: seen, activeTime: active, pending: ids)) }
             }
             if owned != pelCount || ownedSum != pelSum {
                 throw formatError(input.offset, "the consumers' PELs to hold exactly the group PEL's \(pelCount) ids",
                                   "\(owned) ids" + (owned == pelCount ? ", not the same ones" : ""))
             }
+            if v != nil {
+                groups.append(RDBStreamGroup(name: groupName, lastDelivered: last, entriesRead: entriesRead, pending: pel, consumers: consumers))
+            }
         }
+        try v?.streamEnd(RDBStream(nodes: [], length: length, lastID: lastID, firstID: firstID, maxDeletedID: maxDeleted,
+                                   entriesAdded: added, groups: groups))
     }
 }
 
