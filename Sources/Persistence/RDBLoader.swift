@@ -1,8 +1,9 @@
 // RDBLoader: fills the engine from an RDB file at start-up (or DEBUG RELOAD), streaming record by
-// record. Keys already expired are dropped (as a primary does; an AOF preamble keeps them, as Redis
-// does, and they expire after loading); a type the engine cannot hold yet
-// (streams, function libraries, module values) is refused naming the type and key, never half-
-// loaded; a corrupt file stops the load with the offset and reason.
+// record: RDBDecoder hands each value to an EngineValueBuilder, which builds the engine's value
+// directly (no intermediate value per key). Keys already expired are dropped (as a primary does; an
+// AOF preamble keeps them, as Redis does, and they expire after loading); a type the engine cannot
+// hold yet (streams, function libraries, module values) is refused naming the type and key, never
+// half-loaded; a corrupt file stops the load with the offset and reason.
 import Engine
 import StorageFormat
 
@@ -21,74 +22,134 @@ public struct LoadError: Error, CustomStringConvertible {
 }
 
 public enum RDBLoader {
+    /// The decoder's checks for loading: Redis's (duplicate members refused), with duplicate keys found
+    /// in the keyspace itself.
+    static var decoderOptions: RDBDecoder.Options {
+        var o = RDBDecoder.Options()
+        o.checkDuplicateKeys = false
+        o.strictTypeVersions = false
+        o.fingerprintBudget = 4 << 20
+        return o
+    }
+
     /// Loads `path` into `engine` (which should be empty). `progress` is called every few thousand
     /// keys with the bytes read so far, so the server can answer clients with -LOADING meanwhile.
     /// `keepExpired`: keep keys whose expiry has passed (an AOF's RDB preamble, as Redis loads it:
     /// they expire after loading).
     public static func load(path: String, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
                             progress: ((Int) -> Void)? = nil) throws -> LoadResult {
-        let reader = try RDBReader(path: path)
+        let decoder = try RDBDecoder(path: path, options: decoderOptions)
+        let builder = EngineValueBuilder(config: engine.config)
         var result = LoadResult()
-        var db = 0
+        var database = engine.databases[0]
         let now = engine.now
         var sinceProgress = 0
-        while let record = try reader.next() {
+        // Keys are inserted in batches: the batch's buckets are touched first (independent cache misses
+        // the CPU overlaps), then the keys inserted in file order.
+        var batch = LoadBatch()
+        func flush() throws {
+            guard !batch.keys.isEmpty else { return }
+            batch.keys.withUnsafeBufferPointer { database.warm($0) }
+            for i in 0 ..< batch.keys.count {
+                let key = batch.keys[i]
+                let r = batch.records[i]
+                if !database.insertLoaded(key, batch.values[i], expiresAt: r.expiresAt) && !replaceExisting {
+                    throw LoadError("Duplicate key '\(ByteText.quoted(key.bytes).dropFirst().dropLast())' found in RDB file at offset \(r.offset)")
+                }
+                if r.idle != nil || r.freq != nil {
+                    database.applyAccessRecord(key, idle: r.idle.map { Int(clamping: $0) }, freq: r.freq.map { Int($0) })
+                }
+            }
+            result.keysLoaded += batch.keys.count
+            batch.removeAll()
+        }
+        while true {
+            let record: RDBScanRecord?
+            do {
+                record = try decoder.next(into: builder)
+            } catch let e as ValueConversionError {
+                let s = decoder.keySummary
+                let name = ByteText.quoted(s.key).dropFirst().dropLast()
+                if e.kind == .unsupportedType {
+                    if RDBType.typeName(s.typeCode) == "stream" {
+                        throw LoadError("Can't load key '\(name)' at offset \(s.offset): it is a stream, and streams are not supported by this version of Cairn yet")
+                    }
+                    let module = RDBModuleValue(moduleID: s.moduleID ?? 0, raw: []).name
+                    throw LoadError("Can't load key '\(name)' at offset \(s.offset): it holds a value of module type '\(module)', and modules are not supported")
+                }
+                throw LoadError("Can't load key '\(name)' at offset \(s.offset): \(e)")
+            }
+            guard let record else { break }
             switch record {
             case .selectDB(let n):
                 guard n < engine.databases.count else {
                     throw LoadError("FATAL: Data file was created with a Redis server configured to handle more than \(engine.databases.count) databases. Exiting")
                 }
-                db = n
+                try flush()
+                database = engine.databases[n]
+            case .resizeDB(let size, let expires):
+                // Sized up front as Redis does (bounded: a lying header must not allocate much).
+                database.reserve(keys: Int(min(size, 1 << 26)), expires: Int(min(expires, 1 << 26)))
             case .function(let code):
                 let firstLine = String(decoding: code.prefix(while: { $0 != 10 }).prefix(100), as: UTF8.self)
-                throw LoadError("Can't load function library (\(firstLine)) at offset \(reader.offset): function libraries are not supported by this version of Cairn yet")
-            case .moduleAux(let m, _):
-                throw LoadError("Can't load module auxiliary data for module type '\(m.name)' at offset \(reader.offset): modules are not supported")
-            case .entry(let e):
-                if !keepExpired, let t = e.expiresAt, t <= now {
+                throw LoadError("Can't load function library (\(firstLine)) at offset \(decoder.offset): function libraries are not supported by this version of Cairn yet")
+            case .moduleAux(let id, _, _):
+                let name = RDBModuleValue(moduleID: id, raw: []).name
+                throw LoadError("Can't load module auxiliary data for module type '\(name)' at offset \(decoder.offset): modules are not supported")
+            case .key(let s):
+                if !keepExpired, let t = s.expiresAt, t <= now {
                     result.keysExpired += 1
                     continue
                 }
-                let value: RedisValue
-                switch e.value {
-                case .stream:
-                    throw LoadError("Can't load key '\(ByteText.quoted(e.key).dropFirst().dropLast())' at offset \(e.offset): it is a stream, and streams are not supported by this version of Cairn yet")
-                case .module(let m):
-                    throw LoadError("Can't load key '\(ByteText.quoted(e.key).dropFirst().dropLast())' at offset \(e.offset): it holds a value of module type '\(m.name)', and modules are not supported")
-                default:
-                    do {
-                        value = try RedisValue(rdb: e.value, config: engine.config, typeCode: e.typeCode)
-                    } catch {
-                        throw LoadError("Can't load key '\(ByteText.quoted(e.key).dropFirst().dropLast())' at offset \(e.offset): \(error)")
-                    }
-                }
-                let database = engine.databases[db]
-                let key = ByteString(e.key)
-                if replaceExisting && database.keys[key] != nil {
-                    _ = database.remove(key)
-                } else if database.keys[key] != nil {
-                    throw LoadError("Duplicate key '\(ByteText.quoted(e.key).dropFirst().dropLast())' found in RDB file at offset \(e.offset)")
-                }
-                database.set(key, value)
-                if let t = e.expiresAt { database.setExpire(key, at: t) }
-                if e.idle != nil || e.freq != nil {
-                    database.applyAccessRecord(key, idle: e.idle.map { Int(clamping: $0) }, freq: e.freq.map { Int($0) })
-                }
-                result.keysLoaded += 1
+                guard let value = builder.takeValue() else { continue }
+                batch.keys.append(ByteString(s.key))
+                batch.values.append(value)
+                batch.records.append(LoadBatch.Record(offset: s.offset, expiresAt: s.expiresAt, idle: s.idle, freq: s.freq))
+                if batch.keys.count == LoadBatch.size { try flush() }
                 sinceProgress += 1
                 DebugDelays.pause(DebugDelays.keyLoad)
                 if sinceProgress >= 1024 || DebugDelays.keyLoad != 0 {
+                    try flush()
                     sinceProgress = 0
-                    progress?(reader.offset)
+                    progress?(decoder.offset)
                 }
+            case .emptyKey(let s):
+                result.emptyKeysSkipped += 1
+                if result.emptyKeyNames.count < 10 { result.emptyKeyNames.append(s.keyBytes) }
             case .end:
-                result.bytes = reader.offset
+                try flush()
+                result.bytes = decoder.offset
             default:
                 break
             }
         }
-        result.emptyKeysSkipped = reader.skippedEmptyKeys.count
-        result.emptyKeyNames = reader.skippedEmptyKeys.prefix(10).map(\.0)
+        try flush()
         return result
+    }
+}
+
+/// Keys decoded but not yet inserted (see RDBLoader.load).
+struct LoadBatch {
+    static let size = 16
+    struct Record {
+        var offset: Int
+        var expiresAt: Int64?
+        var idle: UInt64?
+        var freq: UInt8?
+    }
+    var keys: [ByteString] = []
+    var values: [RedisValue] = []
+    var records: [Record] = []
+
+    init() {
+        keys.reserveCapacity(LoadBatch.size)
+        values.reserveCapacity(LoadBatch.size)
+        records.reserveCapacity(LoadBatch.size)
+    }
+
+    mutating func removeAll() {
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
     }
 }

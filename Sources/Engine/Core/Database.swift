@@ -77,6 +77,26 @@ public final class Database {
         if added && notifyNewKeys { onNewKey?(self, key) }
     }
 
+    /// Stores a key read from a file (loading): one lookup, no expiry to clear for a new key. Returns
+    /// false when the key already existed (its value is then replaced, and its old expiry dropped).
+    @inline(__always)
+    public func insertLoaded(_ key: ByteString, _ value: RedisValue, expiresAt: Int64?) -> Bool {
+        let old = keys.insert(key, value, bits: access.newKeyBits)
+        if old != nil && expires.count > 0 { expires.removeValue(forKey: key) }
+        if let t = expiresAt { expires[key] = t }
+        if old == nil && notifyNewKeys { onNewKey?(self, key) }
+        return old == nil
+    }
+
+    /// Touches the keyspace's buckets for a batch of keys about to be inserted by `insertLoaded`.
+    public func warm(_ keys: UnsafeBufferPointer<ByteString>) { self.keys.warm(keys) }
+
+    /// Sizes the tables for a file's stated database size (RESIZEDB), as Redis does before loading.
+    public func reserve(keys n: Int, expires e: Int) {
+        keys.expand(toHold: n)
+        expires.expand(toHold: e)
+    }
+
     /// Replaces the value of an existing key, keeping its expiry.
     public func overwrite(_ key: ByteString, _ value: RedisValue) {
         keys.set(key, value, bits: access.newKeyBits, replaceBits: access.mode == .lru)

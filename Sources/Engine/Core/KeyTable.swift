@@ -131,6 +131,26 @@ public struct KeyTable<Value> {
         return storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: replaceBits) == nil
     }
 
+    /// Stores `value` under `key`, returning the value it replaces (nil for a new key): one lookup for
+    /// loading, where keys are almost always new.
+    @inline(__always)
+    public mutating func insert(_ key: ByteString, _ value: Value, bits: UInt32) -> Value? {
+        makeUnique()
+        return storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: true)
+    }
+
+    /// Touches the buckets and chains `keys` will be inserted into (see KeyTableStorage.warm).
+    public func warm(_ keys: UnsafeBufferPointer<ByteString>) { storage.warm(keys) }
+
+    /// Makes room for `n` entries at once, as Redis's dictExpand does when a file states a database's
+    /// size (RESIZEDB): an empty table gets its buckets now, a non-empty one rehashes incrementally.
+    public mutating func expand(toHold n: Int) {
+        makeUnique()
+        let s = storage
+        guard s.rehashIndex < 0, n > s.size0, KeyTableResize.policy == .enable else { return }
+        s.startRehash(KeyTableStorage<Value>.bucketsFor(n))
+    }
+
     /// A random entry with its user bits, or nil when empty (uniform over the keys).
     public func randomEntry() -> (key: ByteString, value: Value, bits: UInt32)? {
         let s = storage
@@ -327,6 +347,8 @@ final class KeyTableStorage<Value> {
     var size1 = 0
     /// Next bucket of t0 to move, or -1 when not rehashing.
     var rehashIndex = -1
+    /// Where `warm` leaves what it read (so the reads are not optimised away).
+    var warmSink: UInt32 = 0
     /// Entries still in t0 while rehashing.
     var used0 = 0
     /// Non-zero while a scan or walk is in progress: bucket chains must not move under it.
@@ -576,6 +598,20 @@ final class KeyTableStorage<Value> {
             return chainFind(t1.unsafelyUnwrapped[Int(truncatingIfNeeded: h) & (size1 &- 1)], key, h)
         }
         return chainFind(t0.unsafelyUnwrapped[Int(truncatingIfNeeded: h) & (size0 &- 1)], key, h)
+    }
+
+    /// Touches the bucket heads of `keys`, then the first entry of each chain: independent loads the CPU
+    /// overlaps, so a batch of inserts that follows finds its lines in cache (loading a file).
+    func warm(_ keys: UnsafeBufferPointer<ByteString>) {
+        guard rehashIndex < 0, size0 > 0, count > 0, keys.count <= 64 else { return }
+        let t = t0.unsafelyUnwrapped
+        let mask = size0 &- 1
+        var acc: UInt32 = 0
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: keys.count) { heads in
+            for i in 0 ..< keys.count { heads[i] = t[Int(truncatingIfNeeded: hash(keys[i])) & mask] }
+            for i in 0 ..< keys.count where heads[i] != 0 { acc &+= entry(Int(heads[i] &- 1)).pointee.meta }
+        }
+        warmSink &+= acc
     }
 
     // MARK: Insert and remove

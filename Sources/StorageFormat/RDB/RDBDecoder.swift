@@ -343,18 +343,28 @@ public final class RDBDecoder {
 
     /// The next record, or nil after `.end` has been returned. Values are validated and counted only.
     public func next() throws -> RDBScanRecord? {
-        try next(headers: false) { _ in nil }
+        try next(headers: false, keyBytes: false, fixed: nil) { _ in nil }
     }
+
+    /// The next record, every key's value handed to `visitor` (whose headers carry no key bytes: the
+    /// key is `keySummary.key`, valid until the next call).
+    public func next(into visitor: RDBElementVisitor) throws -> RDBScanRecord? {
+        try next(headers: true, keyBytes: false, fixed: visitor) { _ in nil }
+    }
+
+    /// The facts of the key being read or last read.
+    public var keySummary: RDBKeySummary { summary }
 
     /// The next record; a key's value is handed element by element to the visitor `choose(header)`
     /// names (nil: validated and counted only). The visitor is begun before the value's first element
     /// and ended after its last; an aggregate with no elements (`.emptyKey`) is neither.
     public func next(choosing choose: (RDBKeyHeader) throws -> RDBElementVisitor?) throws -> RDBScanRecord? {
-        try next(headers: true, choose)
+        try next(headers: true, keyBytes: true, fixed: nil, choose)
     }
 
     @inline(__always)
-    func next(headers: Bool, _ choose: (RDBKeyHeader) throws -> RDBElementVisitor?) throws -> RDBScanRecord? {
+    func next(headers: Bool, keyBytes: Bool, fixed: RDBElementVisitor?,
+              _ choose: (RDBKeyHeader) throws -> RDBElementVisitor?) throws -> RDBScanRecord? {
         if finished { return nil }
         keyLength = -1
         currentType = nil
@@ -448,9 +458,10 @@ public final class RDBDecoder {
                 visitor = nil
                 began = false
                 if headers {
-                    header = RDBKeyHeader(db: db, key: Array(summary.key), typeCode: code, expiresAt: expiresAt, idle: idle,
-                                          freq: freq, offset: recordStart)
-                    visitor = try choose(header)
+                    if keyBytes { header.key = Array(summary.key) }
+                    header.db = db; header.typeCode = code; header.expiresAt = expiresAt; header.idle = idle
+                    header.freq = freq; header.offset = recordStart; header.count = nil
+                    if let fixed { visitor = fixed } else { visitor = try choose(header) }
                 }
                 do {
                     try readValue(type: code)
