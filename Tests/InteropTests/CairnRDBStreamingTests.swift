@@ -45,9 +45,8 @@ struct CairnRDBStreamingTests {
     static let boundKiB = 100 * 1024
 
     @Test func jsonAndMemoryStayFlatOnA2MillionFieldHash() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-stream-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try makeTempDir("cairn-stream")
+        defer { removeTree(dir) }
         let dump = dir + "/big.rdb"
         let gen = try CairnRDBBinary.run(["generate", dump, "--keys", "10", "--big-hash", "2000000", "--value-bytes", "16", "--no-progress"])
         #expect(gen.status == 0, "\(gen.err)")
