@@ -61,5 +61,6 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["StorageFormat", "TestSupport"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "StorageFormat", "TestSupport"]),
+        .testTarget(name: "ToolKitTests", dependencies: ["ToolKit", "StorageFormat", "TestSupport"]),
     ]
 )
