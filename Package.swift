@@ -53,10 +53,14 @@ let package = Package(
             "StorageFormat", "ToolKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "StorageFormat"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat"]),
-        .testTarget(name: "InteropTests", dependencies: ["StorageFormat"]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "StorageFormat"]),
+        // Helpers every test target shares (temporary folders, free ports, fixture paths, processes, a
+        // RESP client, the Redis oracle); it depends on no server module so every test target can use it.
+        .target(name: "TestSupport", dependencies: ["StorageFormat"], path: "Tests/TestSupport"),
+        .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "StorageFormat", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "StorageFormat", "TestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["StorageFormat", "TestSupport"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "StorageFormat", "TestSupport"]),
+        .testTarget(name: "ToolKitTests", dependencies: ["ToolKit", "StorageFormat", "TestSupport"]),
     ]
 )

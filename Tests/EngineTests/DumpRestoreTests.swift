@@ -6,6 +6,7 @@ import Foundation
 import Testing
 @testable import Engine
 @testable import StorageFormat
+import TestSupport
 
 /// A real Redis (debug commands enabled) and a Cairn engine driven with the same commands.
 final class DualRunner {
@@ -13,7 +14,7 @@ final class DualRunner {
     let cairn: EngineHarness
 
     init(redisArguments: [String] = [], config: EngineConfig = EngineConfig()) throws {
-        redis = try RedisOracle(extraArguments: ["--enable-debug-command", "yes"] + redisArguments)
+        redis = try RedisOracle(extra: ["--enable-debug-command", "yes"] + redisArguments)
         cairn = EngineHarness(config: config)
         _ = try redis.run(argv("FLUSHALL"))
     }
@@ -74,14 +75,6 @@ fileprivate struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-fileprivate func hexBytes(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var it = s.utf8.makeIterator()
-    func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
-    while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
-    return out
 }
 
 /// A payload with its CRC64 recomputed (so a mutation reaches the value decoder).
@@ -483,8 +476,7 @@ fileprivate func dumpDatasetCommands() -> (commands: [[[UInt8]]], keys: [Dataset
 
     @Test func redisFixturePayloadsRestore() throws {
         guard RedisOracle.available else { return }
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/rdb/redis70.dumps.json")
+        let url = URL(fileURLWithPath: Paths.fixture("rdb/redis70.dumps.json"))
         let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: Any]]
         #expect(entries.count == 56)
         let d = try DualRunner()

@@ -1,6 +1,7 @@
 import Testing
 @testable import Engine
 import StorageFormat
+import TestSupport
 
 @Suite struct HashCommandsTests {
     @Test func setGetDeleteAndReads() throws {

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 
 @Suite struct KeyCommandsTests {
     @Test func delExistsTypeTouch() throws {

@@ -7,6 +7,7 @@ import Foundation
 import Testing
 @testable import Engine
 import StorageFormat
+import TestSupport
 
 func keyspaceHarness() -> EngineHarness {
     let h = EngineHarness()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Engine
 import StorageFormat
+import TestSupport
 
 // MARK: - A differential runner with the few other-family commands these scripts need
 

@@ -3,6 +3,7 @@
 import Testing
 @testable import Engine
 import StorageFormat
+import TestSupport
 
 /// Like compareWithRedis, with three additions for the set and zset suites:
 /// - `resp: 3` switches both sides to RESP3 first (HELLO 3 on Redis, the session's protocol here);

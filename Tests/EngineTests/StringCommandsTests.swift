@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 
 @Suite struct StringCommandsTests {
     @Test func getSetAndOptions() throws {

@@ -4,6 +4,7 @@
 import Testing
 @testable import Engine
 import StorageFormat
+import TestSupport
 
 @Suite struct ZSetCommandsTests {
     @Test func zaddAndReadsMatchRedis() throws {

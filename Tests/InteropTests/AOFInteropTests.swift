@@ -8,29 +8,21 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 private func aof(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-private func waitUntil(_ what: String, _ pred: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
-        if try pred() { return }
-        usleep(20_000)
-    }
-    throw InteropError(description: "timed out waiting for \(what)")
-}
-
 /// Sends RESP commands through `redis-cli --pipe`; fails unless every reply was a success.
-private func pipe(_ redis: RealRedis, _ resp: [UInt8]) throws {
+private func pipe(_ redis: RedisOracle, _ resp: [UInt8]) throws {
     let r = try runProcess(which("redis-cli")!, ["-p", String(redis.port), "--pipe"], stdin: Data(resp))
     let out = String(decoding: r.out, as: UTF8.self)
     guard r.status == 0, out.contains("errors: 0,") else {
-        throw InteropError(description: "redis-cli --pipe: \(out) \(r.err)")
+        throw TestFailure(description: "redis-cli --pipe: \(out) \(r.err)")
     }
 }
 
-private func debugRedis(_ dir: String, extra: [String] = []) throws -> RealRedis {
-    try RealRedis(dir: dir, extra: ["--enable-debug-command", "yes"] + extra)
+private func debugRedis(_ dir: String, extra: [String] = []) throws -> RedisOracle {
+    try RedisOracle(dir: dir, extra: ["--enable-debug-command", "yes"] + extra)
 }
 
 /// The RESP commands that recreate what an RDB holds (streams and functions skipped), with SELECTs.
@@ -69,14 +61,14 @@ private func commandsOfAOFFile(_ path: String) throws -> [UInt8] {
 }
 
 private func fixtureDigest(_ dir: String) throws -> String {
-    try String(contentsOfFile: Repo.path("Fixtures/aof/\(dir)/digest.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    try String(contentsOfFile: Paths.repo("Fixtures/aof/\(dir)/digest.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 private func fixtureSnapshot(_ dir: String) throws -> [String: Any] {
-    try loadJSON(Repo.path("Fixtures/aof/\(dir)/dataset.json")) as! [String: Any]
+    try loadJSON(Paths.repo("Fixtures/aof/\(dir)/dataset.json")) as! [String: Any]
 }
 
-@Suite(.enabled(if: RealRedis.available && which("redis-check-aof") != nil, "redis-server, redis-cli, redis-check-aof or python3 missing: run tools/test"))
+@Suite(.enabled(if: RedisOracle.snapshotAvailable && which("redis-check-aof") != nil, "redis-server, redis-cli, redis-check-aof or python3 missing: run tools/test"))
 struct AOFInteropTests {
     // MARK: - Manifests
 
@@ -121,10 +113,10 @@ struct AOFInteropTests {
             var started = false
             var log = ""
             do {
-                let redis = try RealRedis(dir: dir, extra: ["--appendonly", "yes"])
+                let redis = try RedisOracle(dir: dir, extra: ["--appendonly", "yes"])
                 started = true
                 redis.stop()
-            } catch let e as InteropError {
+            } catch let e as TestFailure {
                 log = e.description
             }
             switch parsed {
@@ -157,7 +149,7 @@ struct AOFInteropTests {
     @Test(arguments: fixtureFilesByDir)
     func fixtureReplaysToRedisDigest(dir: String, files: [String]) throws {
         var resp: [UInt8] = []
-        for f in files { resp += try commandsOfAOFFile(Repo.path("Fixtures/aof/" + f)) }
+        for f in files { resp += try commandsOfAOFFile(Paths.repo("Fixtures/aof/" + f)) }
         let tmp = try makeTempDir("cairn-aof-replay")
         defer { removeTree(tmp) }
         let redis = try debugRedis(tmp)
@@ -178,12 +170,12 @@ struct AOFInteropTests {
         var base: [UInt8] = []
         AOFCommands.appendTimestamp(1_700_000_000, to: &base)
         var skipped: [(db: Int, key: [UInt8])] = []
-        base += try rewriteRDB(Repo.path("Fixtures/aof/" + AOFFixturesPaths.preambleBase), skipped: &skipped)
+        base += try rewriteRDB(Paths.repo("Fixtures/aof/" + AOFFixturesPaths.preambleBase), skipped: &skipped)
         let manifest = AOFManifest(base: AOFManifestEntry(name: AOFManifest.baseName("appendonly.aof", seq: 7, rdb: false), seq: 7, type: .base),
                                    history: [AOFManifestEntry(name: "appendonly.aof.6.incr.aof", seq: 6, type: .history)],
                                    incrs: [AOFManifestEntry(name: AOFManifest.incrName("appendonly.aof", seq: 8), seq: 8, type: .incr)])
         try Data(base).write(to: URL(fileURLWithPath: d + "/" + manifest.base!.name))
-        try FileManager.default.copyItem(atPath: Repo.path("Fixtures/aof/" + AOFFixturesPaths.preambleIncr), toPath: d + "/" + manifest.incrs[0].name)
+        try FileManager.default.copyItem(atPath: Paths.repo("Fixtures/aof/" + AOFFixturesPaths.preambleIncr), toPath: d + "/" + manifest.incrs[0].name)
         try Data(manifest.encoded()).write(to: URL(fileURLWithPath: d + "/" + AOFManifest.manifestName("appendonly.aof")))
         let redis = try debugRedis(tmp, extra: ["--appendonly", "yes"])
         defer { redis.stop() }
@@ -200,7 +192,7 @@ struct AOFInteropTests {
     /// Redis loads Fixtures/rdb/redis70-lzf-crc.rdb (streams deleted, functions flushed); Cairn's rewrite
     /// of the same file, piped into an empty Redis, gives the same DEBUG DIGEST and contents.
     @Test func rewriteReplaysToTheDigestOfTheRDB() throws {
-        let rdbPath = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+        let rdbPath = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
         var skipped: [(db: Int, key: [UInt8])] = []
         let resp = try rewriteRDB(rdbPath, skipped: &skipped)
         #expect(skipped.count == 4)
@@ -233,7 +225,7 @@ struct AOFInteropTests {
     /// Redis's own plain rewrite (aof-use-rdb-preamble no) of the same data: per key the same command
     /// names and argument counts, the same elements (lists in the same order), PEXPIREAT last.
     @Test func rewriteHasTheShapeOfRedisRewrite() throws {
-        let rdbPath = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+        let rdbPath = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
         var skipped: [(db: Int, key: [UInt8])] = []
         let mineResp = try rewriteRDB(rdbPath, skipped: &skipped)
 
@@ -251,7 +243,7 @@ struct AOFInteropTests {
         try pipe(redis, drop)
         _ = try redis.cli(["config", "set", "aof-use-rdb-preamble", "no"])
         _ = try redis.cli(["config", "set", "appendonly", "yes"])
-        try waitUntil("the AOF rewrite") {
+        try waitFor("the AOF rewrite", timeout: 60) {
             let info = try redis.cli(["info", "persistence"])
             return info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0")
                 && !info.contains("aof_rewrites:0") && FileManager.default.fileExists(atPath: dir + "/appendonlydir/appendonly.aof.manifest")
@@ -299,7 +291,7 @@ struct AOFInteropTests {
     /// Replace each framing byte ('*', '$', CR, LF) of the preamble fixture's INCR with 'x':
     /// redis-check-aof reports the same offset and text as AOFReader.
     @Test func corruptOffsetsMatchRedisCheckAOF() throws {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: Repo.path("Fixtures/aof/" + AOFFixturesPaths.preambleIncr)))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Paths.repo("Fixtures/aof/" + AOFFixturesPaths.preambleIncr)))
         let original = Array(bytes)
         // The framing bytes, found from the records (values may hold the same characters).
         var positions: [Int] = []
@@ -351,7 +343,7 @@ struct AOFInteropTests {
     /// Cut the preamble fixture's INCR at points outside its final transaction: Redis's loader
     /// (aof-load-truncated yes) truncates the file to AOFReader's validUpTo and loads the rest.
     @Test func truncationPointsMatchRedisLoader() throws {
-        let incr = Array(try Data(contentsOf: URL(fileURLWithPath: Repo.path("Fixtures/aof/" + AOFFixturesPaths.preambleIncr))))
+        let incr = Array(try Data(contentsOf: URL(fileURLWithPath: Paths.repo("Fixtures/aof/" + AOFFixturesPaths.preambleIncr))))
         let records = try readAllRecordsInterop(AOFReader(bytes: incr))
         guard let multiIndex = records.lastIndex(where: { if case .command(let a, _, _) = $0 { a[0] == aof("MULTI") } else { false } }),
               case .command(_, let multiStart, _) = records[multiIndex] else {
@@ -366,10 +358,10 @@ struct AOFInteropTests {
             let d = tmp + "/appendonlydir"
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: false)
             for f in ["appendonly.aof.manifest", "appendonly.aof.2.base.rdb"] {
-                try FileManager.default.copyItem(atPath: Repo.path("Fixtures/aof/redis70-preamble/appendonlydir/" + f), toPath: d + "/" + f)
+                try FileManager.default.copyItem(atPath: Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir/" + f), toPath: d + "/" + f)
             }
             try Data(incr[0 ..< cut]).write(to: URL(fileURLWithPath: d + "/appendonly.aof.2.incr.aof"))
-            let redis = try RealRedis(dir: tmp, extra: ["--appendonly", "yes"])
+            let redis = try RedisOracle(dir: tmp, extra: ["--appendonly", "yes"])
             redis.stop()
             let size = try FileManager.default.attributesOfItem(atPath: d + "/appendonly.aof.2.incr.aof")[.size] as! Int
             #expect(size == validUpTo, "cut \(cut)")

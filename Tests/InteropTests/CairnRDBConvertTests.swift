@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,7 @@ struct CairnRDBConvertJSONTests {
     func jsonRoundTripGivesBackTheSameDump(fixture: String, layout: String) throws {
         let dir = try makeTempDir("cairn-convert-json")
         defer { removeTree(dir) }
-        let original = Repo.path("Fixtures/rdb/" + fixture)
+        let original = Paths.repo("Fixtures/rdb/" + fixture)
         let printed = try CairnRDBBinary.run([layout, original])
         #expect(printed.status == 0, "\(printed.err)")
         // No extension: the input is recognised by its content.
@@ -47,7 +48,7 @@ struct CairnRDBConvertJSONTests {
     @Test func jsonlFromStandardInputToEveryVersion() throws {
         let dir = try makeTempDir("cairn-convert-json")
         defer { removeTree(dir) }
-        let printed = try CairnRDBBinary.run(["jsonl", Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")])
+        let printed = try CairnRDBBinary.run(["jsonl", Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")])
         for version in [11, 12] {
             let r = try runProcess(CairnRDBBinary.path, ["convert", "-", dir + "/v\(version).rdb", "--to-version", String(version)], stdin: printed.out)
             #expect(r.status == 0, "\(r.err)")
@@ -116,7 +117,7 @@ struct CairnRDBConvertServerTests {
         defer { removeTree(dir) }
         // A copy, to check the input is left as it was (Redis would move a legacy file into a directory).
         let source = String(input.split(separator: "/")[0])
-        try FileManager.default.copyItem(atPath: Repo.path("Fixtures/aof/" + source), toPath: dir + "/" + source)
+        try FileManager.default.copyItem(atPath: Paths.repo("Fixtures/aof/" + source), toPath: dir + "/" + source)
         let before = try FileManager.default.subpathsOfDirectory(atPath: dir + "/" + source).sorted()
         let r = try CairnRDBBinary.run(["convert", dir + "/" + input, dir + "/out.rdb"])
         #expect(r.status == 0, "\(r.err)")
@@ -145,7 +146,7 @@ struct CairnRDBConvertServerTests {
     }
 
     @Test func pointInTimeConversionStopsAtTheTimestamp() throws {
-        let fixture = Repo.path("Fixtures/aof/redis70-plain/appendonlydir")
+        let fixture = Paths.repo("Fixtures/aof/redis70-plain/appendonlydir")
         // The last #TS: annotation of the live files (the INCR opened after the clock moved on).
         let incr = "appendonly.aof.2.incr.aof"
         var stamp: (time: Int64, offset: Int)?

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// The fixture sidecar's keys: (db, key bytes) → the sidecar's record.
 struct SidecarKey {
@@ -24,9 +25,9 @@ struct SidecarKey {
     }
 
     static func load() throws -> [SidecarKey] {
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         return (sidecar["keys"] as! [[String: Any]]).map { k in
-            SidecarKey(db: k["db"] as! Int, key: bytes(fromHex: k["key"] as! String), type: k["type"] as! String,
+            SidecarKey(db: k["db"] as! Int, key: hexBytes(k["key"] as! String), type: k["type"] as! String,
                        encoding: k["encoding"] as! String, expireMs: (k["expire_ms"] as? NSNumber)?.int64Value, value: k["value"]!)
         }
     }
@@ -48,7 +49,7 @@ func jsonlKeys(_ out: Data) throws -> [DBKey] {
 
 @Suite(.enabled(if: CairnRDBBinary.available, "build the package first (tools/test does)"))
 struct CairnRDBFilterTests {
-    static let fixture = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+    static let fixture = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
 
     static let cases: [(args: [String], select: @Sendable (SidecarKey) -> Bool)] = [
         ([], { _ in true }),
@@ -215,12 +216,12 @@ struct CairnRDBFilterTests {
         #expect(try CairnRDBBinary.run(["memory", "/nonexistent.rdb"]).status == 2)
         #expect(try CairnRDBBinary.run(["diff", Self.fixture]).status == 2)
         #expect(try CairnRDBBinary.run(["resp", Self.fixture, "--payload-version", "8"]).status == 2)
-        let closed = RealRedis.freePort()
+        let closed = freeLoopbackPort()
         let r = try CairnRDBBinary.run(["restore", Self.fixture, "--server", "127.0.0.1:\(closed)"])
         #expect(r.status == 2)
         #expect(r.err.contains("cannot connect"))
         // Two copies of the same data written with other settings: equal (exit 0); a damaged file: 1.
-        let same = try CairnRDBBinary.run(["diff", Self.fixture, Repo.path("Fixtures/rdb/redis70-nolzf-nocrc.rdb")])
+        let same = try CairnRDBBinary.run(["diff", Self.fixture, Paths.repo("Fixtures/rdb/redis70-nolzf-nocrc.rdb")])
         #expect(same.status == 0, "\(String(decoding: same.out, as: UTF8.self))")
         #expect(String(decoding: same.out, as: UTF8.self).hasPrefix("no differences (56 keys"))
     }

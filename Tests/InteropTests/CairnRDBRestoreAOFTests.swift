@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import Glibc
 @Suite(.enabled(if: RDBToolServer.available, "needs redis-server, redis-cli and the built cairn-rdb and cairn-server"))
 struct CairnRDBRestoreAOFTests {
     static func fixtureDigest(_ dir: String) throws -> String {
-        try String(contentsOfFile: Repo.path("Fixtures/aof/\(dir)/digest.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try String(contentsOfFile: Paths.repo("Fixtures/aof/\(dir)/digest.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(arguments: ["redis70-preamble/appendonlydir", "redis70-plain/appendonlydir",
@@ -20,7 +21,7 @@ struct CairnRDBRestoreAOFTests {
         let want = try Self.fixtureDigest(String(input.split(separator: "/")[0]))
         for cairn in [false, true] {
             let target = try RDBToolServer(cairn: cairn)
-            let r = try CairnRDBBinary.run(["restore", Repo.path("Fixtures/aof/" + input), "--server", target.address])
+            let r = try CairnRDBBinary.run(["restore", Paths.repo("Fixtures/aof/" + input), "--server", target.address])
             #expect(r.status == 0, "\(r.err)")
             #expect(String(decoding: r.out, as: UTF8.self).contains("AOF commands (0 failed)"))
             #expect(try target.digest() == want, "\(input) into \(cairn ? "Cairn" : "Redis")")
@@ -29,14 +30,14 @@ struct CairnRDBRestoreAOFTests {
 
     @Test func dbFilterAndRefusedOptions() throws {
         let target = try RDBToolServer(cairn: false)
-        let r = try CairnRDBBinary.run(["restore", Repo.path("Fixtures/aof/redis70-preamble/appendonlydir"), "--server", target.address, "--db", "1"])
+        let r = try CairnRDBBinary.run(["restore", Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir"), "--server", target.address, "--db", "1"])
         #expect(r.status == 0, "\(r.err)")
         #expect(String(decoding: r.out, as: UTF8.self).contains("skipped by --db"))
         // Commands run in db 1 only; one of them (MOVE db1:str 5) puts a key into db 5, as it did in Redis.
         let nonEmpty = try (0 ..< 16).filter { (Int(try target.cli(["-n", String($0), "dbsize"])) ?? 0) > 0 }
         #expect(nonEmpty == [1, 5])
         #expect(try target.cli(["-n", "5", "keys", "*"]) == "db1:str")
-        let key = try CairnRDBBinary.run(["restore", Repo.path("Fixtures/aof/redis70-plain/appendonlydir"), "--server", target.address, "--key", "x"])
+        let key = try CairnRDBBinary.run(["restore", Paths.repo("Fixtures/aof/redis70-plain/appendonlydir"), "--server", target.address, "--key", "x"])
         #expect(key.status == 2)
         #expect(key.err.contains("only be filtered by --db"))
         let to = try CairnRDBBinary.run(["restore", CairnRDBServerTests.fixture, "--server", target.address, "--to", "1"])
@@ -99,7 +100,7 @@ struct CairnRDBRestoreAOFTests {
         let work = try makeTempDir("cairn-rdbtool-aof")
         defer { removeTree(work) }
         let dir = work + "/appendonlydir"
-        try FileManager.default.copyItem(atPath: Repo.path("Fixtures/aof/redis70-plain/appendonlydir"), toPath: dir)
+        try FileManager.default.copyItem(atPath: Paths.repo("Fixtures/aof/redis70-plain/appendonlydir"), toPath: dir)
         let incr = dir + "/appendonly.aof.2.incr.aof"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: incr))
         try bytes.prefix(bytes.count - 30).write(to: URL(fileURLWithPath: incr))

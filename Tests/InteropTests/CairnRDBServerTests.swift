@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,9 +16,9 @@ final class RDBToolServer {
     let dir: String
     let process = Process()
 
-    static var cairnPath: String { Repo.tool("cairn-server") }
+    static var cairnPath: String { Paths.tool("cairn-server") }
     static var available: Bool {
-        RealRedis.available && CairnRDBBinary.available && access(cairnPath, X_OK) == 0
+        RedisOracle.snapshotAvailable && CairnRDBBinary.available && access(cairnPath, X_OK) == 0
     }
 
     /// `dump`: a file copied in as dump.rdb, which the server loads at start. `folder`: a folder
@@ -28,7 +29,7 @@ final class RDBToolServer {
         if let folder {
             try FileManager.default.copyItem(atPath: folder, toPath: dir + "/" + URL(fileURLWithPath: folder).lastPathComponent)
         }
-        port = RealRedis.freePort()
+        port = freeLoopbackPort()
         process.executableURL = URL(fileURLWithPath: cairn ? RDBToolServer.cairnPath : which("redis-server")!)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb",
                              "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", dir + "/server.log",
@@ -39,12 +40,12 @@ final class RDBToolServer {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if !process.isRunning { throw InteropError(description: "server exited: \(log())") }
+            if !process.isRunning { throw TestFailure(description: "server exited: \(log())") }
             if (try? cli(["ping"])) == "PONG" { return }
             usleep(20_000)
         }
         stop()
-        throw InteropError(description: "server did not answer PING: \(log())")
+        throw TestFailure(description: "server did not answer PING: \(log())")
     }
 
     var address: String { "127.0.0.1:\(port)" }
@@ -90,7 +91,7 @@ func diffKinds(_ out: Data) throws -> Set<String> {
 
 @Suite(.enabled(if: RDBToolServer.available, "needs redis-server, redis-cli and the built cairn-rdb and cairn-server"))
 struct CairnRDBServerTests {
-    static let fixture = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+    static let fixture = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
 
     @Test(arguments: [false, true])
     func respPipedIntoRedisGivesTheSameDigest(commands: Bool) throws {

@@ -3,6 +3,7 @@
 // tools before the element-wise walk peaked at about 460 MB on this file; the walk stays near 20 MB.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ func runMeasured(_ exe: String, _ args: [String], output: String) throws -> (sta
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
-    guard rc == 0 else { throw InteropError(description: "posix_spawn \(exe): \(rc)") }
+    guard rc == 0 else { throw TestFailure(description: "posix_spawn \(exe): \(rc)") }
     // The peak comes from the child's own /proc VmHWM, polled until it exits: wait4's ru_maxrss would
     // include the test process's peak, which posix_spawn's vfork-style start hands to the child at exec.
     var status: Int32 = 0
@@ -31,7 +32,7 @@ func runMeasured(_ exe: String, _ args: [String], output: String) throws -> (sta
         }
         let r = waitpid(pid, &status, WNOHANG)
         if r == pid { break }
-        if r < 0 && errno != EINTR { throw InteropError(description: "waitpid: \(errno)") }
+        if r < 0 && errno != EINTR { throw TestFailure(description: "waitpid: \(errno)") }
         usleep(2000)
     }
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -44,9 +45,8 @@ struct CairnRDBStreamingTests {
     static let boundKiB = 100 * 1024
 
     @Test func jsonAndMemoryStayFlatOnA2MillionFieldHash() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-stream-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try makeTempDir("cairn-stream")
+        defer { removeTree(dir) }
         let dump = dir + "/big.rdb"
         let gen = try CairnRDBBinary.run(["generate", dump, "--keys", "10", "--big-hash", "2000000", "--value-bytes", "16", "--no-progress"])
         #expect(gen.status == 0, "\(gen.err)")

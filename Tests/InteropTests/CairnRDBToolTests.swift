@@ -2,9 +2,10 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 enum CairnRDBBinary {
-    static let path = Repo.tool("cairn-rdb")
+    static let path = Paths.tool("cairn-rdb")
     static var available: Bool { access(path, X_OK) == 0 }
 
     static func run(_ args: [String]) throws -> (status: Int32, out: Data, err: String) {
@@ -18,15 +19,15 @@ func bytesOfJSONString(_ s: String) -> [UInt8] { s.unicodeScalars.map { UInt8($0
 @Suite(.enabled(if: CairnRDBBinary.available, "build the package first (tools/test does)"))
 struct CairnRDBToolTests {
     @Test func jsonMatchesTheSidecar() throws {
-        let r = try CairnRDBBinary.run(["json", Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")])
+        let r = try CairnRDBBinary.run(["json", Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")])
         #expect(r.status == 0, "\(r.err)")
         let dbs = try JSONSerialization.jsonObject(with: r.out) as! [[String: Any]]
         #expect(dbs.count == 3)
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         var checked = 0
         for k in sidecar["keys"] as! [[String: Any]] {
             let db = k["db"] as! Int
-            let key = bytesOfJSONStringInverse(bytes(fromHex: k["key"] as! String))
+            let key = bytesOfJSONStringInverse(hexBytes(k["key"] as! String))
             let v = try #require(dbs[db][key], "key \(k["key"]!) missing from db \(db)")
             switch k["type"] as! String {
             case "string":
@@ -41,7 +42,7 @@ struct CairnRDBToolTests {
             case "zset":
                 let mine = v as! [String: Any]
                 for pair in k["value"] as! [[String]] {
-                    let member = String(bytesOfJSONStringInverse(bytes(fromHex: pair[0])))
+                    let member = String(bytesOfJSONStringInverse(hexBytes(pair[0])))
                     let score: Double = (mine[member] as? NSNumber)?.doubleValue ?? Double(mine[member] as! String)!
                     #expect(score == Double(pair[1])!, "member \(pair[0])")
                 }
@@ -59,8 +60,8 @@ struct CairnRDBToolTests {
     @Test func gzipInputGivesTheSameJSON() throws {
         let dir = try makeTempDir()
         defer { removeTree(dir) }
-        let plain = try CairnRDBBinary.run(["json", Repo.path("Fixtures/rdb/redis70-nolzf-crc.rdb")])
-        let gz = try Gzip.compress(Array(try Data(contentsOf: URL(fileURLWithPath: Repo.path("Fixtures/rdb/redis70-nolzf-crc.rdb")))))
+        let plain = try CairnRDBBinary.run(["json", Paths.repo("Fixtures/rdb/redis70-nolzf-crc.rdb")])
+        let gz = try Gzip.compress(Array(try Data(contentsOf: URL(fileURLWithPath: Paths.repo("Fixtures/rdb/redis70-nolzf-crc.rdb")))))
         try Data(gz).write(to: URL(fileURLWithPath: dir + "/dump.rdb.gz"))
         let fromGz = try CairnRDBBinary.run(["json", dir + "/dump.rdb.gz"])
         #expect(fromGz.status == 0, "\(fromGz.err)")
@@ -73,13 +74,13 @@ struct CairnRDBToolTests {
         let dir = try makeTempDir()
         defer { removeTree(dir) }
         let out = dir + "/out.rdb"
-        let r = try CairnRDBBinary.run(["convert", Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb"), out, "--to-version", String(version)]
+        let r = try CairnRDBBinary.run(["convert", Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb"), out, "--to-version", String(version)]
                                        + (version < 10 ? ["--lossy"] : []))
         #expect(r.status == 0, "\(r.err)")
         #expect(try RDBReader(path: out).dialect.version == version)
         let (mine, end, _) = try canonicalFile(out)
         if case .end(_, let verified) = end { #expect(verified) } else { Issue.record("no EOF") }
-        let original = try canonicalFile(Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")).snapshot
+        let original = try canonicalFile(Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")).snapshot
         if version >= 10 {
             #expect(snapshotDifferences(mine, original).isEmpty)
         } else {
@@ -127,7 +128,7 @@ struct CairnRDBToolTests {
         // A fixture with one length byte damaged inside a value: invalid input, exit 1, offset named.
         let dir = try makeTempDir()
         defer { removeTree(dir) }
-        var damaged = Array(try Data(contentsOf: URL(fileURLWithPath: Repo.path("Fixtures/rdb/redis70-nolzf-nocrc.rdb"))))
+        var damaged = Array(try Data(contentsOf: URL(fileURLWithPath: Paths.repo("Fixtures/rdb/redis70-nolzf-nocrc.rdb"))))
         damaged.removeLast(5000)
         try Data(damaged).write(to: URL(fileURLWithPath: dir + "/damaged.rdb"))
         let corrupt = try CairnRDBBinary.run(["json", dir + "/damaged.rdb"])

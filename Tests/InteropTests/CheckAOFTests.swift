@@ -22,12 +22,13 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum CheckAOF {
-    static let path = Repo.tool("cairn-check-aof")
+    static let path = Paths.tool("cairn-check-aof")
     static var available: Bool {
         access(path, X_OK) == 0 && which("redis-check-aof") != nil && which("redis-server") != nil && which("redis-cli") != nil
     }
@@ -80,14 +81,6 @@ struct CheckAOFTally: CustomStringConvertible {
             + "\(cairnOnly) where Cairn refuses what redis-check-aof 7.0 does not check (*0, *-1, non-plain numbers), "
             + "\(manifestMisread) read as a manifest by redis-check-aof; \(cairnValidReadBack) valid results read back by AOFReader"
     }
-}
-
-func readBytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
-func writeBytes(_ path: String, _ b: [UInt8]) throws { try Data(b).write(to: URL(fileURLWithPath: path)) }
-
-func copyTree(_ from: String, _ to: String) throws {
-    removeTree(to)
-    try FileManager.default.copyItem(atPath: from, toPath: to)
 }
 
 /// Reads every file a check covers with Cairn's readers; throws on the first error.
@@ -166,9 +159,9 @@ final class AOFLoadServer {
 
     init(cairn: Bool, dir: String, appendDir: String = "appendonlydir", extra: [String] = []) throws {
         self.dir = dir
-        port = RealRedis.freePort()
+        port = freeLoopbackPort()
         let log = dir + (cairn ? "/cairn-\(port).log" : "/redis-\(port).log")
-        process.executableURL = URL(fileURLWithPath: cairn ? Repo.tool("cairn-server") : which("redis-server")!)
+        process.executableURL = URL(fileURLWithPath: cairn ? Paths.tool("cairn-server") : which("redis-server")!)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", log,
                              "--appendonly", "yes", "--aof-load-truncated", "no", "--appenddirname", appendDir]
             + ["--enable-debug-command", "yes"] + (cairn ? [] : ["--daemonize", "no"]) + extra
@@ -178,13 +171,13 @@ final class AOFLoadServer {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning {
-                throw InteropError(description: "\(cairn ? "cairn-server" : "redis-server") exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                throw TestFailure(description: "\(cairn ? "cairn-server" : "redis-server") exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
             if (try? cli(["ping"])) == "PONG" { return }
             usleep(20_000)
         }
         stop()
-        throw InteropError(description: "server did not answer PING: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        throw TestFailure(description: "server did not answer PING: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
     }
 
     func cli(_ args: [String]) throws -> String {
@@ -222,7 +215,7 @@ final class AOFLoadServer {
 /// Commands sent on one redis-cli connection (so MULTI/EXEC work).
 func redisCLIScript(port: Int, _ lines: [String]) throws {
     let r = try runProcess(which("redis-cli")!, ["-p", String(port)], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
-    guard r.status == 0 else { throw InteropError(description: "redis-cli: \(r.err)") }
+    guard r.status == 0 else { throw TestFailure(description: "redis-cli: \(r.err)") }
 }
 
 @Suite(.enabled(if: CheckAOF.available, "needs the built cairn-check-aof and Debian's redis-check-aof/redis-server"))
@@ -238,15 +231,15 @@ struct CheckAOFTests {
         defer { removeTree(tmp) }
         var targets: [String] = []
         for f in CheckAOFTests.fixtures {
-            let src = Repo.path(f)
+            let src = Paths.repo(f)
             let dir = (src as NSString).deletingLastPathComponent
             let copy = tmp + "/" + f.replacingOccurrences(of: "/", with: "_")
             try copyTree(dir, copy)
             targets.append(copy + "/" + (src as NSString).lastPathComponent)
         }
         // Redis's own rdb-preamble.aof, when ../shared/fixtures is there (it is outside the repository).
-        if FileManager.default.fileExists(atPath: Repo.sharedFixtures + "/rdb-preamble.aof") {
-            try copyTree(Repo.sharedFixtures, tmp + "/assets")
+        if FileManager.default.fileExists(atPath: Paths.sharedFixtures + "/rdb-preamble.aof") {
+            try copyTree(Paths.sharedFixtures, tmp + "/assets")
             targets.append(tmp + "/assets/rdb-preamble.aof")
         }
         for t in targets {
@@ -266,7 +259,7 @@ struct CheckAOFTests {
     /// (the offsets ≡ chunk mod 4, so the four chunks run in parallel).
     @Test(arguments: [0, 1, 2, 3])
     func corruptedIncrFileAgreesWithRedisCheckAOF(chunk: Int) throws {
-        let src = Repo.path("Fixtures/aof/redis70-preamble/appendonlydir/appendonly.aof.2.incr.aof")
+        let src = Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir/appendonly.aof.2.incr.aof")
         let data = try readBytes(src)
         let tmp = try makeTempDir("check-aof-incr")
         defer { removeTree(tmp) }
@@ -287,7 +280,7 @@ struct CheckAOFTests {
     /// loads, flipped or cut.
     @Test(arguments: [("redis70-preamble", 13), ("redis70-plain", 29)])
     func corruptedAppendonlydirAgreesWithRedisCheckAOF(fixture: String, step: Int) throws {
-        let src = Repo.path("Fixtures/aof/\(fixture)/appendonlydir")
+        let src = Paths.repo("Fixtures/aof/\(fixture)/appendonlydir")
         let manifest = try AOFManifest.read(path: src + "/appendonly.aof.manifest")
         let names = ["appendonly.aof.manifest"] + manifest.loadOrder.map(\.name)
         let tmp = try makeTempDir("check-aof-dir")
@@ -380,7 +373,7 @@ struct CheckAOFTests {
     }
 
     @Test func fixOfATruncatedLastCommandLoadsInRedisAndCairn() throws {
-        #expect(access(Repo.tool("cairn-server"), X_OK) == 0, "cairn-server must be built")
+        #expect(access(Paths.tool("cairn-server"), X_OK) == 0, "cairn-server must be built")
         let tmp = try makeTempDir("check-aof-fix")
         defer { removeTree(tmp) }
         let written = try CheckAOFTests.redisWrittenDir(tmp)
@@ -398,7 +391,7 @@ struct CheckAOFTests {
         }
         let fixture = tmp + "/fixture"
         try FileManager.default.createDirectory(atPath: fixture, withIntermediateDirectories: true)
-        try copyTree(Repo.path("Fixtures/aof/redis70-preamble/appendonlydir"), fixture + "/appendonlydir")
+        try copyTree(Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir"), fixture + "/appendonlydir")
 
         var results: [[UInt8]: Int] = [:]
         var cases = 0
@@ -469,7 +462,7 @@ struct CheckAOFTests {
     @Test func fixRefusesWhatIsNotATruncatedTail() throws {
         let tmp = try makeTempDir("check-aof-refuse")
         defer { removeTree(tmp) }
-        let src = Repo.path("Fixtures/aof/redis70-plain/appendonlydir")
+        let src = Paths.repo("Fixtures/aof/redis70-plain/appendonlydir")
         let dir = tmp + "/appendonlydir"
         let manifest = dir + "/appendonly.aof.manifest"
         // A byte flipped in the middle of the last INCR: later commands would be lost.
@@ -627,7 +620,7 @@ struct CheckAOFTests {
     @Test func truncateToTimestampOfOneFileMatchesRedisCheckAOF() throws {
         let tmp = try makeTempDir("check-aof-ts1")
         defer { removeTree(tmp) }
-        let src = Repo.path("Fixtures/aof/redis70-plain/appendonlydir/appendonly.aof.2.incr.aof")
+        let src = Paths.repo("Fixtures/aof/redis70-plain/appendonlydir/appendonly.aof.2.incr.aof")
         for limit in ["1795253435", "1795253436", "1795253433"] {
             let a = tmp + "/a/x.aof", b = tmp + "/b/x.aof"
             for p in [a, b] {
@@ -654,7 +647,7 @@ struct CheckAOFTests {
         }
         // Nothing before T: both refuse.
         let base = tmp + "/base.aof"
-        try writeBytes(base, try readBytes(Repo.path("Fixtures/aof/redis70-plain/appendonlydir/appendonly.aof.2.base.aof")))
+        try writeBytes(base, try readBytes(Paths.repo("Fixtures/aof/redis70-plain/appendonlydir/appendonly.aof.2.base.aof")))
         let mine = try CheckAOF.run(["--truncate-to-timestamp", "5", "--out", tmp + "/o", base])
         #expect(mine.status == 1)
         #expect(String(decoding: mine.out, as: UTF8.self).contains("has nothing before timestamp 5, aborting..."))
@@ -666,7 +659,7 @@ struct CheckAOFTests {
         let tmp = try makeTempDir("check-aof-json")
         defer { removeTree(tmp) }
         let dir = tmp + "/appendonlydir"
-        try copyTree(Repo.path("Fixtures/aof/redis70-preamble/appendonlydir"), dir)
+        try copyTree(Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir"), dir)
         let incr = dir + "/appendonly.aof.2.incr.aof"
         let data = try readBytes(incr)
         let starts = try CheckAOFTests.commandStarts(incr)

@@ -18,9 +18,10 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 enum CheckRDB {
-    static let path = Repo.tool("cairn-check-rdb")
+    static let path = Paths.tool("cairn-check-rdb")
     static var available: Bool { access(path, X_OK) == 0 && which("redis-check-rdb") != nil }
 
     static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -44,10 +45,10 @@ enum CheckRDB {
 
 /// Every file the tests check as it is.
 func checkedFixtures() -> [String] {
-    var files = ["redis70-lzf-crc.rdb", "redis70-lzf-nocrc.rdb", "redis70-nolzf-crc.rdb", "redis70-nolzf-nocrc.rdb"].map { Repo.path("Fixtures/rdb/" + $0) }
-    files.append(Repo.path("Fixtures/aof/redis70-preamble/appendonlydir/appendonly.aof.2.base.rdb"))
-    if let names = try? FileManager.default.contentsOfDirectory(atPath: Repo.sharedFixtures) {
-        files += names.sorted().map { Repo.sharedFixtures + "/" + $0 }
+    var files = ["redis70-lzf-crc.rdb", "redis70-lzf-nocrc.rdb", "redis70-nolzf-crc.rdb", "redis70-nolzf-nocrc.rdb"].map { Paths.repo("Fixtures/rdb/" + $0) }
+    files.append(Paths.repo("Fixtures/aof/redis70-preamble/appendonlydir/appendonly.aof.2.base.rdb"))
+    if let names = try? FileManager.default.contentsOfDirectory(atPath: Paths.sharedFixtures) {
+        files += names.sorted().map { Paths.sharedFixtures + "/" + $0 }
     }
     return files
 }
@@ -78,11 +79,11 @@ struct CheckRDBToolTests {
             #expect(!theirs.ok)
             #expect(mine.status == 0)
             #expect(mine.out.contains("Redis skips such keys"))
-            if RealRedis.available {
+            if RedisOracle.snapshotAvailable {
                 let dir = try makeTempDir()
                 defer { removeTree(dir) }
                 try FileManager.default.copyItem(atPath: file, toPath: dir + "/dump.rdb")
-                let redis = try RealRedis(dir: dir)
+                let redis = try RedisOracle(dir: dir)
                 defer { redis.stop() }
                 #expect(try redis.cli(["dbsize"]) == "0")
             }
@@ -124,11 +125,11 @@ struct CheckRDBToolTests {
         if theirs.ok && mine.err.contains("a string encoding byte") { return nil }
         if theirs.ok && mine.err.contains("each key once per database") {
             // Show that redis-server refuses the file redis-check-rdb passed.
-            if RealRedis.available {
+            if RedisOracle.snapshotAvailable {
                 let d = try makeTempDir()
                 defer { removeTree(d) }
                 try Data(bytes).write(to: URL(fileURLWithPath: d + "/dump.rdb"))
-                if let redis = try? RealRedis(dir: d) {
+                if let redis = try? RedisOracle(dir: d) {
                     redis.stop()
                     return "\(label): redis-server loaded a file with a duplicate key"
                 }
@@ -138,9 +139,9 @@ struct CheckRDBToolTests {
         return "\(label): ours exit \(mine.status), redis-check-rdb \(theirs.ok ? "OK" : "not OK")\n\(mine.err.suffix(500))\n\(theirs.out.suffix(300))"
     }
 
-    static let fuzzFiles = ["Fixtures/rdb/redis70-nolzf-nocrc.rdb", "Fixtures/rdb/redis70-lzf-crc.rdb"].map { Repo.path($0) }
+    static let fuzzFiles = ["Fixtures/rdb/redis70-nolzf-nocrc.rdb", "Fixtures/rdb/redis70-lzf-crc.rdb"].map { Paths.repo($0) }
         + ["encodings.rdb", "hash-zipmap.rdb", "list-quicklist.rdb", "hash-ziplist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb", "corrupt_ziplist.rdb"]
-            .map { Repo.sharedFixtures + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+            .map { Paths.sharedFixtures + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
 
     @Test(arguments: fuzzFiles)
     func corruptedCopiesGetTheSameVerdict(file: String) throws {
@@ -189,18 +190,18 @@ struct CheckRDBToolTests {
         #expect(mine.status == 1)
         #expect(mine.out.contains("Reading key 'k'"))
         #expect(try CheckRDB.redis(dir + "/dump.rdb").ok)
-        if RealRedis.available {
-            #expect(throws: (any Error).self) { let r = try RealRedis(dir: dir); r.stop() }
+        if RedisOracle.snapshotAvailable {
+            #expect(throws: (any Error).self) { let r = try RedisOracle(dir: dir); r.stop() }
         }
     }
 
     // MARK: - Stats against redis-server
 
-    static let loadable = ["redis70-lzf-crc.rdb", "redis70-nolzf-nocrc.rdb"].map { Repo.path("Fixtures/rdb/" + $0) }
+    static let loadable = ["redis70-lzf-crc.rdb", "redis70-nolzf-nocrc.rdb"].map { Paths.repo("Fixtures/rdb/" + $0) }
         + ["encodings.rdb", "hash-zipmap.rdb", "list-quicklist.rdb", "hash-ziplist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb", "corrupt_empty_keys.rdb"]
-            .map { Repo.sharedFixtures + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+            .map { Paths.sharedFixtures + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
 
-    @Test(.enabled(if: RealRedis.available, "redis-server, redis-cli or python3 missing"), arguments: loadable)
+    @Test(.enabled(if: RedisOracle.snapshotAvailable, "redis-server, redis-cli or python3 missing"), arguments: loadable)
     func statsMatchWhatRedisServerHolds(file: String) throws {
         let (status, doc) = try CheckRDB.json(file)
         #expect(status == 0)
@@ -218,7 +219,7 @@ struct CheckRDBToolTests {
         let dir = try makeTempDir()
         defer { removeTree(dir) }
         try FileManager.default.copyItem(atPath: file, toPath: dir + "/dump.rdb")
-        let redis = try RealRedis(dir: dir)
+        let redis = try RedisOracle(dir: dir)
         defer { redis.stop() }
         let snapshot = try redis.snapshot()
         var theirs: [String: Int] = [:]
@@ -239,7 +240,7 @@ struct CheckRDBToolTests {
     // MARK: - Salvage, gzip, formats, exit codes
 
     @Test func salvageSkipsADamagedValueAndReadsTheRest() throws {
-        let file = Repo.path("Fixtures/rdb/redis70-nolzf-nocrc.rdb")
+        let file = Paths.repo("Fixtures/rdb/redis70-nolzf-nocrc.rdb")
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         // Damage the first hash's listpack header (its total_bytes) so that its value is refused.
         let reader = try RDBReader(bytes: bytes)
@@ -278,7 +279,7 @@ struct CheckRDBToolTests {
     }
 
     @Test func gzipInputGivesTheSameStats() throws {
-        let file = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+        let file = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
         let dir = try makeTempDir()
         defer { removeTree(dir) }
         let gz = try Gzip.compress(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
@@ -295,7 +296,7 @@ struct CheckRDBToolTests {
     }
 
     @Test func formatsAndExitCodes() throws {
-        let file = Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb")
+        let file = Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")
         let table = try CheckRDB.run([file])
         #expect(table.status == 0)
         #expect(table.out.contains("[offset 100219] Checksum OK"))
@@ -341,8 +342,8 @@ struct CheckRDBToolTests {
         let m = try CheckRDB.json(dir + "/m.rdb").doc["stats"] as! [String: Any]
         #expect(((m["types"] as! [String: Any])["set"] as! [String: Any])["keys"] as? Int == 100)
         #expect(try CairnRDBBinary.run(["generate", dir + "/x.rdb", "--keys", "1", "--mix", "bogus=1"]).status == 2)
-        if RealRedis.available {
-            let redis = try RealRedis(dir: dir, dbfilename: "a.rdb")
+        if RedisOracle.snapshotAvailable {
+            let redis = try RedisOracle(dir: dir, dbfilename: "a.rdb")
             defer { redis.stop() }
             let counts = (0 ..< 3).map { (try? redis.cli(["-n", String($0), "dbsize"])) ?? "" }
             #expect(counts == ["1001", "1000", "1000"])
@@ -360,7 +361,7 @@ struct CheckRDBTruncatedWhileReadingTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/big.rdb"
-        let gen = try runProcess(Repo.tool("cairn-rdb"), ["generate", file, "--keys", "10", "--big-hash", "3000000"])
+        let gen = try runProcess(Paths.tool("cairn-rdb"), ["generate", file, "--keys", "10", "--big-hash", "3000000"])
         #expect(gen.status == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CheckRDB.path)

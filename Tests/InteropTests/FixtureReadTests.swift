@@ -3,14 +3,15 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 let fixtureFiles = ["redis70-lzf-crc.rdb", "redis70-nolzf-crc.rdb", "redis70-lzf-nocrc.rdb", "redis70-nolzf-nocrc.rdb"]
 
 @Suite struct FixtureReadTests {
     @Test(arguments: fixtureFiles)
     func fixtureMatchesSidecar(file: String) throws {
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
-        let (mine, end, skipped) = try canonicalFile(Repo.path("Fixtures/rdb/" + file))
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let (mine, end, skipped) = try canonicalFile(Paths.repo("Fixtures/rdb/" + file))
         let diffs = snapshotDifferences(mine, sidecar)
         #expect(diffs.isEmpty, "\(file): \(diffs.prefix(5))")
         #expect((mine["keys"] as! [Any]).count == 56)
@@ -25,17 +26,17 @@ let fixtureFiles = ["redis70-lzf-crc.rdb", "redis70-nolzf-crc.rdb", "redis70-lzf
     }
 
     @Test func redisDumpPayloadsDecodeAndReencode() throws {
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         let byKey = Dictionary(uniqueKeysWithValues: (sidecar["keys"] as! [[String: Any]]).map {
             ("\($0["db"]!):\($0["key"]!)", $0)
         })
-        let dumps = try loadJSON(Repo.path("Fixtures/rdb/redis70.dumps.json")) as! [[String: Any]]
+        let dumps = try loadJSON(Paths.repo("Fixtures/rdb/redis70.dumps.json")) as! [[String: Any]]
         #expect(dumps.count == 56)
         var identical = 0, orderOnly = 0
         for d in dumps {
-            let payload = bytes(fromHex: d["payload"] as! String)
+            let payload = hexBytes(d["payload"] as! String)
             let (type, value) = try DumpPayload.decode(payload, maxVersion: 10)
-            var entry = RDBEntry(db: d["db"] as! Int, key: bytes(fromHex: d["key"] as! String), value: value, typeCode: type)
+            var entry = RDBEntry(db: d["db"] as! Int, key: hexBytes(d["key"] as! String), value: value, typeCode: type)
             entry.expiresAt = (d["expire_ms"] as? NSNumber).map { $0.int64Value }
             var expected = byKey["\(entry.db):\(d["key"]!)"]!
             expected["encoding"] = nil

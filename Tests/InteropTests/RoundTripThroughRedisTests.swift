@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Reads `input` and writes every record with Cairn's writer to `output` (function libraries only
 /// where the version holds them).
@@ -27,7 +28,7 @@ func rewrite(_ input: String, to output: String, options: RDBWriterOptions) thro
     try Data(bytes).write(to: URL(fileURLWithPath: output))
 }
 
-@Suite(.enabled(if: RealRedis.available, "redis-server, redis-cli or python3 missing: run tools/test"))
+@Suite(.enabled(if: RedisOracle.snapshotAvailable, "redis-server, redis-cli or python3 missing: run tools/test"))
 struct RoundTripThroughRedisTests {
     @Test(arguments: [(fixtureFiles[0], true), (fixtureFiles[1], false), (fixtureFiles[2], true)])
     func cairnFileLoadsIntoRedis(file: String, compression: Bool) throws {
@@ -35,11 +36,11 @@ struct RoundTripThroughRedisTests {
         defer { removeTree(dir) }
         var options = RDBWriterOptions(version: 10)
         options.compression = compression
-        try rewrite(Repo.path("Fixtures/rdb/" + file), to: dir + "/dump.rdb", options: options)
-        let redis = try RealRedis(dir: dir)
+        try rewrite(Paths.repo("Fixtures/rdb/" + file), to: dir + "/dump.rdb", options: options)
+        let redis = try RedisOracle(dir: dir)
         defer { redis.stop() }
         let theirs = try redis.snapshot()
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         let diffs = snapshotDifferences(theirs, sidecar, compareEncoding: true)
         #expect(diffs.isEmpty, "\(diffs.prefix(5))")
         // redis-check-rdb agrees the file is sound.
@@ -53,12 +54,12 @@ struct RoundTripThroughRedisTests {
         defer { removeTree(dir) }
         var options = RDBWriterOptions(version: 9)
         options.compression = true
-        try rewrite(Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb"), to: dir + "/dump.rdb", options: options)
+        try rewrite(Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb"), to: dir + "/dump.rdb", options: options)
         #expect(try RDBReader(path: dir + "/dump.rdb").dialect == RDBDialect(family: .redis, version: 9))
-        let redis = try RealRedis(dir: dir)
+        let redis = try RedisOracle(dir: dir)
         defer { redis.stop() }
         let theirs = try redis.snapshot()
-        let sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         // RDB 9 has no field for a stream's max-deleted id, entries-added or a group's entries-read:
         // Redis derives them, so compare streams without those. (For an empty v1 stream Redis 7.0 even
         // derives a first id of UINT64_MAX-UINT64_MAX.)
@@ -84,7 +85,7 @@ struct RoundTripThroughRedisTests {
     @Test func cairnDumpPayloadsRestoreIntoRedis() throws {
         let dir = try makeTempDir()
         defer { removeTree(dir) }
-        let r = try RDBReader(path: Repo.path("Fixtures/rdb/redis70-lzf-crc.rdb"))
+        let r = try RDBReader(path: Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb"))
         var items: [[String: Any]] = []
         while let rec = try r.next() {
             guard case .entry(let e) = rec else { continue }
@@ -94,10 +95,10 @@ struct RoundTripThroughRedisTests {
         }
         let file = dir + "/dumps.json"
         try JSONSerialization.data(withJSONObject: items).write(to: URL(fileURLWithPath: file))
-        let redis = try RealRedis(dir: dir, dbfilename: "none.rdb")
+        let redis = try RedisOracle(dir: dir, dbfilename: "none.rdb")
         defer { redis.stop() }
         let theirs = try redis.snapshot(restoring: file)
-        var sidecar = try loadJSON(Repo.path("Fixtures/rdb/redis70.json")) as! [String: Any]
+        var sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
         sidecar["functions"] = []
         let diffs = snapshotDifferences(theirs, sidecar, compareEncoding: true)
         #expect(diffs.isEmpty, "\(diffs.prefix(5))")

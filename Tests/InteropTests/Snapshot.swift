@@ -2,14 +2,7 @@
 // for a live server, so a file's contents can be compared with what real Redis holds.
 import Foundation
 @testable import StorageFormat
-
-func hex(_ b: [UInt8]) -> String { ByteText.hex(b) }
-
-func bytes(fromHex s: String) -> [UInt8] {
-    let d = Array(s.utf8)
-    func v(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }
-    return stride(from: 0, to: d.count, by: 2).map { v(d[$0]) << 4 | v(d[$0 + 1]) }
-}
+import TestSupport
 
 /// The canonical description of one decoded key (without "encoding", which is the server's choice).
 func canonicalKey(_ e: RDBEntry) throws -> [String: Any] {
@@ -77,7 +70,7 @@ func canonicalFile(_ path: String) throws -> (snapshot: [String: Any], end: RDBR
     }
     keys.sort { a, b in
         let (da, db) = (a["db"] as! Int, b["db"] as! Int)
-        return da != db ? da < db : bytes(fromHex: a["key"] as! String).lexicographicallyPrecedes(bytes(fromHex: b["key"] as! String))
+        return da != db ? da < db : hexBytes(a["key"] as! String).lexicographicallyPrecedes(hexBytes(b["key"] as! String))
     }
     return (["functions": functions, "keys": keys], end, r.skippedEmptyKeys.count)
 }

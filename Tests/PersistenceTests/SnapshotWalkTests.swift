@@ -21,6 +21,13 @@ final class EngineHarness {
         session = engine.newSession()
     }
 
+    /// A session on an existing engine (one a test loaded a file into).
+    init(engine: Engine) {
+        self.engine = engine
+        engine.updateClock()
+        session = engine.newSession()
+    }
+
     @discardableResult
     func run(_ args: [String]) -> String {
         session.out.removeAll()

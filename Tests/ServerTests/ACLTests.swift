@@ -10,6 +10,7 @@
 // compared as a set; ACL CAT <category>, listed in that same hash order; GENPASS, compared by length.
 import Foundation
 import Testing
+import TestSupport
 
 /// The same named connections on a cairn-server and a redis-server.
 final class ACLPair {

@@ -4,6 +4,7 @@
 // annotations, and a cut at every byte of the last command.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,20 +15,12 @@ func digest(_ c: RawClient) throws -> String {
     return String(r.dropFirst().prefix(40))
 }
 
-func infoField(_ c: RawClient, _ section: String, _ name: String) throws -> String? {
-    let text = try c.send("INFO \(section)")
-    for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) where line.hasPrefix(name + ":") {
-        return String(line.dropFirst(name.count + 1))
-    }
-    return nil
-}
-
 /// Waits until no AOF rewrite is running or scheduled.
 func waitForRewrite(_ c: RawClient) throws {
     let deadline = Date().addingTimeInterval(30)
     while Date() < deadline {
-        if try infoField(c, "persistence", "aof_rewrite_in_progress") == "0",
-           try infoField(c, "persistence", "aof_rewrite_scheduled") == "0" { return }
+        if try c.infoField("persistence", "aof_rewrite_in_progress") == "0",
+           try c.infoField("persistence", "aof_rewrite_scheduled") == "0" { return }
         usleep(20_000)
     }
     throw TestFailure(description: "AOF rewrite did not finish")
@@ -95,7 +88,7 @@ struct AOFTests {
     /// Redis 7.0 both load it to the same DEBUG DIGEST.
     @Test(arguments: [("yes", "always"), ("no", "everysec")])
     func everyWriteReplaysToTheSameDataset(preamble: String, fsync: String) throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["--appendonly", "yes", "--appendfsync", fsync, "--aof-use-rdb-preamble", preamble]
         var expected = ""
@@ -111,8 +104,8 @@ struct AOFTests {
             for line in differentialScript(seed: 8, count: 1500) { _ = try c.send(line) }
             _ = try c.send("EXEC")
             expected = try digest(c)
-            #expect(try infoField(c, "persistence", "aof_rewrites") == "1")
-            #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
+            #expect(try c.infoField("persistence", "aof_rewrites") == "1")
+            #expect(try c.infoField("persistence", "aof_last_bgrewrite_status") == "ok")
             #expect(cairn.terminate() == 0)
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/appendonlydir").sorted()
@@ -135,7 +128,7 @@ struct AOFTests {
     /// loads it to the same digest.
     @Test(arguments: ["yes", "no"])
     func redisAppendonlydirLoadsIntoCairn(preamble: String) throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble, "--aof-timestamp-enabled", preamble == "no" ? "yes" : "no"]
         var expected = ""
@@ -162,9 +155,9 @@ struct AOFTests {
     /// and history files, a legacy single file) load into Cairn with Redis's DEBUG DIGEST.
     @Test(arguments: ["redis70-preamble", "redis70-plain", "redis70-legacy"])
     func redisWrittenFixturesLoad(name: String) throws {
-        let fixture = Paths.root.appendingPathComponent("Fixtures/aof/\(name)").path
+        let fixture = Paths.fixture("aof/\(name)")
         let expected = try String(contentsOfFile: fixture + "/digest.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for item in try FileManager.default.contentsOfDirectory(atPath: fixture) where item == "appendonlydir" || item == "appendonly.aof" {
             try FileManager.default.copyItem(atPath: fixture + "/" + item, toPath: dir + "/" + item)
@@ -177,16 +170,16 @@ struct AOFTests {
     /// CONFIG SET appendonly yes at runtime starts a rewrite; the AOF is on when it ends, and a restart
     /// with appendonly yes finds everything.
     @Test func configSetAppendonlyTurnsTheAOFOn() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var expected = ""
         do {
             let cairn = try ServerProcess(dir: dir)
             let c = try cairn.client()
             for i in 0 ..< 200 { _ = try c.send("SET before:\(i) \(i)") }
-            #expect(try infoField(c, "persistence", "aof_enabled") == "0")
+            #expect(try c.infoField("persistence", "aof_enabled") == "0")
             #expect(try c.send("CONFIG SET appendonly yes") == "+OK\r\n")
-            #expect(try infoField(c, "persistence", "aof_enabled") == "1")
+            #expect(try c.infoField("persistence", "aof_enabled") == "1")
             for i in 0 ..< 200 { _ = try c.send("RPUSH after \(i)") }
             try waitForRewrite(c)
             for i in 0 ..< 50 { _ = try c.send("SADD later \(i)") }
@@ -194,7 +187,7 @@ struct AOFTests {
             let manifest = try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
             #expect(manifest == "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
             #expect(try c.send("CONFIG SET appendonly no") == "+OK\r\n")
-            #expect(try infoField(c, "persistence", "aof_enabled") == "0")
+            #expect(try c.infoField("persistence", "aof_enabled") == "0")
             _ = try c.send("SET not-logged 1")
             cairn.terminate()
         }
@@ -204,7 +197,7 @@ struct AOFTests {
 
     /// A single-file appendonly.aof (Redis 6 style) is moved into appendonlydir as BASE 1 and loaded.
     @Test func legacySingleFileIsUpgraded() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var legacy: [UInt8] = []
         for i in 0 ..< 20 { legacy += RawClient.encode(argv("RPUSH list \(i)")) }
@@ -229,7 +222,7 @@ struct AOFTests {
     /// As in Redis, a key whose expiry passes while an AOF loads is kept (later writes still reach
     /// it) and expires after loading: RPUSH, PEXPIREAT in the past, RPUSH leaves no list.
     @Test func keyExpiredInTheAOFExpiresAfterLoading() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/appendonlydir", withIntermediateDirectories: true)
         let incr = RawClient.encode(argv("RPUSH list foo")) + RawClient.encode(argv("PEXPIREAT list 1000"))
@@ -246,7 +239,7 @@ struct AOFTests {
     /// FLUSHDB and FLUSHALL reach the AOF even on empty databases, and SET … PXAT is logged in
     /// Redis's form, as in Redis.
     @Test func flushesOfEmptyDatabasesAndSetPXATAreLoggedAsInRedis() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cairn = try ServerProcess(args: ["--appendonly", "yes", "--appendfsync", "always"], dir: dir)
         let c = try cairn.client()
@@ -263,7 +256,7 @@ struct AOFTests {
     /// to HISTORY); DEBUG LOADAOF works with the AOF off and restarts the INCR numbering from the
     /// manifest's lines; turning the AOF on again continues from there.
     @Test func rewriteWithTheAOFOffAndNumbersAfterReload() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
         let c = try cairn.client()
@@ -285,12 +278,12 @@ struct AOFTests {
         try waitForRewrite(c)
         #expect(try String(contentsOfFile: manifestPath, encoding: .utf8)
                 == "file appendonly.aof.4.base.rdb seq 4 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
-        #expect(try infoField(c, "stats", "total_forks") == "3")
+        #expect(try c.infoField("stats", "total_forks") == "3")
     }
 
     /// A BGREWRITEAOF scheduled behind a BGSAVE runs when the BGSAVE ends, with the AOF off too.
     @Test func rewriteScheduledBehindABGSAVERunsWithTheAOFOff() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cairn = try ServerProcess(dir: dir)
         let c = try cairn.client()
@@ -298,10 +291,10 @@ struct AOFTests {
         _ = try c.send("CONFIG SET rdb-key-save-delay 300000")
         #expect(try c.send("BGSAVE").hasPrefix("+"))
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting scheduled\r\n")
-        #expect(try infoField(c, "persistence", "aof_rewrite_scheduled") == "1")
+        #expect(try c.infoField("persistence", "aof_rewrite_scheduled") == "1")
         _ = try c.send("CONFIG SET rdb-key-save-delay 0")
         try waitForRewrite(c)
-        #expect(try infoField(c, "persistence", "aof_rewrites") == "1")
+        #expect(try c.infoField("persistence", "aof_rewrites") == "1")
         #expect(try String(contentsOfFile: dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
                 == "file appendonly.aof.1.base.rdb seq 1 type b\n")
     }
@@ -309,7 +302,7 @@ struct AOFTests {
     /// An upgrade interrupted after the manifest was written but before the old file was moved is
     /// finished at start; a listed file that is missing stops start-up with Redis's log line.
     @Test func interruptedUpgradeAndMissingFile() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/appendonlydir", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: dir + "/appendonly.aof", contents: Data(RawClient.encode(argv("SET k1 v1"))))
@@ -332,7 +325,7 @@ struct AOFTests {
 
     /// aof-timestamp-enabled writes #TS: annotations, and both servers skip them when loading.
     @Test func timestampAnnotationsAreWrittenAndSkipped() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["--appendonly", "yes", "--aof-timestamp-enabled", "yes"]
         let cairn = try ServerProcess(args: args, dir: dir)
@@ -355,7 +348,7 @@ struct AOFTests {
     /// server starts without that command and the file is cut back to the last whole command; with no
     /// it refuses to start, saying why. The same cut inside an open MULTI drops the whole transaction.
     @Test func truncationAtEveryByteOfTheLastCommand() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
@@ -410,7 +403,7 @@ struct AOFTests {
 
     /// Corruption in the middle of a file stops start-up with the file, the offset and the reason.
     @Test func corruptionInTheMiddleStopsStartup() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let cairn = try ServerProcess(args: ["--appendonly", "yes"], dir: dir)
@@ -445,13 +438,13 @@ struct AOFTests {
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting started\r\n")
         let bg = try c.send("BGSAVE")
         let sch = try c.send("BGSAVE SCHEDULE")
-        if try infoField(c, "persistence", "aof_rewrite_in_progress") == "1" {
+        if try c.infoField("persistence", "aof_rewrite_in_progress") == "1" {
             #expect(bg.hasPrefix("-ERR An AOF log rewriting in progress"), "\(bg)")
         }
         #expect(sch == "+Background saving scheduled\r\n" || sch == "+Background saving started\r\n")
         try waitForRewrite(c)
-        #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
-        #expect(try infoField(c, "persistence", "aof_base_size").map { Int($0)! > 0 } == true)
+        #expect(try c.infoField("persistence", "aof_last_bgrewrite_status") == "ok")
+        #expect(try c.infoField("persistence", "aof_base_size").map { Int($0)! > 0 } == true)
     }
 
     /// Redis's rewrite rule: once the AOF passes auto-aof-rewrite-min-size and has grown by
@@ -466,11 +459,11 @@ struct AOFTests {
             _ = try c.send("SET key:\(i % 20) \(value)")
         }
         let deadline = Date().addingTimeInterval(10)
-        while try infoField(c, "persistence", "aof_rewrites") == "0" && Date() < deadline { usleep(50_000) }
-        #expect(try infoField(c, "persistence", "aof_rewrites") != "0")
+        while try c.infoField("persistence", "aof_rewrites") == "0" && Date() < deadline { usleep(50_000) }
+        #expect(try c.infoField("persistence", "aof_rewrites") != "0")
         try waitForRewrite(c)
         // The new base holds 20 keys, far less than the 200 writes logged before.
-        let base = Int(try infoField(c, "persistence", "aof_base_size") ?? "0")!
+        let base = Int(try c.infoField("persistence", "aof_base_size") ?? "0")!
         #expect(base > 20 * 1000 && base < 64 * 1024, "base \(base)")
         #expect(cairn.log().contains("Starting automatic rewriting of AOF on"))
     }
@@ -480,7 +473,7 @@ struct AOFTests {
     /// and nothing acknowledged is lost.
     @Test(.enabled(if: access("/usr/bin/prlimit", X_OK) == 0))
     func writeErrorsRefuseWritesUntilTheDiskRecovers() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["--appendonly", "yes", "--appendfsync", "everysec"]
         var expected = ""
@@ -509,14 +502,14 @@ struct AOFTests {
                 usleep(20_000)
             }
             #expect(refused == "-MISCONF Errors writing to the AOF file: File too large\r\n")
-            #expect(try infoField(c, "persistence", "aof_last_write_status") == "err")
+            #expect(try c.infoField("persistence", "aof_last_write_status") == "err")
             #expect(try c.send("GET a") == "$1\r\n1\r\n")
             // The file never holds half a command.
             let during = (try FileManager.default.attributesOfItem(atPath: incr)[.size] as? Int) ?? -1
             #expect(during == size)
             try prlimit("unlimited")
             let recover = Date().addingTimeInterval(5)
-            while try infoField(c, "persistence", "aof_last_write_status") != "ok" && Date() < recover { usleep(50_000) }
+            while try c.infoField("persistence", "aof_last_write_status") != "ok" && Date() < recover { usleep(50_000) }
             #expect(try c.send("SET b 2") == "+OK\r\n")
             #expect(cairn.log().contains("AOF write error looks solved, Redis can write again."))
             expected = try digest(c)
@@ -532,7 +525,7 @@ struct AOFTests {
     /// record's bytes; a request with leading zeros in its lengths or junk where a CRLF belongs (both
     /// accepted, as Redis accepts them) is encoded afresh, so the AOF always loads.
     @Test func requestsAreLoggedOnlyInTheirCanonicalForm() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["--appendonly", "yes"]
         var expected = ""

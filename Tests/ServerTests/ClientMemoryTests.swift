@@ -4,17 +4,10 @@
 // CONFIG RESETSTAT), never a CLIENT NO-EVICT one, and the largest clients first.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
-
-private func infoField(_ c: RawClient, _ field: String) throws -> Int {
-    let text = try c.send("INFO")
-    for line in text.split(separator: "\r\n") where line.hasPrefix(field + ":") {
-        return Int(line.dropFirst(field.count + 1)) ?? -1
-    }
-    return -1
-}
 
 /// The CLIENT LIST line of the client named `name`, or nil when it is gone.
 private func clientLine(_ c: RawClient, _ name: String) throws -> String? {
@@ -132,7 +125,7 @@ struct ClientMemoryTests {
             let control = try named(s, "control")
             #expect(try control.send("CLIENT NO-EVICT on") == "+OK\r\n")
             #expect(try control.send("CONFIG SET maxmemory-clients \(limit)") == "+OK\r\n")
-            #expect(try infoField(control, "evicted_clients") == 0)
+            #expect(try control.infoInteger("", "evicted_clients") == 0)
 
             // A client whose query buffer passes the limit is disconnected, and counted; a small one stays.
             let small = try named(s, "small")
@@ -140,11 +133,11 @@ struct ClientMemoryTests {
             try victim.write(partialBigArgument(length: limit + 100_000, sent: limit + 1))
             #expect(try waitUntilGone(control, "victim"), "\(which): a client over maxmemory-clients stays")
             #expect(victim.isClosedByServer())
-            #expect(try infoField(control, "evicted_clients") == 1, "\(which)")
+            #expect(try control.infoInteger("", "evicted_clients") == 1, "\(which)")
             #expect(try small.send("PING") == "+PONG\r\n", "\(which): a small client was evicted")
             if s.isCairn { #expect(s.log().contains("Evicting client: id="), "the eviction is logged") }
             #expect(try control.send("CONFIG RESETSTAT") == "+OK\r\n")
-            #expect(try infoField(control, "evicted_clients") == 0)
+            #expect(try control.infoInteger("", "evicted_clients") == 0)
 
             // CLIENT NO-EVICT on: the same buffer is kept past the limit (flag e). Over the limit, every
             // evictable client goes, so the small one is protected too.
@@ -156,7 +149,7 @@ struct ClientMemoryTests {
             let keptLine = try #require(try clientLine(control, "kept"))
             #expect(try value(keptLine, "tot-mem") > limit, "\(which): \(keptLine)")
             #expect(keptLine.contains("flags=e"), "\(which): \(keptLine)")
-            #expect(try infoField(control, "evicted_clients") == 0)
+            #expect(try control.infoInteger("", "evicted_clients") == 0)
         }
     }
 
@@ -187,7 +180,7 @@ struct ClientMemoryTests {
             #expect(try control.send("CONFIG SET maxmemory-clients \(mem[0] + controlMem + 4096)") == "+OK\r\n")
             #expect(try waitUntilGone(control, "size1"), "\(which)")
             #expect(try clientLine(control, "size0") != nil, "\(which)")
-            #expect(try infoField(control, "evicted_clients") == 2, "\(which)")
+            #expect(try control.infoInteger("", "evicted_clients") == 2, "\(which)")
             _ = clients
         }
     }
@@ -208,8 +201,8 @@ struct ClientMemoryTests {
             }
             if !evicted { evicted = try waitUntilGone(control, "reader") }
             #expect(evicted, "\(which)")
-            #expect(try infoField(control, "evicted_clients") == 1, "\(which)")
-            #expect(try infoField(control, "evicted_keys") == 0)
+            #expect(try control.infoInteger("", "evicted_clients") == 1, "\(which)")
+            #expect(try control.infoInteger("", "evicted_keys") == 0)
         }
     }
 }

@@ -1,27 +1,15 @@
 // Real clients against cairn-server: Debian's redis-cli and redis-benchmark, and redis-py.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// A program's exit status and its stdout and stderr together, as a terminal shows them.
 func run(_ exe: String, _ args: [String], input: String? = nil) throws -> (status: Int32, out: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    let inPipe = Pipe()
-    p.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-    try p.run()
-    if let input {
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inPipe.fileHandleForWriting.close()
-    }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    let r = try runProcess(exe, args, stdin: input.map { Data($0.utf8) }, stderrToStdout: true)
+    return (r.status, String(decoding: r.out, as: UTF8.self))
 }
 
 var havePythonRedis: Bool {

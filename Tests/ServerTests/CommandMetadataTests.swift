@@ -8,6 +8,7 @@ import Testing
 @testable import Engine
 @testable import Server
 import StorageFormat
+import TestSupport
 
 /// Redis 7.0 subcommands that Cairn's handlers refuse, so COMMAND leaves them out.
 let subcommandsCairnLacks: Set<String> = []

@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Server
 import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,7 @@ private func write(_ path: String, _ text: String) {
 }
 
 private func load(_ text: String, _ args: [String] = []) throws -> ServerConfig {
-    let dir = makeTempDir()
+    let dir = try makeTempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     write(dir + "/c.conf", text)
     return try loadConfig(arguments: [dir + "/c.conf"] + args)
@@ -99,7 +100,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
     }
 
     @Test func includesAndGlobs() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/conf.d", withIntermediateDirectories: true)
         write(dir + "/conf.d/a.conf", "hz 20\n")
@@ -215,7 +216,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
             ("port 7000\n", ["bare"]),
             ("port 7000\n", ["--hz", "1", "--HZ", "x y"]),
         ]
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (text, args) in cases {
             write(dir + "/t.conf", text)
@@ -233,7 +234,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
     }
 
     @Test(.enabled(if: RedisOracle.available)) func missingFilesMatchRedis() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         write(dir + "/t.conf", "port 1\ninclude \(dir)/nope.conf\n")
         for args in [[dir + "/missing.conf"], [dir + "/t.conf"], ["missing-relative.conf"]] {
@@ -257,7 +258,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
 @Suite struct ConfigCommandTests {
     /// CONFIG GET * of a fresh Cairn against a fresh redis-server: same names, same default texts.
     @Test(.enabled(if: RedisOracle.available)) func defaultsMatchRedis() throws {
-        let oracle = try RedisOracle()
+        let oracle = try RedisOracle(keepDefaults: true)
         let cairn = ConfigHarness()
         let theirs = configPairs(try oracle.run(argv("CONFIG GET *")))
         let mine = configPairs(cairn.run(argv("CONFIG GET *")))
@@ -292,7 +293,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
     }
 
     @Test(.enabled(if: RedisOracle.available)) func setAndGetMatchRedis() throws {
-        let oracle = try RedisOracle(extra: ["--save", ""])
+        let oracle = try RedisOracle(extra: ["--save", ""], keepDefaults: true)
         let cairn = ConfigHarness(config: try loadConfig(arguments: ["--save", ""]))
         try compare([
             "CONFIG", "CONFIG FOO", "CONFIG get", "CONFIG SET", "CONFIG SET a", "CONFIG SET a b c",
@@ -370,7 +371,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
 
     /// Every runtime parameter: a bad value and a good value (then back to the default), against Redis.
     @Test(.enabled(if: RedisOracle.available)) func everyParameterMatchesRedis() throws {
-        let oracle = try RedisOracle(extra: ["--save", ""])
+        let oracle = try RedisOracle(extra: ["--save", ""], keepDefaults: true)
         let cairn = ConfigHarness(config: try loadConfig(arguments: ["--save", ""]))
         // Parameters whose change acts on the oracle process in ways a test should not trigger.
         let skip: Set<String> = ["port", "bind", "tls-port", "appendonly", "maxclients", "requirepass", "dir",
@@ -455,7 +456,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
     }
 
     @Test func rewriteKeepsCommentsAndReplacesInPlace() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/r.conf"
         write(path, "# top\nport 7100\n\n   # indented\nhash-max-ziplist-entries 100\nsave 900 1\nsave 300 10\nsave 60 10000\nTimeout 5\ntimeout 6\ninclude \(dir)/none*.conf\nbind 127.0.0.1\n")
@@ -501,7 +502,7 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
     /// The same file and the same CONFIG SETs on Redis and Cairn give the same file (appended lines
     /// compared as a set: Redis appends in hash order).
     @Test(.enabled(if: RedisOracle.available)) func rewriteMatchesRedis() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let body = """
             # comment
@@ -540,10 +541,10 @@ private let hostSpecific: Set<String> = ["dir", "logfile", "port", "save", "pidf
         write(cairnConf, body)
         let redisDir = dir + "/rd"
         try FileManager.default.createDirectory(atPath: redisDir, withIntermediateDirectories: true)
-        let oracle = try RedisOracle(configFile: redisConf, dir: redisDir)
+        let oracle = try RedisOracle(configFile: redisConf, dir: redisDir, keepDefaults: true)
         // The oracle's own options (port, dir, logfile) go in its file's rewrite; give Cairn the same.
         let cairn = ConfigHarness(config: try loadConfig(arguments: [cairnConf, "--port", String(oracle.port),
-                                                                     "--logfile", redisDir + "/log"]))
+                                                                     "--logfile", oracle.logPath]))
         for s in sets {
             let t = try oracle.run(s)
             #expect(cairn.run(s) == t, "\(s)")

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import Server
+import TestSupport
 
 @Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis), .serialized)
 struct CopyOnWriteTests {
@@ -24,24 +25,24 @@ struct CopyOnWriteTests {
         }
         try c.write(req)
         for _ in 0 ..< 80000 { _ = try c.readReply() }
-        let used = Int(try infoField(c, "memory", "used_memory") ?? "")!
+        let used = Int(try c.infoField("memory", "used_memory") ?? "")!
         #expect(used > 200_000_000, "dataset of \(used) bytes")
 
         #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
-        #expect(try waitUntil(300) { try infoField(c, "persistence", "rdb_bgsave_in_progress") == "0" })
-        #expect(try infoField(c, "persistence", "rdb_last_bgsave_status") == "ok")
-        let rdbCow = Int(try infoField(c, "persistence", "rdb_last_cow_size") ?? "")!
+        #expect(try waitFor(timeout: 300) { try c.infoField("persistence", "rdb_bgsave_in_progress") == "0" })
+        #expect(try c.infoField("persistence", "rdb_last_bgsave_status") == "ok")
+        let rdbCow = Int(try c.infoField("persistence", "rdb_last_cow_size") ?? "")!
         print("copy-on-write: BGSAVE \(rdbCow) bytes of \(used) used")
         #expect(rdbCow < used / 20, "BGSAVE copied \(rdbCow) bytes of \(used)")
 
         // The plain-commands rewrite walks the values too (with the RDB preamble it is the snapshot walk).
         _ = try c.send("CONFIG SET aof-use-rdb-preamble no")
         _ = try c.send("BGREWRITEAOF")
-        #expect(try waitUntil(300) {
-            try infoField(c, "persistence", "aof_rewrite_in_progress") == "0" && infoField(c, "persistence", "aof_rewrite_scheduled") == "0"
+        #expect(try waitFor(timeout: 300) {
+            try c.infoField("persistence", "aof_rewrite_in_progress") == "0" && c.infoField("persistence", "aof_rewrite_scheduled") == "0"
         })
-        #expect(try infoField(c, "persistence", "aof_last_bgrewrite_status") == "ok")
-        let aofCow = Int(try infoField(c, "persistence", "aof_last_cow_size") ?? "")!
+        #expect(try c.infoField("persistence", "aof_last_bgrewrite_status") == "ok")
+        let aofCow = Int(try c.infoField("persistence", "aof_last_cow_size") ?? "")!
         print("copy-on-write: BGREWRITEAOF \(aofCow) bytes of \(used) used")
         #expect(aofCow < used / 20, "BGREWRITEAOF copied \(aofCow) bytes of \(used)")
     }

@@ -5,6 +5,7 @@
 // order-independent forms (SCARD, SISMEMBER, sorted replies).
 import Foundation
 import Testing
+import TestSupport
 
 /// xorshift, so the script is the same on every run and machine.
 struct ScriptRNG {

@@ -5,6 +5,7 @@
 // answers Redis's -OOM error with noeviction, in MULTI too.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,14 +14,6 @@ private func integer(_ reply: String) -> Int? {
     guard reply.hasPrefix(":"), reply.hasSuffix("\r\n") else { return nil }
     let u = Array(reply.utf8)
     return Int(String(decoding: u[1 ..< u.count - 2], as: UTF8.self))
-}
-
-private func info(_ c: RawClient, _ field: String) throws -> Int {
-    let text = try c.send("INFO")
-    for line in text.split(separator: "\r\n") where line.hasPrefix(field + ":") {
-        return Int(line.dropFirst(field.count + 1)) ?? -1
-    }
-    return -1
 }
 
 @Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis, "needs cairn-server built and redis-server installed"), .serialized)
@@ -144,7 +137,7 @@ struct EvictionTests {
     @Test func allkeysLRUStaysUnderTheLimitAndKeepsRecentlyUsedKeys() throws {
         let cairn = try ServerProcess()
         let c = try cairn.client()
-        let base = try info(c, "used_memory")
+        let base = try c.infoInteger("", "used_memory")
         let limit = base + 4_000_000
         #expect(try c.send("CONFIG SET maxmemory \(limit)") == "+OK\r\n")
         #expect(try c.send("CONFIG SET maxmemory-policy allkeys-lru") == "+OK\r\n")
@@ -169,8 +162,8 @@ struct EvictionTests {
             for h in 0 ..< 100 { _ = try c.send("GET hot:\(h)") }
         }
         usleep(300_000)
-        let used = try info(c, "used_memory")
-        let evicted = try info(c, "evicted_keys")
+        let used = try c.infoInteger("", "used_memory")
+        let evicted = try c.infoInteger("", "evicted_keys")
         #expect(evicted > 10_000, "evicted \(evicted)")
         #expect(used < limit + limit / 10, "used_memory \(used) against maxmemory \(limit)")
         var hot = 0
@@ -184,7 +177,7 @@ struct EvictionTests {
     @Test func volatileTTLEvictsTheSoonestToExpireFirst() throws {
         let cairn = try ServerProcess()
         let c = try cairn.client()
-        let base = try info(c, "used_memory")
+        let base = try c.infoInteger("", "used_memory")
         let value = String(repeating: "v", count: 200)
         var req: [UInt8] = []
         for i in 0 ..< 4000 { req += RawClient.encode(argv("SET soon:\(i) \(value) EX \(1000 + i)")) }
@@ -192,7 +185,7 @@ struct EvictionTests {
         for i in 0 ..< 2000 { req += RawClient.encode(argv("SET keep:\(i) \(value)")) }
         try c.write(req)
         for _ in 0 ..< 10_000 { _ = try c.readReply() }
-        let used = try info(c, "used_memory")
+        let used = try c.infoInteger("", "used_memory")
         // A limit that takes freeing 500 KB: 1,400 to 2,300 keys (a deleted key gives back 220 to 350
         // bytes; the key table keeps its size), all from the 4,000 "soon" ones, soonest first.
         #expect(try c.send("CONFIG SET maxmemory-policy volatile-ttl") == "+OK\r\n")
@@ -203,7 +196,7 @@ struct EvictionTests {
         // A pass is time-limited; the next runs between events until memory is under the limit (give
         // or take the few KB this client's own INFO replies hold while the figure is taken).
         var seen = 0
-        #expect(try waitUntil(30) { seen = try info(c, "used_memory"); return seen <= limit + 50_000 },
+        #expect(try waitFor(timeout: 30) { seen = try c.infoInteger("", "used_memory"); return seen <= limit + 50_000 },
                 "used_memory \(seen) stays over \(limit)")
         var soon = 0, late = 0, keep = 0, soonestKept = 0
         for i in stride(from: 0, to: 4000, by: 40) {

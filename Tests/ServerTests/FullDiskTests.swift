@@ -4,6 +4,7 @@
 // leaves a truncated file as the current one, and recovers on its own once space returns.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,8 @@ final class SmallDisk {
     let path: String
     init?(megabytes: Int) {
         guard getuid() == 0 else { return nil }
-        var template = Array((NSTemporaryDirectory() + "cairn-disk-XXXXXX").utf8CString)
-        path = String(cString: mkdtemp(&template)!)
+        guard let dir = try? makeTempDir("cairn-disk") else { return nil }
+        path = dir
         guard mount("tmpfs", path, "tmpfs", 0, "size=\(megabytes)m") == 0 else {
             rmdir(path)
             return nil
@@ -44,11 +45,6 @@ final class SmallDisk {
     }
 
     func free() { unlink(path + "/filler") }
-}
-
-private func field(_ info: String, _ name: String) -> String? {
-    for line in info.split(separator: "\r\n") where line.hasPrefix(name + ":") { return String(line.dropFirst(name.count + 1)) }
-    return nil
 }
 
 /// 1 KB values that do not compress.
@@ -87,11 +83,11 @@ struct FullDiskTests {
         #expect(refusal.hasPrefix("-MISCONF Errors writing to the AOF file: No space left on device"), "\(refusal)")
         // Reads go on; INFO says what happened.
         #expect(try c.send("GET k1").hasPrefix("$1024\r\n"))
-        #expect(field(try c.send("INFO persistence"), "aof_last_write_status") == "err")
+        #expect(infoField(try c.send("INFO persistence"), "aof_last_write_status") == "err")
         // Space comes back: writes are accepted again without any command.
         disk.free()
-        #expect(try waitUntil(5) { try c.send("SET after v") == "+OK\r\n" })
-        #expect(field(try c.send("INFO persistence"), "aof_last_write_status") == "ok")
+        #expect(try waitFor(timeout: 5) { try c.send("SET after v") == "+OK\r\n" })
+        #expect(infoField(try c.send("INFO persistence"), "aof_last_write_status") == "ok")
         acked += 1
         // Every acknowledged write was logged whole: a restart gets them all back.
         #expect(server.terminate() == 0)
@@ -113,7 +109,7 @@ struct FullDiskTests {
         #expect(try c.send("CONFIG SET save \"1 1\"") == "+OK\r\n")
         let started = try c.send("BGSAVE")
         #expect(started == "+Background saving started\r\n" || started == "-ERR Background save already in progress\r\n")
-        #expect(try waitUntil(10) { field(try c.send("INFO persistence"), "rdb_last_bgsave_status") == "err" })
+        #expect(try waitFor(timeout: 10) { infoField(try c.send("INFO persistence"), "rdb_last_bgsave_status") == "err" })
         // Writes are refused while the last background save failed (save points are set); reads go on.
         #expect(try c.send("SET x y").hasPrefix("-MISCONF Redis is configured to save RDB snapshots"))
         #expect(try c.send("GET k5").hasPrefix("$1024\r\n"))
@@ -123,7 +119,7 @@ struct FullDiskTests {
         #expect(leftovers.isEmpty, "\(leftovers)")
         // Space returns: the save point retries on its own (after Redis's 5 s back-off) and writes resume.
         disk.free()
-        #expect(try waitUntil(12) { field(try c.send("INFO persistence"), "rdb_last_bgsave_status") == "ok" })
+        #expect(try waitFor(timeout: 12) { infoField(try c.send("INFO persistence"), "rdb_last_bgsave_status") == "ok" })
         #expect(try c.send("SET x y") == "+OK\r\n")
         let check = try run("/usr/bin/env", ["redis-check-rdb", disk.path + "/dump.rdb"])
         #expect(check.status == 0 || !Paths.haveRedis)
@@ -138,7 +134,7 @@ struct FullDiskTests {
         let before = try String(contentsOfFile: manifest, encoding: .utf8)
         disk.fill(leavingKB: 2500)  // room for small appends, not for a 5 MB base
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting started\r\n")
-        #expect(try waitUntil(10) { field(try c.send("INFO persistence"), "aof_last_bgrewrite_status") == "err" })
+        #expect(try waitFor(timeout: 10) { infoField(try c.send("INFO persistence"), "aof_last_bgrewrite_status") == "err" })
         // The BASE is the old one (the parent opened a new INCR at the fork, as Redis 7 does) and every
         // file the manifest names is there.
         func base(_ text: String) -> String? { text.split(separator: "\n").first { $0.contains("type b") }.map(String.init) }
@@ -154,7 +150,7 @@ struct FullDiskTests {
         #expect(temps.isEmpty, "\(temps)")
         disk.free()
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting started\r\n")
-        #expect(try waitUntil(10) { field(try c.send("INFO persistence"), "aof_last_bgrewrite_status") == "ok" })
+        #expect(try waitFor(timeout: 10) { infoField(try c.send("INFO persistence"), "aof_last_bgrewrite_status") == "ok" })
         #expect(try base(String(contentsOfFile: manifest, encoding: .utf8)) != base(before))
         #expect(server.terminate() == 0)
         let again = try ServerProcess(args: ["--appendonly", "yes", "--dir", disk.path], dir: server.dir)

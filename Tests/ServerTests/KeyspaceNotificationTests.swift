@@ -4,6 +4,7 @@
 // when nothing is evicted), and nothing at all when notify-keyspace-events is empty.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

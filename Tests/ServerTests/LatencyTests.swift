@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,19 +4,12 @@
 // tables do not resize while a BGSAVE child runs; a set shrunk in SSCAN order keeps one long chain.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-private func infoField(_ c: RawClient, _ field: String) throws -> String? {
-    let text = try c.send("INFO everything")
-    for line in text.split(separator: "\r\n") where line.hasPrefix(field + ":") {
-        return String(line.dropFirst(field.count + 1))
-    }
-    return nil
-}
-
-private func blockedClients(_ c: RawClient) throws -> Int { Int(try infoField(c, "blocked_clients") ?? "") ?? -1 }
+private func blockedClients(_ c: RawClient) throws -> Int { Int(try c.infoField("everything", "blocked_clients") ?? "") ?? -1 }
 
 /// The text of a bulk or verbatim reply (verbatim's "txt:" prefix removed), or the raw reply otherwise.
 private func text(_ reply: String) -> String {
@@ -60,7 +53,7 @@ struct PauseAndHashStatsTests {
             #expect(try admin.send("CLIENT SETNAME admin") == "+OK\r\n")
             #expect(try writer.send("CLIENT SETNAME writer") == "+OK\r\n")
             try writer.write(RawClient.encode(argv("SET k after")))
-            #expect(try waitUntil(10) { try blockedClients(admin) == 1 }, "\(name): the writer never blocked")
+            #expect(try waitFor(timeout: 10) { try blockedClients(admin) == 1 }, "\(name): the writer never blocked")
             // Reads go on, and see the old value.
             #expect(try admin.send("GET k") == "$6\r\nbefore\r\n", "\(name)")
             let list = try admin.send("CLIENT LIST")
@@ -85,7 +78,7 @@ struct PauseAndHashStatsTests {
                 let c = try srv.client()
                 try c.write(RawClient.encode(argv("RPUSH order \(i)")))
                 clients.append(c)
-                #expect(try waitUntil(10) { try blockedClients(admin) == i + 1 }, "\(name)")
+                #expect(try waitFor(timeout: 10) { try blockedClients(admin) == i + 1 }, "\(name)")
             }
             #expect(try admin.send("LLEN order") == ":0\r\n")
             #expect(try admin.send("CLIENT UNPAUSE") == "+OK\r\n")
@@ -109,9 +102,9 @@ struct PauseAndHashStatsTests {
             #expect(try reader.send("GET a") == "+QUEUED\r\n")
             #expect(try reader.send("EXEC") == "*2\r\n+PONG\r\n$-1\r\n", "\(name)")
             try tx.write(RawClient.encode(argv("EXEC")))
-            #expect(try waitUntil(10) { try blockedClients(admin) == 1 }, "\(name)")
+            #expect(try waitFor(timeout: 10) { try blockedClients(admin) == 1 }, "\(name)")
             try publisher.write(RawClient.encode(argv("PUBLISH ch msg")))
-            #expect(try waitUntil(10) { try blockedClients(admin) == 2 }, "\(name)")
+            #expect(try waitFor(timeout: 10) { try blockedClients(admin) == 2 }, "\(name)")
             #expect(try admin.send("GET a") == "$-1\r\n", "\(name)")
             #expect(try admin.send("CLIENT UNPAUSE") == "+OK\r\n")
             #expect(try tx.readReply() == Array("*1\r\n+OK\r\n".utf8), "\(name)")
@@ -149,15 +142,15 @@ struct PauseAndHashStatsTests {
             _ = try c.send("CLIENT PAUSE 60000 WRITE")
             #expect(try c.send("EXEC") == "*3\r\n+OK\r\n+OK\r\n+OK\r\n", "\(name)")
             // Logically expired: reads answer as if the keys were gone...
-            #expect(try waitUntil(10) { try c.send("GET foo") == "$-1\r\n" && (try c.send("EXISTS bar")) == ":0\r\n" }, "\(name)")
+            #expect(try waitFor(timeout: 10) { try c.send("GET foo") == "$-1\r\n" && (try c.send("EXISTS bar")) == ":0\r\n" }, "\(name)")
             // ...but neither read nor the active cycle deleted them.
             usleep(300_000)
-            #expect(try infoField(c, "expired_keys") == "0", "\(name)")
+            #expect(try c.infoField("everything", "expired_keys") == "0", "\(name)")
             #expect(try c.send("DBSIZE") == ":2\r\n", "\(name)")
             #expect(try c.send("CLIENT UNPAUSE") == "+OK\r\n")
             _ = try c.send("GET foo")
             _ = try c.send("GET bar")
-            #expect(try infoField(c, "expired_keys") == "2", "\(name)")
+            #expect(try c.infoField("everything", "expired_keys") == "2", "\(name)")
             #expect(try c.send("DBSIZE") == ":0\r\n", "\(name)")
         }
     }
@@ -213,10 +206,10 @@ struct PauseAndHashStatsTests {
             #expect(try c.send("SELECT 9") == "+OK\r\n")
             #expect(try c.send("DEBUG POPULATE 4096") == "+OK\r\n")
             // Redis sizes the table for the count up front; Cairn grows it: wait for its rehash to end.
-            #expect(try waitUntil(10) { !text(try c.send("DEBUG HTSTATS 9")).contains("rehashing target") }, "\(name)")
+            #expect(try waitFor(timeout: 10) { !text(try c.send("DEBUG HTSTATS 9")).contains("rehashing target") }, "\(name)")
             #expect(text(try c.send("DEBUG HTSTATS 9")).contains(" table size: 4096\n"), "\(name)")
             #expect(try c.send("BGSAVE").hasPrefix("+Background saving started"), "\(name)")
-            #expect(try waitUntil(10) { try infoField(c, "rdb_bgsave_in_progress") == "1" })
+            #expect(try waitFor(timeout: 10) { try c.infoField("everything", "rdb_bgsave_in_progress") == "1" })
             #expect(try c.send("MSET k1 v1 k2 v2") == "+OK\r\n")
             let during = text(try c.send("DEBUG HTSTATS 9"))
             #expect(!during.contains("table size: 8192"), "\(name): \(during)")
@@ -227,7 +220,7 @@ struct PauseAndHashStatsTests {
             let childPIDs = children.split(separator: " ").compactMap { Int32($0) }
             #expect(!childPIDs.isEmpty, "\(name): no child")
             for p in childPIDs { kill(p, SIGKILL) }
-            #expect(try waitUntil(10) { try infoField(c, "rdb_bgsave_in_progress") == "0" }, "\(name)")
+            #expect(try waitFor(timeout: 10) { try c.infoField("everything", "rdb_bgsave_in_progress") == "0" }, "\(name)")
             #expect(try c.send("SET k3 v3") == "+OK\r\n")
             let after = text(try c.send("DEBUG HTSTATS 9"))
             #expect(after.contains("table size: 8192"), "\(name): \(after)")
@@ -247,7 +240,7 @@ struct PauseAndHashStatsTests {
                 let pid = srv.process.processIdentifier
                 let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
                 for p in children.split(separator: " ").compactMap({ Int32($0) }) { kill(p, SIGKILL) }
-                #expect(try waitUntil(10) { try infoField(c, "rdb_bgsave_in_progress") == "0" }, "\(name)")
+                #expect(try waitFor(timeout: 10) { try c.infoField("everything", "rdb_bgsave_in_progress") == "0" }, "\(name)")
             }
             func removeFirstInScanOrder(_ n: Int) throws {
                 var cursor = "0"

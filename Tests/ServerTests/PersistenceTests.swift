@@ -4,13 +4,14 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// tools/redis-snapshot.py's canonical JSON of a running server (Cairn or Redis).
 func snapshot(port: Int) throws -> String {
-    let r = try run("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("tools/redis-snapshot.py").path, "--port", String(port)])
+    let r = try run("/usr/bin/env", ["python3", Paths.repo("tools/redis-snapshot.py"), "--port", String(port)])
     guard r.status == 0 else { throw TestFailure(description: "snapshot failed: \(r.out)") }
     return r.out
 }
@@ -232,7 +233,7 @@ struct PersistenceTests {
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let fixture = Paths.root.appendingPathComponent("Fixtures/rdb/redis70-lzf-crc.rdb").path
+        let fixture = Paths.fixture("rdb/redis70-lzf-crc.rdb")
         try FileManager.default.copyItem(atPath: fixture, toPath: dir + "/dump.rdb")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Paths.cairnServer)
@@ -247,15 +248,14 @@ struct PersistenceTests {
 
 /// The real files from Redis 2.x–7.x in ../shared/fixtures/redis-assets load into cairn-server with
 /// the same contents (and DEBUG DIGEST) as into Debian's redis-server.
-let redisAssetsDir = Paths.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/redis-assets").path
 
-@Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis && FileManager.default.fileExists(atPath: redisAssetsDir),
+@Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis && FileManager.default.fileExists(atPath: Paths.sharedFixtures),
                 "needs cairn-server, redis-server and ../shared/fixtures/redis-assets"))
 struct RedisAssetsLoadTests {
     @Test(arguments: ["hash-zipmap.rdb", "encodings.rdb", "list-quicklist.rdb", "hash-ziplist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb"])
     func assetLoadsLikeRedis(file: String) throws {
-        let redis = try ServerProcess(cairn: false, args: ["--enable-debug-command", "yes"], files: ["dump.rdb": redisAssetsDir + "/" + file])
-        let cairn = try ServerProcess(files: ["dump.rdb": redisAssetsDir + "/" + file])
+        let redis = try ServerProcess(cairn: false, args: ["--enable-debug-command", "yes"], files: ["dump.rdb": Paths.sharedFixtures + "/" + file])
+        let cairn = try ServerProcess(files: ["dump.rdb": Paths.sharedFixtures + "/" + file])
         #expect(try snapshot(port: cairn.port) == snapshot(port: redis.port))
         #expect(try cairn.client().send("DEBUG DIGEST") == redis.client().send("DEBUG DIGEST"))
     }
@@ -265,41 +265,24 @@ struct RedisAssetsLoadTests {
 /// observes of persistence, checked against Cairn directly.
 @Suite(.enabled(if: Paths.haveCairn, "needs cairn-server built"))
 struct PersistenceSuiteParityTests {
-    func waitFor(_ what: String, _ cond: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if try cond() { return }
-            usleep(20_000)
-        }
-        throw TestFailure(description: "timed out waiting for \(what)")
-    }
-
-    func infoField(_ c: RawClient, _ name: String) throws -> String {
-        let info = try c.send("INFO persistence")
-        for line in info.split(separator: "\r\n") where line.hasPrefix(name + ":") {
-            return String(line.dropFirst(name.count + 1))
-        }
-        return ""
-    }
-
     @Test func runningChildReportsKeysProcessedAndCopyOnWrite() throws {
         let s = try ServerProcess()
         let c = try s.client()
-        #expect(try infoField(c, "current_save_keys_total") == "0")
+        #expect(try c.infoField("persistence", "current_save_keys_total") == "0")
         var req: [UInt8] = []
         for i in 0 ..< 4000 { req += RawClient.encode(argv("SET key\(i) " + String(repeating: "A", count: 500))) }
         try c.write(req)
         for _ in 0 ..< 4000 { _ = try c.readReply() }
         _ = try c.send("CONFIG SET rdb-key-save-delay 1000")
         #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
-        #expect(try infoField(c, "current_save_keys_total") == "4000")
+        #expect(try c.infoField("persistence", "current_save_keys_total") == "4000")
         for i in 0 ..< 64 { _ = try c.send(argv("SETRANGE key\(i) 0 " + String(repeating: "B", count: 500))) }
-        try waitFor("a progress report") {
-            let keys = Int(try infoField(c, "current_save_keys_processed")) ?? 0
-            let cow = Int(try infoField(c, "current_cow_size")) ?? 0
+        try waitFor("a progress report", timeout: 20) {
+            let keys = Int(try (c.infoField("persistence", "current_save_keys_processed") ?? "")) ?? 0
+            let cow = Int(try (c.infoField("persistence", "current_cow_size") ?? "")) ?? 0
             return keys > 0 && cow > 0
         }
-        #expect(try infoField(c, "current_fork_perc") != "0.00")
+        #expect(try c.infoField("persistence", "current_fork_perc") != "0.00")
         _ = try c.send("CONFIG SET rdb-key-save-delay 0")
         try c.write(RawClient.encode(argv("SHUTDOWN NOSAVE")))
     }
@@ -313,11 +296,11 @@ struct PersistenceSuiteParityTests {
         _ = try c.send("BGSAVE")
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting scheduled\r\n")
         _ = try c.send("CONFIG SET rdb-key-save-delay 0")
-        try waitFor("the rewrite") {
-            try infoField(c, "aof_rewrite_scheduled") == "0" && infoField(c, "aof_rewrite_in_progress") == "0"
-                && infoField(c, "rdb_bgsave_in_progress") == "0"
+        try waitFor("the rewrite", timeout: 20) {
+            try c.infoField("persistence", "aof_rewrite_scheduled") == "0" && c.infoField("persistence", "aof_rewrite_in_progress") == "0"
+                && c.infoField("persistence", "rdb_bgsave_in_progress") == "0"
         }
-        #expect(try infoField(c, "aof_rewrites") == "1")
+        #expect(try c.infoField("persistence", "aof_rewrites") == "1")
         let manifest = try String(contentsOfFile: s.dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
         #expect(manifest.contains("type b") && !manifest.contains("type i"), "\(manifest)")
         _ = try c.send("SET b 1")
@@ -340,7 +323,7 @@ struct PersistenceSuiteParityTests {
         _ = try c.send("CONFIG SET rdb-key-save-delay 100000")
         let temp = s.dir + "/temp-\(pid).rdb"
         kill(pid, SIGINT)
-        try waitFor("the shutdown save") { FileManager.default.fileExists(atPath: temp) }
+        try waitFor("the shutdown save", timeout: 20) { FileManager.default.fileExists(atPath: temp) }
         kill(pid, SIGINT)
         s.stopping = true
         s.process.waitUntilExit()

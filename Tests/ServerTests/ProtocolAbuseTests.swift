@@ -4,6 +4,7 @@
 // it, the server lives on, and used_memory returns to where it was.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@
 // transactions, clean shutdown — each compared with Debian's redis-server where bytes matter.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,6 +4,7 @@
 // must stay blocked when the key they wait on holds the wrong type or has expired.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -106,7 +107,7 @@ private final class StreamReader {
             let id = try waiter.send("CLIENT ID")
             // LPUSH, DEL and SET in one transaction: the waiter must not get WRONGTYPE, and stays blocked.
             try waiter.write(RawClient.encode(argv("BLPOP list 0")))
-            #expect(waitUntil(5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
+            #expect(waitFor(timeout: 5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
             for line in ["MULTI", "LPUSH list a", "DEL list", "SET list foo", "EXEC"] { _ = try c.send(line) }
             _ = try c.send("DEL list")
             _ = try c.send("LPUSH list b")
@@ -114,7 +115,7 @@ private final class StreamReader {
             // A key that expires inside the transaction that fills it wakes nobody either.
             _ = try c.send("DEBUG SET-ACTIVE-EXPIRE 0")
             try waiter.write(RawClient.encode(argv("BRPOP k 0")))
-            #expect(waitUntil(5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
+            #expect(waitFor(timeout: 5) { (try? c.send("CLIENT LIST"))?.contains("flags=b") == true })
             for line in ["MULTI", "RPUSH k hello", "PEXPIRE k 100", "DEBUG SLEEP 0.2", "EXEC"] { _ = try c.send(line) }
             let stillBlocked = try c.send("CLIENT LIST").contains("flags=b")
             let number = id.split(separator: "\r\n")[0].dropFirst()

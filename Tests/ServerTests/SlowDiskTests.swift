@@ -4,6 +4,7 @@
 // the AOF after a clean shutdown.
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

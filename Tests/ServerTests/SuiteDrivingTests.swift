@@ -3,6 +3,7 @@
 // parameters, and the DEBUG subcommands the suite calls (byte-identical replies).
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,7 +54,7 @@ private func unixSocketSend(_ path: String, _ request: String) throws -> String 
     @Test func unixSocketServesLikeRedis() throws {
         var lines: [String] = []
         for cairn in [true, false] {
-            let dir = makeTempDir()
+            let dir = try makeTempDir()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let path = dir + "/socket"
             let s = try ServerProcess(cairn: cairn, args: ["--unixsocket", path, "--unixsocketperm", "700"])
@@ -137,6 +138,6 @@ private func unixSocketSend(_ path: String, _ request: String) throws -> String 
         // Nothing touched the key: the periodic expiry did not run.
         #expect(try c.send("DBSIZE") == ":1\r\n")
         _ = try c.send("DEBUG PAUSE-CRON 0")
-        #expect(waitUntil(3) { (try? c.send("DBSIZE")) == ":0\r\n" })
+        #expect(waitFor(timeout: 3) { (try? c.send("DBSIZE")) == ":0\r\n" })
     }
 }

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import Server
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -160,7 +161,7 @@ private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
     /// DEBUG CONFIG-REWRITE-FORCE-ALL writes every parameter; a server started from that file has the
     /// same configuration (Redis's "CONFIG REWRITE sanity").
     @Test func forceAllRewriteRoundTrips() throws {
-        let dir = makeTempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var configs: [[String: String]] = []
         for round in 0 ..< 2 {
@@ -176,7 +177,7 @@ private func run(_ c: RawClient, _ steps: [String]) throws -> [String] {
             try p.run()
             defer { p.terminate(); p.waitUntilExit() }
             var client: RawClient? = nil
-            #expect(waitUntil(10) { client = try? RawClient(port: port); return client != nil })
+            #expect(waitFor(timeout: 10) { client = try? RawClient(port: port); return client != nil })
             guard let c = client else { return }
             var all = configPairs(try c.send(argv("CONFIG GET *")))
             all["port"] = nil

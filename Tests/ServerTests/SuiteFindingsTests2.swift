@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import Server
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -137,7 +138,7 @@ import Glibc
                          "MULTI", "INCR x", "CONFIG SET maxmemory 1", "INCR x", "EXEC"] {
                 out.append(try c.send(line))
             }
-            _ = waitUntil(5) { (try? c.send("DBSIZE")) == ":0\r\n" }
+            _ = waitFor(timeout: 5) { (try? c.send("DBSIZE")) == ":0\r\n" }
             out.append(try c.send("DBSIZE"))
             out.append(try c.send("CONFIG SET maxmemory 0"))
             return out

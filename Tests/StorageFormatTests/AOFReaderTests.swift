@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Start/end of a record; an annotation's end includes its "\r\n".
 private func span(_ r: AOFRecord) -> (start: Int, end: Int, command: [[UInt8]]?) {
@@ -165,9 +166,9 @@ private func checkCuts(_ bytes: [UInt8], startOffset: Int = 0, cuts: ClosedRange
     }
 
     /// Redis's own test asset: an RDB preamble (2 keys) then `SELECT 0` and `set k3 v3`.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: AOFFixtures.sharedAssets), "../shared/fixtures/redis-assets is absent"))
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Paths.sharedFixtures), "../shared/fixtures/redis-assets is absent"))
     func redisAssetWithPreamble() throws {
-        let path = AOFFixtures.sharedAssets + "/rdb-preamble.aof"
+        let path = Paths.sharedFixtures + "/rdb-preamble.aof"
         let rdb = try RDBReader(path: path)
         var keys: [[UInt8]] = []
         while let rec = try rdb.next() { if case .entry(let e) = rec { keys.append(e.key) } }

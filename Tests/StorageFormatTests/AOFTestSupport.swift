@@ -1,14 +1,11 @@
 // Shared by the AOF tests: where the Redis-written AOF fixtures are, and small readers over them.
 import Foundation
 @testable import StorageFormat
+import TestSupport
 
 enum AOFFixtures {
-    /// The repository root (this file is Tests/StorageFormatTests/AOFTestSupport.swift).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func path(_ rel: String) -> String { root.appendingPathComponent("Fixtures/aof/" + rel).path }
-    static func bytes(_ rel: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path(rel)))) }
-    /// ../shared/fixtures/redis-assets (files from Redis's own test suite).
-    static let sharedAssets = root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/redis-assets").path
+    static func path(_ rel: String) -> String { Paths.fixture("aof/" + rel) }
+    static func bytes(_ rel: String) throws -> [UInt8] { try readBytes(path(rel)) }
 
     static let preambleDir = "redis70-preamble/appendonlydir/"
     static let plainDir = "redis70-plain/appendonlydir/"

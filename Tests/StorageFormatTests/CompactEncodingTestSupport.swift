@@ -1,26 +1,8 @@
-// Helpers shared by the listpack, ziplist, intset and zipmap tests: hex literals, a seeded random generator,
+// Helpers shared by the listpack, ziplist, intset and zipmap tests (hex literals are TestSupport's hexBytes): a seeded random generator,
 // exact-size buffers (so a sanitizer sees any read past the blob) and the byte-mutation sweep.
 
 import Testing
 @testable import StorageFormat
-
-/// Bytes from a hex literal such as "15 00 FF" (spaces optional).
-func encBytes(_ hex: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var pending: UInt8? = nil
-    for c in hex.unicodeScalars {
-        let v: UInt8
-        switch c {
-        case "0"..."9": v = UInt8(c.value - 48)
-        case "a"..."f": v = UInt8(c.value - 87)
-        case "A"..."F": v = UInt8(c.value - 55)
-        default: continue
-        }
-        if let hi = pending { out.append(hi << 4 | v); pending = nil } else { pending = v }
-    }
-    precondition(pending == nil, "odd number of hex digits")
-    return out
-}
 
 /// Bytes of an ASCII string.
 func encText(_ s: String) -> [UInt8] { Array(s.utf8) }

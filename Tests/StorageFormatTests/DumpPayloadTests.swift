@@ -1,15 +1,11 @@
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 @Suite struct DumpPayloadTests {
-    func hex(_ s: String) -> [UInt8] {
-        let digits = Array(s.filter { !$0.isWhitespace })
-        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0 ... $0 + 1]), radix: 16)! }
-    }
-
     /// Redis 7.0's DUMP of `SET k 1` (FORMATS.md §10).
     @Test func redisPayloadOfSmallIntegerString() throws {
-        let payload = hex("00 C0 01 0A 00 26 78 E7 B6 D1 01 11 FC")
+        let payload = hexBytes("00 C0 01 0A 00 26 78 E7 B6 D1 01 11 FC")
         #expect(try DumpPayload.encode(.string(Array("1".utf8))) == payload)
         let (type, value) = try DumpPayload.decode(payload)
         #expect(type == 0)
@@ -26,7 +22,7 @@ import Testing
         ("0B 0E 02 00 00 00 03 00 00 00 01 00 02 00 03 00 0A 00", RDBValue.set([Array("1".utf8), Array("2".utf8), Array("3".utf8)])),
     ])
     func redisPayloadBodiesEncodeIdentically(body: String, value: RDBValue) throws {
-        let expected = hex(body)
+        let expected = hexBytes(body)
         let mine = try DumpPayload.encode(value)
         #expect(Array(mine.dropLast(8)) == expected)
         #expect(try DumpPayload.decode(mine).value == value)

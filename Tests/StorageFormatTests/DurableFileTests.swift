@@ -3,22 +3,18 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 @Suite struct DurableFileTests {
-    func tempDir() -> String {
-        var template = Array((NSTemporaryDirectory() + "durable-XXXXXX").utf8CString)
-        return String(cString: mkdtemp(&template)!)
-    }
-
     func files(in dir: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
     }
 
     @Test func replaceWritesTheWholeFileAndLeavesNoTemporary() throws {
-        let dir = tempDir()
+        let dir = try makeTempDir("durable")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let target = dir + "/users.acl"
         try "old\n".write(toFile: target, atomically: false, encoding: .utf8)
@@ -34,7 +30,7 @@ import Glibc
     }
 
     @Test func aFailedRenameKeepsTheOldFileAndRemovesTheTemporary() throws {
-        let dir = tempDir()
+        let dir = try makeTempDir("durable")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let temp = dir + "/temp-1.rdb"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

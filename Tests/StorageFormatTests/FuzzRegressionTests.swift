@@ -5,13 +5,12 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 enum FuzzFixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The files of a directory under the repository root (sorted), with their names.
     static func files(_ dir: String) -> [(name: String, bytes: [UInt8])] {
-        let url = root.appendingPathComponent(dir)
+        let url = Paths.root.appendingPathComponent(dir)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         return names.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: url.appendingPathComponent(name).path) else { return nil }
@@ -31,7 +30,7 @@ enum FuzzFixtures {
     }
 
     @Test func everyFindingDirectoryIsATarget() {
-        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: FuzzFixtures.root.appendingPathComponent("Fixtures/fuzz").path)) ?? []
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: Paths.fixture("fuzz"))) ?? []
         #expect(!dirs.isEmpty)
         for d in dirs { #expect(FuzzEntry.all.contains { $0.name == d }, "Fixtures/fuzz/\(d) is replayed by no target") }
     }

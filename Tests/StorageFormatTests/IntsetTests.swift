@@ -1,5 +1,6 @@
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 private func intsetError(_ blob: [UInt8], baseOffset: Int = 0) -> FormatError? {
     do {
@@ -23,7 +24,7 @@ private func assemble(encoding: UInt32, length: UInt32, _ members: [UInt8]) -> [
 
 @Suite struct IntsetTests {
     // SADD s 3 1 2 (Redis 7.0.15 DUMP, FORMATS.md §10).
-    static let sadd = encBytes("02 00 00 00 03 00 00 00 01 00 02 00 03 00")
+    static let sadd = hexBytes("02 00 00 00 03 00 00 00 01 00 02 00 03 00")
 
     @Test func decodesAndEncodesRedisBlob() throws {
         #expect(try Intset.members(Self.sadd) == [1, 2, 3])
@@ -33,7 +34,7 @@ private func assemble(encoding: UInt32, length: UInt32, _ members: [UInt8]) -> [
 
     @Test func emptyIntset() throws {
         let empty = Intset.encode([])
-        #expect(empty == encBytes("02 00 00 00 00 00 00 00"))
+        #expect(empty == hexBytes("02 00 00 00 00 00 00 00"))
         #expect(try Intset.members(empty).isEmpty)
     }
 
@@ -53,15 +54,15 @@ private func assemble(encoding: UInt32, length: UInt32, _ members: [UInt8]) -> [
             #expect(try Intset.members(blob) == members.sorted(), "\(members)")
         }
         #expect(Intset.encode([Int64.max, Int64.min]) ==
-                encBytes("08 00 00 00 02 00 00 00 00 00 00 00 00 00 00 80 FF FF FF FF FF FF FF 7F"))
-        #expect(Intset.encode([-1, 65536]) == encBytes("04 00 00 00 02 00 00 00 FF FF FF FF 00 00 01 00"))
+                hexBytes("08 00 00 00 02 00 00 00 00 00 00 00 00 00 00 80 FF FF FF FF FF FF FF 7F"))
+        #expect(Intset.encode([-1, 65536]) == hexBytes("04 00 00 00 02 00 00 00 FF FF FF FF 00 00 01 00"))
     }
 
     @Test func acceptsWiderThanNeeded() throws {
         // Redis never narrows an intset after removals.
-        let wide = assemble(encoding: 8, length: 2, encBytes("01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00"))
+        let wide = assemble(encoding: 8, length: 2, hexBytes("01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00"))
         #expect(try Intset.members(wide) == [1, 2])
-        let four = assemble(encoding: 4, length: 1, encBytes("FB FF FF FF"))
+        let four = assemble(encoding: 4, length: 1, hexBytes("FB FF FF FF"))
         #expect(try Intset.members(four) == [-5])
     }
 
@@ -83,21 +84,21 @@ private func assemble(encoding: UInt32, length: UInt32, _ members: [UInt8]) -> [
     @Test func rejectsBadBlobs() {
         var e = intsetError([], baseOffset: 7)
         #expect(e?.offset == 7 && e?.context == "intset")
-        #expect(intsetError(encBytes("02 00 00 00 00 00 00")) != nil)
+        #expect(intsetError(hexBytes("02 00 00 00 00 00 00")) != nil)
         for enc: UInt32 in [0, 1, 3, 16, 0xFFFF_FFFF] {
             e = intsetError(assemble(encoding: enc, length: 1, [0, 0, 0, 0, 0, 0, 0, 0]), baseOffset: 7)
             #expect(e?.offset == 7 && e?.found == "\(enc)", "\(enc)")
         }
         // Size must be exactly 8 + length × width.
-        e = intsetError(assemble(encoding: 2, length: 2, encBytes("01 00")), baseOffset: 7)
+        e = intsetError(assemble(encoding: 2, length: 2, hexBytes("01 00")), baseOffset: 7)
         #expect(e?.offset == 11)
-        #expect(intsetError(assemble(encoding: 2, length: 1, encBytes("01 00 02"))) != nil)
-        #expect(intsetError(assemble(encoding: 8, length: 0xFFFF_FFFF, encBytes("01 00 00 00 00 00 00 00"))) != nil)
+        #expect(intsetError(assemble(encoding: 2, length: 1, hexBytes("01 00 02"))) != nil)
+        #expect(intsetError(assemble(encoding: 8, length: 0xFFFF_FFFF, hexBytes("01 00 00 00 00 00 00 00"))) != nil)
         #expect(intsetError(assemble(encoding: 4, length: 0x4000_0000, [])) != nil)
         // Strictly ascending: no duplicates, no descent.
-        e = intsetError(assemble(encoding: 2, length: 3, encBytes("01 00 02 00 02 00")), baseOffset: 7)
+        e = intsetError(assemble(encoding: 2, length: 3, hexBytes("01 00 02 00 02 00")), baseOffset: 7)
         #expect(e?.offset == 19 && e?.found == "2")
-        e = intsetError(assemble(encoding: 4, length: 2, encBytes("05 00 00 00 FB FF FF FF")))
+        e = intsetError(assemble(encoding: 4, length: 2, hexBytes("05 00 00 00 FB FF FF FF")))
         #expect(e?.offset == 12 && e?.found == "-5")
     }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// The blob ListpackEncoder writes for `elements`.
 private func encode(_ elements: [[UInt8]]) -> [UInt8] {
@@ -67,9 +68,9 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
 
 @Suite struct ListpackTests {
     // Redis 7.0.15 DUMP payloads (FORMATS.md §10).
-    static let hset = encBytes("15 00 00 00 04 00 82 66 31 03 82 76 31 03 82 66 32 03 64 01 FF")
-    static let zadd = encBytes("14 00 00 00 04 00 81 6D 02 83 31 2E 35 04 81 6E 02 02 01 FF")
-    static let rpush = encBytes("0C 00 00 00 02 00 81 61 02 01 01 FF")
+    static let hset = hexBytes("15 00 00 00 04 00 82 66 31 03 82 76 31 03 82 66 32 03 64 01 FF")
+    static let zadd = hexBytes("14 00 00 00 04 00 81 6D 02 83 31 2E 35 04 81 6E 02 02 01 FF")
+    static let rpush = hexBytes("0C 00 00 00 02 00 81 61 02 01 01 FF")
 
     @Test func decodesRedisBlobs() throws {
         #expect(try Listpack.elements(Self.hset) == [encText("f1"), encText("v1"), encText("f2"), encText("100")])
@@ -90,7 +91,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
     }
 
     @Test func emptyListpack() throws {
-        let empty = encBytes("07 00 00 00 00 00 FF")
+        let empty = hexBytes("07 00 00 00 00 00 FF")
         #expect(ListpackEncoder().finish() == empty)
         #expect(ListpackEncoder().byteSize == 7)
         #expect(try Listpack.elements(empty).isEmpty)
@@ -112,12 +113,12 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
         ]
         for (text, hex) in cases {
             let bytes = encText(text)
-            #expect(entry(bytes) == encBytes(hex), "\(text)")
+            #expect(entry(bytes) == hexBytes(hex), "\(text)")
             let v = try #require(Int64(text))
             var e = ListpackEncoder()
             e.append(int: v)
             let blob = e.finish()
-            #expect(Array(blob[6 ..< blob.count - 1]) == encBytes(hex), "int \(text)")
+            #expect(Array(blob[6 ..< blob.count - 1]) == hexBytes(hex), "int \(text)")
             #expect(try decodeRaw(blob) == [.int(v)], "\(text)")
             #expect(try Listpack.elements(blob) == [bytes], "\(text)")
         }
@@ -257,7 +258,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
     @Test func rejectsBadHeaders() {
         var e = listpackError([], baseOffset: 10)
         #expect(e?.offset == 10 && e?.context == "listpack")
-        e = listpackError(encBytes("06 00 00 00 00 FF"))
+        e = listpackError(hexBytes("06 00 00 00 00 FF"))
         #expect(e != nil)
         var wrongTotal = Self.rpush
         wrongTotal[0] = 0x0D
@@ -299,7 +300,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
         #expect(listpackError(assemble([0xE0], count: 1)) != nil)
         // Integers cut short.
         for hex in ["C0", "F1 00", "F2 00 00", "F3 00 00 00", "F4 00 00 00 00 00 00 00"] {
-            #expect(listpackError(assemble(encBytes(hex), count: 1)) != nil, "\(hex)")
+            #expect(listpackError(assemble(hexBytes(hex), count: 1)) != nil, "\(hex)")
         }
         // Early terminator: bytes after an 0xFF inside the entry area.
         e = listpackError(assemble([0xFF, 0x01, 0x01], count: 0))
@@ -326,7 +327,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
             let n = b.count
             b[0] = UInt8(n & 0xFF); b[1] = UInt8((n >> 8) & 0xFF); b[2] = UInt8((n >> 16) & 0xFF); b[3] = UInt8(n >> 24)
         }
-        for valid in [Self.hset, Self.zadd, Self.rpush, encBytes("07 00 00 00 00 00 FF"), mixed] {
+        for valid in [Self.hset, Self.zadd, Self.rpush, hexBytes("07 00 00 00 00 00 FF"), mixed] {
             let result = encMutationSweep(valid, fixup: fixup) { raw in
                 try Listpack.forEach(raw, baseOffset: 17) { el in
                     if case .bytes(let b) = el, !encSpan(b, isInside: raw) {

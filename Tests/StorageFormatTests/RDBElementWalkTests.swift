@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Every record of a walk, keys rebuilt from their elements (RDBValueBuilder).
 func walkAll(_ reader: RDBReader) throws -> [RDBRecord] {
@@ -104,7 +105,7 @@ func expectWalkMatchesRead(_ bytes: [UInt8], options: RDBReader.Options = RDBRea
     @Test func everyFixtureWalksAsItReads() throws {
         var paths = ScanFixtures.redis70.map { ScanFixtures.rdb($0) }
         for a in ScanFixtures.validAssets + ["corrupt_ziplist.rdb", "corrupt_empty_keys.rdb"] where a.hasSuffix(".rdb") {
-            let p = ScanFixtures.sharedAssets + "/" + a
+            let p = Paths.sharedFixtures + "/" + a
             if FileManager.default.fileExists(atPath: p) { paths.append(p) }
         }
         #expect(paths.count >= 4)

@@ -4,11 +4,10 @@
 import Foundation
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 enum ScanFixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func rdb(_ name: String) -> String { root.appendingPathComponent("Fixtures/rdb/" + name).path }
-    static let sharedAssets = root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/redis-assets").path
+    static func rdb(_ name: String) -> String { Paths.fixture("rdb/" + name) }
     static let redis70 = ["redis70-lzf-crc.rdb", "redis70-lzf-nocrc.rdb", "redis70-nolzf-crc.rdb", "redis70-nolzf-nocrc.rdb"]
     static let validAssets = ["hash-zipmap.rdb", "encodings.rdb", "list-quicklist.rdb", "hash-ziplist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb", "rdb-preamble.aof"]
 }
@@ -87,9 +86,9 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
         try compareWithReader(ScanFixtures.rdb(file))
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: ScanFixtures.sharedAssets)), arguments: ScanFixtures.validAssets)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Paths.sharedFixtures)), arguments: ScanFixtures.validAssets)
     func agreesWithTheReaderOnRedisAssets(file: String) throws {
-        try compareWithReader(ScanFixtures.sharedAssets + "/" + file)
+        try compareWithReader(Paths.sharedFixtures + "/" + file)
     }
 
     func compareWithReader(_ path: String) throws {
@@ -133,7 +132,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     }
 
     @Test func corruptZiplistNamesKeyTypeAndOffset() throws {
-        let path = ScanFixtures.sharedAssets + "/corrupt_ziplist.rdb"
+        let path = Paths.sharedFixtures + "/corrupt_ziplist.rdb"
         guard FileManager.default.fileExists(atPath: path) else { return }
         let s = try RDBDecoder(path: path)
         do {
@@ -150,7 +149,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     }
 
     @Test func emptyAggregatesAreReportedNotFatal() throws {
-        let path = ScanFixtures.sharedAssets + "/corrupt_empty_keys.rdb"
+        let path = Paths.sharedFixtures + "/corrupt_empty_keys.rdb"
         guard FileManager.default.fileExists(atPath: path) else { return }
         let (keys, empty, end) = try scanAll(try RDBDecoder(path: path))
         #expect(keys.isEmpty)

@@ -1,5 +1,6 @@
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Test-only ziplist writer, following Redis's choices: a string shorter than 32 bytes that parses strictly
 /// is stored as the smallest of immediate, int8, int16, int24, int32, int64; other strings use the 6-, 14-
@@ -93,9 +94,9 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
 
 @Suite struct ZiplistTests {
     // Blobs cut by hand from the Redis test assets (../shared/fixtures/redis-assets/).
-    static let hashZiplist = encBytes("1B 00 00 00 16 00 00 00 04 00 00 02 66 31 04 02 76 31 04 02 66 32 04 02 76 32 FF")
-    static let zsetZiplist = encBytes("19 00 00 00 16 00 00 00 04 00 00 03 6F 6E 65 05 F2 02 03 74 77 6F 05 F3 FF")
-    static let quicklistNode = encBytes("0D 00 00 00 0A 00 00 00 01 00 00 F8 FF")
+    static let hashZiplist = hexBytes("1B 00 00 00 16 00 00 00 04 00 00 02 66 31 04 02 76 31 04 02 66 32 04 02 76 32 FF")
+    static let zsetZiplist = hexBytes("19 00 00 00 16 00 00 00 04 00 00 03 6F 6E 65 05 F2 02 03 74 77 6F 05 F3 FF")
+    static let quicklistNode = hexBytes("0D 00 00 00 0A 00 00 00 01 00 00 F8 FF")
 
     @Test func decodesRedisBlobs() throws {
         #expect(try Ziplist.elements(Self.hashZiplist) == [encText("f1"), encText("v1"), encText("f2"), encText("v2")])
@@ -108,7 +109,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
     }
 
     @Test func emptyZiplist() throws {
-        let empty = encBytes("0B 00 00 00 0A 00 00 00 00 00 FF")
+        let empty = hexBytes("0B 00 00 00 0A 00 00 00 00 00 FF")
         #expect(buildZiplist([]) == empty)
         #expect(try Ziplist.elements(empty).isEmpty)
         var badTail = empty
@@ -126,7 +127,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
             ("E0 00 00 00 00 00 00 00 80", Int64.min), ("E0 FF FF FF FF FF FF FF 7F", Int64.max),
         ]
         for (hex, value) in cases {
-            let entry = [0x00] + encBytes(hex)
+            let entry = [0x00] + hexBytes(hex)
             let blob = assemble(entry, tail: 10, count: 1)
             #expect(try decodeRaw(blob) == [.int(value)], "\(hex)")
             #expect(try Ziplist.elements(blob) == [encText(String(value))], "\(hex)")
@@ -198,7 +199,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
 
     @Test func rejectsBadHeaders() {
         #expect(ziplistError([], baseOffset: 4)?.offset == 4)
-        #expect(ziplistError(encBytes("0A 00 00 00 0A 00 00 00 00 00"))?.context == "ziplist")
+        #expect(ziplistError(hexBytes("0A 00 00 00 0A 00 00 00 00 00"))?.context == "ziplist")
         var b = Self.hashZiplist
         b[0] = 0x1C
         #expect(ziplistError(b, baseOffset: 100)?.offset == 100)
@@ -234,7 +235,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
         #expect(ziplistError(assemble([0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xF1], tail: 10, count: 1)) != nil)
         // Cut-short headers and integers.
         for hex in ["00", "FE 00 00", "00 40", "00 80 00 00", "00 C0 00", "00 D0 00 00 00", "00 E0 00", "00 F0 00 00", "00 FE"] {
-            #expect(ziplistError(assemble(encBytes(hex), tail: 10, count: 1)) != nil, "\(hex)")
+            #expect(ziplistError(assemble(hexBytes(hex), tail: 10, count: 1)) != nil, "\(hex)")
         }
         // Early terminator.
         e = ziplistError(assemble([0xFF, 0x00, 0xF1], tail: 10, count: 0))

@@ -1,5 +1,6 @@
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Test-only zipmap writer: lengths as Redis wrote them (1 byte if < 254, else FE + u32le), `free` padding
 /// bytes after each value, zmlen = count if < 254 else 254 (unless given).
@@ -48,7 +49,7 @@ private func same(_ a: [([UInt8], [UInt8])], _ b: [([UInt8], [UInt8])]) -> Bool 
 
 @Suite struct ZipmapTests {
     // The hash in ../shared/fixtures/redis-assets/hash-zipmap.rdb (Redis 2.x, RDB 3).
-    static let redisBlob = encBytes("02 02 66 31 02 00 76 31 02 66 32 02 00 76 32 FF")
+    static let redisBlob = hexBytes("02 02 66 31 02 00 76 31 02 66 32 02 00 76 32 FF")
 
     @Test func decodesRedisBlob() throws {
         let pairs = try Zipmap.pairs(Self.redisBlob)
@@ -57,7 +58,7 @@ private func same(_ a: [([UInt8], [UInt8])], _ b: [([UInt8], [UInt8])]) -> Bool 
     }
 
     @Test func emptyZipmap() throws {
-        #expect(try Zipmap.pairs(encBytes("00 FF")).isEmpty)
+        #expect(try Zipmap.pairs(hexBytes("00 FF")).isEmpty)
     }
 
     @Test func skipsFreeBytesAndReadsBigLengths() throws {
@@ -112,26 +113,26 @@ private func same(_ a: [([UInt8], [UInt8])], _ b: [([UInt8], [UInt8])]) -> Bool 
         b[0] = 255
         #expect(zipmapError(b) != nil)
         // Key or value running past the end; 2^32-1 lengths must just throw.
-        #expect(zipmapError(encBytes("01 05 61 01 00 62 FF")) != nil)
-        #expect(zipmapError(encBytes("01 FE FF FF FF FF 61 FF")) != nil)
-        #expect(zipmapError(encBytes("01 01 61 FE FF FF FF FF 00 62 FF")) != nil)
-        #expect(zipmapError(encBytes("01 01 61 05 00 62 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 05 61 01 00 62 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 FE FF FF FF FF 61 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 01 61 FE FF FF FF FF 00 62 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 01 61 05 00 62 FF")) != nil)
         // Free bytes past the end.
-        e = zipmapError(encBytes("01 01 61 01 09 62 FF"), baseOffset: 9)
+        e = zipmapError(hexBytes("01 01 61 01 09 62 FF"), baseOffset: 9)
         #expect(e?.offset == 9 + 6)
         // 0xFF in value position, or a pair cut before its value length or free byte.
-        #expect(zipmapError(encBytes("01 01 61 FF"))?.offset != nil)
-        #expect(zipmapError(encBytes("01 01 61 FF FF")) != nil)
-        #expect(zipmapError(encBytes("01 01 61 01 FF")) != nil)
-        #expect(zipmapError(encBytes("01 01 FF")) != nil)
-        #expect(zipmapError(encBytes("01 FE 00 00 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 01 61 FF"))?.offset != nil)
+        #expect(zipmapError(hexBytes("01 01 61 FF FF")) != nil)
+        #expect(zipmapError(hexBytes("01 01 61 01 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 01 FF")) != nil)
+        #expect(zipmapError(hexBytes("01 FE 00 00 FF")) != nil)
     }
 
     @Test func survivesMutations() {
         let bigKey = [UInt8](repeating: 0x6B, count: 260)
         let mixed = buildZipmap([(encText("a"), encText("1")), (bigKey, encText("x")), (encText(""), encText("yy"))],
                                 free: [2, 0, 1])
-        for valid in [Self.redisBlob, encBytes("00 FF"), mixed] {
+        for valid in [Self.redisBlob, hexBytes("00 FF"), mixed] {
             let result = encMutationSweep(valid) { raw in
                 try Zipmap.forEach(raw, baseOffset: 1) { k, v in
                     if !encSpan(k, isInside: raw) || !encSpan(v, isInside: raw) { Issue.record("span outside the blob") }
