@@ -15,9 +15,10 @@ public enum FuzzEntry {
 
     // MARK: - RDB files
 
-    /// A whole RDB file three ways: RDBReader.next() (values decoded whole), RDBReader.nextWalking (the
-    /// element-wise walk, values rebuilt by RDBValueBuilder) and the RDBDecoder validation walk. The first
-    /// two must agree: the same records, or a FormatError at the same offset.
+    /// A whole RDB file four ways: RDBReader.next() (values built by RDBValueBuilder), RDBReader.nextWalking
+    /// (a visitor chosen per key), the RDBDecoder validation walk with the reader's policy, and with the
+    /// checker's defaults. The first three must agree: the same records (or acceptance), or a FormatError
+    /// at the same offset.
     public static func rdb(_ data: [UInt8]) {
         var options = RDBReader.Options()
         options.verifyChecksum = false
@@ -53,6 +54,22 @@ public enum FuzzEntry {
             }
         default:
             fatalError("RDB: next() \(readError.map { "failed: \($0)" } ?? "succeeded"), nextWalking \(walkError.map { "failed: \($0)" } ?? "succeeded")")
+        }
+
+        // The checker (no visitor, the reader's policy) must agree with the reader: both accept, or both
+        // refuse at the same offset.
+        var policy = RDBDecoder.Options()
+        policy.verifyChecksum = false
+        policy.checkDuplicateKeys = false
+        policy.strictTypeVersions = false
+        var checkError: FormatError?
+        do {
+            let checker = try RDBDecoder(bytes: data, options: policy)
+            checker.onWarning = { _ in }
+            while try checker.next() != nil {}
+        } catch let e as FormatError { checkError = e } catch {}
+        if checkError?.offset != readError?.offset {
+            fatalError("RDB: the checker \(checkError.map { "failed: \($0)" } ?? "succeeded"), the reader \(readError.map { "failed: \($0)" } ?? "succeeded")")
         }
 
         var scanOptions = RDBDecoder.Options()
