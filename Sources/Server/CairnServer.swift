@@ -36,6 +36,8 @@ public final class CairnServer {
     public var stats = ServerStats()
     /// Set by SHUTDOWN or a signal: the loop stops and `run()` returns this exit code.
     var exitCode: Int32? = nil
+    /// The pid file written at start (removed at shutdown), if any.
+    var pidFilePath: String? = nil
     public static let version = "7.0.15"
     /// A random 40-hex-digit id for this run (INFO run_id).
     public let runID: String = (0 ..< 40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
@@ -176,6 +178,7 @@ public final class CairnServer {
 
     /// Binds, logs start-up, and serves until shutdown. Returns the process exit code.
     public func run() -> Int32 {
+        if config.daemonize { daemonize() }
         signal(SIGPIPE, SIG_IGN)
         // A file-size limit makes write() fail with EFBIG (reported like a full disk) instead of killing us.
         signal(SIGXFSZ, SIG_IGN)
@@ -197,6 +200,7 @@ public final class CairnServer {
             return 1
         }
         setUpSignals()
+        if config.daemonize || config.pidfile != nil { createPidFile() }
         updateProcessTitle()
         showBanner()
         log.notice("Server initialized")
@@ -739,6 +743,37 @@ public final class CairnServer {
         }
     }
 
+    /// `daemonize yes`, as Redis does it: fork, the parent returns to the shell at once, the child starts a
+    /// new session with standard input and output on /dev/null. Runs before any thread exists.
+    func daemonize() {
+        let pid = fork()
+        if pid < 0 { return }
+        if pid > 0 { _exit(0) }
+        _ = setsid()
+        let fd = open("/dev/null", O_RDWR, 0)
+        if fd >= 0 {
+            dup2(fd, STDIN_FILENO)
+            dup2(fd, STDOUT_FILENO)
+            dup2(fd, STDERR_FILENO)
+            if fd > STDERR_FILENO { close(fd) }
+        }
+    }
+
+    /// Writes our pid to `pidfile` (Redis's default path when daemonized without one). Failing to write
+    /// it is logged and not fatal, as in Redis.
+    func createPidFile() {
+        let path = config.pidfile ?? "/var/run/redis_\(config.port).pid"
+        let text = Array("\(getpid())\n".utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0, text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count else {
+            log.warning("Failed to write PID file: \(String(cString: strerror(errno)))")
+            if fd >= 0 { close(fd) }
+            return
+        }
+        close(fd)
+        pidFilePath = path
+    }
+
     /// Stops serving: flushes what can be flushed, closes clients and listeners.
     public func shutdown(code: Int32) {
         log.warning("User requested shutdown...")
@@ -750,6 +785,10 @@ public final class CairnServer {
             unlink(Listener.unixSocketPath(path))
         }
         for c in Array(connections.values) { closeConnection(c) }
+        if let p = pidFilePath {
+            log.notice("Removing the pid file.")
+            unlink(p)
+        }
         log.warning("Cairn is now ready to exit, bye bye...")
         exitCode = code
         loop.stop()
