@@ -78,9 +78,11 @@ enum AOFRewriter {
             AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db.id))], to: &out)
             db.expires.pauseRehashing()
             defer { db.expires.resumeRehashing() }
-            let hasExpires = db.expires.count > 0
+            let marks = db.expiryMarks()
+            var index = 0
             try db.keys.forEachBorrowed { keyPtr, valuePtr, _ in
-                let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
+                let expire = marks.map { $0[index >> 6] & (1 &<< UInt64(index & 63)) != 0 } == true ? db.expireTime(keyPtr.pointee) : nil
+                index += 1
                 // Read in place (BorrowedValue): in the forked child, nothing retained, nothing copied.
                 let done: Bool = try BorrowedValue.withKeyBytes(keyPtr, layout) { key in
                     guard let layout, let kind = BorrowedValue.kind(valuePtr, layout) else { return false }

@@ -63,9 +63,11 @@ public enum SnapshotWriter {
             // so a forked child does not dirty (and copy) the pages the dataset lives on.
             db.expires.pauseRehashing()
             defer { db.expires.resumeRehashing() }
-            let hasExpires = db.expires.count > 0
+            let marks = db.expiryMarks()
+            var index = 0
             try db.keys.forEachBorrowed { keyPtr, valuePtr, bits in
-                let expire = hasExpires ? db.expires[keyPtr.pointee] : nil
+                let expire = marks.map { $0[index >> 6] & (1 &<< UInt64(index & 63)) != 0 } == true ? db.expireTime(keyPtr.pointee) : nil
+                index += 1
                 // Under an LRU or LFU maxmemory policy each key carries its idle time or counter, as Redis writes them.
                 let idle: UInt64? = saveIdle ? UInt64(access.idleSeconds(bits)) : nil
                 let freq: UInt8? = saveFreq ? UInt8(access.decayedCounter(bits)) : nil

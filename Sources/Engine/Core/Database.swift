@@ -88,6 +88,18 @@ public final class Database {
         return old == nil
     }
 
+    /// One bit per keyspace entry, in the order `keys.forEachBorrowed` visits them, set when that key has
+    /// an expiry; nil when no key has one. A snapshot reads the expires table once this way (a lookup
+    /// per expiring key) instead of looking every key up in it.
+    public func expiryMarks() -> [UInt64]? {
+        guard expires.count > 0 else { return nil }
+        var bits = [UInt64](repeating: 0, count: (keys.count + 63) >> 6)
+        expires.forEachBorrowed { key, _, _ in
+            if let i = keys.storage.find(key.pointee) { bits[i >> 6] |= 1 &<< UInt64(i & 63) }
+        }
+        return bits
+    }
+
     /// Touches the keyspace's buckets for a batch of keys about to be inserted by `insertLoaded`.
     public func warm(_ keys: UnsafeBufferPointer<ByteString>) { self.keys.warm(keys) }
 

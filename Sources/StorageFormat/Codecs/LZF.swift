@@ -40,6 +40,14 @@ public enum LZF {
         return out.isEmpty ? nil : out
     }
 
+    /// Compresses `input` into `output`; returns the compressed length, or 0 when it does not fit.
+    @inline(__always)
+    public static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        guard let inBase = input.baseAddress, input.count > 0, output.count > 0,
+              input.count <= Int(UInt32.max), output.count <= Int(UInt32.max) else { return 0 }
+        return Int(lzf_compress(inBase, UInt32(input.count), output.baseAddress, UInt32(output.count)))
+    }
+
     /// Decompresses `input` into exactly `originalLength` bytes. Any other outcome (overrun, a back-reference
     /// before the start, a short output) throws a FormatError whose offset is `baseOffset` (the position of
     /// the compressed bytes in the enclosing input).

@@ -60,6 +60,11 @@ public final class RDBWriter {
     /// The quicklist being written (RDBWriter+Compact.swift), if any.
     var quicklist: RDBQuicklistState? = nil
     static let flushThreshold = 1 << 16
+    /// Where strings are compressed before they are appended, reused string after string (no allocation
+    /// per value in a snapshot child).
+    var lzfBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+
+    deinit { lzfBuffer.deallocate() }
 
     /// A writer that hands bytes to `sink` in chunks.
     public init(options: RDBWriterOptions = RDBWriterOptions(), sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -240,12 +245,21 @@ public final class RDBWriter {
             writeIntegerString(v)
             return
         }
-        if options.compression && s.count > 20, let c = LZF.compress(s, maxOutput: s.count - 4) {
-            out.append(0xC3)
-            writeLength(UInt64(c.count))
-            writeLength(UInt64(s.count))
-            out.append(contentsOf: c)
-            return
+        if options.compression && s.count > 20 {
+            // Only a gain of more than 4 bytes is kept, as Redis does.
+            let limit = s.count - 4
+            if limit > lzfBuffer.count {
+                lzfBuffer.deallocate()
+                lzfBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(limit, lzfBuffer.count * 2), alignment: 16)
+            }
+            let n = LZF.compress(s, into: UnsafeMutableRawBufferPointer(rebasing: lzfBuffer[0 ..< limit]))
+            if n > 0 {
+                out.append(0xC3)
+                writeLength(UInt64(n))
+                writeLength(UInt64(s.count))
+                out.append(UnsafeRawBufferPointer(rebasing: lzfBuffer[0 ..< n]))
+                return
+            }
         }
         writeLength(UInt64(s.count))
         out.append(s)
