@@ -80,7 +80,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     return [0xC3] + lengthBytes(c.count) + lengthBytes(s.count) + c
 }
 
-@Suite struct RDBScannerTests {
+@Suite struct RDBDecoderTests {
     @Test(arguments: ScanFixtures.redis70)
     func agreesWithTheReaderOnRedisFixtures(file: String) throws {
         try compareWithReader(ScanFixtures.rdb(file))
@@ -427,7 +427,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     }
 }
 
-@Suite struct RDBScannerDialectTests {
+@Suite struct RDBDecoderDialectTests {
     func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     /// A file with a given magic and body, and a valid checksum.

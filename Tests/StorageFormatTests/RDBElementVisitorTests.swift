@@ -82,7 +82,7 @@ func expectWalkMatchesRead(_ bytes: [UInt8], options: RDBReader.Options = RDBRea
     }
 }
 
-@Suite struct RDBElementWalkTests {
+@Suite struct RDBElementVisitorTests {
     @Test(arguments: [9, 10, 11, 12])
     func everyEncodingWalksAsItReads(version: Int) throws {
         var entries = sampleEntries()
