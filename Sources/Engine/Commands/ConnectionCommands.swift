@@ -657,16 +657,10 @@ public enum ConnectionCommands {
         }
     }
 
-    /// An estimate of the bytes a key and its value use (MEMORY USAGE).
+    /// An estimate of the bytes a key and its value use (MEMORY USAGE): the key's entry, plus the
+    /// value's own estimate (StoredType.memoryEstimate, in its type's <Type>Persistence.swift).
     public static func estimateMemory(_ key: ByteString, _ v: RedisValue) -> Int {
-        let base = 16 + key.count + 24
-        switch v {
-        case .string(let s): return base + (s.count <= 8 ? 0 : s.count + 8)
-        case .list(let l): return base + l.count * 24
-        case .hash(let h): return base + h.count * 48
-        case .set(let s): return base + s.count * 24
-        case .zset(let z): return base + z.count * 56
-        }
+        16 + key.count + 24 + v.stored.memoryEstimate
     }
 }
 

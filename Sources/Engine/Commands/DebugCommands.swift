@@ -146,14 +146,7 @@ extension ConnectionCommands {
     /// hash, a skiplist sorted set's member table).
     static func debugHTStatsKey(_ ctx: CommandContext) {
         guard let v = ctx.db.lookupNoTouch(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
-        var stats: (KeyTableBucketStats?, KeyTableBucketStats?)? = nil
-        switch v {
-        case .set(let set): if let t = set.table { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
-        case .hash(let hash): if let t = hash.table { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
-        case .zset(let zset): if let t = zset.dict { stats = (t.bucketStats(table: 0), t.bucketStats(table: 1)) }
-        case .string, .list: break
-        }
-        guard let (main, target) = stats else {
+        guard let (main, target) = v.stored.hashTableStats else {
             ctx.error("ERR The value stored at the specified key is not represented using an hash table")
             return
         }

@@ -163,10 +163,7 @@ public enum DumpCommands {
             op.append(Array("ABSTTL".utf8))
             ctx.propagate(op)
         }
-        switch value {
-        case .list, .zset: ctx.signalReady(key)
-        default: break
-        }
+        if !value.typeRow.blockingCommandPrefixes.isEmpty { ctx.signalReady(key) }
         ctx.ok()
     }
 }

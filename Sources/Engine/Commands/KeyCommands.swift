@@ -73,10 +73,7 @@ public enum KeyCommands {
 
     /// A key got a whole list or sorted set (RENAME, COPY, MOVE, SORT STORE): clients blocked on it may go.
     static func signalReadyIfBlockable(_ engine: Engine, db: Int, key: ByteString, value: RedisValue) {
-        switch value {
-        case .list, .zset: engine.signalKeyAsReady(db: db, key: key)
-        default: break
-        }
+        if !value.typeRow.blockingCommandPrefixes.isEmpty { engine.signalKeyAsReady(db: db, key: key) }
     }
 
     static func randomKey(_ ctx: CommandContext) {

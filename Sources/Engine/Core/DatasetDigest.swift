@@ -11,19 +11,6 @@
 // followed by the value's steps on k, and xor(digest, k). Expired keys not yet removed count.
 import StorageFormat
 
-/// Redis's OBJ_* type numbers, which the digest mixes in.
-extension RedisValue {
-    var digestTypeNumber: UInt32 {
-        switch self {
-        case .string: return 0
-        case .list: return 1
-        case .set: return 2
-        case .zset: return 3
-        case .hash: return 4
-        }
-    }
-}
-
 extension SHA1Digest {
     /// d ^= SHA1(data).
     @inline(__always)
@@ -48,34 +35,12 @@ extension SHA1Digest {
         Swift.withUnsafeBytes(of: &be) { mixIn($0) }
     }
 
-    /// The value's steps (see the file comment) applied to `self`.
+    /// The value's steps (see the file comment) applied to `self`: the type number from the type
+    /// table, then the type's own steps (StoredType.digest, in its <Type>Persistence.swift).
     mutating func mixValue(_ value: RedisValue, hasExpire: Bool) {
-        mixIn(bigEndian: value.digestTypeNumber)
-        switch value {
-        case .string(let s):
-            switch s {
-            case .int(let v): mixIn(StrictInteger.format(v))
-            case .bytes(let b), .raw(let b): mixIn(b)
-            }
-        case .list(let l):
-            for e in l.items { mixIn(e) }
-        case .set(let s):
-            s.forEach { xorIn($0) }
-        case .zset(let z):
-            z.forEach(fromRank: 0, count: z.count, reverse: false) { m, score in
-                var e = SHA1Digest.zero
-                e.mixIn(m)
-                e.mixIn(formatDouble17g(score))
-                xorIn(digest: e)
-            }
-        case .hash(let h):
-            h.forEach { f, v in
-                var e = SHA1Digest.zero
-                e.mixIn(f)
-                e.mixIn(v)
-                xorIn(digest: e)
-            }
-        }
+        let stored = value.stored
+        mixIn(bigEndian: stored.row.digestNumber)
+        stored.digest(into: &self)
         if hasExpire {
             let marker: StaticString = "!!expire!!"
             xorIn(UnsafeRawBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount))

@@ -709,11 +709,7 @@ public final class Engine {
     func readyKeyServes(_ b: BlockState, db: Int, key: ByteString) -> Bool {
         guard let v = databases[db].lookupNoTouch(key, now: now) else { return false }
         let name = b.spec.name
-        switch v {
-        case .list: return name.hasPrefix("bl") || name.hasPrefix("br")
-        case .zset: return name.hasPrefix("bz")
-        default: return false
-        }
+        return v.typeRow.blockingCommandPrefixes.contains { name.hasPrefix($0) }
     }
 
     /// Replies to blocked clients whose deadline passed. Returns how many timed out.

@@ -1,6 +1,8 @@
-// RedisValue: what a key holds. Strings are stored as integers when Redis would ("int" encoding);
+// RedisValue: what a key holds, one case per type of the type table (Types/TypeTable.swift), whose
+// values live in Types/<Type>/. Strings are stored as integers when Redis would ("int" encoding);
 // aggregates are reference types mutated in place, each reporting its encoding in Redis's words and
 // converting at Redis's thresholds (hash-max-listpack-entries and friends, see EngineConfig).
+// BorrowedValue reads this enum's layout in the snapshot child: its cases and payloads stay as they are.
 import StorageFormat
 
 /// The value stored under a key.
@@ -11,38 +13,17 @@ public enum RedisValue {
     case set(SetValue)
     case zset(ZSetValue)
 
-    /// `TYPE`'s answer.
-    public var typeName: String {
-        switch self {
-        case .string: return "string"
-        case .list: return "list"
-        case .hash: return "hash"
-        case .set: return "set"
-        case .zset: return "zset"
-        }
-    }
+    /// `TYPE`'s answer (the type table's row name).
+    public var typeName: String { stored.row.name }
 
     /// `OBJECT ENCODING`'s answer.
-    public var encodingName: String {
-        switch self {
-        case .string(let s): return s.encodingName
-        case .list(let l): return l.encodingName
-        case .hash(let h): return h.encodingName
-        case .set(let s): return s.encodingName
-        case .zset(let z): return z.encodingName
-        }
-    }
+    public var encodingName: String { stored.encodingName }
 
     /// An independent copy (COPY, and values moved between databases must not share state).
-    public func deepCopy() -> RedisValue {
-        switch self {
-        case .string: return self
-        case .list(let l): return .list(l.copy())
-        case .hash(let h): return .hash(h.copy())
-        case .set(let s): return .set(s.copy())
-        case .zset(let z): return .zset(z.copy())
-        }
-    }
+    public func deepCopy() -> RedisValue { stored.copy().redisValue }
+
+    /// The value's row in the type table.
+    public var typeRow: TypeTableRow { stored.row }
 }
 
 /// Encoding thresholds and limits the value types consult (Redis's config names in comments).

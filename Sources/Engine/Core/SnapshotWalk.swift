@@ -1,5 +1,6 @@
-// SnapshotWalk: walks an aggregate value (list, hash, set, sorted set) straight from its in-memory
-// structure, in the encoding it has, and reports it to a visitor: the RDB writer (RDBAggregateWriter:
+// SnapshotWalk: the visitors of an aggregate value's walk straight from its in-memory structure, in
+// the encoding it has (each type's visitInPlace, in its <Type>Persistence.swift, reached through
+// BorrowedValue.visitAggregate in TypeTable.swift): the RDB writer (RDBAggregateWriter:
 // quicklist, listpack, intset or the plain encodings of a hash table or skiplist, as Redis 7.0 writes
 // them) or the AOF rewrite (AOFAggregateRewriter: RPUSH/SADD/ZADD/HMSET in batches). For the fork()ed
 // snapshot and rewrite children: no value is built per key, fields are reached by address (loading
@@ -26,89 +27,6 @@ public protocol BorrowedAggregateVisitor {
 }
 
 extension BorrowedValue {
-    /// Walks the aggregate at `p` (whose kind is `kind`). False, having reported nothing, when it is
-    /// not an aggregate or its layout was not learned (the caller then takes the ordinary path).
-    public static func visitAggregate<V: BorrowedAggregateVisitor>(_ p: UnsafePointer<RedisValue>, _ kind: BorrowedKind,
-                                                                    _ layout: Layout, _ v: inout V) throws -> Bool {
-        let object = object(p)
-        switch kind {
-        case .list:
-            guard let deque = layout.deque else { return false }
-            try Unmanaged<ListValue>.fromOpaque(object)._withUnsafeGuaranteedRef { l in
-                let items = withUnsafeMutablePointer(to: &l.items) { UnsafeRawPointer($0) }
-                try v.begin(.quicklist, count: dequeCount(items, deque))
-                try dequeForEach(items, deque) { e in try withBytes(e, layout) { try v.element($0) } }
-                try v.end()
-            }
-        case .hash:
-            try Unmanaged<HashValue>.fromOpaque(object)._withUnsafeGuaranteedRef { h in
-                let tableAt = withUnsafeMutablePointer(to: &h.table) { UnsafeRawPointer($0) }
-                if try visitTable(tableAt, of: ByteString.self, .hashTable, &v, { (v: inout V, f, value) in
-                    try withBytes(f, layout) { field in try withBytes(value, layout) { try v.field(field, $0) } }
-                }) { return }
-                let pairs = arrayInPlace(withUnsafeMutablePointer(to: &h.pairs) { UnsafeRawPointer($0) }, layout)
-                let stride = MemoryLayout<(field: ByteString, value: ByteString)>.stride
-                let valueOffset = MemoryLayout<ByteString>.stride
-                try v.begin(.hashListpack, count: pairs.count)
-                for i in 0 ..< pairs.count {
-                    let pair = pairs.elements + i * stride
-                    try withBytes(pair.assumingMemoryBound(to: ByteString.self), layout) { field in
-                        try withBytes((pair + valueOffset).assumingMemoryBound(to: ByteString.self), layout) { try v.field(field, $0) }
-                    }
-                }
-                try v.end()
-            }
-        case .set:
-            try Unmanaged<SetValue>.fromOpaque(object)._withUnsafeGuaranteedRef { s in
-                let tableAt = withUnsafeMutablePointer(to: &s.table) { UnsafeRawPointer($0) }
-                if try visitTable(tableAt, of: Void.self, .setTable, &v, { (v: inout V, m, _) in
-                    try withBytes(m, layout) { try v.element($0) }
-                }) { return }
-                let ints = arrayInPlace(withUnsafeMutablePointer(to: &s.intset) { UnsafeRawPointer($0) }, layout)
-                try v.intset(UnsafeBufferPointer(start: ints.elements.assumingMemoryBound(to: Int64.self), count: ints.count))
-            }
-        case .zset:
-            try Unmanaged<ZSetValue>.fromOpaque(object)._withUnsafeGuaranteedRef { z in
-                // The member → score table exists exactly when the zset is a skiplist.
-                if referent(withUnsafeMutablePointer(to: &z.dict) { UnsafeRawPointer($0) }) != nil {
-                    // The skiplist's arrays, by address inside the optional (its payload is at offset 0),
-                    // walked from the tail: highest score first, as Redis writes a skiplist.
-                    let sl = withUnsafeMutablePointer(to: &z.skiplist) { UnsafeRawPointer($0) }
-                    let members = arrayInPlace(sl + MemoryLayout<ZSkipList>.offset(of: \ZSkipList.member)!, layout)
-                    let scores = arrayInPlace(sl + MemoryLayout<ZSkipList>.offset(of: \ZSkipList.score)!, layout)
-                    let backward = arrayInPlace(sl + MemoryLayout<ZSkipList>.offset(of: \ZSkipList.backward)!, layout)
-                    let length = sl.load(fromByteOffset: MemoryLayout<ZSkipList>.offset(of: \ZSkipList.length)!, as: Int.self)
-                    var x = Int(sl.load(fromByteOffset: MemoryLayout<ZSkipList>.offset(of: \ZSkipList.tail)!, as: Int32.self))
-                    try v.begin(.zsetSkiplist, count: length)
-                    let stride = MemoryLayout<ByteString>.stride
-                    while x > 0 && x < members.count {
-                        let score = scores.elements.load(fromByteOffset: x * 8, as: Double.self)
-                        try withBytes((members.elements + x * stride).assumingMemoryBound(to: ByteString.self), layout) {
-                            try v.scored($0, score)
-                        }
-                        x = Int(backward.elements.load(fromByteOffset: x * 4, as: Int32.self))
-                    }
-                    try v.end()
-                    return
-                }
-                let entries = arrayInPlace(withUnsafeMutablePointer(to: &z.listpack) { UnsafeRawPointer($0) }, layout)
-                let stride = MemoryLayout<ZSetEntry>.stride
-                let memberOffset = MemoryLayout<ZSetEntry>.offset(of: \ZSetEntry.member)!
-                let scoreOffset = MemoryLayout<ZSetEntry>.offset(of: \ZSetEntry.score)!
-                try v.begin(.zsetListpack, count: entries.count)
-                for i in 0 ..< entries.count {
-                    let e = entries.elements + i * stride
-                    let score = e.load(fromByteOffset: scoreOffset, as: Double.self)
-                    try withBytes((e + memberOffset).assumingMemoryBound(to: ByteString.self), layout) { try v.scored($0, score) }
-                }
-                try v.end()
-            }
-        case .int, .smallString, .largeString:
-            return false
-        }
-        return true
-    }
-
     /// The key table (hash or set) whose optional struct is at `tableAt`, when it exists: `begin`, each
     /// entry, `end`. False, having reported nothing, when there is no table (the value is compact).
     static func visitTable<Value, V: BorrowedAggregateVisitor>(

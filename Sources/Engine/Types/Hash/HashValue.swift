@@ -28,34 +28,6 @@ public final class HashValue {
         return h
     }
 
-    /// The value as StorageFormat's model (for DUMP and snapshots), in iteration order.
-    public var rdbValue: RDBValue {
-        var out: [RDBHashField] = []
-        out.reserveCapacity(count)
-        forEach { f, v in out.append(RDBHashField(field: f.bytes, value: v.bytes)) }
-        return .hash(out)
-    }
-
-    /// Builds the value from StorageFormat's model (RESTORE, loading), choosing the encoding by `config`.
-    public convenience init(rdb: RDBValue, config: EngineConfig) {
-        self.init()
-        guard case .hash(let fields) = rdb else { return }
-        let small = fields.count <= config.hashMaxListpackEntries && fields.allSatisfy {
-            $0.field.count <= config.hashMaxListpackValue && $0.value.count <= config.hashMaxListpackValue
-        }
-        if small {
-            pairs.reserveCapacity(fields.count)
-            for f in fields {
-                let k = ByteString(f.field)
-                if let i = indexOf(k) { pairs[i].value = ByteString(f.value) } else { pairs.append((k, ByteString(f.value))) }
-            }
-        } else {
-            var t = KeyTable<ByteString>()
-            for f in fields { t[ByteString(f.field)] = ByteString(f.value) }
-            table = t
-        }
-    }
-
     // MARK: - Reading
 
     @inline(__always) func indexOf(_ field: ByteString) -> Int? {

@@ -28,18 +28,6 @@ public final class ListValue {
     /// All elements, head first. O(n).
     public func elements() -> [ByteString] { Array(items) }
 
-    /// The value as StorageFormat's model (for DUMP and snapshots).
-    public var rdbValue: RDBValue { .list(items.map { $0.bytes }) }
-
-    /// Builds the value from StorageFormat's model (RESTORE, loading). Non-list models give an empty list.
-    public convenience init(rdb: RDBValue, config: EngineConfig) {
-        self.init()
-        if case .list(let elems) = rdb {
-            items.reserveCapacity(elems.count)
-            for e in elems { items.append(ByteString(e)) }
-        }
-    }
-
     // MARK: - Operations the commands use
 
     /// Adds `e` at the head (`left`) or the tail. O(1) amortized.

@@ -29,17 +29,6 @@ public final class SetValue {
         return c
     }
 
-    /// The value as StorageFormat's model (for DUMP and snapshots).
-    public var rdbValue: RDBValue { .set(members().map { $0.bytes }) }
-
-    /// Builds the value from StorageFormat's model (RESTORE, loading), choosing encodings by `config`.
-    public convenience init(rdb: RDBValue, config: EngineConfig) {
-        self.init()
-        guard case .set(let items) = rdb else { return }
-        if items.count > config.setMaxIntsetEntries { convertToHashtable() }
-        for m in items { add(ByteString(m), config: config) }
-    }
-
     // MARK: - Members
 
     /// Whether `member` is in the set. O(log n) as an intset, O(1) as a hashtable.

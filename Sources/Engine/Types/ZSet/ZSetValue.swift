@@ -63,26 +63,6 @@ public final class ZSetValue {
         return c
     }
 
-    /// The value as StorageFormat's model (for DUMP and snapshots), in zset order.
-    public var rdbValue: RDBValue {
-        var out: [RDBScoredMember] = []
-        out.reserveCapacity(count)
-        forEach(fromRank: 0, count: count, reverse: false) { m, s in out.append(RDBScoredMember(member: m.bytes, score: s)) }
-        return .sortedSet(out)
-    }
-
-    /// Builds the value from StorageFormat's model (RESTORE, loading), choosing encodings by `config`.
-    public convenience init(rdb: RDBValue, config: EngineConfig) {
-        guard case .sortedSet(let items) = rdb else { self.init(); return }
-        var seen = Set<[UInt8]>()
-        var entries: [ZSetEntry] = []
-        entries.reserveCapacity(items.count)
-        for it in items.reversed() where seen.insert(it.member).inserted {
-            entries.append(ZSetEntry(member: ByteString(it.member), score: it.score.isNaN ? 0 : it.score))
-        }
-        self.init(entries: entries, config: config)
-    }
-
     /// Members in zset order (SORT uses this).
     public func membersInOrder() -> [ByteString] {
         var out: [ByteString] = []
