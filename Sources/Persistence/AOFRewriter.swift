@@ -88,14 +88,7 @@ enum AOFRewriter {
                     guard let layout, let kind = BorrowedValue.kind(valuePtr, layout) else { return false }
                     switch kind {
                     case .int, .smallString, .largeString:
-                        AOFCommands.appendCommandHead("SET", key: key, argc: 3, to: &out)
-                        if kind == .int {
-                            var digits: [UInt8] = []
-                            RESPEncoder.appendDecimal(Int(BorrowedValue.integer(valuePtr)), to: &digits)
-                            digits.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
-                        } else {
-                            BorrowedValue.withStringBytes(valuePtr, kind, layout) { AOFCommands.appendBulk($0, to: &out) }
-                        }
+                        StringValue.rewriteInPlace(valuePtr, kind, layout, key: key, to: &out)
                     case .list, .hash, .set, .zset:
                         var visitor = AOFAggregateRewriter(out: [], key: key)
                         swap(&visitor.out, &out)

@@ -76,12 +76,9 @@ public enum SnapshotWriter {
                     // child that is what keeps the pages holding string buffers shared.
                     if let layout, let kind = BorrowedValue.kind(valuePtr, layout) {
                         switch kind {
-                        case .int:
-                            return try writer.writeIntegerEntry(key: key, value: BorrowedValue.integer(valuePtr), expiresAt: expire, idle: idle, freq: freq)
-                        case .smallString, .largeString:
-                            return try BorrowedValue.withStringBytes(valuePtr, kind, layout) {
-                                try writer.writeStringEntry(key: key, value: $0, expiresAt: expire, idle: idle, freq: freq)
-                            }
+                        case .int, .smallString, .largeString:
+                            return try StringValue.writeInPlace(valuePtr, kind, layout, key: key, to: writer,
+                                                                expiresAt: expire, idle: idle, freq: freq)
                         case .list, .hash, .set, .zset:
                             if options.inPlace, try BorrowedValue.writeAggregate(valuePtr, kind, layout, key: key, to: writer,
                                                                                   expiresAt: expire, idle: idle, freq: freq) {

@@ -1,7 +1,37 @@
-// StringPersistence: what persistence and introspection need of a string (StoredType). Strings are
-// written and rewritten in place by the snapshot and AOF-rewrite children themselves (BorrowedValue's
-// withStringBytes, RDBWriter.writeStringEntry/writeIntegerEntry), so there is no aggregate walk here.
+// StringPersistence: what persistence and introspection need of a string (StoredType). A string is
+// not an aggregate: the snapshot and AOF-rewrite children write it in place through writeInPlace and
+// rewriteInPlace below (its bytes read by BorrowedValue, nothing retained), not through visitInPlace.
 import StorageFormat
+
+extension StringValue {
+    /// The snapshot child's write of the string at `p` (of `kind` .int, .smallString or .largeString)
+    /// under `key`: read in place, no reference counting.
+    @inline(__always)
+    public static func writeInPlace(_ p: UnsafePointer<RedisValue>, _ kind: BorrowedKind, _ layout: BorrowedValue.Layout,
+                                    key: UnsafeRawBufferPointer, to w: RDBWriter,
+                                    expiresAt: Int64?, idle: UInt64?, freq: UInt8?) throws {
+        if kind == .int {
+            return try w.writeIntegerEntry(key: key, value: BorrowedValue.integer(p), expiresAt: expiresAt, idle: idle, freq: freq)
+        }
+        try BorrowedValue.withStringBytes(p, kind, layout) {
+            try w.writeStringEntry(key: key, value: $0, expiresAt: expiresAt, idle: idle, freq: freq)
+        }
+    }
+
+    /// The AOF-rewrite child's command for the string at `p`: SET key value, appended to `out`.
+    @inline(__always)
+    public static func rewriteInPlace(_ p: UnsafePointer<RedisValue>, _ kind: BorrowedKind, _ layout: BorrowedValue.Layout,
+                                      key: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        AOFCommands.appendCommandHead("SET", key: key, argc: 3, to: &out)
+        if kind == .int {
+            var digits: [UInt8] = []
+            RESPEncoder.appendDecimal(Int(BorrowedValue.integer(p)), to: &digits)
+            digits.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
+        } else {
+            BorrowedValue.withStringBytes(p, kind, layout) { AOFCommands.appendBulk($0, to: &out) }
+        }
+    }
+}
 
 extension StringValue: StoredType {
     static var row: TypeTableRow { TypeTable.string }
