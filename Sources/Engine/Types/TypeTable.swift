@@ -17,18 +17,18 @@
 //  1. StorageFormat: its RDBType codes and RDBType.typeName/encodingName entries; its element calls
 //     in RDBElementVisitor and the RDBDecoder.readValue case that makes them; the RDBWriter methods
 //     that write it (streaming begin/append/end, and writeValue for the RDBValue model).
-//  2. A case in RedisValue (Core/RedisValue.swift) holding the type's value class, and a sample of
-//     it in BorrowedValue.learn() with a BorrowedKind case (the snapshot child reads tags by kind).
-//  3. Types/<Type>/: <Type>Value.swift (the structure), <Type>Commands.swift (the handlers, an
-//     `all: [CommandSpec]` list registered in Engine.init), <Type>Persistence.swift (the StoredType
-//     conformance and its Builder). Command metadata rows (COMMAND DOCS/INFO) in
-//     Commands/CommandMetadataTable.swift; ACL categories in Core/ACLCommandList.swift.
+//  2. Core/RedisValue.swift: a case holding the type's value class. Core/BorrowedValue.swift: a
+//     BorrowedKind case and a sample in learn() (the kind count it checks grows by one).
+//  3. Types/<Type>/: <Type>Value.swift (the structure); <Type>Commands.swift (handlers and an `all`
+//     list, added to Commands/EngineCommands.swift); <Type>Persistence.swift (the StoredType
+//     conformance, its Builder, and visitInPlace over raw pointers: no retain, no existential).
+//     COMMAND metadata and ACL rows come from tools/make-command-metadata and tools/make-acl-commands.
 //  4. Here: a StoredTypeID case, a row in TypeTable.rows, and a line in each switch below
-//     (RedisValue.stored, storedType(of:), visitAggregate, EngineValueBuilder's begin/end); the
-//     compiler points at each. The AOF rewrite and RDB writer visitors (Core/SnapshotWalk.swift)
-//     learn any new BorrowedEncoding.
-//  5. Tests/EngineTests/TypeTableTests.swift: a sample for the new row; it checks TYPE, OBJECT
-//     ENCODING, DUMP → RESTORE and MEMORY USAGE through the table.
+//     (RedisValue.stored, storedType(of:), visitAggregate, EngineValueBuilder's beginValue/endValue).
+//     The compiler then points at the rest: the BorrowedEncoding visitors in Core/SnapshotWalk.swift
+//     and the BorrowedKind switches of Persistence's SnapshotWriter and AOFRewriter.
+//  5. Tests/EngineTests/TypeTableTests.swift: a sample for the row; it checks TYPE, OBJECT ENCODING,
+//     DUMP → RESTORE, the snapshot walk → loader and MEMORY USAGE through the table.
 import StorageFormat
 
 /// A data type the keyspace holds: the key of its row in the type table.
