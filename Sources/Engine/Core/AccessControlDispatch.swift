@@ -15,7 +15,7 @@ extension AccessControl {
 extension Engine {
     /// True when `session` may run `spec` with `args`; otherwise replies the refusal (and logs it).
     func admit(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) -> Bool {
-        if spec === debugSpec && !protectedActionAllowed(acl.debugCommand, session) {
+        if spec.isDebug && !protectedActionAllowed(acl.debugCommand, session) {
             reject(session, spec, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
             return false
         }

@@ -74,6 +74,8 @@ public final class CommandSpec {
     public let stat = CommandStatBox()
     /// The first argument is a subcommand (CONFIG GET...): stats count "name|sub".
     public let isContainer: Bool
+    /// DEBUG, which enable-debug-command gates.
+    public let isDebug: Bool
 
     public init(_ name: String, arity: Int, flags: CommandFlags, firstKey: Int = 0, lastKey: Int = 0, step: Int = 0,
                 handler: @escaping CommandHandler) {
@@ -85,6 +87,7 @@ public final class CommandSpec {
         self.step = step
         self.handler = handler
         self.isContainer = EngineCommands.containers.contains(name)
+        self.isDebug = name == "debug"
     }
 
     /// The key arguments of `args` by this spec's positions.
@@ -110,9 +113,11 @@ public enum RedisError {
 
 /// What a handler sees: the engine, the calling session, the arguments, and reply writers.
 public struct CommandContext {
-    public let engine: Engine
-    public let session: Session
-    public let spec: CommandSpec
+    // Unowned: a context lives only during its command, while the caller holds the engine, the
+    // session and the spec; so building one (once per command) costs no reference counting.
+    public unowned(unsafe) let engine: Engine
+    public unowned(unsafe) let session: Session
+    public unowned(unsafe) let spec: CommandSpec
     public let args: [[UInt8]]
 
     public init(engine: Engine, session: Session, spec: CommandSpec, args: [[UInt8]]) {
@@ -232,6 +237,10 @@ public struct CommandContext {
 
     /// Reads `key` for a write (no hit/miss counting).
     public func lookupWrite(_ key: ByteString) -> RedisValue? { db.lookup(key, now: now) }
+
+    /// Whether `key` exists, for a write that replaces it (SET's NX/XX): expires it first if due, as
+    /// lookupWrite does, without copying the value out.
+    public func existsForWrite(_ key: ByteString) -> Bool { db.existsForWrite(key, now: now) }
 
     /// Records a write: bumps `dirty` by `changes` and touches `key` for WATCH and blocked clients.
     public func modified(_ key: ByteString, changes: Int = 1) {

@@ -60,6 +60,15 @@ public final class Database {
         return keys.access(key) { a.touched($0) }
     }
 
+    /// Whether `key` exists, expiring it first if due and stamping the access as `lookup` does (a write
+    /// is about to replace it), without copying the value out.
+    @inline(__always)
+    public func existsForWrite(_ key: ByteString, now: Int64) -> Bool {
+        if expires.count > 0 && expireIfNeeded(key, now: now) { return false }
+        let a = access
+        return keys.touch(key) { a.touched($0) }
+    }
+
     /// The value of `key`, expiring it first if due, without stamping an access (TYPE, EXISTS, TTL,
     /// OBJECT: Redis's no-touch lookups).
     @inline(__always)

@@ -100,7 +100,6 @@ public final class Engine {
     var currentFailed = false
     /// PING is refused with the write commands under MISCONF, as in Redis.
     lazy var pingSpec: CommandSpec? = commands["ping"]
-    lazy var debugSpec: CommandSpec? = commands["debug"]
     /// SLOWLOG entries, newest first.
     public var slowlog: [SlowlogEntry] = []
     var nextSlowlogID = 0

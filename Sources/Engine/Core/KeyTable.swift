@@ -139,6 +139,19 @@ public struct KeyTable<Value> {
         return storage.insert(key, value, bits: bits & 0xFF_FFFF, replaceBits: true)
     }
 
+    /// Like `access`, but only says whether `key` is present (its value is not copied out).
+    @inline(__always)
+    public mutating func touch(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> Bool {
+        guard storage.count > 0 else { return false }
+        makeUnique()
+        let s = storage
+        if s.rehashIndex >= 0 { s.rehash(1) }
+        guard let i = s.find(key) else { return false }
+        let e = s.entry(i)
+        e.pointee.meta = e.pointee.tag | ((stamp(e.pointee.userBits) & 0xFF_FFFF) &<< 8)
+        return true
+    }
+
     /// Touches the buckets and chains `keys` will be inserted into (see KeyTableStorage.warm).
     public func warm(_ keys: UnsafeBufferPointer<ByteString>) { storage.warm(keys) }
 

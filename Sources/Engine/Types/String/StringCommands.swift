@@ -152,8 +152,9 @@ public enum StringCommands {
     /// Stores a string the way SET does: removes the old TTL unless `keepTTL`, then sets `expireAt`.
     static func store(_ ctx: CommandContext, _ key: ByteString, _ value: StringValue, keepTTL: Bool = false,
                       expireAt: Int64? = nil, event: StaticString = "set") {
-        ctx.db.set(key, .string(value), keepTTL: keepTTL)
-        if let at = expireAt { ctx.db.setExpire(key, at: at) }
+        let db = ctx.db
+        db.set(key, .string(value), keepTTL: keepTTL)
+        if let at = expireAt { db.setExpire(key, at: at) }
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.string, event, key)
         if expireAt != nil { ctx.notify(KeyspaceEventClass.generic, "expire", key) }
@@ -175,7 +176,7 @@ public enum StringCommands {
             guard let old = readString(ctx, key) else { return }
             if let s = old { ctx.bulk(s) } else { ctx.null() }
         }
-        let found = ctx.lookupWrite(key) != nil
+        let found = ctx.existsForWrite(key)
         if (flags.contains(.nx) && found) || (flags.contains(.xx) && !found) {
             if !flags.contains(.get) { ctx.null() }
             return
