@@ -83,7 +83,11 @@ struct ConvertCommand: ParsableCommand {
                     printError("cairn-rdb: note: \(note)")
                 }
                 try writer.writeHeader()
-                while let record = try reader.next() {
+                // The decoder hands each value to the writer (RDBWriterVisitor): big values are written
+                // as their elements arrive, never built.
+                let visitor = RDBWriterVisitor(writer: writer)
+                while let walked = try reader.nextWalking({ _ in visitor }) {
+                    guard case .record(let record) = walked else { continue }
                     switch record {
                     case .aux(let k, let v):
                         try writer.writeAux(auxKey(k), v)
@@ -103,13 +107,13 @@ struct ConvertCommand: ParsableCommand {
                         } else {
                             throw RDBWriteError(key: nil, message: "function libraries need RDB version 10 or later; use --lossy to drop them")
                         }
-                    case .entry(let e):
-                        try writer.writeEntry(key: e.key, value: e.value, expiresAt: e.expiresAt, idle: e.idle, freq: e.freq)
-                        keys += 1
+                    case .entry:
+                        break // keys come as .key above
                     case .end:
                         try writer.finish()
                     }
                 }
+                keys = visitor.keysWritten
             }
             printError("cairn-rdb: wrote \(keys) keys to \(output) as RDB version \(toVersion)" + (notes > 0 ? " (\(notes) notes above)" : ""))
         }
