@@ -96,6 +96,12 @@ public struct KeyTable<Value> {
     /// keyspace's access clock). Average O(1).
     @inline(__always)
     public mutating func access(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> Value? {
+        stamped(key, stamp)?.pointee.value
+    }
+
+    /// The entry of `key` with its user bits replaced by `stamp(old bits)`, or nil when absent.
+    @inline(__always)
+    mutating func stamped(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> UnsafeMutablePointer<KeyTableStorage<Value>.Entry>? {
         guard storage.count > 0 else { return nil }
         makeUnique()
         let s = storage
@@ -103,7 +109,7 @@ public struct KeyTable<Value> {
         guard let i = s.find(key) else { return nil }
         let e = s.entry(i)
         e.pointee.meta = e.pointee.tag | ((stamp(e.pointee.userBits) & 0xFF_FFFF) &<< 8)
-        return e.pointee.value
+        return e
     }
 
     /// The 24 user bits of `key`'s entry, or nil when absent.
@@ -142,14 +148,7 @@ public struct KeyTable<Value> {
     /// Like `access`, but only says whether `key` is present (its value is not copied out).
     @inline(__always)
     public mutating func touch(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> Bool {
-        guard storage.count > 0 else { return false }
-        makeUnique()
-        let s = storage
-        if s.rehashIndex >= 0 { s.rehash(1) }
-        guard let i = s.find(key) else { return false }
-        let e = s.entry(i)
-        e.pointee.meta = e.pointee.tag | ((stamp(e.pointee.userBits) & 0xFF_FFFF) &<< 8)
-        return true
+        stamped(key, stamp) != nil
     }
 
     /// Touches the buckets and chains `keys` will be inserted into (see KeyTableStorage.warm).

@@ -28,14 +28,12 @@ public enum LZF {
     /// Compressed form of `input` if it fits in `maxOutput` bytes, else nil (Redis stores the string raw then).
     /// Empty input gives nil too.
     public static func compress(_ input: UnsafeRawBufferPointer, maxOutput: Int) -> [UInt8]? {
-        guard let inBase = input.baseAddress, input.count > 0, maxOutput > 0,
-              input.count <= Int(UInt32.max) else { return nil }
+        guard input.count > 0, maxOutput > 0, input.count <= Int(UInt32.max) else { return nil }
         // liblzf never writes more than n + n/32 + 1 bytes, so a larger limit only wastes memory.
         let worstCase = input.count + input.count / 16 + 64
         let capacity = min(maxOutput, worstCase, Int(UInt32.max))
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            let written = lzf_compress(inBase, UInt32(input.count), buffer.baseAddress, UInt32(capacity))
-            count = Int(written)
+            count = compress(input, into: UnsafeMutableRawBufferPointer(buffer))
         }
         return out.isEmpty ? nil : out
     }

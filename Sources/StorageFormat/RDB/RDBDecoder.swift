@@ -784,6 +784,15 @@ public final class RDBDecoder {
         return (s, facts(of: s, fingerprint: fingerprint))
     }
 
+    /// Reads one string element: with a visitor, whole (its bytes as `elementBytes` gives them); without
+    /// one, only its facts (`element`: a huge string passes through in pieces), the bytes then empty.
+    @inline(__always)
+    func nextElement(_ what: @autoclosure () -> String, fingerprint: Bool, keep: Bool = false) throws
+        -> (bytes: UnsafeRawBufferPointer, facts: ElementFacts) {
+        if visitor != nil { return try elementBytes(what(), fingerprint: fingerprint, keep: keep) }
+        return (UnsafeRawBufferPointer(start: nil, count: 0), try element(what(), fingerprint: fingerprint))
+    }
+
     /// A copy of `s` in the keep buffer.
     func kept(_ s: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         if s.count > keepCapacity {
@@ -876,13 +885,11 @@ public final class RDBDecoder {
         let v = visitor
         switch type {
         case RDBType.string:
+            let (s, f) = try nextElement("string value", fingerprint: false)
+            note(f)
             if let v {
-                let (s, f) = try elementBytes("string value", fingerprint: false)
-                note(f)
                 try begin()
                 try v.string(s)
-            } else {
-                note(try element("string value", fingerprint: false))
             }
             summary.elements = 1
 
@@ -890,13 +897,11 @@ public final class RDBDecoder {
             let n = try readCount("list length")
             header.count = n
             for _ in 0 ..< n {
+                let (s, f) = try nextElement("list element", fingerprint: false)
+                note(f)
                 if let v {
-                    let (s, f) = try elementBytes("list element", fingerprint: false)
-                    note(f)
                     try begin()
                     try v.listElement(s)
-                } else {
-                    note(try element("list element", fingerprint: false))
                 }
             }
             summary.elements = UInt64(n)
@@ -907,16 +912,12 @@ public final class RDBDecoder {
             resetMembers(n)
             for _ in 0 ..< n {
                 let at = input.offset
+                let (s, f) = try nextElement("set member", fingerprint: dups)
+                note(f)
+                if dups { try member(f.fingerprint, at: at, "set member") }
                 if let v {
-                    let (s, f) = try elementBytes("set member", fingerprint: dups)
-                    note(f)
-                    if dups { try member(f.fingerprint, at: at, "set member") }
                     try begin()
                     try v.setMember(s)
-                } else {
-                    let f = try element("set member", fingerprint: dups)
-                    note(f)
-                    if dups { try member(f.fingerprint, at: at, "set member") }
                 }
             }
             if dups { try membersDone("set member") }
@@ -928,11 +929,7 @@ public final class RDBDecoder {
             resetMembers(n)
             for _ in 0 ..< n {
                 let at = input.offset
-                var m = UnsafeRawBufferPointer(start: nil, count: 0)
-                let f: ElementFacts
-                if v != nil { (m, f) = try elementBytes("sorted set member", fingerprint: dups, keep: true) } else {
-                    f = try element("sorted set member", fingerprint: dups)
-                }
+                let (m, f) = try nextElement("sorted set member", fingerprint: dups, keep: true)
                 if f.length > summary.largestElement { summary.largestElement = f.length }
                 summary.dataBytes &+= UInt64(f.length)
                 if dups { try member(f.fingerprint, at: at, "sorted set member") }
@@ -1031,18 +1028,10 @@ public final class RDBDecoder {
             }
 
         case RDBType.zsetZiplist, RDBType.zsetListpack:
-            let ziplist = type == RDBType.zsetZiplist
-            let (blob, at) = try readBlob(ziplist ? "ziplist" : "listpack")
-            let n = try pairs(blob, at: at, ziplist: ziplist, per: 2, what: "sorted set member", dups: dups, scores: true)
-            summary.elements = UInt64(n / 2)
-            if v != nil { header.count = n / 2; try handOut(blob, at: at, ziplist: ziplist, per: 2, kind: .zset) }
+            try readGroups(ziplist: type == RDBType.zsetZiplist, per: 2, what: "sorted set member", kind: .zset)
 
         case RDBType.hashZiplist, RDBType.hashListpack:
-            let ziplist = type == RDBType.hashZiplist
-            let (blob, at) = try readBlob(ziplist ? "ziplist" : "listpack")
-            let n = try pairs(blob, at: at, ziplist: ziplist, per: 2, what: "hash field", dups: dups, scores: false)
-            summary.elements = UInt64(n / 2)
-            if v != nil { header.count = n / 2; try handOut(blob, at: at, ziplist: ziplist, per: 2, kind: .hash) }
+            try readGroups(ziplist: type == RDBType.hashZiplist, per: 2, what: "hash field", kind: .hash)
 
         case RDBType.listQuicklist, RDBType.listQuicklist2:
             let nodes = try readCount("quicklist node count")
@@ -1059,11 +1048,7 @@ public final class RDBDecoder {
                 }
                 if container == 1 {
                     let nodeAt = input.offset
-                    var s = UnsafeRawBufferPointer(start: nil, count: 0)
-                    let plain: ElementFacts
-                    if v != nil { (s, plain) = try elementBytes("quicklist plain node", fingerprint: false) } else {
-                        plain = try element("quicklist plain node", fingerprint: false)
-                    }
+                    let (s, plain) = try nextElement("quicklist plain node", fingerprint: false)
                     // A plain node holds one element; Redis refuses an empty one.
                     guard plain.length > 0 else { throw formatError(nodeAt, "a non-empty quicklist plain node", "0 bytes") }
                     note(plain)
@@ -1091,10 +1076,7 @@ public final class RDBDecoder {
             summary.elements = total
 
         case RDBType.setListpack:
-            let (blob, at) = try readBlob("listpack")
-            let n = try pairs(blob, at: at, ziplist: false, per: 1, what: "set member", dups: dups, scores: false)
-            summary.elements = UInt64(n)
-            if v != nil { header.count = n; try handOut(blob, at: at, ziplist: false, per: 1, kind: .set) }
+            try readGroups(ziplist: false, per: 1, what: "set member", kind: .set)
 
         case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3:
             try readStream(version: type == RDBType.streamListpacks ? 1 : type == RDBType.streamListpacks2 ? 2 : 3)
@@ -1133,10 +1115,7 @@ public final class RDBDecoder {
 
         case RDBType.hashListpackExPreGA, RDBType.hashListpackEx:
             if type == RDBType.hashListpackEx { _ = try input.readLE(Int64.self, "hash minimum expiry") }
-            let (blob, at) = try readBlob("listpack")
-            let n = try pairs(blob, at: at, ziplist: false, per: 3, what: "hash field", dups: dups, scores: false)
-            summary.elements = UInt64(n / 3)
-            if v != nil { header.count = n / 3; try handOut(blob, at: at, ziplist: false, per: 3, kind: .hash) }
+            try readGroups(ziplist: false, per: 3, what: "hash field", kind: .hash)
 
         default:
             throw formatError(input.offset, "an object type known to \(dialect)", "type \(type)")
@@ -1148,36 +1127,42 @@ public final class RDBDecoder {
     @inline(__always)
     func hashFieldAndValue(dups: Bool, expiresAt: Int64?) throws {
         let at = input.offset
-        if let v = visitor {
-            let (field, f) = try elementBytes("hash field", fingerprint: dups, keep: true)
-            note(f)
-            if dups { try member(f.fingerprint, at: at, "hash field") }
-            let (value, vf) = try elementBytes("hash value", fingerprint: false)
-            note(vf)
-            if let e = expiresAt {
+        let (field, f) = try nextElement("hash field", fingerprint: dups, keep: true)
+        note(f)
+        if dups { try member(f.fingerprint, at: at, "hash field") }
+        let (value, vf) = try nextElement("hash value", fingerprint: false)
+        note(vf)
+        if let e = expiresAt {
+            if let v = visitor {
                 try begin()
                 try v.hashField(field, value: value, expiresAt: e)
-                return
             }
-            // Valkey's expiry follows the value, whose bytes the read may move: copied first (a rare format).
-            let copy = Array(value)
-            let x = try input.readLE(Int64.self, "field expiry")
-            if x >= 0 { summary.fieldsWithTTL += 1 }
+            return
+        }
+        // Valkey's expiry follows the value, whose bytes the read may move: copied first (a rare format).
+        let copy = visitor != nil ? Array(value) : []
+        let x = try input.readLE(Int64.self, "field expiry")
+        if x >= 0 { summary.fieldsWithTTL += 1 }
+        if let v = visitor {
             try begin()
             try copy.withUnsafeBytes { try v.hashField(field, value: $0, expiresAt: x < 0 ? 0 : x) }
-        } else {
-            let f = try element("hash field", fingerprint: dups)
-            note(f)
-            if dups { try member(f.fingerprint, at: at, "hash field") }
-            note(try element("hash value", fingerprint: false))
-            if expiresAt == nil {
-                let e = try input.readLE(Int64.self, "field expiry")
-                if e >= 0 { summary.fieldsWithTTL += 1 }
-            }
         }
     }
 
     enum HandOut { case set, zset, hash }
+
+    /// A listpack or ziplist of groups of `per` elements (set members; zset member, score; hash field,
+    /// value [, TTL]): checked whole and counted (`pairs`), then handed to the visitor (`handOut`).
+    func readGroups(ziplist: Bool, per: Int, what: StaticString, kind: HandOut) throws {
+        let (blob, at) = try readBlob(ziplist ? "ziplist" : "listpack")
+        let n = try pairs(blob, at: at, ziplist: ziplist, per: per, what: what, dups: options.checkDuplicateMembers,
+                          scores: kind == .zset)
+        summary.elements = UInt64(n / per)
+        if visitor != nil {
+            header.count = n / per
+            try handOut(blob, at: at, ziplist: ziplist, per: per, kind: kind)
+        }
+    }
 
     /// Hands a validated listpack or ziplist (set members, zset member/score pairs, hash field/value
     /// pairs or field/value/TTL triplets) to the visitor.

@@ -151,4 +151,3 @@ func parseDouble(_ b: UnsafeRawBufferPointer) -> Double? {
     }
 }
 
-func parseDouble(_ b: [UInt8]) -> Double? { b.withUnsafeBytes { parseDouble($0) } }
