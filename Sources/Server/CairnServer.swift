@@ -456,7 +456,8 @@ public final class CairnServer {
                 if conn.queryLength == 0 { break }
                 let fresh = conn.partial.remaining == 0
                 let start = conn.queryStart
-                let result = conn.query.withUnsafeBytes { bytes in
+                // A mutating access borrows the buffer in place (a read would retain it per command).
+                let result = conn.query.withUnsafeMutableBytes { bytes in
                     RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start...]), partial: &conn.partial, limits: limits)
                 }
                 switch result {

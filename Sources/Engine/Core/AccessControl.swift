@@ -538,6 +538,11 @@ public final class AccessControl {
     public var sortedUsers: [ACLUser] { users.values.sorted { $0.name.lexicographicallyPrecedes($1.name) } }
 
     /// Whether a fresh connection is authenticated without AUTH.
+    /// Whether `s`'s user may run everything (dispatch then skips the permission checks).
+    @inline(__always) func sessionUnrestricted(_ s: Session) -> Bool {
+        if let u = s.user { return u.unrestricted }
+        return defaultUser.unrestricted
+    }
     public var defaultAutoAuth: Bool { defaultUser.state.nopass && !defaultUser.state.disabled }
 
     /// requirepass: the default user's password (nil = nopass).

@@ -9,7 +9,7 @@ public enum ProtectedAction: String, Sendable {
 
 extension AccessControl {
     /// The user a session runs as.
-    public func userOf(_ s: Session) -> ACLUser { s.user ?? defaultUser }
+    @inline(__always) public func userOf(_ s: Session) -> ACLUser { s.user ?? defaultUser }
 }
 
 extension Engine {
@@ -23,8 +23,8 @@ extension Engine {
             reject(session, spec, "NOAUTH Authentication required.")
             return false
         }
+        if acl.sessionUnrestricted(session) { return true }
         let user = acl.userOf(session)
-        if user.unrestricted { return true }
         guard let (denial, index) = permissionDenial(user, spec, args) else { return true }
         logDenial(session, denial, index: index, args: args, spec: spec, context: session.multi != nil ? "multi" : "toplevel")
         let message: String

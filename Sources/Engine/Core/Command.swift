@@ -113,26 +113,43 @@ public enum RedisError {
 
 /// What a handler sees: the engine, the calling session, the arguments, and reply writers.
 public struct CommandContext {
-    // Unowned: a context lives only during its command, while the caller holds the engine, the
-    // session and the spec; so building one (once per command) costs no reference counting.
-    public unowned(unsafe) let engine: Engine
-    public unowned(unsafe) let session: Session
+    // A context lives only during its command, while the caller holds the engine, the session, the
+    // selected database and the spec. They are held unretained, and the hot helpers below reach them
+    // through `_withUnsafeGuaranteedRef`, so building a context and replying cost no reference
+    // counting (an `unowned(unsafe)` reference is still retained around every method call on it).
+    @usableFromInline let engineRef: Unmanaged<Engine>
+    @usableFromInline let sessionRef: Unmanaged<Session>
+    @usableFromInline let dbRef: Unmanaged<Database>
     public unowned(unsafe) let spec: CommandSpec
     public let args: [[UInt8]]
 
     public init(engine: Engine, session: Session, spec: CommandSpec, args: [[UInt8]]) {
-        self.engine = engine
-        self.session = session
+        self.engineRef = Unmanaged.passUnretained(engine)
+        self.sessionRef = Unmanaged.passUnretained(session)
+        // The database is fixed when the command starts: a handler that changes the session's
+        // database (SELECT, RESET) does not use `db` afterwards, and Database objects are never
+        // replaced (SWAPDB and FLUSHALL change their contents).
+        self.dbRef = Unmanaged.passUnretained(engine.databases[session.db])
         self.spec = spec
         self.args = args
     }
 
+    public var engine: Engine { engineRef.takeUnretainedValue() }
+    public var session: Session { sessionRef.takeUnretainedValue() }
     /// The session's selected database.
-    @inline(__always) public var db: Database { engine.databases[session.db] }
+    public var db: Database { dbRef.takeUnretainedValue() }
+
+    /// Runs `body` with the engine, the session or the database, without retaining it.
+    @inline(__always) public func withEngine<R>(_ body: (Engine) throws -> R) rethrows -> R { try engineRef._withUnsafeGuaranteedRef(body) }
+    @inline(__always) public func withSession<R>(_ body: (Session) throws -> R) rethrows -> R { try sessionRef._withUnsafeGuaranteedRef(body) }
+    @inline(__always) public func withDB<R>(_ body: (Database) throws -> R) rethrows -> R { try dbRef._withUnsafeGuaranteedRef(body) }
+    /// Appends to the session's reply buffer.
+    @inline(__always) public func out(_ body: (inout [UInt8]) -> Void) { sessionRef._withUnsafeGuaranteedRef { body(&$0.out) } }
+
     /// The engine's clock for this command (ms), fixed during a command as Redis fixes it.
-    @inline(__always) public var now: Int64 { engine.now }
+    @inline(__always) public var now: Int64 { withEngine { $0.now } }
     @inline(__always) public var argc: Int { args.count }
-    @inline(__always) public var resp: Int { session.resp }
+    @inline(__always) public var resp: Int { withSession { $0.resp } }
 
     /// Argument `i` as a key or member.
     @inline(__always) public func key(_ i: Int) -> ByteString { ByteString(args[i]) }
@@ -214,38 +231,49 @@ public struct CommandContext {
 
     /// Reads `key` for a command: lazily expires, counts keyspace hits/misses.
     public func lookupRead(_ key: ByteString) -> RedisValue? {
-        counted(db.lookup(key, now: now), key)
+        let t = now
+        return counted(withDB { $0.lookup(key, now: t) }, key)
     }
 
     /// Reads `key` like `lookupRead` (counting hits and misses) without stamping an access: Redis's
     /// no-touch lookups (TYPE, EXISTS, TTL, OBJECT).
     public func lookupReadNoTouch(_ key: ByteString) -> RedisValue? {
-        counted(db.lookupNoTouch(key, now: now), key)
+        let t = now
+        return counted(withDB { $0.lookupNoTouch(key, now: t) }, key)
     }
 
     /// A read lookup's result, counted as a keyspace hit or miss (a miss also publishes "keymiss").
     @inline(__always)
     func counted(_ v: RedisValue?, _ key: ByteString) -> RedisValue? {
         if v == nil {
-            engine.stats.keyspaceMisses += 1
+            withEngine { $0.stats.keyspaceMisses += 1 }
             notify(KeyspaceEventClass.keyMiss, "keymiss", key)
         } else {
-            engine.stats.keyspaceHits += 1
+            withEngine { $0.stats.keyspaceHits += 1 }
         }
         return v
     }
 
     /// Reads `key` for a write (no hit/miss counting).
-    public func lookupWrite(_ key: ByteString) -> RedisValue? { db.lookup(key, now: now) }
+    public func lookupWrite(_ key: ByteString) -> RedisValue? {
+        let t = now
+        return withDB { $0.lookup(key, now: t) }
+    }
 
     /// Whether `key` exists, for a write that replaces it (SET's NX/XX): expires it first if due, as
     /// lookupWrite does, without copying the value out.
-    public func existsForWrite(_ key: ByteString) -> Bool { db.existsForWrite(key, now: now) }
+    public func existsForWrite(_ key: ByteString) -> Bool {
+        let t = now
+        return withDB { $0.existsForWrite(key, now: t) }
+    }
 
     /// Records a write: bumps `dirty` by `changes` and touches `key` for WATCH and blocked clients.
     public func modified(_ key: ByteString, changes: Int = 1) {
-        engine.dirty += changes
-        engine.signalModifiedKey(db: session.db, key: key)
+        let id = withSession { $0.db }
+        withEngine { e in
+            e.dirty += changes
+            e.signalModifiedKey(db: id, key: key)
+        }
     }
 
     /// True when this client's pending output is past the normal class's hard output-buffer limit: a
@@ -257,7 +285,7 @@ public struct CommandContext {
     }
 
     /// True when writes are being propagated (AOF on): handlers build a replacement form only then.
-    @inline(__always) public var propagating: Bool { engine.isPropagating }
+    @inline(__always) public var propagating: Bool { withEngine { $0.isPropagating } }
 
     /// Propagates `args` (in the session's database) instead of the command's own arguments; call
     /// several times for several commands. Used for the deterministic forms: EXPIRE → PEXPIREAT,
@@ -288,18 +316,18 @@ public struct CommandContext {
 
     // MARK: - Replies
 
-    @inline(__always) public func ok() { RESPEncoder.ok(to: &session.out) }
-    public func simple(_ s: StaticString) { RESPEncoder.simple(s, to: &session.out) }
-    public func simple(_ s: String) { RESPEncoder.simple(s, to: &session.out) }
+    @inline(__always) public func ok() { out { RESPEncoder.ok(to: &$0) } }
+    public func simple(_ s: StaticString) { out { RESPEncoder.simple(s, to: &$0) } }
+    public func simple(_ s: String) { out { RESPEncoder.simple(s, to: &$0) } }
     public func error(_ message: String) {
-        engine.recordError(message)
-        RESPEncoder.error(message, to: &session.out)
+        withEngine { $0.recordError(message) }
+        out { RESPEncoder.error(message, to: &$0) }
     }
     public func wrongType() { error(RedisError.wrongType) }
     public func syntaxError() { error(RedisError.syntax) }
-    @inline(__always) public func integer(_ v: Int) { RESPEncoder.integer(v, to: &session.out) }
-    @inline(__always) public func bulk(_ b: [UInt8]) { RESPEncoder.bulk(b, to: &session.out) }
-    @inline(__always) public func bulk(_ b: ByteString) { b.withUnsafeBytes { RESPEncoder.bulk($0, to: &session.out) } }
+    @inline(__always) public func integer(_ v: Int) { out { RESPEncoder.integer(v, to: &$0) } }
+    @inline(__always) public func bulk(_ b: [UInt8]) { out { RESPEncoder.bulk(b, to: &$0) } }
+    @inline(__always) public func bulk(_ b: ByteString) { b.withUnsafeBytes { bytes in out { RESPEncoder.bulk(bytes, to: &$0) } } }
     public func bulk(_ s: StringValue) {
         switch s {
         case .int(let v): bulk(StrictInteger.format(v))
@@ -308,10 +336,10 @@ public struct CommandContext {
     }
     public func bulk(_ s: String) { bulk(Array(s.utf8)) }
     /// Null bulk (`$-1` in RESP2, `_` in RESP3).
-    @inline(__always) public func null() { RESPEncoder.null(resp: session.resp, to: &session.out) }
+    @inline(__always) public func null() { let r = resp; out { RESPEncoder.null(resp: r, to: &$0) } }
     /// Null array (`*-1` in RESP2, `_` in RESP3).
     public func nullArray() { RESPEncoder.nullArray(resp: session.resp, to: &session.out) }
-    @inline(__always) public func arrayHeader(_ n: Int) { RESPEncoder.arrayHeader(n, to: &session.out) }
+    @inline(__always) public func arrayHeader(_ n: Int) { out { RESPEncoder.arrayHeader(n, to: &$0) } }
     public func mapHeader(_ n: Int) { RESPEncoder.mapHeader(n, resp: session.resp, to: &session.out) }
     public func setHeader(_ n: Int) { RESPEncoder.setHeader(n, resp: session.resp, to: &session.out) }
     public func boolean(_ v: Bool) { RESPEncoder.boolean(v, resp: session.resp, to: &session.out) }

@@ -215,18 +215,24 @@ public final class Engine {
         guard !args.isEmpty else { return }
         stats.totalCommands += 1
         session.lastInteraction = now
-        let spec: CommandSpec
-        if let cached = session.cachedSpec, args[0] == session.cachedName {
-            spec = cached
+        let specRef: Unmanaged<CommandSpec>
+        if let cached = session.cachedSpecRef, session.cachedName.matches(args[0]) {
+            specRef = cached
         } else {
             guard let found = lookupCommand(args[0]) else {
                 rejectUnknown(session, args)
                 return
             }
-            spec = found
+            specRef = .passUnretained(found)
             session.cachedSpec = found
-            session.cachedName = args[0]
+            session.cachedSpecRef = specRef
+            session.cachedName = CommandNameCache(args[0])
         }
+        // The session's strong cachedSpec (and the command table) keep the spec alive while it runs.
+        specRef._withUnsafeGuaranteedRef { dispatch(session, $0, args) }
+    }
+
+    private func dispatch(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         // CLIENT LIST's cmd= names a container command with its subcommand ("client|list"), as Redis 7.0.
         session.lastCommand = spec.isContainer && args.count > 1 ? statName(spec, args) : spec.name
         if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {

@@ -38,6 +38,8 @@ extension CommandContext {
     /// Publishes a keyspace event for `key` in the session's database (see KeyspaceNotifications.swift).
     @inline(__always)
     public func notify(_ cls: Int, _ event: StaticString, _ key: ByteString) {
-        engine.notify(cls, event, key, db: session.db)
+        guard withEngine({ $0.notifyFlags }) & cls != 0 else { return }
+        let id = withSession { $0.db }
+        withEngine { $0.publishKeyspaceEvent(event, key, db: id) }
     }
 }

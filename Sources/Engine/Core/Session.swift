@@ -64,8 +64,10 @@ public final class Session {
     public var lastCommand: String = "NULL"
     /// The last command name as this client sent it and its spec: a client repeating a command
     /// skips the table lookup.
-    var cachedName: [UInt8] = []
+    var cachedName = CommandNameCache()
     var cachedSpec: CommandSpec? = nil
+    /// `cachedSpec` unretained, for dispatch (cachedSpec keeps it alive).
+    var cachedSpecRef: Unmanaged<CommandSpec>? = nil
     public var address = ""
     public var localAddress = ""
     /// Bytes of `out` the socket has already taken (kept up to date by the server).
@@ -107,4 +109,36 @@ public final class Session {
     public var subscriptionCount: Int { channels.count + patterns.count }
     /// In RESP2, a subscribed client may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET.
     public var inSubscribeMode: Bool { resp == 2 && subscriptionCount > 0 }
+}
+
+/// A command name as a client last sent it (up to 24 bytes, exactly as sent), held inline so that
+/// comparing the next command's name costs no allocation or reference counting.
+struct CommandNameCache {
+    private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0
+    private var count = -1
+
+    init() {}
+
+    init(_ name: [UInt8]) {
+        guard name.count <= 24 else { return }
+        (w0, w1, w2) = Self.pack(name)
+        count = name.count
+    }
+
+    @inline(__always)
+    static func pack(_ name: [UInt8]) -> (UInt64, UInt64, UInt64) {
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        name.withUnsafeBytes { src in
+            withUnsafeMutableBytes(of: &words) { dst in dst.copyMemory(from: src) }
+        }
+        return words
+    }
+
+    /// True when `name` is the cached name, byte for byte.
+    @inline(__always)
+    func matches(_ name: [UInt8]) -> Bool {
+        guard name.count == count else { return false }
+        let (a, b, c) = Self.pack(name)
+        return a == w0 && b == w1 && c == w2
+    }
 }

@@ -55,7 +55,7 @@ public struct RESPPartialRequest {
 
     /// Takes one complete argument (the parser, or a caller handing over a buffer that holds exactly
     /// the argument being read).
-    public mutating func append(_ arg: [UInt8]) {
+    public mutating func append(_ arg: consuming [UInt8]) {
         argumentBytes += arg.count
         args.append(arg)
         remaining -= 1
@@ -67,7 +67,8 @@ public struct RESPPartialRequest {
 
     /// The complete arguments; the request starts over.
     public mutating func take() -> [[UInt8]] {
-        let a = args
+        var a: [[UInt8]] = []
+        swap(&a, &args)
         self = RESPPartialRequest()
         return a
     }
