@@ -16,6 +16,8 @@ struct GeoPoint {
     var longitude: Double
     var latitude: Double
     var distance: Double
+    /// The order the search found it in (ties keep it in a full sort).
+    var found: Int
 }
 
 public enum GeoCommands {
@@ -398,7 +400,7 @@ public enum GeoCommands {
         for p in points.prefix(returned) {
             if extra > 0 { ctx.arrayHeader(extra + 1) }
             ctx.bulk(p.member)
-            if withDist { ctx.bulk(GeoHash.distanceText(p.distance / shape.conversion)) }
+            if withDist { GeoHash.withDistanceText(p.distance / shape.conversion) { RESPEncoder.bulk($0, to: &ctx.session.out) } }
             if withHash { let _: Void = ctx.integer(cInt64(p.score)) }
             if withCoord {
                 ctx.arrayHeader(2)
@@ -422,10 +424,11 @@ public enum GeoCommands {
             if !out.isEmpty && limit > 0 && out.count >= limit { break }
             var upper = box
             upper.bits &+= 1
-            zset.forEachScore(from: Double(box.aligned52), below: Double(upper.aligned52)) { member, score in
+            zset.forEachScore(from: Double(box.aligned52), below: Double(upper.aligned52)) { score, position in
                 let (lon, lat) = GeoHash.position(ofScore: score)
                 if let d = GeoHash.distanceIfInside(shape, lon, lat) {
-                    out.append(GeoPoint(member: member, score: score, longitude: lon, latitude: lat, distance: d))
+                    out.append(GeoPoint(member: zset.member(atPosition: position), score: score, longitude: lon, latitude: lat,
+                                        distance: d, found: out.count))
                 }
                 return !(limit > 0 && out.count >= limit)
             }
@@ -443,12 +446,10 @@ public enum GeoCommands {
 
     /// Sorts the whole result as glibc's qsort does for it (a merge sort: equal distances keep their order).
     static func stableSort(_ points: inout [GeoPoint], descending: Bool) {
-        var order = Array(points.indices)
-        order.sort { x, y in
-            let c = compare(points[x], points[y], descending)
-            return c < 0 || (c == 0 && x < y)
+        points.sort { a, b in
+            let c = compare(a, b, descending)
+            return c < 0 || (c == 0 && a.found < b.found)
         }
-        points = order.map { points[$0] }
     }
 
     /// Redis's partial quicksort (Bentley and McIlroy's, recursing only into parts that overlap
@@ -535,23 +536,31 @@ public enum GeoCommands {
 
 extension ZSetValue {
     /// Visits the elements with `min <= score < max` in zset order until `body` returns false.
-    func forEachScore(from min: Double, below max: Double, _ body: (ByteString, Double) -> Bool) {
+    /// `body` gets each score and the element's position for `member(atPosition:)`, so members
+    /// are read only for the elements a caller keeps.
+    func forEachScore(from min: Double, below max: Double, _ body: (Double, Int) -> Bool) {
         if let sl = skiplist {
             let start = sl.countScorePrefix { $0 < min }
             guard start < sl.length else { return }
             var x = sl.node(atRank: start)
             while x != ZSkipList.nil32 {
                 let s = sl.score[Int(x)]
-                if !(s < max) || !body(sl.member[Int(x)], s) { return }
+                if !(s < max) || !body(s, Int(x)) { return }
                 x = sl.next(x, 0)
             }
             return
         }
         var i = countScorePrefix { $0 < min }
         while i < listpack.count {
-            let e = listpack[i]
-            if !(e.score < max) || !body(e.member, e.score) { return }
+            let s = listpack[i].score
+            if !(s < max) || !body(s, i) { return }
             i += 1
         }
+    }
+
+    /// The member at a position `forEachScore` gave.
+    @inline(__always)
+    func member(atPosition p: Int) -> ByteString {
+        skiplist != nil ? skiplist!.member[p] : listpack[p].member
     }
 }

@@ -63,6 +63,9 @@ enum GeoHash {
     static let mercatorMax = 20037726.37
     static let degreesToRadians = Double.pi / 180.0
 
+    /// The geohash alphabet (no a, i, l, o).
+    static let base32 = Array("0123456789bcdefghjkmnpqrstuvwxyz".utf8)
+
     static let wgs84Longitude = GeoRange(min: longitudeMin, max: longitudeMax)
     static let wgs84Latitude = GeoRange(min: latitudeMin, max: latitudeMax)
 
@@ -192,7 +195,7 @@ enum GeoHash {
         let (lon, lat) = position(ofScore: score)
         let bits = encode(longitudeRange: GeoRange(min: -180, max: 180), latitudeRange: GeoRange(min: -90, max: 90),
                           longitude: lon, latitude: lat, step: 26)?.bits ?? 0
-        let alphabet = Array("0123456789bcdefghjkmnpqrstuvwxyz".utf8)
+        let alphabet = base32
         var out = [UInt8](repeating: alphabet[0], count: 11)
         for i in 0 ..< 10 {
             out[i] = alphabet[Int((bits >> UInt64(52 - (i + 1) * 5)) & 0x1F)]
@@ -385,26 +388,39 @@ enum GeoHash {
 
     /// A distance as Redis prints it: rounded (to nearest, ties to even) to 4 decimals.
     static func distanceText(_ d: Double) -> [UInt8] {
-        if d == 0 { return Array("0.0000".utf8) }
-        let scaled = (d * 10000.0).rounded(.toNearestOrEven)
-        // Out of range (or NaN), llrint gives LLONG_MIN, which Redis then prints.
-        let v: Int64 = scaled.magnitude < 9.2e18 ? Int64(scaled) : Int64.min
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        if v < 0 { out.append(UInt8(ascii: "-")) }
-        let mag = v.magnitude
-        let digits = Array(String(mag).utf8)
-        let intDigits = digits.count - 4
-        if intDigits < 1 {
-            out.append(UInt8(ascii: "0"))
-            out.append(UInt8(ascii: "."))
-            for _ in 0 ..< (4 - digits.count) { out.append(UInt8(ascii: "0")) }
-            out.append(contentsOf: digits)
-        } else {
-            out.append(contentsOf: digits[0 ..< intDigits])
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: digits[intDigits...])
+        withDistanceText(d) { Array($0) }
+    }
+
+    /// Calls `body` with the distance text (see `distanceText`) in a stack buffer.
+    static func withDistanceText<R>(_ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buf -> R in
+            let p = buf.baseAddress!
+            if d == 0 {
+                for (i, c) in "0.0000".utf8.enumerated() { p[i] = c }
+                return body(UnsafeRawBufferPointer(start: p, count: 6))
+            }
+            let scaled = (d * 10000.0).rounded(.toNearestOrEven)
+            // Out of range (or NaN), llrint gives LLONG_MIN, which Redis then prints.
+            let v: Int64 = scaled.magnitude < 9.2e18 ? Int64(scaled) : Int64.min
+            // Digits of |v|, at least five (so there is an integer digit), from the right.
+            var mag = v.magnitude
+            var digits = 0
+            var end = 31
+            while mag > 0 || digits < 5 {
+                if digits == 4 {
+                    p[end] = UInt8(ascii: ".")
+                    end -= 1
+                }
+                p[end] = UInt8(ascii: "0") + UInt8(mag % 10)
+                mag /= 10
+                digits += 1
+                end -= 1
+            }
+            if v < 0 {
+                p[end] = UInt8(ascii: "-")
+                end -= 1
+            }
+            return body(UnsafeRawBufferPointer(start: p + end + 1, count: 31 - end))
         }
-        return out
     }
 }
