@@ -307,6 +307,14 @@ struct GeoRandom {
         !SET str3 x
         GEOSEARCHSTORE dst str3 FROMMEMBER Palermo BYRADIUS 1000 km
         GEORADIUS str3 1 1 1 km STORE dst
+        # where the keys are
+        COMMAND GETKEYS GEORADIUS src 1 1 1 km STORE dst
+        COMMAND GETKEYS GEORADIUS src 1 1 1 km STOREDIST dst2 WITHDIST
+        COMMAND GETKEYS GEORADIUSBYMEMBER src m 1 km STORE dst
+        COMMAND GETKEYS GEORADIUS_RO src 1 1 1 km
+        COMMAND GETKEYS GEOSEARCHSTORE dst src FROMMEMBER m BYRADIUS 1 km
+        COMMAND GETKEYS GEOADD k 1 1 m
+        COMMAND INFO geoadd georadius geosearchstore
         """)
     }
 
