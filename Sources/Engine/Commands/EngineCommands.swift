@@ -3,7 +3,7 @@
 public enum EngineCommands {
     public static var all: [CommandSpec] {
         KeyCommands.all + StringCommands.all + ListCommands.all + HashCommands.all + SetCommands.all
-            + ZSetCommands.all + DumpCommands.all + TransactionCommands.all + PubSubCommands.all + ConnectionCommands.all
+            + ZSetCommands.all + GeoCommands.all + DumpCommands.all + TransactionCommands.all + PubSubCommands.all + ConnectionCommands.all
             + ACLCommands.all
     }
 

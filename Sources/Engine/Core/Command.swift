@@ -343,7 +343,7 @@ public struct CommandContext {
     public func mapHeader(_ n: Int) { RESPEncoder.mapHeader(n, resp: session.resp, to: &session.out) }
     public func setHeader(_ n: Int) { RESPEncoder.setHeader(n, resp: session.resp, to: &session.out) }
     public func boolean(_ v: Bool) { RESPEncoder.boolean(v, resp: session.resp, to: &session.out) }
-    /// A double as Redis replies it: RESP3 `,` with shortest round-trip text; RESP2 bulk with `%.17g`.
+    /// A double as Redis 7.0 replies it: `%.17g` text, a bulk string in RESP2, a `,` double in RESP3.
     public func double(_ d: Double) {
         RESPEncoder.double(text: formatReplyDouble(d, resp: session.resp), resp: session.resp, to: &session.out)
     }

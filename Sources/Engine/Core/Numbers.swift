@@ -1,5 +1,5 @@
 // Numbers as Redis parses and prints them: strict integers, floats (strtold rules: no spaces, inf
-// allowed, NaN refused), and doubles in replies (%.17g in RESP2, shortest round-trip in RESP3).
+// allowed, NaN refused), and doubles in replies (%.17g in both protocols, as Redis 7.0 prints them).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,9 +50,10 @@ public func formatDoubleShortest(_ d: Double) -> [UInt8] {
     return formatDouble17g(d)
 }
 
-/// A double reply's text for the protocol version.
+/// A double reply's text: Redis 7.0 prints `%.17g` in both protocols (RESP2 as a bulk string,
+/// RESP3 as a `,` double); the shortest round-trip form came only with Redis 7.2.
 public func formatReplyDouble(_ d: Double, resp: Int) -> [UInt8] {
-    resp >= 3 ? formatDoubleShortest(d) : formatDouble17g(d)
+    formatDouble17g(d)
 }
 
 /// Parses a long double as Redis's string2ld does (INCRBYFLOAT, HINCRBYFLOAT, blocking timeouts):
