@@ -36,6 +36,7 @@ public struct EngineConfig: Sendable {
     public var listMaxListpackSize = -2          // list-max-listpack-size
     public var listCompressDepth = 0             // list-compress-depth
     public var protoMaxBulkLen = 512 * 1024 * 1024  // proto-max-bulk-len (also caps SETRANGE/APPEND: 512 MiB)
+    public var hllSparseMaxBytes = 3000          // hll-sparse-max-bytes
     public var activeExpireEnabled = true
     public var slowlogLogSlowerThan = 10000       // slowlog-log-slower-than (µs; negative disables)
     public var slowlogMaxLen = 128               // slowlog-max-len

@@ -159,6 +159,7 @@ public final class ServerConfig {
         e.listMaxListpackSize = int("list-max-listpack-size")
         e.listCompressDepth = int("list-compress-depth")
         e.protoMaxBulkLen = protoMaxBulkLen
+        e.hllSparseMaxBytes = int("hll-sparse-max-bytes")
         e.slowlogLogSlowerThan = slowlogLogSlowerThan
         e.slowlogMaxLen = slowlogMaxLen
         return e

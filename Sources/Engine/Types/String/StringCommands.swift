@@ -37,7 +37,7 @@ public enum StringCommands {
             CommandSpec("getrange", arity: 4, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1, handler: getrange),
             CommandSpec("substr", arity: 4, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1, handler: getrange),
             CommandSpec("setrange", arity: 4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1, handler: setrange),
-        ] + BitCommands.all + LCSCommand.all
+        ] + BitCommands.all + BitfieldCommand.all + LCSCommand.all + HyperLogLogCommands.all
     }
 
     static let tooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
