@@ -161,6 +161,8 @@ public final class ServerConfig {
         e.protoMaxBulkLen = protoMaxBulkLen
         e.slowlogLogSlowerThan = slowlogLogSlowerThan
         e.slowlogMaxLen = slowlogMaxLen
+        e.streamNodeMaxBytes = int("stream-node-max-bytes")
+        e.streamNodeMaxEntries = int("stream-node-max-entries")
         return e
     }
 
