@@ -368,3 +368,80 @@ extension StreamGroupCommandsTests {
         """)
     }
 }
+
+/// Blocking XREAD / XREADGROUP against redis-server with several clients: "N> cmd" sends without
+/// waiting (a client that blocks), "N: cmd" sends and compares the reply, "N<" compares the reply a
+/// blocked client got since.
+@Suite struct StreamBlockingTests {
+    func scenario(_ script: String) throws {
+        let oracle = try RedisOracle()
+        _ = try oracle.run("FLUSHALL")
+        let engine = Engine(config: EngineConfig())
+        engine.updateClock()
+        var redisClients: [Int: RawClient] = [:]
+        var sessions: [Int: Session] = [:]
+        for line in script.split(separator: "\n") {
+            let l = line.trimmingCharacters(in: .whitespaces)
+            if l.isEmpty { continue }
+            let n = Int(String(l.first!))!
+            let op = l.dropFirst().first!
+            let cmd = String(l.dropFirst(2)).trimmingCharacters(in: .whitespaces)
+            if redisClients[n] == nil { redisClients[n] = try RawClient(port: oracle.port); sessions[n] = engine.newSession() }
+            let rc = redisClients[n]!, s = sessions[n]!
+            switch op {
+            case ">":
+                try rc.write(RawClient.encode(argv(cmd)))
+                engine.updateClock()
+                engine.execute(s, argv(cmd))
+                #expect(s.out.isEmpty, "\(l): replied at once: \(String(decoding: s.out, as: UTF8.self))")
+            case ":":
+                let theirs = try rc.send(argv(cmd))
+                engine.updateClock()
+                s.out.removeAll()
+                engine.execute(s, argv(cmd))
+                #expect(String(decoding: s.out, as: UTF8.self) == String(decoding: theirs, as: UTF8.self), "\(l)")
+                s.out.removeAll()
+            default: // "<"
+                let theirs = try rc.readReply()
+                #expect(String(decoding: s.out, as: UTF8.self) == String(decoding: theirs, as: UTF8.self), "\(l)")
+                s.out.removeAll()
+            }
+        }
+    }
+
+    @Test func xreadBlockWakesInOrder() throws {
+        try #require(RedisOracle.available)
+        try scenario("""
+        1: XADD s 1-1 a 1
+        2> XREAD BLOCK 0 STREAMS s $
+        3> XREAD BLOCK 0 COUNT 1 STREAMS other s $ 1-1
+        4: XADD s 2-1 b 2
+        2<
+        3<
+        2> XREAD BLOCK 0 STREAMS nokey s 0 $
+        4: XADD nokey 5-0 c 3
+        2<
+        """)
+    }
+
+    @Test func xreadgroupBlockAndGroupDestroyed() throws {
+        try #require(RedisOracle.available)
+        try scenario("""
+        1: XGROUP CREATE s g $ MKSTREAM
+        2> XREADGROUP GROUP g alice BLOCK 0 STREAMS s >
+        3> XREADGROUP GROUP g bob BLOCK 0 STREAMS s >
+        1: XADD s 1-1 a 1
+        2<
+        1: XPENDING s g
+        1: XADD s 2-1 a 2
+        3<
+        1: XPENDING s g
+        2> XREADGROUP GROUP g alice BLOCK 0 STREAMS s >
+        1: XGROUP DESTROY s g
+        2<
+        1: MULTI
+        1: XREAD BLOCK 0 STREAMS s $
+        1: EXEC
+        """)
+    }
+}

@@ -90,6 +90,8 @@ public final class Engine {
     // Blocking: db → key → sessions waiting, FIFO.
     var blockedOn: [Int: [ByteString: [Session]]] = [:]
     var readyKeys: [(db: Int, key: ByteString)] = []
+    /// While a blocked command is re-run because a key became ready: that key (XREAD serves only it).
+    public internal(set) var servingReadyKey: ByteString?
     public internal(set) var blockedCount = 0
     // WATCH: db → key → sessions.
     var watchers: [Int: [ByteString: [Session]]] = [:]
@@ -692,7 +694,9 @@ public final class Engine {
                     let before = s.out.count
                     let savedDB = s.db
                     s.db = b.db
+                    servingReadyKey = key
                     call(s, b.spec, b.args, monitor: false)
+                    servingReadyKey = nil
                     s.db = savedDB
                     // Blocked again (nothing left to take): keep the original deadline.
                     if s.blocked != nil { s.blocked!.deadline = b.deadline }

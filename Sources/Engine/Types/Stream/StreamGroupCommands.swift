@@ -275,7 +275,11 @@ extension StreamCommands {
             }
             if let gn = groupName {
                 guard let st = s, let g = st.group(ByteString(gn)) else {
-                    ctx.error(StreamGroupCommands.noGroupError(keyArg, gn, " in XREADGROUP with GROUP option"))
+                    if ctx.engine.servingReadyKey == ByteString(keyArg) {
+                        ctx.error("NOGROUP the consumer group this client was blocked on no longer exists")
+                    } else {
+                        ctx.error(StreamGroupCommands.noGroupError(keyArg, gn, " in XREADGROUP with GROUP option"))
+                    }
                     return
                 }
                 groups.append(g)
@@ -299,16 +303,22 @@ extension StreamCommands {
             ids.append(id)
         }
 
-        // Serve synchronously what can be served.
+        // Serve synchronously what can be served; a blocked call woken by a key serves that key alone,
+        // when its last ID passed the one waited for (for a group: the group's last delivered ID).
+        let woken = ctx.engine.servingReadyKey
         let mark = ctx.session.out.count
         var served = 0
         for j in 0 ..< nStreams {
             let keyArg = ctx.args[streamsAt + j]
+            if let w = woken, w != ByteString(keyArg) { continue }
             guard case .stream(let s)? = ctx.lookupRead(ByteString(keyArg)) else { continue }
             var gt = ids[j]
             var serve = false
             var history = false
-            if isGroup {
+            if woken != nil {
+                if isGroup { gt = groups[j]!.lastID }
+                serve = s.lastID > gt
+            } else if isGroup {
                 if gt != maxID {
                     serve = true
                     history = true
