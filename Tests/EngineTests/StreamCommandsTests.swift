@@ -444,4 +444,38 @@ extension StreamGroupCommandsTests {
         1: EXEC
         """)
     }
+
+    @Test func xreadgroupEndsWhenTheKeyGoes() throws {
+        try #require(RedisOracle.available)
+        try scenario("""
+        1: XGROUP CREATE s g $ MKSTREAM
+        2> XREADGROUP GROUP g a BLOCK 0 STREAMS s >
+        3> XREAD BLOCK 0 STREAMS s $
+        1: DEL s
+        2<
+        1: XGROUP CREATE s g $ MKSTREAM
+        2> XREADGROUP GROUP g a BLOCK 0 STREAMS s >
+        1: SET s x
+        2<
+        1: DEL s
+        1: XGROUP CREATE s g $ MKSTREAM
+        2> XREADGROUP GROUP g a BLOCK 0 STREAMS s >
+        1: MULTI
+        1: DEL s
+        1: SADD s m
+        1: EXEC
+        2<
+        1: DEL s
+        1: XGROUP CREATE s g $ MKSTREAM
+        2> XREADGROUP GROUP g a BLOCK 0 STREAMS s >
+        1: FLUSHALL
+        2<
+        1: XADD s 5-0 f v
+        3<
+        1: XGROUP CREATE s g $
+        2> XREADGROUP GROUP g a BLOCK 0 STREAMS s >
+        1: SWAPDB 0 1
+        2<
+        """)
+    }
 }

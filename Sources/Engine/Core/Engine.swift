@@ -574,6 +574,7 @@ public final class Engine {
     /// A key's value changed (or was deleted/expired): invalidates WATCHes on it. A key that was
     /// already logically expired when it was watched and is now gone did not change (Redis 7.0).
     public func signalModifiedKey(db: Int, key: ByteString) {
+        if blockedCount > 0 { unblockStreamGroupReaders(db: db, key: key, holdsStream: databases[db].keys[key].map(isStream) ?? false) }
         guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
         let gone = databases[db].keys[key] == nil
         for s in list {
@@ -591,6 +592,12 @@ public final class Engine {
     /// `replacedWith` (SWAPDB): invalidates the WATCHes of the keys that exist in either, except a key
     /// that was stale when watched and stays gone or stale. Call it before the contents change.
     public func signalFlushedDB(_ db: Int, replacedWith other: Int? = nil) {
+        if blockedCount > 0, let blocked = blockedOn[db] {
+            for key in blocked.keys {
+                let after = other.flatMap { databases[$0].keys[key] }
+                unblockStreamGroupReaders(db: db, key: key, holdsStream: after.map(isStream) ?? false)
+            }
+        }
         guard let map = watchers[db] else { return }
         let emptied = databases[db], replacement = other.map { databases[$0] }
         func isStale(_ d: Database, _ key: ByteString) -> Bool {
@@ -705,6 +712,24 @@ public final class Engine {
                     }
                 }
             }
+        }
+    }
+
+    private func isStream(_ v: RedisValue) -> Bool {
+        if case .stream = v { return true }
+        return false
+    }
+
+    /// Clients blocked in XREADGROUP on `key` fail with Redis's UNBLOCKED error once the key no longer
+    /// holds a stream (deleted, overwritten, flushed, swapped away): their group went with it.
+    func unblockStreamGroupReaders(db: Int, key: ByteString, holdsStream: Bool) {
+        guard !holdsStream, let waiting = blockedOn[db]?[key] else { return }
+        for s in waiting where s.blocked?.spec.name == "xreadgroup" {
+            unblock(s)
+            stats.totalErrorReplies += 1
+            stats.errors["UNBLOCKED", default: 0] += 1
+            RESPEncoder.error("UNBLOCKED the stream key no longer exists", to: &s.out)
+            s.wakeup?()
         }
     }
 
