@@ -2,6 +2,9 @@ import Testing
 @testable import Engine
 import StorageFormat
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Stream commands against the real redis-server, reply bytes compared (RESP2, then RESP3 where the
 /// shape differs). IDs are explicit: `*` depends on the clock.
@@ -390,7 +393,19 @@ extension StreamGroupCommandsTests {
             let rc = redisClients[n]!, s = sessions[n]!
             switch op {
             case ">":
+                // Wait until Redis has the client blocked, so that later commands find it waiting.
+                func blocked() throws -> Int {
+                    let info = try oracle.run("INFO clients")
+                    let line = info.split(separator: "\r\n").first { $0.hasPrefix("blocked_clients:") }
+                    return Int(line?.dropFirst("blocked_clients:".count).trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+                }
+                let before = try blocked()
                 try rc.write(RawClient.encode(argv(cmd)))
+                var tries = 0
+                while try blocked() <= before && tries < 200 {
+                    usleep(5000)
+                    tries += 1
+                }
                 engine.updateClock()
                 engine.execute(s, argv(cmd))
                 #expect(s.out.isEmpty, "\(l): replied at once: \(String(decoding: s.out, as: UTF8.self))")

@@ -400,6 +400,8 @@ public final class Engine {
         let end = Int(t1.tv_sec) * 1_000_000_000 + Int(t1.tv_nsec)
         let usec = max(0, end - callStartNS) / 1000
         callStartNS = end
+        // A command that blocked is counted (and slow-logged) once, by the run that ends its wait.
+        if session.blocked != nil { return }
         if config.slowlogLogSlowerThan >= 0 && usec >= config.slowlogLogSlowerThan && spec.name != "exec" {
             addSlowlogEntry(session, args, usec)
         }
@@ -725,7 +727,10 @@ public final class Engine {
     func unblockStreamGroupReaders(db: Int, key: ByteString, holdsStream: Bool) {
         guard !holdsStream, let waiting = blockedOn[db]?[key] else { return }
         for s in waiting where s.blocked?.spec.name == "xreadgroup" {
+            let spec = s.blocked!.spec
             unblock(s)
+            spec.stat.calls += 1
+            spec.stat.failedCalls += 1
             stats.totalErrorReplies += 1
             stats.errors["UNBLOCKED", default: 0] += 1
             RESPEncoder.error("UNBLOCKED the stream key no longer exists", to: &s.out)
@@ -748,6 +753,7 @@ public final class Engine {
         for s in sessions.values {
             guard let b = s.blocked, b.deadline != 0, b.deadline <= now else { continue }
             unblock(s)
+            b.spec.stat.calls += 1
             switch b.timeoutReply {
             case .nullArray: RESPEncoder.nullArray(resp: s.resp, to: &s.out)
             case .nullBulk: RESPEncoder.null(resp: s.resp, to: &s.out)

@@ -117,6 +117,7 @@ enum StreamGroupCommands {
             if st.createGroup(ctx.key(3), lastID: id, entriesRead: entriesRead) != nil {
                 ctx.ok()
                 ctx.modified(key)
+                ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-create", key)
             } else {
                 ctx.error("BUSYGROUP Consumer Group name already exists")
@@ -133,6 +134,7 @@ enum StreamGroupCommands {
             g.entriesRead = entriesRead
             ctx.ok()
             ctx.modified(key)
+            ctx.propagate(ctx.args)
             ctx.notify(KeyspaceEventClass.stream, "xgroup-setid", key)
         } else if opt == "DESTROY" && ctx.argc == 4, let st = s {
             if let g {
@@ -140,6 +142,7 @@ enum StreamGroupCommands {
                 st.groups.remove(at: i)
                 ctx.integer(1)
                 ctx.modified(key)
+                ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-destroy", key)
                 ctx.signalReady(key)
             } else {
@@ -148,6 +151,7 @@ enum StreamGroupCommands {
         } else if opt == "CREATECONSUMER" && ctx.argc == 5, let g {
             if g.createConsumer(ctx.key(4), now: ctx.now) != nil {
                 ctx.engine.dirty += 1
+                ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-createconsumer", key)
                 ctx.integer(1)
             } else {
@@ -156,6 +160,7 @@ enum StreamGroupCommands {
         } else if opt == "DELCONSUMER" && ctx.argc == 5, let g {
             if let pending = g.deleteConsumer(ctx.key(4)) {
                 ctx.engine.dirty += 1
+                ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-delconsumer", key)
                 ctx.integer(pending)
             } else {
@@ -303,6 +308,7 @@ extension StreamCommands {
             ids.append(id)
         }
 
+        var ops: [[[UInt8]]] = []
         // Serve synchronously what can be served; a blocked call woken by a key serves that key alone,
         // when its last ID passed the one waited for (for a group: the group's last delivered ID).
         let woken = ctx.engine.servingReadyKey
@@ -345,7 +351,7 @@ extension StreamCommands {
                     consumer = g.createConsumer(cname, now: ctx.now)
                     ctx.engine.dirty += 1
                     ctx.notify(KeyspaceEventClass.stream, "xgroup-createconsumer", ByteString(keyArg))
-                    if noack { ctx.propagate([Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), keyArg, groupName!, consumerName]) }
+                    if noack { ops.append([Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), keyArg, groupName!, consumerName]) }
                 } else {
                     consumer!.seenTime = ctx.now
                 }
@@ -353,7 +359,7 @@ extension StreamCommands {
                     replyFromConsumerPEL(ctx, s, start, count: Int(clamping: count), consumer!)
                 } else {
                     replyGroupRange(ctx, s, start, count: Int(clamping: count), g, consumer!, noack: noack,
-                                    key: keyArg, groupName: groupName!)
+                                    key: keyArg, groupName: groupName!, ops: &ops)
                 }
                 ctx.engine.dirty += 1
             } else {
@@ -364,10 +370,10 @@ extension StreamCommands {
             var header: [UInt8] = []
             if ctx.resp == 2 { RESPEncoder.arrayHeader(served, to: &header) } else { RESPEncoder.mapHeader(served, resp: 3, to: &header) }
             ctx.session.out.insert(contentsOf: header, at: mark)
-            if isGroup { ctx.propagateNothingUnlessSet() } else { ctx.propagateNothing() }
+            if isGroup { ctx.propagateOps(ops) } else { ctx.propagateNothing() }
             return
         }
-        if isGroup { ctx.propagateNothingUnlessSet() }
+        if isGroup { ctx.propagateOps(ops) }
         if timeout != -1 {
             if ctx.inTransaction {
                 ctx.nullArray()
@@ -392,8 +398,9 @@ extension StreamCommands {
 
     /// XREADGROUP with `>`: new entries after the group's last ID, added to the PELs (unless NOACK).
     static func replyGroupRange(_ ctx: CommandContext, _ s: StreamValue, _ start: StreamID, count: Int, _ g: StreamGroup,
-                                _ consumer: StreamConsumer, noack: Bool, key: [UInt8], groupName: [UInt8]) {
-        var delivered: [StreamID] = []
+                                _ consumer: StreamConsumer, noack: Bool, key: [UInt8], groupName: [UInt8], ops: inout [[[UInt8]]]) {
+        // Each delivered ID with the group's last ID at its delivery (what its XCLAIM carries as LASTID).
+        var delivered: [(StreamID, StreamID)] = []
         var propagateLastID = false
         replyRange(ctx, s, start, maxID, count: count, rev: false) { id in
             if id > g.lastID {
@@ -405,10 +412,10 @@ extension StreamCommands {
                 g.lastID = id
                 if noack { propagateLastID = true }
             }
-            delivered.append(id)
+            delivered.append((id, g.lastID))
         }
         if !noack {
-            for id in delivered {
+            for (id, lastID) in delivered {
                 let nack: StreamNACK
                 if let existing = g.pel[id] {
                     existing.consumer.pel.remove(id)
@@ -422,20 +429,24 @@ extension StreamCommands {
                     g.pel.insert(id, nack)
                     consumer.pel.insert(id, nack)
                 }
-                if ctx.propagating { ctx.propagate(xclaimPropagation(key, groupName, g, id, nack)) }
+                if ctx.propagating { ops.append(xclaimPropagation(key, groupName, lastID, id, nack)) }
             }
         }
         if propagateLastID && ctx.propagating {
-            ctx.propagate([Array("XGROUP".utf8), Array("SETID".utf8), key, groupName, idText(g.lastID),
+            ops.append([Array("XGROUP".utf8), Array("SETID".utf8), key, groupName, idText(g.lastID),
                            Array("ENTRIESREAD".utf8), StrictInteger.format(g.entriesRead)])
         }
     }
 
     static func xclaimPropagation(_ key: [UInt8], _ groupName: [UInt8], _ g: StreamGroup, _ id: StreamID, _ nack: StreamNACK) -> [[UInt8]] {
+        xclaimPropagation(key, groupName, g.lastID, id, nack)
+    }
+
+    static func xclaimPropagation(_ key: [UInt8], _ groupName: [UInt8], _ lastID: StreamID, _ id: StreamID, _ nack: StreamNACK) -> [[UInt8]] {
         [Array("XCLAIM".utf8), key, groupName, nack.consumer.name.bytes, [UInt8(ascii: "0")], idText(id),
          Array("TIME".utf8), StrictInteger.format(nack.deliveryTime), Array("RETRYCOUNT".utf8),
          StrictInteger.format(Int64(bitPattern: nack.deliveryCount)), Array("FORCE".utf8), Array("JUSTID".utf8),
-         Array("LASTID".utf8), idText(g.lastID)]
+         Array("LASTID".utf8), idText(lastID)]
     }
 
     /// XREADGROUP with an ID: the consumer's own pending entries from `start`.
@@ -474,6 +485,17 @@ extension CommandContext {
     func propagateNothingUnlessSet() {
         guard engine.isPropagating else { return }
         if engine.propagateOverride == nil { engine.propagateOverride = [] }
+    }
+
+    /// Propagates exactly `ops` instead of the command; several are wrapped in MULTI/EXEC as Redis 7.0
+    /// wraps a command's several propagated writes (not inside a transaction, which already is one).
+    func propagateOps(_ ops: [[[UInt8]]]) {
+        guard engine.isPropagating else { return }
+        propagateNothingUnlessSet()
+        let wrap = ops.count > 1 && !inTransaction
+        if wrap { propagate([Array("MULTI".utf8)]) }
+        for op in ops { propagate(op) }
+        if wrap { propagate([Array("EXEC".utf8)]) }
     }
 }
 

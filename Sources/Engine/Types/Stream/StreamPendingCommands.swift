@@ -242,8 +242,7 @@ enum StreamPendingCommands {
         var header: [UInt8] = []
         RESPEncoder.arrayHeader(n, to: &header)
         ctx.session.out.insert(contentsOf: header, at: mark)
-        ctx.propagateNothingUnlessSet()
-        for p in propagated { ctx.propagate(p) }
+        ctx.propagateOps(propagated)
     }
 
     static func xautoclaim(_ ctx: CommandContext) {
@@ -322,8 +321,7 @@ enum StreamPendingCommands {
         ctx.session.out.append(contentsOf: body)
         ctx.arrayHeader(deleted.count)
         for id in deleted { ctx.bulk(StreamCommands.idText(id)) }
-        ctx.propagateNothingUnlessSet()
-        for p in propagated { ctx.propagate(p) }
+        ctx.propagateOps(propagated)
     }
 
     static let xinfoHelp = [
