@@ -112,10 +112,10 @@ extension StreamValue: StoredType {
         }
     }
 
-    /// The node bytes and array headers, plus the groups' bookkeeping.
+    /// The node buffers as allocated (header and capacity) and their slots, plus the groups' bookkeeping.
     var memoryEstimate: Int {
-        var n = 64
-        for node in nodes { n += node.lp.count + 48 }
+        var n = 64 + nodes.capacity * MemoryLayout<StreamNode>.stride
+        for node in nodes { n += node.lp.capacity + 32 }
         for g in groups { n += 64 + g.pel.count * 56 + g.consumers.count * 64 }
         return n
     }

@@ -343,6 +343,10 @@ public final class StreamValue {
         }
         var flags = Int64(0)
         if !useLast {
+            // The full tail node gives back its spare capacity (Redis's lpShrinkToFit).
+            if let last = nodes.indices.last, nodes[last].lp.capacity > nodes[last].lp.count {
+                nodes[last].lp = nodes[last].lp.withUnsafeBufferPointer { Array($0) }
+            }
             var lp = StreamListpack.empty()
             lp.reserveCapacity(min(nodeMax, 4096))
             StreamListpack.appendInt(&lp, 1)
