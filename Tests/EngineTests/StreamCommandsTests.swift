@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Engine
 import StorageFormat
@@ -492,5 +493,43 @@ extension StreamGroupCommandsTests {
         1: SWAPDB 0 1
         2<
         """)
+    }
+}
+
+/// A dump.rdb that redis-server itself writes (SAVE, at run time) with streams of every shape loads
+/// through the engine's loader into values that DUMP to Redis's own payloads.
+@Suite struct StreamRedisDumpTests {
+    @Test func redisSnapshotLoads() throws {
+        try #require(RedisOracle.available)
+        let oracle = try RedisOracle()
+        _ = try oracle.run("FLUSHALL")
+        _ = try oracle.run("CONFIG SET stream-node-max-entries 5")
+        var lines = ["XADD empty 1-1 a 1", "XDEL empty 1-1", "XGROUP CREATE g0 grp $ MKSTREAM", "XSETID g0 7-7 ENTRIESADDED 3 MAXDELETEDID 5-5"]
+        for i in 1 ... 40 { lines.append("XADD big \(i)-\(i % 4) f\(i % 3) \(String(repeating: "x", count: i)) n \(i * 1000)") }
+        lines += ["XDEL big 3-3 10-2 11-3", "XTRIM big MINID 6", "XGROUP CREATE big a 0", "XGROUP CREATE big b $ ENTRIESREAD 12",
+                  "XREADGROUP GROUP a c1 COUNT 4 STREAMS big >", "XREADGROUP GROUP a c2 COUNT 3 STREAMS big >",
+                  "XGROUP CREATECONSUMER big a idle", "XREADGROUP GROUP b c1 NOACK COUNT 2 STREAMS big 0", "XDEL big 12-0"]
+        for l in lines { _ = try oracle.run(argv(l)) }
+        #expect(try oracle.run("SAVE") == "+OK\r\n")
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: oracle.dir + "/dump.rdb")))
+        let decoder = try RDBDecoder(bytes: file)
+        let builder = EngineValueBuilder(config: EngineConfig())
+        let h = EngineHarness()
+        var keys = 0
+        while let record = try decoder.next(into: builder) {
+            guard case .key(let summary) = record, let value = builder.takeValue() else { continue }
+            h.engine.databases[0].set(ByteString(summary.key), value)
+            keys += 1
+        }
+        #expect(keys == 3)
+        for key in ["empty", "g0", "big"] {
+            for cmd in ["DUMP", "XLEN", "XINFO STREAM", "XINFO GROUPS", "XRANGE"] {
+                var args = argv(cmd) + [Array(key.utf8)]
+                if cmd == "XRANGE" { args += [Array("-".utf8), Array("+".utf8)] }
+                let theirs = String(decoding: try oracle.run(args), as: UTF8.self)
+                let mine = String(decoding: h.run(args), as: UTF8.self)
+                #expect(mine == theirs, "\(cmd) \(key)")
+            }
+        }
     }
 }
