@@ -461,6 +461,17 @@ extension StreamGroupCommandsTests {
         """)
     }
 
+    /// Which stream writes touch a WATCHed key: entries do, group metadata and XSETID do not.
+    @Test func watchSeesEntryChangesOnly() throws {
+        try #require(RedisOracle.available)
+        var script = "2: XADD s 1-1 a 1\n"
+        for cmd in ["XGROUP CREATE s g 0", "XGROUP SETID s g 0", "XSETID s 5-5", "XGROUP CREATECONSUMER s g c", "XREADGROUP GROUP g c STREAMS s >",
+                    "XACK s g 1-1", "XGROUP DELCONSUMER s g c", "XGROUP DESTROY s g", "XADD s 6-0 b 2", "XDEL s 6-0", "XTRIM s MAXLEN 0"] {
+            script += "1: WATCH s\n2: \(cmd)\n1: MULTI\n1: PING\n1: EXEC\n"
+        }
+        try scenario(script)
+    }
+
     @Test func xreadgroupEndsWhenTheKeyGoes() throws {
         try #require(RedisOracle.available)
         try scenario("""

@@ -508,7 +508,7 @@ public enum StreamCommands {
         if entriesAdded != -1 { s.entriesAdded = UInt64(entriesAdded) }
         if maxDeleted != .zero { s.maxDeletedID = maxDeleted }
         ctx.ok()
-        ctx.modified(key)
+        ctx.engine.dirty += 1  // as Redis: no key-change signal (WATCH stays clean)
         ctx.notify(KeyspaceEventClass.stream, "xsetid", key)
     }
 }

@@ -116,7 +116,7 @@ enum StreamGroupCommands {
             }
             if st.createGroup(ctx.key(3), lastID: id, entriesRead: entriesRead) != nil {
                 ctx.ok()
-                ctx.modified(key)
+                ctx.engine.dirty += 1  // Redis signals no key change for group metadata (WATCH stays clean)
                 ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-create", key)
             } else {
@@ -133,7 +133,7 @@ enum StreamGroupCommands {
             g.lastID = id
             g.entriesRead = entriesRead
             ctx.ok()
-            ctx.modified(key)
+            ctx.engine.dirty += 1
             ctx.propagate(ctx.args)
             ctx.notify(KeyspaceEventClass.stream, "xgroup-setid", key)
         } else if opt == "DESTROY" && ctx.argc == 4, let st = s {
@@ -141,7 +141,7 @@ enum StreamGroupCommands {
                 let (i, _) = st.groupIndex(g.name)
                 st.groups.remove(at: i)
                 ctx.integer(1)
-                ctx.modified(key)
+                ctx.engine.dirty += 1  // Redis signals no key change for group metadata (WATCH stays clean)
                 ctx.propagate(ctx.args)
                 ctx.notify(KeyspaceEventClass.stream, "xgroup-destroy", key)
                 ctx.signalReady(key)
