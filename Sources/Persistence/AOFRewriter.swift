@@ -89,7 +89,7 @@ enum AOFRewriter {
                     switch kind {
                     case .int, .smallString, .largeString:
                         StringValue.rewriteInPlace(valuePtr, kind, layout, key: key, to: &out)
-                    case .list, .hash, .set, .zset:
+                    case .list, .hash, .set, .zset, .stream:
                         var visitor = AOFAggregateRewriter(out: [], key: key)
                         swap(&visitor.out, &out)
                         defer { swap(&visitor.out, &out) }

@@ -71,9 +71,6 @@ public enum RDBLoader {
                 let s = decoder.keySummary
                 let name = ByteText.quoted(s.key).dropFirst().dropLast()
                 if e.kind == .unsupportedType {
-                    if RDBType.typeName(s.typeCode) == "stream" {
-                        throw LoadError("Can't load key '\(name)' at offset \(s.offset): it is a stream, and streams are not supported by this version of Cairn yet")
-                    }
                     let module = RDBModuleValue(moduleID: s.moduleID ?? 0, raw: []).name
                     throw LoadError("Can't load key '\(name)' at offset \(s.offset): it holds a value of module type '\(module)', and modules are not supported")
                 }

@@ -79,7 +79,7 @@ public enum SnapshotWriter {
                         case .int, .smallString, .largeString:
                             return try StringValue.writeInPlace(valuePtr, kind, layout, key: key, to: writer,
                                                                 expiresAt: expire, idle: idle, freq: freq)
-                        case .list, .hash, .set, .zset:
+                        case .list, .hash, .set, .zset, .stream:
                             if options.inPlace, try BorrowedValue.writeAggregate(valuePtr, kind, layout, key: key, to: writer,
                                                                                   expiresAt: expire, idle: idle, freq: freq) {
                                 return

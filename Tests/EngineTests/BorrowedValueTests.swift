@@ -11,7 +11,7 @@ import Testing
 
     @Test func everyKindAndStringSizeReadsBackAsSwiftSeesIt() throws {
         let layout = try #require(BorrowedValue.layout)
-        var values: [RedisValue] = [.list(ListValue()), .hash(HashValue()), .set(SetValue()), .zset(ZSetValue())]
+        var values: [RedisValue] = [.list(ListValue()), .hash(HashValue()), .set(SetValue()), .zset(ZSetValue()), .stream(StreamValue())]
         for v: Int64 in [0, 1, -1, 9999, 10000, Int64.max, Int64.min, 0x0F0F_0F0F_0F0F_0F0F] { values.append(.string(.int(v))) }
         for n in [0, 1, 7, 8, 13, 14, 15, 16, 31, 32, 33, 44, 45, 100, 4096, 100_000] {
             let bytes = (0 ..< n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ n) }
@@ -36,6 +36,7 @@ import Testing
                 case .hash: #expect(kind == .hash)
                 case .set: #expect(kind == .set)
                 case .zset: #expect(kind == .zset)
+                case .stream: #expect(kind == .stream)
                 }
             }
         }

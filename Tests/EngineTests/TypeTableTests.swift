@@ -16,6 +16,7 @@ import StorageFormat
         "set": { k, n in [["SADD", k] + (0 ..< n).map { "\($0)" }] },
         "zset": { k, n in [["ZADD", k] + (0 ..< n).flatMap { ["\(Double($0) / 4)", "member-\($0)"] }] },
         "hash": { k, n in [["HSET", k] + (0 ..< n).flatMap { ["field-\($0)", "value-\($0)"] }] },
+        "stream": { k, n in (1 ... n).map { ["XADD", k, "\($0)-1", "field", "value-\($0)", "n", "\($0)"] } + [["XGROUP", "CREATE", k, "g", "0"]] },
     ]
     /// Small enough for every compact encoding, large enough to leave all of them.
     static let sizes = [3, 700]

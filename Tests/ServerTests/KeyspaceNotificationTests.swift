@@ -78,6 +78,28 @@ struct KeyspaceNotificationTests {
         }
     }
 
+    /// Stream events (class t), with explicit IDs: xadd, xtrim, xdel, xsetid, the xgroup-* events,
+    /// consumers created by XREADGROUP and XCLAIM, and the generic ones (del, rename, new).
+    @Test(arguments: ["KEA", "Et", "KEn"])
+    func streamEventsLikeRedis(flags: String) throws {
+        let lines = ["XADD x 1-1 a 1", "XADD x MAXLEN 1 2-1 b 2", "XADD x NOMKSTREAM 3-1 c 3", "XADD nox NOMKSTREAM 3-1 c 3",
+                     "XDEL x 1-1", "XDEL x 3-1", "XTRIM x MAXLEN 0", "XTRIM x MAXLEN 0", "XSETID x 9-9",
+                     "XGROUP CREATE x g 0", "XGROUP CREATE y g 0 MKSTREAM", "XGROUP CREATECONSUMER x g c1",
+                     "XADD x 10-1 d 4", "XREADGROUP GROUP g c2 STREAMS x >", "XCLAIM x g c3 0 10-1", "XGROUP DELCONSUMER x g c1",
+                     "XGROUP SETID x g 0", "XGROUP DESTROY x g", "XACK x g 10-1", "RENAME x x2", "DEL x2 y"]
+        let cairn = try ServerProcess()
+        let redis = try ServerProcess(cairn: false)
+        var streams: [[String]] = []
+        for server in [cairn, redis] {
+            let c = try server.client()
+            #expect(try c.send("CONFIG SET notify-keyspace-events \(flags)") == "+OK\r\n")
+            let sub = try subscriber(server)
+            streams.append(try publishedMessages(c, sub, lines))
+        }
+        #expect(!streams[1].isEmpty)
+        #expect(streams[0] == streams[1], "\(flags)")
+    }
+
     @Test func expiredAndKeymissEventsLikeRedis() throws {
         let cairn = try ServerProcess()
         let redis = try ServerProcess(cairn: false)

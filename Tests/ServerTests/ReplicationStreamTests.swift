@@ -97,6 +97,26 @@ private final class StreamReader {
         #expect(both[0] == both[1])
     }
 
+    /// Stream writes in their deterministic forms: XADD with the ID it generated and an approximate
+    /// trim made exact, XREADGROUP as XCLAIM … LASTID (or XGROUP SETID with NOACK), XCLAIM and
+    /// XAUTOCLAIM as XCLAIM, XGROUP subcommands as sent. Delivery times (the clock) are masked.
+    @Test func streamWritesPropagateAsRedis() throws {
+        let both = try streams { c, _ in
+            for line in ["XADD s 1-1 a 1", "XADD s 5-* b 2", "XADD s 5-* c 3", "XADD s MAXLEN ~ 1 6-0 d 4", "XGROUP CREATE s g 0",
+                         "XGROUP CREATE s g2 $ MKSTREAM", "XGROUP CREATE n g 0 MKSTREAM", "XREADGROUP GROUP g alice COUNT 2 STREAMS s >",
+                         "XREADGROUP GROUP g bob NOACK STREAMS s >", "XREADGROUP GROUP g2 carol STREAMS s >",
+                         "XCLAIM s g dave 0 5-0 JUSTID", "XDEL s 5-1", "XAUTOCLAIM s g erin 0 0 JUSTID", "XACK s g 5-0",
+                         "XGROUP CREATECONSUMER s g frank", "XGROUP DELCONSUMER s g frank", "XGROUP SETID s g 0 ENTRIESREAD 0",
+                         "XGROUP DESTROY s g2", "XTRIM s MINID ~ 9", "XTRIM s MAXLEN 0", "XSETID s 9-9", "XGROUP CREATECONSUMER s g alice"] {
+                _ = try c.send(line)
+            }
+        }
+        func masked(_ cmds: [String]) -> [String] {
+            cmds.map { $0.split(separator: " ").map { w in w.count == 13 && w.allSatisfy(\.isNumber) ? "<ms>" : String(w) }.joined(separator: " ") }
+        }
+        #expect(masked(both[0]) == masked(both[1]))
+    }
+
     @Test func blockedClientStaysBlockedOnWrongTypeAndExpiredKeys() throws {
         var results: [[String]] = []
         for cairn in [true, false] {

@@ -75,9 +75,30 @@ import Testing
         #expect(try rewritten("z", .sortedSet([])).isEmpty)
     }
 
+    /// A stream as Redis 7.0's rewriteStreamObject writes it: entries, XSETID, groups with their
+    /// consumers (pending entries as XCLAIM … JUSTID FORCE); an empty one through XADD MAXLEN 0.
+    @Test func streams() throws {
+        func words(_ cmds: [[[UInt8]]]) -> [String] { cmds.map { $0.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") } }
+        let empty = RDBStream(nodes: [], length: 0, lastID: StreamID(ms: 5, seq: 1), firstID: .zero, maxDeletedID: StreamID(ms: 5, seq: 1),
+                              entriesAdded: 1, groups: [])
+        #expect(words(try rewritten("s", .stream(empty))) == ["XADD s MAXLEN 0 0-1 x y", "XSETID s 5-1 ENTRIESADDED 1 MAXDELETEDID 5-1"])
+        var lp = ListpackEncoder()
+        for e in ["1", "0", "1", "f", "0", "2", "0", "0", "v1", "4"] { lp.append(aofBytes(e)) }
+        let node = RDBStreamNode(masterID: StreamID(ms: 7, seq: 0), listpack: lp.finish())
+        let group = RDBStreamGroup(name: aofBytes("g"), lastDelivered: StreamID(ms: 7, seq: 0), entriesRead: 1,
+                                   pending: [RDBStreamPending(id: StreamID(ms: 7, seq: 0), deliveryTime: 99, deliveryCount: 2)],
+                                   consumers: [RDBStreamConsumer(name: aofBytes("a"), seenTime: 1, activeTime: nil, pending: [StreamID(ms: 7, seq: 0)]),
+                                               RDBStreamConsumer(name: aofBytes("b"), seenTime: 1, activeTime: nil, pending: [])])
+        let s = RDBStream(nodes: [node], length: 1, lastID: StreamID(ms: 7, seq: 0), firstID: StreamID(ms: 7, seq: 0), maxDeletedID: .zero,
+                          entriesAdded: 1, groups: [group])
+        #expect(words(try rewritten("s", .stream(s))) == [
+            "XADD s 7-0 f v1", "XSETID s 7-0 ENTRIESADDED 1 MAXDELETEDID 0-0", "XGROUP CREATE s g 7-0 ENTRIESREAD 1",
+            "XCLAIM s g a 0 7-0 TIME 99 RETRYCOUNT 2 JUSTID FORCE", "XGROUP CREATECONSUMER s g b",
+        ])
+    }
+
     @Test func unsupportedValues() throws {
-        let stream = RDBStream(nodes: [], length: 0, lastID: .zero, firstID: nil, maxDeletedID: nil, entriesAdded: nil, groups: [])
-        for v in [RDBValue.stream(stream), .module(RDBModuleValue(moduleID: 1 << 10, raw: [])),
+        for v in [RDBValue.module(RDBModuleValue(moduleID: 1 << 10, raw: [])),
                   .hash([RDBHashField(field: aofBytes("f"), value: aofBytes("v"), expiresAt: 10)]),
                   .sortedSet([RDBScoredMember(member: aofBytes("m"), score: .nan)])] {
             do {

@@ -461,6 +461,7 @@ public enum ConnectionCommands {
             }
             guard let target = e.sessions[Int(id)], let b = target.blocked else { ctx.integer(0); return }
             e.unblock(target)
+            b.spec.stat.calls += 1  // a blocked command is counted when its wait ends
             if withError {
                 let text = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
                 RESPEncoder.error(text, to: &target.out)

@@ -13,7 +13,7 @@
 
 /// What a stored value is, read from its tags.
 public enum BorrowedKind: Equatable, Sendable {
-    case int, smallString, largeString, list, hash, set, zset
+    case int, smallString, largeString, list, hash, set, zset, stream
 }
 
 import DequeModule
@@ -56,6 +56,7 @@ public enum BorrowedValue {
             (.string(.raw(ByteString(Array("fourteen bytes".utf8)))), .smallString),
             (.string(.bytes(ByteString(largeBytes))), .largeString), (.string(.raw(ByteString(largeBytes))), .largeString),
             (.list(ListValue()), .list), (.hash(HashValue()), .hash), (.set(SetValue()), .set), (.zset(ZSetValue()), .zset),
+            (.stream(StreamValue()), .stream),
         ]
         var kinds: [UInt16: BorrowedKind] = [:]
         for (value, kind) in samples {
@@ -65,7 +66,7 @@ public enum BorrowedValue {
             kinds[key] = kind
         }
         // Every kind must be recognised, and the small string's length must read back.
-        guard Set(kinds.values).count == 7 else { return nil }
+        guard Set(kinds.values).count == 8 else { return nil }
         var small = RedisValue.string(.bytes(ByteString(Array("abcde".utf8))))
         guard withUnsafeBytes(of: &small, { $0[14] & 0x0F }) == 5 else { return nil }
         // Where the array buffer keeps its count and its elements.

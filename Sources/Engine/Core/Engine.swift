@@ -90,6 +90,8 @@ public final class Engine {
     // Blocking: db → key → sessions waiting, FIFO.
     var blockedOn: [Int: [ByteString: [Session]]] = [:]
     var readyKeys: [(db: Int, key: ByteString)] = []
+    /// While a blocked command is re-run because a key became ready: that key (XREAD serves only it).
+    public internal(set) var servingReadyKey: ByteString?
     public internal(set) var blockedCount = 0
     // WATCH: db → key → sessions.
     var watchers: [Int: [ByteString: [Session]]] = [:]
@@ -404,6 +406,8 @@ public final class Engine {
         let end = Int(t1.tv_sec) * 1_000_000_000 + Int(t1.tv_nsec)
         let usec = max(0, end - callStartNS) / 1000
         callStartNS = end
+        // A command that blocked is counted (and slow-logged) once, by the run that ends its wait.
+        if session.blocked != nil { return }
         if config.slowlogLogSlowerThan >= 0 && usec >= config.slowlogLogSlowerThan && spec.name != "exec" {
             addSlowlogEntry(session, args, usec)
         }
@@ -578,6 +582,7 @@ public final class Engine {
     /// A key's value changed (or was deleted/expired): invalidates WATCHes on it. A key that was
     /// already logically expired when it was watched and is now gone did not change (Redis 7.0).
     public func signalModifiedKey(db: Int, key: ByteString) {
+        if blockedCount > 0 { unblockStreamGroupReaders(db: db, key: key, holdsStream: databases[db].keys[key].map(isStream) ?? false) }
         guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
         let gone = databases[db].keys[key] == nil
         for s in list {
@@ -595,6 +600,12 @@ public final class Engine {
     /// `replacedWith` (SWAPDB): invalidates the WATCHes of the keys that exist in either, except a key
     /// that was stale when watched and stays gone or stale. Call it before the contents change.
     public func signalFlushedDB(_ db: Int, replacedWith other: Int? = nil) {
+        if blockedCount > 0, let blocked = blockedOn[db] {
+            for key in blocked.keys {
+                let after = other.flatMap { databases[$0].keys[key] }
+                unblockStreamGroupReaders(db: db, key: key, holdsStream: after.map(isStream) ?? false)
+            }
+        }
         guard let map = watchers[db] else { return }
         let emptied = databases[db], replacement = other.map { databases[$0] }
         func isStale(_ d: Database, _ key: ByteString) -> Bool {
@@ -698,7 +709,9 @@ public final class Engine {
                     let before = s.out.count
                     let savedDB = s.db
                     s.db = b.db
+                    servingReadyKey = key
                     call(s, b.spec, b.args, monitor: false)
+                    servingReadyKey = nil
                     s.db = savedDB
                     // Blocked again (nothing left to take): keep the original deadline.
                     if s.blocked != nil { s.blocked!.deadline = b.deadline }
@@ -707,6 +720,27 @@ public final class Engine {
                     }
                 }
             }
+        }
+    }
+
+    private func isStream(_ v: RedisValue) -> Bool {
+        if case .stream = v { return true }
+        return false
+    }
+
+    /// Clients blocked in XREADGROUP on `key` fail with Redis's UNBLOCKED error once the key no longer
+    /// holds a stream (deleted, overwritten, flushed, swapped away): their group went with it.
+    func unblockStreamGroupReaders(db: Int, key: ByteString, holdsStream: Bool) {
+        guard !holdsStream, let waiting = blockedOn[db]?[key] else { return }
+        for s in waiting where s.blocked?.spec.name == "xreadgroup" {
+            let spec = s.blocked!.spec
+            unblock(s)
+            spec.stat.calls += 1
+            spec.stat.failedCalls += 1
+            stats.totalErrorReplies += 1
+            stats.errors["UNBLOCKED", default: 0] += 1
+            RESPEncoder.error("UNBLOCKED the stream key no longer exists", to: &s.out)
+            s.wakeup?()
         }
     }
 
@@ -725,6 +759,7 @@ public final class Engine {
         for s in sessions.values {
             guard let b = s.blocked, b.deadline != 0, b.deadline <= now else { continue }
             unblock(s)
+            b.spec.stat.calls += 1
             switch b.timeoutReply {
             case .nullArray: RESPEncoder.nullArray(resp: s.resp, to: &s.out)
             case .nullBulk: RESPEncoder.null(resp: s.resp, to: &s.out)

@@ -12,6 +12,7 @@ public enum RedisValue {
     case hash(HashValue)
     case set(SetValue)
     case zset(ZSetValue)
+    case stream(StreamValue)
 
     /// `TYPE`'s answer (the type table's row name).
     public var typeName: String { stored.row.name }
@@ -40,6 +41,8 @@ public struct EngineConfig: Sendable {
     public var activeExpireEnabled = true
     public var slowlogLogSlowerThan = 10000       // slowlog-log-slower-than (µs; negative disables)
     public var slowlogMaxLen = 128               // slowlog-max-len
+    public var streamNodeMaxBytes = 4096         // stream-node-max-bytes
+    public var streamNodeMaxEntries = 100        // stream-node-max-entries
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts a payload whose CRC64 does not match.
     public var skipChecksumValidation = false
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this long are kept as plain nodes.

@@ -24,6 +24,11 @@ public protocol BorrowedAggregateVisitor {
     mutating func end() throws
     /// A whole intset (ascending, no duplicates), instead of begin/elements/end.
     mutating func intset(_ members: UnsafeBufferPointer<Int64>) throws
+    /// A stream, instead of begin/elements/end: `streamBegin`, each node (its master ID and listpack,
+    /// as stored), then `streamEnd` with the metadata and groups.
+    mutating func streamBegin(nodes: Int) throws
+    mutating func streamNode(master: StreamID, listpack: UnsafeRawBufferPointer) throws
+    mutating func streamEnd(_ meta: RDBStream) throws
 }
 
 extension BorrowedValue {
@@ -104,6 +109,18 @@ struct RDBAggregateWriter: BorrowedAggregateVisitor {
     func intset(_ members: UnsafeBufferPointer<Int64>) throws {
         try w.writeIntsetValue(key: key, sortedMembers: members, expiresAt: expiresAt, idle: idle, freq: freq)
     }
+
+    func streamBegin(nodes: Int) throws {
+        w.beginStreamValue(key: key, nodes: nodes, expiresAt: expiresAt, idle: idle, freq: freq)
+    }
+
+    func streamNode(master: StreamID, listpack: UnsafeRawBufferPointer) throws {
+        try w.appendStreamNode(master: master, listpack: listpack)
+    }
+
+    func streamEnd(_ meta: RDBStream) throws {
+        try w.endStreamValue(meta)
+    }
 }
 
 /// The AOF rewrite as an aggregate visitor: the commands that rebuild the value, 64 items each, as
@@ -115,6 +132,7 @@ public struct AOFAggregateRewriter: BorrowedAggregateVisitor {
     var perItem = 1
     var left = 0
     var inBatch = 0
+    var streamEntries = 0
 
     public init(out: [UInt8], key: UnsafeRawBufferPointer) {
         self.out = out
@@ -161,6 +179,33 @@ public struct AOFAggregateRewriter: BorrowedAggregateVisitor {
     }
 
     public mutating func end() throws {}
+
+    public mutating func streamBegin(nodes: Int) throws { streamEntries = 0 }
+
+    /// One XADD per live entry of the node, read in place.
+    public mutating func streamNode(master: StreamID, listpack: UnsafeRawBufferPointer) throws {
+        var written = 0
+        StreamValue.forEachLiveEntry(master: master, listpack) { ref, b in
+            AOFCommands.appendCommandHead("XADD", key: key, argc: 3 + 2 * ref.numFields, to: &out)
+            var id: [UInt8] = []
+            StreamCommands.appendID(ref.id, to: &id)
+            id.withUnsafeBytes { AOFCommands.appendBulk($0, to: &out) }
+            StreamValue.forEachField(ref, b) { f, v in
+                AOFCommands.appendBulk(f, to: &out)
+                AOFCommands.appendBulk(v, to: &out)
+            }
+            written += 1
+        }
+        streamEntries += written
+    }
+
+    public mutating func streamEnd(_ meta: RDBStream) throws {
+        let k = Array(key)
+        var o: [UInt8] = []
+        swap(&o, &out)
+        try AOFCommands.rewriteStreamTail(key: k, meta, hadEntries: streamEntries > 0) { AOFCommands.append($0, to: &o) }
+        swap(&o, &out)
+    }
 
     public mutating func intset(_ members: UnsafeBufferPointer<Int64>) throws {
         try begin(.intset, count: members.count)

@@ -19,6 +19,7 @@ public final class EngineValueBuilder: RDBElementVisitor {
     var setBuilder = SetValue.Builder()
     var zsetBuilder = ZSetValue.Builder()
     var hashBuilder = HashValue.Builder()
+    var streamBuilder = StreamValue.Builder()
 
     public init(config: EngineConfig) {
         self.config = config
@@ -44,6 +45,14 @@ public final class EngineValueBuilder: RDBElementVisitor {
 
     public func sortedSetMember(_ member: UnsafeRawBufferPointer, score: Double) throws {
         zsetBuilder.member(member, score: score)
+    }
+
+    public func streamNode(_ node: RDBStreamNode) throws {
+        try streamBuilder.node(node)
+    }
+
+    public func streamEnd(_ stream: RDBStream) throws {
+        try streamBuilder.streamEnd(stream)
     }
 
     public func hashField(_ field: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64) throws {

@@ -11,6 +11,7 @@
 //   set     2       11, 2                      2, 11, 20                      intset, hashtable         Set/
 //   zset    3       17, 5                      3, 5, 12, 17                   listpack, skiplist        ZSet/
 //   hash    4       16, 4                      4, 9, 13, 16, 22, 23, 24, 25   listpack, hashtable       Hash/
+//   stream  6       19                         15, 19, 21                     stream                    Stream/
 // (digest: Redis's OBJ_* number that DEBUG DIGEST mixes in; codes from StorageFormat's RDBType.)
 //
 // Adding a type (as the next one, the stream, will):
@@ -33,7 +34,7 @@ import StorageFormat
 
 /// A data type the keyspace holds: the key of its row in the type table.
 public enum StoredTypeID: Int, CaseIterable, Sendable {
-    case string, list, set, zset, hash
+    case string, list, set, zset, hash, stream
 }
 
 /// One row of the type table: what the type is called and how it is stored. Immutable (the
@@ -90,8 +91,12 @@ public enum TypeTable {
                                           RDBType.hashMetadataPreGA, RDBType.hashListpackExPreGA, RDBType.hashMetadata, RDBType.hashListpackEx],
                                    encodings: ["listpack", "hashtable"], folder: "Hash", type: HashValue.self)
 
+    static let stream = TypeTableRow(.stream, name: "stream", digestNumber: 6, written: [RDBType.streamListpacks2],
+                                     read: [RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3],
+                                     encodings: ["stream"], folder: "Stream", blockingCommandPrefixes: ["xread"], type: StreamValue.self)
+
     /// Every row, in StoredTypeID order.
-    public static let rows: [TypeTableRow] = [string, list, set, zset, hash]
+    public static let rows: [TypeTableRow] = [string, list, set, zset, hash, stream]
 
     /// The row of `id`.
     @inline(__always)
@@ -169,6 +174,7 @@ extension RedisValue {
         case .set(let s): return s
         case .zset(let z): return z
         case .hash(let h): return h
+        case .stream(let s): return s
         }
     }
 
@@ -180,8 +186,7 @@ extension RedisValue {
         case .set: return SetValue.self
         case .sortedSet: return ZSetValue.self
         case .hash: return HashValue.self
-        case .stream:
-            throw ValueConversionError(.unsupportedType, "stream values are not supported yet")
+        case .stream: return StreamValue.self
         case .module(let m):
             throw ValueConversionError(.unsupportedType, "module values are not supported (module type '\(m.name)')")
         }
@@ -199,6 +204,7 @@ extension BorrowedValue {
         case .hash: return try HashValue.visitInPlace(object(p), layout, &v)
         case .set: return try SetValue.visitInPlace(object(p), layout, &v)
         case .zset: return try ZSetValue.visitInPlace(object(p), layout, &v)
+        case .stream: return try StreamValue.visitInPlace(object(p), layout, &v)
         case .int, .smallString, .largeString: return false
         }
     }
@@ -208,9 +214,6 @@ extension EngineValueBuilder {
     public func beginValue(_ header: RDBKeyHeader) throws {
         value = nil
         guard let id = TypeTable.byRDBType[Int(header.typeCode)] else {
-            if RDBType.typeName(header.typeCode) == "stream" {
-                throw ValueConversionError(.unsupportedType, "stream values are not supported yet")
-            }
             throw ValueConversionError(.unsupportedType, "module values are not supported")
         }
         building = id
@@ -220,6 +223,7 @@ extension EngineValueBuilder {
         case .set: try setBuilder.begin(header, config: config)
         case .zset: try zsetBuilder.begin(header, config: config)
         case .hash: try hashBuilder.begin(header, config: config)
+        case .stream: try streamBuilder.begin(header, config: config)
         }
     }
 
@@ -230,6 +234,7 @@ extension EngineValueBuilder {
         case .set: value = try setBuilder.end()
         case .zset: value = try zsetBuilder.end()
         case .hash: value = try hashBuilder.end()
+        case .stream: value = try streamBuilder.end()
         }
     }
 }

@@ -162,6 +162,8 @@ public final class ServerConfig {
         e.hllSparseMaxBytes = int("hll-sparse-max-bytes")
         e.slowlogLogSlowerThan = slowlogLogSlowerThan
         e.slowlogMaxLen = slowlogMaxLen
+        e.streamNodeMaxBytes = int("stream-node-max-bytes")
+        e.streamNodeMaxEntries = int("stream-node-max-entries")
         return e
     }
 

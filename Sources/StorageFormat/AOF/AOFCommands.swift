@@ -167,8 +167,18 @@ public enum AOFCommands {
                 flat.append(f.value)
             }
             try batches("HMSET", flat, perItem: 2)
-        case .stream:
-            throw unsupported("a stream")
+        case .stream(let s):
+            var live = 0
+            for n in s.nodes {
+                for e in try StreamNodes.entries(n) where !e.deleted {
+                    var args: [[UInt8]] = [Array("XADD".utf8), key, Array(e.id.description.utf8)]
+                    args.append(contentsOf: e.fieldsAndValues)
+                    try emit(args)
+                    live += 1
+                }
+            }
+            try rewriteStreamTail(key: key, s, hadEntries: live > 0, emit: emit)
+            emitted = true
         case .module(let m):
             throw unsupported("a module value (\(m.name))")
         }
@@ -176,6 +186,37 @@ public enum AOFCommands {
             var ms: [UInt8] = []
             RESPEncoder.appendDecimal(Int(expiresAt), to: &ms)
             try emit([Array("PEXPIREAT".utf8), key, ms])
+        }
+    }
+
+    /// What follows a stream's XADDs in a rewrite, as Redis 7.0's rewriteStreamObject has it: for a
+    /// stream without entries an XADD MAXLEN 0 that leaves it empty, then XSETID with ENTRIESADDED and
+    /// MAXDELETEDID, and each group (XGROUP CREATE … ENTRIESREAD) with its consumers' pending entries
+    /// as XCLAIM … JUSTID FORCE, a consumer with none as XGROUP CREATECONSUMER.
+    public static func rewriteStreamTail(key: [UInt8], _ s: RDBStream, hadEntries: Bool, emit: ([[UInt8]]) throws -> Void) throws {
+        func idText(_ id: StreamID) -> [UInt8] { Array(id.description.utf8) }
+        if !hadEntries {
+            try emit([Array("XADD".utf8), key, Array("MAXLEN".utf8), Array("0".utf8), Array("0-1".utf8), Array("x".utf8), Array("y".utf8)])
+        }
+        try emit([Array("XSETID".utf8), key, idText(s.lastID), Array("ENTRIESADDED".utf8),
+                  Array(String(s.entriesAdded ?? s.length).utf8), Array("MAXDELETEDID".utf8), idText(s.maxDeletedID ?? .zero)])
+        for g in s.groups {
+            try emit([Array("XGROUP".utf8), Array("CREATE".utf8), key, g.name, idText(g.lastDelivered),
+                      Array("ENTRIESREAD".utf8), Array(String(g.entriesRead ?? -1).utf8)])
+            var byID: [StreamID: RDBStreamPending] = [:]
+            for p in g.pending { byID[p.id] = p }
+            for c in g.consumers {
+                if c.pending.isEmpty {
+                    try emit([Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), key, g.name, c.name])
+                    continue
+                }
+                for id in c.pending {
+                    let p = byID[id]
+                    try emit([Array("XCLAIM".utf8), key, g.name, c.name, Array("0".utf8), idText(id), Array("TIME".utf8),
+                              Array(String(p?.deliveryTime ?? 0).utf8), Array("RETRYCOUNT".utf8),
+                              Array(String(p?.deliveryCount ?? 0).utf8), Array("JUSTID".utf8), Array("FORCE".utf8)])
+                }
+            }
         }
     }
 }

@@ -462,17 +462,32 @@ public final class RDBWriter {
     }
 
     func writeStream(_ s: RDBStream, key: [UInt8]?) throws -> UInt8 {
+        writeLength(UInt64(s.nodes.count))
+        for n in s.nodes { n.listpack.withUnsafeBytes { writeStreamNode(n.masterID, $0) } }
+        return try writeStreamMetadata(s, key: key)
+    }
+
+    /// The stream type code this writer's RDB version writes (15, 19 or 21).
+    public var streamTypeCode: UInt8 {
+        let v = options.version
+        return v >= 11 ? RDBType.streamListpacks3 : v >= 10 ? RDBType.streamListpacks2 : RDBType.streamListpacks
+    }
+
+    /// One node: its 16-byte key (master ID, big-endian) and its listpack.
+    func writeStreamNode(_ master: StreamID, _ listpack: UnsafeRawBufferPointer) {
+        var nodeKey = ByteWriter(capacity: 16)
+        nodeKey.appendBE(master.ms)
+        nodeKey.appendBE(master.seq)
+        writeString(nodeKey.bytes)
+        writeString(listpack)
+    }
+
+    /// What follows a stream's nodes: length, IDs, and the consumer groups (`s.nodes` is not read,
+    /// except to find a first ID a model without one lacks).
+    func writeStreamMetadata(_ s: RDBStream, key: [UInt8]?) throws -> UInt8 {
         let v = options.version
         let streamVersion = v >= 11 ? 3 : v >= 10 ? 2 : 1
         let keyText = ByteText.quoted(key ?? [])
-        writeLength(UInt64(s.nodes.count))
-        for n in s.nodes {
-            var nodeKey = ByteWriter(capacity: 16)
-            nodeKey.appendBE(n.masterID.ms)
-            nodeKey.appendBE(n.masterID.seq)
-            writeString(nodeKey.bytes)
-            writeString(n.listpack)
-        }
         writeLength(s.length)
         writeLength(s.lastID.ms)
         writeLength(s.lastID.seq)
@@ -515,7 +530,30 @@ public final class RDBWriter {
             }
             try maybeFlush()
         }
-        return streamVersion == 3 ? RDBType.streamListpacks3 : streamVersion == 2 ? RDBType.streamListpacks2 : RDBType.streamListpacks
+        return streamTypeCode
+    }
+
+    // MARK: - A stream written node by node (the snapshot child's walk)
+
+    /// Starts a stream value of `nodes` nodes under `key`.
+    public func beginStreamValue(key: UnsafeRawBufferPointer, nodes: Int, expiresAt: Int64? = nil, idle: UInt64? = nil,
+                                 freq: UInt8? = nil) {
+        writeKeyOpcodes(expiresAt: expiresAt, idle: idle, freq: freq)
+        out.append(streamTypeCode)
+        writeString(key)
+        writeLength(UInt64(nodes))
+    }
+
+    /// One node of the stream begun, in order.
+    public func appendStreamNode(master: StreamID, listpack: UnsafeRawBufferPointer) throws {
+        writeStreamNode(master, listpack)
+        try maybeFlush()
+    }
+
+    /// Ends the stream begun with its metadata and groups (`meta.nodes` must be empty).
+    public func endStreamValue(_ meta: RDBStream) throws {
+        _ = try writeStreamMetadata(meta, key: nil)
+        try maybeFlush()
     }
 }
 

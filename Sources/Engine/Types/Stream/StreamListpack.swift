@@ -1,0 +1,234 @@
+// StreamListpack: reading and editing one stream node's listpack in place, byte for byte as Redis
+// 7.0 keeps it (FORMATS.md §6.6 and §7.1), so that a node is written to RDB and DUMP as it sits.
+//   header: u32le total bytes, u16le element count (65535 = unknown); entries; 0xFF.
+//   entry: encoding + data, then backlen (the size of encoding + data, 7-bit groups, read right to left).
+// Reads take a base pointer and an offset and allocate nothing; edits work on the node's [UInt8].
+import StorageFormat
+
+/// One listpack element read in place: an integer, or a string at an offset of the node.
+struct LPElement {
+    var isInt: Bool
+    var int: Int64
+    var start: Int
+    var length: Int
+    /// Offset of the next element (or of the terminator).
+    var next: Int
+}
+
+enum StreamListpack {
+    static let headerSize = 6
+
+    /// The element at `p` (which must not be the terminator).
+    @inline(__always)
+    static func read(_ b: UnsafeRawPointer, _ p: Int) -> LPElement {
+        let b0 = b.load(fromByteOffset: p, as: UInt8.self)
+        var e = LPElement(isInt: true, int: 0, start: 0, length: 0, next: 0)
+        let size: Int
+        switch b0 {
+        case 0x00 ... 0x7F:
+            e.int = Int64(b0); size = 1
+        case 0x80 ... 0xBF:
+            e.isInt = false; e.length = Int(b0 & 0x3F); e.start = p + 1; size = 1 + e.length
+        case 0xC0 ... 0xDF:
+            let u = Int64(b0 & 0x1F) << 8 | Int64(b.load(fromByteOffset: p + 1, as: UInt8.self))
+            e.int = u >= 4096 ? u - 8192 : u; size = 2
+        case 0xE0 ... 0xEF:
+            e.isInt = false
+            e.length = Int(b0 & 0x0F) << 8 | Int(b.load(fromByteOffset: p + 1, as: UInt8.self))
+            e.start = p + 2; size = 2 + e.length
+        case 0xF0:
+            e.isInt = false
+            e.length = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: p + 1, as: UInt32.self)))
+            e.start = p + 5; size = 5 + e.length
+        case 0xF1:
+            e.int = Int64(Int16(littleEndian: b.loadUnaligned(fromByteOffset: p + 1, as: Int16.self))); size = 3
+        case 0xF2:
+            let u = UInt32(b.load(fromByteOffset: p + 1, as: UInt8.self)) | UInt32(b.load(fromByteOffset: p + 2, as: UInt8.self)) << 8
+                | UInt32(b.load(fromByteOffset: p + 3, as: UInt8.self)) << 16
+            e.int = Int64(Int32(bitPattern: u << 8) >> 8); size = 4
+        case 0xF3:
+            e.int = Int64(Int32(littleEndian: b.loadUnaligned(fromByteOffset: p + 1, as: Int32.self))); size = 5
+        default: // 0xF4
+            e.int = Int64(littleEndian: b.loadUnaligned(fromByteOffset: p + 1, as: Int64.self)); size = 9
+        }
+        e.next = p + size + backlenSize(size)
+        return e
+    }
+
+    /// The integer at `p` (stream bookkeeping elements are always integers; a string spelling one counts).
+    @inline(__always)
+    static func int(_ b: UnsafeRawPointer, _ p: Int) -> (Int64, Int) {
+        let e = read(b, p)
+        if e.isInt { return (e.int, e.next) }
+        return (StrictInteger.parse(UnsafeRawBufferPointer(start: b + e.start, count: e.length)) ?? 0, e.next)
+    }
+
+    /// Offset of `n` elements after `p`.
+    @inline(__always)
+    static func skip(_ b: UnsafeRawPointer, _ p: Int, _ n: Int) -> Int {
+        var q = p
+        for _ in 0 ..< n { q = read(b, q).next }
+        return q
+    }
+
+    /// Offset of the element before the one at `p` (`p` may be the terminator).
+    @inline(__always)
+    static func prev(_ b: UnsafeRawPointer, _ p: Int) -> Int {
+        var q = p - 1
+        var val = 0
+        var shift = 0
+        while true {
+            let c = b.load(fromByteOffset: q, as: UInt8.self)
+            val |= Int(c & 127) << shift
+            if c & 128 == 0 { break }
+            shift += 7
+            q -= 1
+        }
+        return p - backlenSize(val) - val
+    }
+
+    @inline(__always)
+    static func backlenSize(_ l: Int) -> Int {
+        l <= 127 ? 1 : l < 16383 ? 2 : l < 2_097_151 ? 3 : l < 268_435_455 ? 4 : 5
+    }
+
+    /// Calls `body` with the bytes of element `e` (an integer as its decimal text, on the stack).
+    @inline(__always)
+    static func withBytes<R>(_ b: UnsafeRawPointer, _ e: LPElement, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if !e.isInt { return try body(UnsafeRawBufferPointer(start: b + e.start, count: e.length)) }
+        return try withDecimal(e.int, body)
+    }
+
+    /// `v`'s decimal text, on the stack.
+    @inline(__always)
+    static func withDecimal<R>(_ v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return try withUnsafeMutableBytes(of: &tmp) { buf in
+            var i = 24
+            var m = v.magnitude
+            if m == 0 { i -= 1; buf[i] = 48 }
+            while m > 0 { i -= 1; buf[i] = UInt8(m % 10) + 48; m /= 10 }
+            if v < 0 { i -= 1; buf[i] = UInt8(ascii: "-") }
+            return try body(UnsafeRawBufferPointer(rebasing: buf[i ..< 24]))
+        }
+    }
+
+    /// Whether element `e` equals `bytes` (as lpCompare: an integer compares by its decimal text).
+    @inline(__always)
+    static func equals(_ b: UnsafeRawPointer, _ e: LPElement, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        withBytes(b, e) { $0.elementsEqual(bytes) }
+    }
+
+    // MARK: - Encoding
+
+    /// Appends the encoding of integer `v` (encoding + data + backlen) to `out`.
+    @inline(__always)
+    static func encodeInt(_ v: Int64, into out: inout [UInt8]) {
+        let before = out.count
+        if v >= 0 && v <= 127 {
+            out.append(UInt8(truncatingIfNeeded: v))
+        } else if v >= -4096 && v <= 4095 {
+            let u = v < 0 ? v + 8192 : v
+            out.append(0xC0 | UInt8(truncatingIfNeeded: u >> 8))
+            out.append(UInt8(truncatingIfNeeded: u))
+        } else if v >= -32768 && v <= 32767 {
+            out.append(0xF1)
+            out.append(UInt8(truncatingIfNeeded: v)); out.append(UInt8(truncatingIfNeeded: v >> 8))
+        } else if v >= -8_388_608 && v <= 8_388_607 {
+            out.append(0xF2)
+            out.append(UInt8(truncatingIfNeeded: v)); out.append(UInt8(truncatingIfNeeded: v >> 8))
+            out.append(UInt8(truncatingIfNeeded: v >> 16))
+        } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
+            out.append(0xF3)
+            for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> s)) }
+        } else {
+            out.append(0xF4)
+            for s in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> s)) }
+        }
+        out.append(UInt8(out.count - before))
+    }
+
+    /// Appends the encoding of string `s` (an integer when it spells one strictly, as lpAppend does).
+    static func encodeString(_ s: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        if let v = StrictInteger.parse(s) { encodeInt(v, into: &out); return }
+        let n = s.count
+        let head: Int
+        if n < 64 {
+            out.append(0x80 | UInt8(n)); head = 1
+        } else if n < 4096 {
+            out.append(0xE0 | UInt8(n >> 8)); out.append(UInt8(truncatingIfNeeded: n)); head = 2
+        } else {
+            out.append(0xF0)
+            for sh in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: n >> sh)) }
+            head = 5
+        }
+        out.append(contentsOf: s)
+        appendBacklen(head + n, to: &out)
+    }
+
+    static func appendBacklen(_ l: Int, to out: inout [UInt8]) {
+        switch backlenSize(l) {
+        case 1: out.append(UInt8(l))
+        case 2: out.append(UInt8(l >> 7)); out.append(UInt8(l & 127) | 128)
+        case 3: out.append(UInt8(l >> 14)); out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        case 4:
+            out.append(UInt8(l >> 21)); out.append(UInt8((l >> 14) & 127) | 128)
+            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        default:
+            out.append(UInt8(l >> 28)); out.append(UInt8((l >> 21) & 127) | 128); out.append(UInt8((l >> 14) & 127) | 128)
+            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+        }
+    }
+
+    // MARK: - Editing a node
+
+    /// An empty listpack (header and terminator).
+    static func empty() -> [UInt8] { [7, 0, 0, 0, 0, 0, 0xFF] }
+
+    /// Rewrites the header after an edit that changed the element count by `delta`.
+    @inline(__always)
+    static func fixHeader(_ lp: inout [UInt8], countDelta: Int) {
+        let total = UInt32(lp.count)
+        lp.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: total.littleEndian, toByteOffset: 0, as: UInt32.self)
+            if countDelta != 0 {
+                let c = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self)))
+                if c != 65535 {
+                    let n = UInt16(truncatingIfNeeded: min(c + countDelta, 65535))
+                    raw.storeBytes(of: n.littleEndian, toByteOffset: 4, as: UInt16.self)
+                }
+            }
+        }
+    }
+
+    /// Appends integer `v` as the last element.
+    @inline(__always)
+    static func appendInt(_ lp: inout [UInt8], _ v: Int64) {
+        lp.removeLast()
+        encodeInt(v, into: &lp)
+        lp.append(0xFF)
+        fixHeader(&lp, countDelta: 1)
+    }
+
+    /// Appends string `s` as the last element.
+    static func appendString(_ lp: inout [UInt8], _ s: UnsafeRawBufferPointer) {
+        lp.removeLast()
+        encodeString(s, into: &lp)
+        lp.append(0xFF)
+        fixHeader(&lp, countDelta: 1)
+    }
+
+    /// Replaces the element at `p` with integer `v` (the node may grow or shrink after `p`).
+    static func replaceInt(_ lp: inout [UInt8], at p: Int, _ v: Int64) {
+        let old = lp.withUnsafeBytes { read($0.baseAddress!, p).next } - p
+        var enc: [UInt8] = []
+        enc.reserveCapacity(10)
+        encodeInt(v, into: &enc)
+        if enc.count == old {
+            lp.withUnsafeMutableBytes { raw in for i in 0 ..< old { raw[p + i] = enc[i] } }
+        } else {
+            lp.replaceSubrange(p ..< p + old, with: enc)
+            fixHeader(&lp, countDelta: 0)
+        }
+    }
+}
