@@ -92,7 +92,7 @@ public enum DumpCommands {
     static func dump(_ ctx: CommandContext) {
         guard let v = ctx.lookupRead(ctx.key(1)) else { ctx.null(); return }
         do {
-            ctx.bulk(try payload(v, config: ctx.engine.config))
+            ctx.bulk(try payload(v, config: ctx.config))
         } catch {
             ctx.error("ERR \(error)")
         }

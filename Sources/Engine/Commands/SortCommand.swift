@@ -158,7 +158,7 @@ public enum SortCommand {
                 }
             }
             if outputLength > 0 {
-                let list = RedisValue.list(ListValue(elements: out, config: ctx.engine.config))
+                let list = RedisValue.list(ListValue(elements: out, config: ctx.config))
                 db.set(dst, list)
                 ctx.modified(dst, changes: outputLength)
                 ctx.notify(KeyspaceEventClass.list, "sortstore", dst)

@@ -149,6 +149,8 @@ public struct CommandContext {
     /// The engine's clock for this command (ms), fixed during a command as Redis fixes it.
     @inline(__always) public var now: Int64 { withEngine { $0.now } }
     @inline(__always) public var argc: Int { args.count }
+    /// The engine's settings (encoding limits and the like), read without retaining the engine.
+    @inline(__always) public var config: EngineConfig { withEngine { $0.config } }
     @inline(__always) public var resp: Int { withSession { $0.resp } }
 
     /// Argument `i` as a key or member.
@@ -302,7 +304,10 @@ public struct CommandContext {
     }
 
     /// Marks `key` as having new elements for clients blocked on it (after an LPUSH, ZADD, ...).
-    public func signalReady(_ key: ByteString) { engine.signalKeyAsReady(db: session.db, key: key) }
+    public func signalReady(_ key: ByteString) {
+        let id = withSession { $0.db }
+        withEngine { $0.signalKeyAsReady(db: id, key: key) }
+    }
 
     /// Blocks the session on `keys` until one is ready or `timeout` (absolute ms, 0 = forever) passes.
     /// When a ready key wakes the session, the engine runs the handler again with the same args.

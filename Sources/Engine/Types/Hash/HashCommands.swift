@@ -68,7 +68,7 @@ public enum HashCommands {
         }
         let key = ctx.key(1)
         guard let h = hashForWrite(ctx, key) else { return }
-        let config = ctx.engine.config
+        let config = ctx.config
         // Redis checks every argument's length before setting any (hashTypeTryConversion).
         if h.isListpack {
             for i in 2 ..< ctx.argc where ctx.args[i].count > config.hashMaxListpackValue {
@@ -95,7 +95,7 @@ public enum HashCommands {
             ctx.int(0)
             return
         }
-        h.set(field, ByteString(ctx.args[3]), config: ctx.engine.config)
+        h.set(field, ByteString(ctx.args[3]), config: ctx.config)
         ctx.int(1)
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.hash, "hset", key)
@@ -167,7 +167,7 @@ public enum HashCommands {
             ctx.error(RedisError.overflow)
             return
         }
-        h.set(field, ByteString(integer: sum), config: ctx.engine.config)
+        h.set(field, ByteString(integer: sum), config: ctx.config)
         ctx.int(Int(sum))
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.hash, "hincrby", key)
@@ -199,7 +199,7 @@ public enum HashCommands {
             return
         }
         let text = formatLongDouble(value)
-        h.set(field, ByteString(text), config: ctx.engine.config)
+        h.set(field, ByteString(text), config: ctx.config)
         ctx.bulk(text)
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.hash, "hincrbyfloat", key)

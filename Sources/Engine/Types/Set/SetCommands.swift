@@ -68,7 +68,7 @@ public enum SetCommands {
             ctx.db.set(key, .set(set))
         }
         var added = 0
-        for i in 2 ..< ctx.argc where set.add(ctx.key(i), config: ctx.engine.config) { added += 1 }
+        for i in 2 ..< ctx.argc where set.add(ctx.key(i), config: ctx.config) { added += 1 }
         if added > 0 {
             ctx.modified(key, changes: added)
             ctx.notify(KeyspaceEventClass.set, "sadd", key)
@@ -180,7 +180,7 @@ public enum SetCommands {
             if v >= set.count {
                 // The whole set, in the order a copy of it iterates (ascending for an intset).
                 let copy = SetValue()
-                set.forEach { copy.add($0, config: ctx.engine.config) }
+                set.forEach { copy.add($0, config: ctx.config) }
                 let all = copy.members()
                 ctx.setHeader(all.count)
                 for m in all { ctx.bulk(m) }
@@ -251,7 +251,7 @@ public enum SetCommands {
             ctx.db.set(dstKey, .set(target))
         }
         ctx.modified(srcKey)
-        if target.add(member, config: ctx.engine.config) {
+        if target.add(member, config: ctx.config) {
             ctx.modified(dstKey)
             ctx.notify(KeyspaceEventClass.set, "sadd", dstKey)
         }
@@ -325,7 +325,7 @@ public enum SetCommands {
         }
         if let dst {
             let result = SetValue()
-            for m in matches { result.add(m, config: ctx.engine.config) }
+            for m in matches { result.add(m, config: ctx.config) }
             replyOrStore(ctx, result, dst: dst, event: "sinterstore")
             return
         }
@@ -365,7 +365,7 @@ public enum SetCommands {
 
     static func sunionDiffGeneric(_ ctx: CommandContext, keys: [ByteString], dst: ByteString?, diff: Bool) {
         guard let sets = loadSets(ctx, keys) else { return }
-        let config = ctx.engine.config
+        let config = ctx.config
         let result = SetValue()
         if !diff {
             for case let s? in sets { s.forEach { result.add($0, config: config) } }

@@ -247,7 +247,7 @@ public enum StreamCommands {
                 return nil
             }
         } else if t.approx {
-            var l = 100 * Int64(clamping: ctx.engine.config.streamNodeMaxEntries)
+            var l = 100 * Int64(clamping: ctx.config.streamNodeMaxEntries)
             if l <= 0 { l = 10000 }
             if l > 1_000_000 { l = 1_000_000 }
             t.limit = l
@@ -328,7 +328,7 @@ public enum StreamCommands {
             return
         }
         if found == nil { ctx.db.set(key, .stream(s)) }
-        let config = ctx.engine.config
+        let config = ctx.config
         s.append(id: id, args: ctx.args, from: fieldsAt, maxBytes: config.streamNodeMaxBytes, maxEntries: config.streamNodeMaxEntries)
         let idBytes = idText(id)
         ctx.bulk(idBytes)

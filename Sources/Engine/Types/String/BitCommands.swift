@@ -16,7 +16,7 @@ public enum BitCommands {
 
     /// A bit offset argument (0 ..< proto-max-bulk-len * 8), or nil after replying.
     static func bitOffset(_ ctx: CommandContext, _ i: Int) -> Int? {
-        guard let v = StrictIntegerText.parse(ctx.args[i]), v >= 0, (v >> 3) < Int64(ctx.engine.config.protoMaxBulkLen) else {
+        guard let v = StrictIntegerText.parse(ctx.args[i]), v >= 0, (v >> 3) < Int64(ctx.config.protoMaxBulkLen) else {
             ctx.error(badOffset)
             return nil
         }

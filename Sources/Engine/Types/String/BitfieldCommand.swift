@@ -54,7 +54,7 @@ public enum BitfieldCommand {
             return nil
         }
         if useHash { v = v &* Int64(bits) }
-        if v < 0 || (v >> 3) >= Int64(ctx.engine.config.protoMaxBulkLen) {
+        if v < 0 || (v >> 3) >= Int64(ctx.config.protoMaxBulkLen) {
             ctx.error(BitCommands.badOffset)
             return nil
         }

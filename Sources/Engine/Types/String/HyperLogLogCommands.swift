@@ -51,7 +51,7 @@ public enum HyperLogLogCommands {
 
     static func pfadd(_ ctx: CommandContext) {
         let key = ctx.key(1)
-        let maxBytes = ctx.engine.config.hllSparseMaxBytes
+        let maxBytes = ctx.config.hllSparseMaxBytes
         var updated = 0
         var corrupt = false
         func addAll(_ s: inout [UInt8]) {
@@ -132,7 +132,7 @@ public enum HyperLogLogCommands {
             if !existed { ctx.db.set(key, .string(.raw(ByteString(s)))) }
             return ctx.error(HyperLogLog.invalidObject)
         }
-        let maxBytes = ctx.engine.config.hllSparseMaxBytes
+        let maxBytes = ctx.config.hllSparseMaxBytes
         for j in 0 ..< HyperLogLog.registerCount where max[j] != 0 {
             _ = HyperLogLog.set(&s, j, max[j], maxBytes: maxBytes)
         }
@@ -234,7 +234,7 @@ public enum HyperLogLogCommands {
         // Test 2: approximation error, dense and sparse side by side.
         for i in HyperLogLog.headerSize ..< dense.count { dense[i] = 0 }
         var sparse = HyperLogLog.makeEmpty()
-        let maxBytes = ctx.engine.config.hllSparseMaxBytes
+        let maxBytes = ctx.config.hllSparseMaxBytes
         let relerr = 1.04 / Double(HyperLogLog.registerCount).squareRoot()
         var checkpoint: Int64 = 1
         let seed = UInt64.random(in: 0 ... UInt64.max, using: &rng)

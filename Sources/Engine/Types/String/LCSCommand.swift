@@ -45,7 +45,7 @@ public enum LCSCommand {
         // rather than trying to allocate it.
         let (cells, o1) = (alen + 1).multipliedReportingOverflow(by: width)
         let (bytes, o2) = cells.multipliedReportingOverflow(by: MemoryLayout<UInt32>.size)
-        if o1 || o2 || bytes > ctx.engine.config.protoMaxBulkLen {
+        if o1 || o2 || bytes > ctx.config.protoMaxBulkLen {
             return ctx.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         }
         var dp = [UInt32](repeating: 0, count: (alen + 1) * width)

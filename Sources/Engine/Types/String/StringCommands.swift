@@ -61,7 +61,7 @@ public enum StringCommands {
     /// Redis's checkStringLength: would `size + append` bytes exceed proto-max-bulk-len? Replies if so.
     static func exceedsMaxLength(_ ctx: CommandContext, _ size: Int, _ append: Int) -> Bool {
         let (total, overflow) = size.addingReportingOverflow(append)
-        if overflow || total > ctx.engine.config.protoMaxBulkLen {
+        if overflow || total > ctx.config.protoMaxBulkLen {
             ctx.error(tooLong)
             return true
         }
@@ -152,9 +152,10 @@ public enum StringCommands {
     /// Stores a string the way SET does: removes the old TTL unless `keepTTL`, then sets `expireAt`.
     static func store(_ ctx: CommandContext, _ key: ByteString, _ value: StringValue, keepTTL: Bool = false,
                       expireAt: Int64? = nil, event: StaticString = "set") {
-        let db = ctx.db
-        db.set(key, .string(value), keepTTL: keepTTL)
-        if let at = expireAt { db.setExpire(key, at: at) }
+        ctx.withDB { db in
+            db.set(key, .string(value), keepTTL: keepTTL)
+            if let at = expireAt { db.setExpire(key, at: at) }
+        }
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.string, event, key)
         if expireAt != nil { ctx.notify(KeyspaceEventClass.generic, "expire", key) }

@@ -387,7 +387,7 @@ public enum GeoCommands {
                 ZSetCommands.finishStore(ctx, dst, nil, event: event)
                 return
             }
-            ctx.db.set(dst, .zset(ZSetValue(entries: entries, config: ctx.engine.config)))
+            ctx.db.set(dst, .zset(ZSetValue(entries: entries, config: ctx.config)))
             ctx.notify(KeyspaceEventClass.zset, event, dst)
             ctx.modified(dst, changes: returned)
             ctx.signalReady(dst)

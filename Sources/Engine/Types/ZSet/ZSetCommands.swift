@@ -315,7 +315,7 @@ public enum ZSetCommands {
             zset = ZSetValue()
             ctx.db.set(key, .zset(zset))
         }
-        let config = ctx.engine.config
+        let config = ctx.config
         for (n, j) in stride(from: idx, to: ctx.argc, by: 2).enumerated() {
             var score = scores[n]
             let member = ctx.key(j + 1)
@@ -506,7 +506,7 @@ public enum ZSetCommands {
             var entries: [ZSetEntry] = []
             entries.reserveCapacity(n)
             zset.forEach(fromRank: start, count: n, reverse: reverse) { m, s in entries.append(ZSetEntry(member: m, score: s)) }
-            finishStore(ctx, dst, entries.isEmpty ? nil : ZSetValue(entries: entries, config: ctx.engine.config), event: "zrangestore")
+            finishStore(ctx, dst, entries.isEmpty ? nil : ZSetValue(entries: entries, config: ctx.config), event: "zrangestore")
             return
         }
         let resp3 = ctx.resp >= 3
@@ -885,7 +885,7 @@ public enum ZSetCommands {
 
         if let dst {
             let event: StaticString = op == .union ? "zunionstore" : op == .inter ? "zinterstore" : "zdiffstore"
-            finishStore(ctx, dst, result.isEmpty ? nil : ZSetValue(entries: result, config: ctx.engine.config), event: event)
+            finishStore(ctx, dst, result.isEmpty ? nil : ZSetValue(entries: result, config: ctx.config), event: event)
             return
         }
         if cardinalityOnly {
