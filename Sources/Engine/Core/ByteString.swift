@@ -79,6 +79,16 @@ public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertibl
         }
     }
 
+    /// Takes `bytes` as they are, spare capacity included: for a string edited in place (APPEND,
+    /// SETRANGE, SETBIT), whose room to grow is kept as Redis keeps an sds string's free space.
+    @inlinable public init(keepingCapacity bytes: [UInt8]) {
+        if bytes.count <= 14 {
+            self = ByteString(bytes)
+        } else {
+            repr = .large(bytes)
+        }
+    }
+
     @inlinable public init(_ bytes: ArraySlice<UInt8>) {
         self = bytes.withUnsafeBytes { ByteString($0) }
     }

@@ -249,7 +249,7 @@ public enum HashCommands {
             if h.isListpack {
                 for i in 0 ..< n {
                     if i & 1023 == 0 && ctx.outputOverLimit { return }
-                    let p = h.pairs[Int.random(in: 0 ..< size)]
+                    let p = h.pairs[EngineRandom.int(in: 0 ..< size)]
                     emit(p.field, p.value)
                 }
             } else {
@@ -273,7 +273,7 @@ public enum HashCommands {
             all.reserveCapacity(size)
             h.forEach { all.append(($0, $1)) }
             for i in 0 ..< n {
-                all.swapAt(i, Int.random(in: i ..< size))
+                all.swapAt(i, EngineRandom.int(in: i ..< size))
                 emit(all[i].field, all[i].value)
             }
             return

@@ -51,7 +51,8 @@ public final class HashValue {
     /// A random field and value, or nil when empty.
     func randomPair() -> (field: ByteString, value: ByteString)? {
         if let t = table { return t.randomElement().map { ($0.key, $0.value) } }
-        return pairs.randomElement()
+        var g = EngineRandom()
+        return pairs.randomElement(using: &g)
     }
 
     // MARK: - Writing

@@ -152,7 +152,7 @@ public enum SetCommands {
         if n * 3 > set.count {
             // Many of them: shuffle a copy and take a prefix.
             var all = set.members()
-            for i in 0 ..< n { all.swapAt(i, Int.random(in: i ..< all.count)) }
+            for i in 0 ..< n { all.swapAt(i, EngineRandom.int(in: i ..< all.count)) }
             return Array(all[0 ..< n])
         }
         var seen = Set<ByteString>()

@@ -91,7 +91,8 @@ public final class SetValue {
     /// A random member, or nil when empty.
     public func randomMember() -> ByteString? {
         if isIntset {
-            guard let v = intset.randomElement() else { return nil }
+            var g = EngineRandom()
+            guard let v = intset.randomElement(using: &g) else { return nil }
             return ByteString(integer: v)
         }
         return table!.randomElement(rehashSteps: Self.randomRehashSteps)?.key
@@ -104,7 +105,7 @@ public final class SetValue {
     public func popRandom() -> ByteString? {
         if isIntset {
             guard !intset.isEmpty else { return nil }
-            return ByteString(integer: intset.remove(at: Int.random(in: 0 ..< intset.count)))
+            return ByteString(integer: intset.remove(at: EngineRandom.int(in: 0 ..< intset.count)))
         }
         guard let k = table!.randomElement(rehashSteps: Self.randomRehashSteps)?.key else { return nil }
         table!.removeValue(forKey: k)

@@ -277,6 +277,14 @@ public enum StringCommands {
 
     // MARK: - Editing in place
 
+    /// Room for `extra` more bytes, grown as Redis grows an sds string: double the needed length
+    /// below 1 MiB, 1 MiB more above it (so repeated appends copy rarely).
+    static func makeRoom(_ bytes: inout [UInt8], _ extra: Int) {
+        let need = bytes.count + extra
+        if bytes.capacity >= need { return }
+        bytes.reserveCapacity(need < 1 << 20 ? need * 2 : need + (1 << 20))
+    }
+
     /// Replaces the string under an existing `key` with the `raw` result of `edit` on its bytes,
     /// editing the buffer in place when it is not shared. Keeps the TTL. Returns the new length.
     @discardableResult
@@ -292,7 +300,7 @@ public enum StringCommands {
             v = .string(.int(0)) // drop the table's reference so `bytes` is uniquely owned
             edit(&bytes)
             length = bytes.count
-            v = .string(.raw(ByteString(bytes)))
+            v = .string(.raw(ByteString(keepingCapacity: bytes)))
         }
         return length
     }
@@ -300,19 +308,26 @@ public enum StringCommands {
     static func append(_ ctx: CommandContext) {
         let key = ctx.key(1)
         let tail = ctx.args[2]
+        // Only the length is taken from the lookup: its copy of the value must be gone before the edit,
+        // which then grows the table's bytes in place instead of copying the whole string.
+        let length: Int?
         switch ctx.lookupWrite(key) {
-        case nil:
-            store(ctx, key, StringValue(tail), event: "append")
-            ctx.integer(tail.count)
-        case .string(let s)?:
-            if exceedsMaxLength(ctx, s.count, tail.count) { return }
-            let n = editRaw(ctx.db, key) { $0.append(contentsOf: tail) }
-            ctx.modified(key)
-            ctx.notify(KeyspaceEventClass.string, "append", key)
-            ctx.integer(n)
-        default:
-            ctx.wrongType()
+        case nil: length = nil
+        case .string(let s)?: length = s.count
+        default: return ctx.wrongType()
         }
+        guard let length else {
+            store(ctx, key, StringValue(tail), event: "append")
+            return ctx.integer(tail.count)
+        }
+        if exceedsMaxLength(ctx, length, tail.count) { return }
+        let n = editRaw(ctx.db, key) { bytes in
+            StringCommands.makeRoom(&bytes, tail.count)
+            bytes.append(contentsOf: tail)
+        }
+        ctx.modified(key)
+        ctx.notify(KeyspaceEventClass.string, "append", key)
+        ctx.integer(n)
     }
 
     static func strlen(_ ctx: CommandContext) {
@@ -407,7 +422,14 @@ public enum StringCommands {
         let offset = Int(offset64)
         let key = ctx.key(1)
         let value = ctx.args[3]
+        // As APPEND: only the length comes out of the lookup, so the edit works in place.
+        let length: Int?
         switch ctx.lookupWrite(key) {
+        case nil: length = nil
+        case .string(let s)?: length = s.count
+        default: return ctx.wrongType()
+        }
+        switch length {
         case nil:
             if value.isEmpty { return ctx.integer(0) }
             if exceedsMaxLength(ctx, offset, value.count) { return }
@@ -417,11 +439,12 @@ public enum StringCommands {
             ctx.modified(key)
             ctx.notify(KeyspaceEventClass.string, "setrange", key)
             ctx.integer(bytes.count)
-        case .string(let s)?:
-            if value.isEmpty { return ctx.integer(s.count) }
+        case let count?:
+            if value.isEmpty { return ctx.integer(count) }
             if exceedsMaxLength(ctx, offset, value.count) { return }
             let n = editRaw(ctx.db, key) { bytes in
                 if bytes.count < offset + value.count {
+                    StringCommands.makeRoom(&bytes, offset + value.count - bytes.count)
                     bytes.append(contentsOf: repeatElement(0, count: offset + value.count - bytes.count))
                 }
                 bytes.replaceSubrange(offset ..< offset + value.count, with: value)
@@ -429,8 +452,6 @@ public enum StringCommands {
             ctx.modified(key)
             ctx.notify(KeyspaceEventClass.string, "setrange", key)
             ctx.integer(n)
-        default:
-            ctx.wrongType()
         }
     }
 }

@@ -713,7 +713,7 @@ public enum ZSetCommands {
         }
         guard let found = fetch(ctx, ctx.key(1)) else { return }
         guard let zset = found else { ctx.null(); return }
-        ctx.bulk(zset.entry(atRank: Int.random(in: 0 ..< zset.count)).member)
+        ctx.bulk(zset.entry(atRank: EngineRandom.int(in: 0 ..< zset.count)).member)
     }
 
     static func zrandmemberWithCount(_ ctx: CommandContext, _ l: Int64, withScores: Bool) {
@@ -731,7 +731,7 @@ public enum ZSetCommands {
             ctx.arrayHeader(withScores && !resp3 ? n * 2 : n)
             for i in 0 ..< n {
                 if i & 1023 == 0 && ctx.outputOverLimit { return }
-                emit(zset.entry(atRank: Int.random(in: 0 ..< size)))
+                emit(zset.entry(atRank: EngineRandom.int(in: 0 ..< size)))
             }
             return
         }
@@ -747,11 +747,11 @@ public enum ZSetCommands {
             var seen = Set<Int>()
             ranks.removeAll(keepingCapacity: true)
             while ranks.count < n {
-                let r = Int.random(in: 0 ..< size)
+                let r = EngineRandom.int(in: 0 ..< size)
                 if seen.insert(r).inserted { ranks.append(r) }
             }
         } else {
-            for i in 0 ..< n { ranks.swapAt(i, Int.random(in: i ..< size)) }
+            for i in 0 ..< n { ranks.swapAt(i, EngineRandom.int(in: i ..< size)) }
             ranks.removeLast(size - n)
         }
         ctx.arrayHeader(withScores && !resp3 ? n * 2 : n)

@@ -54,9 +54,11 @@ struct ZSkipList {
         return xs < s || (xs == s && member[Int(x)] < m)
     }
 
+    /// A node height: each level above the first with probability 1/4, as Redis draws them.
     static func randomLevel() -> Int {
         var level = 1
-        while level < maxLevel && UInt32.random(in: 0 ..< 0xFFFF) < 0x3FFF { level += 1 }
+        var g = EngineRandom()
+        while level < maxLevel && g.next() >> 48 < 0x3FFF { level += 1 }
         return level
     }
 
