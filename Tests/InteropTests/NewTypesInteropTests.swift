@@ -4,7 +4,10 @@
 // files (SAVE, loaded at start), AOF directories (with and without an RDB preamble, before and after
 // BGREWRITEAOF) and DUMP/RESTORE payloads. Sameness is judged by DEBUG DIGEST (the whole dataset),
 // DEBUG DIGEST-VALUE per key, and the raw reply bytes of XINFO STREAM FULL (which also shows the
-// consumer groups the digest leaves out), PFCOUNT, GEOPOS, PEXPIRETIME and DUMP.
+// consumer groups the digest leaves out), PFCOUNT, GEOPOS, PEXPIRETIME and DUMP. Loading servers run
+// with sanitize-dump-payload yes (Redis then validates every listpack, node and PEL it reads), Redis's
+// redis-check-rdb and redis-check-aof check Cairn's files, and loaded values are written to afterwards
+// on both sides to show they behave alike too.
 import Foundation
 import Testing
 import TestSupport
@@ -170,6 +173,21 @@ private enum NewTypesDataset {
         c.append(["XDEL", "s:setid", "3-3"])
         c.append(["XSETID", "s:setid", "50-0", "ENTRIESADDED", "100", "MAXDELETEDID", "40-0"])
         c.append(["XGROUP", "CREATE", "s:setid", "late", "0", "ENTRIESREAD", "1"])
+        // s:ints: values of every listpack integer width and sign, non-canonical numbers kept as
+        // strings, an entry bigger than stream-node-max-bytes, IDs with huge jumps up to the largest.
+        let numbers = ["0", "-1", "127", "128", "-4096", "4095", "-32768", "32767", "8388607", "-8388608", "2147483647",
+                       "-2147483648", "9223372036854775807", "-9223372036854775808", "18446744073709551615", "007", "-0",
+                       "1e5", " 1", "+1", "3.14"]
+        for (i, n) in numbers.enumerated() { c.append(["XADD", "s:ints", "\(i + 1)-\(i)", n, n, "i\(i)", String(i * 1_000_003)]) }
+        c.append(["XADD", "s:ints", "100-0", "huge", String(repeating: "0123456789", count: 600), "tail", "1"])
+        c.append(["XADD", "s:ints", "101-0", "after", "huge"])
+        c.append(["XADD", "s:ids", "1-0", "a", "1"])
+        c.append(["XADD", "s:ids", "1-18446744073709551615", "a", "2"])
+        c.append(["XADD", "s:ids", "4294967296-0", "a", "3"])
+        c.append(["XADD", "s:ids", "9007199254740993-7", "a", "4"])
+        c.append(["XADD", "s:ids", "18446744073709551615-0", "a", "5"])
+        c.append(["XGROUP", "CREATE", "s:ids", "all", "0"])
+        c.append(["XREADGROUP", "GROUP", "all", "x", "COUNT", "3", "STREAMS", "s:ids", ">"])
         // HyperLogLog: sparse (cached cardinality and not), dense, merged.
         c.append(["PFADD", "hll:sparse"] + (0 ..< 40).map { "elem-\($0)" })
         c.append(["PFCOUNT", "hll:sparse"])
@@ -241,6 +259,34 @@ private enum NewTypesDataset {
         try s.must(["PFCOUNT", "hll:sparse", "hll:nocache"])
         try s.must(["GEOADD", "geo:auto", "-179.5", "-85", "\(tag)p1", "179.5", "85", "\(tag)p2"])
         try s.must(["BITFIELD", "bf:auto", "INCRBY", "i12", "#3", "\(tag.count + 100)", "SET", "u33", "70", "123456789"])
+    }
+
+    /// Writes to the loaded values (explicit IDs), run on both servers after a load: the loaded
+    /// values must behave alike too (a sparse HLL promoted to dense, nodes appended to and trimmed,
+    /// groups read from and claimed).
+    static func followUpCommands() -> [[String]] {
+        var c: [[String]] = []
+        c.append(["PFADD", "hll:sparse"] + (0 ..< 1500).map { "more-\($0)" })
+        c.append(["PFADD", "hll:nocache", "x", "y"])
+        c.append(["PFADD", "hll:dense", "z1", "z2", "z3"])
+        c.append(["PFMERGE", "hll:merged2", "hll:merged", "hll:dense"])
+        c.append(["PFCOUNT", "hll:sparse"])
+        c.append(["GEOADD", "geo:pts", "-179.99", "-85.05", "deep-south", "13.361389", "38.115556", "Palermo"])
+        c.append(["ZREM", "geo:big", "m3", "m5"])
+        c.append(["BITFIELD", "bf", "OVERFLOW", "WRAP", "INCRBY", "u16", "13", "65000", "INCRBY", "i64", "100", "1"])
+        c.append(["XADD", "s:big", "2000-0", "f9", "v"])
+        c.append(["XDEL", "s:big", "1100-0", "1101-1"])
+        c.append(["XTRIM", "s:big", "MINID", "1040"])
+        c.append(["XADD", "s:emptied", "6-0", "b", "2"])
+        c.append(["XADD", "s:empty", "7-0", "c", "3"])
+        c.append(["XREADGROUP", "GROUP", "g0", "new", "STREAMS", "s:empty", ">"])
+        c.append(["XREADGROUP", "GROUP", "g2", "frank", "COUNT", "3", "STREAMS", "s:groups", ">"])
+        c.append(["XACK", "s:groups", "g1", "102-0", "108-0"])
+        c.append(["XCLAIM", "s:groups", "g1", "erin", "0", "109-0", "JUSTID"])
+        c.append(["XAUTOCLAIM", "s:groups", "g3", "dave2", "0", "0-0", "COUNT", "4"])
+        c.append(["XADD", "s:setid", "51-0", "d", "4"])
+        c.append(["XADD", "s:ints", "102-0", "i", "-9223372036854775808"])
+        return c
     }
 
     static func run(_ cmds: [[String]], on s: InteropServer) throws { for c in cmds { try s.must(c) } }
@@ -368,6 +414,10 @@ private func expectSameDataset(_ a: InteropServer, _ b: InteropServer, streams: 
     return keysA.count
 }
 
+/// A loading or RESTOREing server checks every value's encoding deeply (Redis validates each
+/// listpack, stream node, consumer group and PEL it reads, and refuses the file or payload otherwise).
+private let deepChecks = ["--sanitize-dump-payload", "yes"]
+
 /// A writer's AOF options. appendfsync always: each command is in the file before its reply (with
 /// everysec either server may put off a write while a background fsync runs, so a copy taken right
 /// after a reply could miss the last commands).
@@ -381,7 +431,7 @@ private func startOnCopyOfAOF(_ source: InteropServer, cairn: Bool) throws -> In
     let dir = try makeTempDir("cairn-newtypes-aof")
     try copyTree(source.dir + "/appendonlydir", dir + "/appendonlydir")
     do {
-        return try InteropServer(cairn: cairn, dir: dir, owningDir: true, extra: ["--appendonly", "yes"])
+        return try InteropServer(cairn: cairn, dir: dir, owningDir: true, extra: ["--appendonly", "yes"] + deepChecks)
     } catch {
         removeTree(dir)
         throw error
@@ -393,7 +443,7 @@ private func startOnCopyOfRDB(_ source: InteropServer, cairn: Bool) throws -> In
     let dir = try makeTempDir("cairn-newtypes-rdb")
     try FileManager.default.copyItem(atPath: source.dir + "/dump.rdb", toPath: dir + "/dump.rdb")
     do {
-        return try InteropServer(cairn: cairn, dir: dir, owningDir: true)
+        return try InteropServer(cairn: cairn, dir: dir, owningDir: true, extra: deepChecks)
     } catch {
         removeTree(dir)
         throw error
@@ -424,7 +474,7 @@ struct NewTypesInteropTests {
                 #expect(rr == rc, "\(cmd.joined(separator: " ")): redis \(rr) vs cairn \(rc)")
             }
             // Groups hold delivery and seen times (the servers' clocks): their DUMPs differ by those.
-            let hasGroups = key == "s:groups" || key == "s:empty" || key == "s:setid"
+            let hasGroups = ["s:groups", "s:empty", "s:setid", "s:ids"].contains(key)
             if !hasGroups {
                 let rr = try redis.run("DUMP", key), rc = try cairn.run("DUMP", key)
                 #expect(rr == rc, "DUMP \(key): redis \(rr.debugDescription.prefix(400)) vs cairn \(rc.debugDescription.prefix(400))")
@@ -460,6 +510,8 @@ struct NewTypesInteropTests {
         #expect(try redis.run("SAVE") == "+OK\r\n")
         let cairn = try startOnCopyOfRDB(redis, cairn: true)
         try expectSameDataset(redis, cairn, dumps: true, "redis dump.rdb loaded by cairn")
+        for server in [redis, cairn] { try NewTypesDataset.run(NewTypesDataset.followUpCommands(), on: server) }
+        try expectSameDataset(redis, cairn, streams: .maskAllTimes, "redis dump.rdb loaded by cairn, then written to")
     }
 
     /// 2. RDB, Cairn → Redis: the dataset built on Cairn by the commands, SAVEd; redis-check-rdb
@@ -474,6 +526,8 @@ struct NewTypesInteropTests {
         #expect(check.status == 0, "redis-check-rdb: \(String(decoding: check.out, as: UTF8.self)) \(check.err)")
         let redis = try startOnCopyOfRDB(cairn, cairn: false)
         try expectSameDataset(cairn, redis, dumps: true, "cairn dump.rdb loaded by redis")
+        for server in [cairn, redis] { try NewTypesDataset.run(NewTypesDataset.followUpCommands(), on: server) }
+        try expectSameDataset(cairn, redis, streams: .maskAllTimes, "cairn dump.rdb loaded by redis, then written to")
 
         // Redis's file → Cairn → Cairn's SAVE → Redis.
         let redis2 = try InteropServer(cairn: false)
@@ -556,6 +610,12 @@ struct NewTypesInteropTests {
         let manifest = try String(contentsOfFile: cairn.dir + "/appendonlydir/appendonly.aof.manifest", encoding: .utf8)
         #expect(manifest.contains(preamble ? ".base.rdb" : ".base.aof"), "\(manifest)")
         try expectLoadersAgree(cairn, "cairn AOF (rewritten, preamble \(preamble))")
+        // redis-check-aof finds Cairn's whole multi-part AOF (manifest, BASE, INCR) valid.
+        if let checkAOF = which("redis-check-aof") {
+            let r = try runProcess(checkAOF, [cairn.dir + "/appendonlydir/appendonly.aof.manifest"])
+            let out = String(decoding: r.out, as: UTF8.self)
+            #expect(r.status == 0 && out.contains("All AOF files and manifest are valid"), "redis-check-aof: \(out) \(r.err)")
+        }
     }
 
     /// 3+4 side by side: Redis and Cairn, each with appendonly on, run the same explicit-ID commands;
@@ -592,7 +652,7 @@ struct NewTypesInteropTests {
     @Test(arguments: [false, true])
     func dumpRestoreBothWays(fromCairn: Bool) throws {
         let source = try InteropServer(cairn: fromCairn)
-        let target = try InteropServer(cairn: !fromCairn)
+        let target = try InteropServer(cairn: !fromCairn, extra: deepChecks)
         try NewTypesDataset.run(NewTypesDataset.explicitCommands(), on: source)
         try NewTypesDataset.runAutoCommands(on: source)
         let keys = bulkList(try source.send(["KEYS", "*"]))
@@ -611,5 +671,7 @@ struct NewTypesInteropTests {
             #expect(r == "+OK\r\n", "RESTORE \(key) on \(target.name): \(r)")
         }
         try expectSameDataset(source, target, dumps: true, "DUMP on \(source.name), RESTORE on \(target.name)")
+        for server in [source, target] { try NewTypesDataset.run(NewTypesDataset.followUpCommands(), on: server) }
+        try expectSameDataset(source, target, streams: .maskAllTimes, "RESTOREd on \(target.name), then written to")
     }
 }
