@@ -439,11 +439,11 @@ private func startOnCopyOfAOF(_ source: InteropServer, cairn: Bool) throws -> In
 }
 
 /// Copies `source`'s dump.rdb into a new folder and starts a server of the given kind on it.
-private func startOnCopyOfRDB(_ source: InteropServer, cairn: Bool) throws -> InteropServer {
+private func startOnCopyOfRDB(_ source: InteropServer, cairn: Bool, extra: [String] = []) throws -> InteropServer {
     let dir = try makeTempDir("cairn-newtypes-rdb")
     try FileManager.default.copyItem(atPath: source.dir + "/dump.rdb", toPath: dir + "/dump.rdb")
     do {
-        return try InteropServer(cairn: cairn, dir: dir, owningDir: true, extra: deepChecks)
+        return try InteropServer(cairn: cairn, dir: dir, owningDir: true, extra: deepChecks + extra)
     } catch {
         removeTree(dir)
         throw error
@@ -517,28 +517,31 @@ struct NewTypesInteropTests {
     /// 2. RDB, Cairn → Redis: the dataset built on Cairn by the commands, SAVEd; redis-check-rdb
     /// accepts the file and redis-server started on it holds what Cairn holds. Then the same for a
     /// Cairn that loaded Redis's own file (so it writes back what it read).
-    @Test func cairnRDBLoadsIntoRedis() throws {
-        let cairn = try InteropServer(cairn: true)
+    /// With rdbcompression yes and no (on both: DUMP payloads follow the setting too).
+    @Test(arguments: ["yes", "no"])
+    func cairnRDBLoadsIntoRedis(compression: String) throws {
+        let options = ["--rdbcompression", compression]
+        let cairn = try InteropServer(cairn: true, extra: options)
         try NewTypesDataset.run(NewTypesDataset.explicitCommands(), on: cairn)
         try NewTypesDataset.runAutoCommands(on: cairn)
         #expect(try cairn.run("SAVE") == "+OK\r\n")
         let check = try runProcess(which("redis-check-rdb")!, [cairn.dir + "/dump.rdb"])
         #expect(check.status == 0, "redis-check-rdb: \(String(decoding: check.out, as: UTF8.self)) \(check.err)")
-        let redis = try startOnCopyOfRDB(cairn, cairn: false)
-        try expectSameDataset(cairn, redis, dumps: true, "cairn dump.rdb loaded by redis")
+        let redis = try startOnCopyOfRDB(cairn, cairn: false, extra: options)
+        try expectSameDataset(cairn, redis, dumps: true, "cairn dump.rdb (rdbcompression \(compression)) loaded by redis")
         for server in [cairn, redis] { try NewTypesDataset.run(NewTypesDataset.followUpCommands(), on: server) }
         try expectSameDataset(cairn, redis, streams: .maskAllTimes, "cairn dump.rdb loaded by redis, then written to")
 
         // Redis's file → Cairn → Cairn's SAVE → Redis.
-        let redis2 = try InteropServer(cairn: false)
+        let redis2 = try InteropServer(cairn: false, extra: options)
         try NewTypesDataset.run(NewTypesDataset.explicitCommands(), on: redis2)
         try NewTypesDataset.runAutoCommands(on: redis2)
         #expect(try redis2.run("SAVE") == "+OK\r\n")
-        let cairn2 = try startOnCopyOfRDB(redis2, cairn: true)
+        let cairn2 = try startOnCopyOfRDB(redis2, cairn: true, extra: options)
         #expect(try cairn2.run("SAVE") == "+OK\r\n")
         let check2 = try runProcess(which("redis-check-rdb")!, [cairn2.dir + "/dump.rdb"])
         #expect(check2.status == 0, "redis-check-rdb: \(String(decoding: check2.out, as: UTF8.self))")
-        let redis3 = try startOnCopyOfRDB(cairn2, cairn: false)
+        let redis3 = try startOnCopyOfRDB(cairn2, cairn: false, extra: options)
         try expectSameDataset(redis2, redis3, dumps: true, "redis → cairn → redis")
     }
 
