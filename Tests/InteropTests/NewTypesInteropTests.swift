@@ -503,13 +503,16 @@ struct NewTypesInteropTests {
 
     /// 1. RDB, Redis → Cairn: Redis SAVEs the dataset; cairn-server started on a copy of dump.rdb
     /// holds the same data, groups, times and metadata.
-    @Test func redisRDBLoadsIntoCairn() throws {
-        let redis = try InteropServer(cairn: false)
+    /// With rdbcompression yes and no, and rdbchecksum no (a zero checksum) for the latter.
+    @Test(arguments: ["yes", "no"])
+    func redisRDBLoadsIntoCairn(compression: String) throws {
+        let options = ["--rdbcompression", compression, "--rdbchecksum", compression]
+        let redis = try InteropServer(cairn: false, extra: options)
         try NewTypesDataset.run(NewTypesDataset.explicitCommands(), on: redis)
         try NewTypesDataset.runAutoCommands(on: redis)
         #expect(try redis.run("SAVE") == "+OK\r\n")
-        let cairn = try startOnCopyOfRDB(redis, cairn: true)
-        try expectSameDataset(redis, cairn, dumps: true, "redis dump.rdb loaded by cairn")
+        let cairn = try startOnCopyOfRDB(redis, cairn: true, extra: options)
+        try expectSameDataset(redis, cairn, dumps: true, "redis dump.rdb (rdbcompression \(compression)) loaded by cairn")
         for server in [redis, cairn] { try NewTypesDataset.run(NewTypesDataset.followUpCommands(), on: server) }
         try expectSameDataset(redis, cairn, streams: .maskAllTimes, "redis dump.rdb loaded by cairn, then written to")
     }
@@ -517,10 +520,11 @@ struct NewTypesInteropTests {
     /// 2. RDB, Cairn → Redis: the dataset built on Cairn by the commands, SAVEd; redis-check-rdb
     /// accepts the file and redis-server started on it holds what Cairn holds. Then the same for a
     /// Cairn that loaded Redis's own file (so it writes back what it read).
-    /// With rdbcompression yes and no (on both: DUMP payloads follow the setting too).
+    /// With rdbcompression yes and no (on both: DUMP payloads follow the setting too), and rdbchecksum
+    /// no (a zero checksum) for the latter.
     @Test(arguments: ["yes", "no"])
     func cairnRDBLoadsIntoRedis(compression: String) throws {
-        let options = ["--rdbcompression", compression]
+        let options = ["--rdbcompression", compression, "--rdbchecksum", compression]
         let cairn = try InteropServer(cairn: true, extra: options)
         try NewTypesDataset.run(NewTypesDataset.explicitCommands(), on: cairn)
         try NewTypesDataset.runAutoCommands(on: cairn)
