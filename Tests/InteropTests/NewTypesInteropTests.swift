@@ -502,7 +502,7 @@ struct NewTypesInteropTests {
     }
 
     /// 1. RDB, Redis → Cairn: Redis SAVEs the dataset; cairn-server started on a copy of dump.rdb
-    /// holds the same data, groups, times and metadata.
+    /// holds the same data, groups, times and metadata, and behaves alike when written to afterwards.
     /// With rdbcompression yes and no, and rdbchecksum no (a zero checksum) for the latter.
     @Test(arguments: ["yes", "no"])
     func redisRDBLoadsIntoCairn(compression: String) throws {
@@ -519,8 +519,7 @@ struct NewTypesInteropTests {
 
     /// 2. RDB, Cairn → Redis: the dataset built on Cairn by the commands, SAVEd; redis-check-rdb
     /// accepts the file and redis-server started on it holds what Cairn holds. Then the same for a
-    /// Cairn that loaded Redis's own file (so it writes back what it read).
-    /// With rdbcompression yes and no (on both: DUMP payloads follow the setting too), and rdbchecksum
+    /// Cairn that loaded Redis's own file (so it writes back what it read). With rdbcompression yes and no (on both: DUMP payloads follow the setting too), and rdbchecksum
     /// no (a zero checksum) for the latter.
     @Test(arguments: ["yes", "no"])
     func cairnRDBLoadsIntoRedis(compression: String) throws {
