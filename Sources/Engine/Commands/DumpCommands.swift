@@ -1,6 +1,7 @@
 // DumpCommands: DUMP and RESTORE. A payload is what Redis 7.0 writes: the value's RDB type byte and
-// body (RDB version 10, LZF on, each value in the encoding it has in memory), the RDB version as a
-// little-endian u16, and a CRC64 of everything before it (StorageFormat's DumpPayload).
+// body (RDB version 10, strings LZF-compressed unless rdbcompression is off, each value in the
+// encoding it has in memory), the RDB version as a little-endian u16, and a CRC64 of everything
+// before it (StorageFormat's DumpPayload).
 // RESTORE checks, in Redis's order: options, BUSYKEY, the TTL, the payload's footer, the value.
 import StorageFormat
 
@@ -21,7 +22,7 @@ public enum DumpCommands {
     /// The DUMP payload of `value`, as Redis 7.0 writes it.
     public static func payload(_ value: RedisValue, config: EngineConfig) throws -> [UInt8] {
         var options = RDBWriterOptions(version: rdbVersion)
-        options.compression = true
+        options.compression = config.rdbCompression
         value.pinEncoding(&options, config: config)
         return try DumpPayload.encode(value.rdbValue, options: options)
     }

@@ -43,6 +43,7 @@ public struct EngineConfig: Sendable {
     public var slowlogMaxLen = 128               // slowlog-max-len
     public var streamNodeMaxBytes = 4096         // stream-node-max-bytes
     public var streamNodeMaxEntries = 100        // stream-node-max-entries
+    public var rdbCompression = true             // rdbcompression (DUMP payloads follow it, as Redis's do)
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts a payload whose CRC64 does not match.
     public var skipChecksumValidation = false
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this long are kept as plain nodes.

@@ -164,6 +164,7 @@ public final class ServerConfig {
         e.slowlogMaxLen = slowlogMaxLen
         e.streamNodeMaxBytes = int("stream-node-max-bytes")
         e.streamNodeMaxEntries = int("stream-node-max-entries")
+        e.rdbCompression = rdbcompression
         return e
     }
 
