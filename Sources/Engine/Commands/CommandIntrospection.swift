@@ -280,6 +280,7 @@ public enum CommandIntrospection {
         "sort": CountedKeys(countAt: 0, firstAt: 0, destinationAt: 0),
         "sort_ro": CountedKeys(countAt: 0, firstAt: 0, destinationAt: 0),
         "set": CountedKeys(countAt: 0, firstAt: 0, destinationAt: 0),
+        "bitfield": CountedKeys(countAt: 0, firstAt: 0, destinationAt: 0),
     ]
 
     static func keysByCommandRules(_ name: String, _ args: [[UInt8]]) -> [KeyReference] {
@@ -289,6 +290,21 @@ public enum CommandIntrospection {
             // The key is read as well as written when GET is among the options.
             let get = argc > 3 && args[3...].contains { asciiLowercased($0) == Array("get".utf8) }
             return [KeyReference(index: 1, flags: get ? ["RW", "access", "update"] : ["OW", "update"])]
+        case "bitfield":
+            // Read-only while every operation is a GET (or OVERFLOW); a SET, an INCRBY or anything
+            // unparsable makes it a write, as Redis decides its key's flags.
+            guard argc > 1 else { return [] }
+            var readOnly = true
+            var i = 2
+            scan: while i < argc {
+                let left = argc - i - 1
+                switch asciiLowercased(args[i]) {
+                case Array("get".utf8) where left >= 2: i += 3
+                case Array("overflow".utf8) where left >= 1: i += 2
+                default: readOnly = false; break scan
+                }
+            }
+            return [KeyReference(index: 1, flags: readOnly ? ["RO", "access"] : ["RW", "access", "update"])]
         case "sort", "sort_ro":
             var out = [KeyReference(index: 1, flags: ["RO", "access"])]
             guard name == "sort" else { return out }

@@ -10,7 +10,7 @@ public enum HyperLogLogCommands {
     public static var all: [CommandSpec] {
         [
             CommandSpec("pfadd", arity: -2, flags: [.write, .denyOOM, .fast], firstKey: 1, lastKey: 1, step: 1, handler: pfadd),
-            CommandSpec("pfcount", arity: -2, flags: [.readonly], firstKey: 1, lastKey: -1, step: 1, handler: pfcount),
+            CommandSpec("pfcount", arity: -2, flags: [.readonly, .mayReplicate], firstKey: 1, lastKey: -1, step: 1, handler: pfcount),
             CommandSpec("pfmerge", arity: -2, flags: [.write, .denyOOM], firstKey: 1, lastKey: -1, step: 1, handler: pfmerge),
             CommandSpec("pfdebug", arity: 3, flags: [.write, .denyOOM, .admin], firstKey: 2, lastKey: 2, step: 1, handler: pfdebug),
             CommandSpec("pfselftest", arity: 1, flags: [.admin], handler: pfselftest),
