@@ -262,6 +262,18 @@ public struct CommandContext {
         return withDB { $0.lookup(key, now: t) }
     }
 
+    /// What `key` holds, for a write that edits a string in place (SETBIT, BITFIELD): looked up as
+    /// lookupWrite does, but no copy of the value outlives the call, so the edit that follows finds the
+    /// table's bytes uniquely held and changes them without copying.
+    public enum StringWriteTarget { case missing, string, other }
+    public func stringWriteTarget(_ key: ByteString) -> StringWriteTarget {
+        switch lookupWrite(key) {
+        case nil: return .missing
+        case .string?: return .string
+        default: return .other
+        }
+    }
+
     /// Whether `key` exists, for a write that replaces it (SET's NX/XX): expires it first if due, as
     /// lookupWrite does, without copying the value out.
     public func existsForWrite(_ key: ByteString) -> Bool {

@@ -33,15 +33,16 @@ public enum BitCommands {
         let mask = UInt8(1 << (7 - (offset & 7)))
         var old = false
         var changed = false
-        switch ctx.lookupWrite(key) {
-        case nil:
+        switch ctx.stringWriteTarget(key) {
+        case .missing:
             var bytes = [UInt8](repeating: 0, count: byte + 1)
             if on == 1 { bytes[byte] |= mask }
             ctx.db.set(key, .string(.raw(ByteString(bytes))))
             changed = true
-        case .string?:
+        case .string:
             StringCommands.editRaw(ctx.db, key) { bytes in
                 if bytes.count <= byte {
+                    StringCommands.makeRoom(&bytes, byte + 1 - bytes.count)
                     bytes.append(contentsOf: repeatElement(0, count: byte + 1 - bytes.count))
                     changed = true
                 }
@@ -51,7 +52,7 @@ public enum BitCommands {
                     if on == 1 { bytes[byte] |= mask } else { bytes[byte] &= ~mask }
                 }
             }
-        default:
+        case .other:
             return ctx.wrongType()
         }
         if changed {

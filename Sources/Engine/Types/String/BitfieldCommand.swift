@@ -132,21 +132,22 @@ public enum BitfieldCommand {
                 }
             }
         }
-        switch ctx.lookupWrite(key) {
-        case nil:
+        switch ctx.stringWriteTarget(key) {
+        case .missing:
             var bytes = [UInt8](repeating: 0, count: size)
             apply(&bytes, grown: true)
             ctx.db.set(key, .string(.raw(ByteString(bytes))))
-        case .string?:
-            _ = StringCommands.editRaw(ctx.db, key) { bytes in
+        case .string:
+            StringCommands.editRaw(ctx.db, key) { bytes in
                 var grown = false
                 if bytes.count < size {
+                    StringCommands.makeRoom(&bytes, size - bytes.count)
                     bytes.append(contentsOf: repeatElement(0, count: size - bytes.count))
                     grown = true
                 }
                 apply(&bytes, grown: grown)
             }
-        default:
+        case .other:
             return ctx.wrongType()
         }
         if changes > 0 {
