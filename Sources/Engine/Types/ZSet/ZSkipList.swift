@@ -4,6 +4,8 @@
 // Nodes live in parallel arrays indexed by Int32 (no object, no reference count per node); node 0
 // is the header, with the maximum height. A node's links are `height` consecutive entries of
 // `links` starting at `base[node]`. Freed nodes go on a free list per height and are reused.
+// Each link also holds the score of the node it points to, so a search compares scores without
+// touching the node it may not step to (one cache miss per step instead of three on a big set).
 
 struct ZSkipList {
     static let maxLevel = 32
@@ -12,6 +14,8 @@ struct ZSkipList {
     struct Link {
         var next: Int32
         var span: Int32
+        /// score[next] (meaningless when next is nil32).
+        var nextScore: Double = 0
     }
 
     var member: [ByteString] = []
@@ -46,6 +50,12 @@ struct ZSkipList {
 
     /// The first element (lowest), or nil32.
     var first: Int32 { next(0, 0) }
+
+    /// True when the node link `l` points to sorts before (s, m) (`l.next` must not be nil32).
+    @inline(__always)
+    func linkPrecedes(_ l: Link, _ s: Double, _ m: ByteString) -> Bool {
+        l.nextScore < s || (l.nextScore == s && member[Int(l.next)] < m)
+    }
 
     /// True when element `x` sorts before (s, m).
     @inline(__always)
@@ -94,13 +104,15 @@ struct ZSkipList {
     /// Inserts (s, m); the member must not be present.
     mutating func insert(_ s: Double, _ m: ByteString) {
         var x: Int32 = 0
+        var xb = 0
         for i in stride(from: level - 1, through: 0, by: -1) {
             rankScratch[i] = i == level - 1 ? 0 : rankScratch[i + 1]
             while true {
-                let f = next(x, i)
-                if f != ZSkipList.nil32 && precedes(f, s, m) {
-                    rankScratch[i] += span(x, i)
-                    x = f
+                let l = links[xb + i]
+                if l.next != ZSkipList.nil32 && linkPrecedes(l, s, m) {
+                    rankScratch[i] += Int(l.span)
+                    x = l.next
+                    xb = Int(base[Int(x)])
                 } else { break }
             }
             update[i] = x
@@ -119,7 +131,9 @@ struct ZSkipList {
         for i in 0 ..< h {
             let ub = Int(base[Int(update[i])]) + i
             links[nb + i].next = links[ub].next
+            links[nb + i].nextScore = links[ub].nextScore
             links[ub].next = n
+            links[ub].nextScore = s
             let skipped = rankScratch[0] - rankScratch[i]
             links[nb + i].span = links[ub].span - Int32(skipped)
             links[ub].span = Int32(skipped + 1)
@@ -137,10 +151,14 @@ struct ZSkipList {
     @discardableResult
     mutating func delete(_ s: Double, _ m: ByteString) -> Bool {
         var x: Int32 = 0
+        var xb = 0
         for i in stride(from: level - 1, through: 0, by: -1) {
             while true {
-                let f = next(x, i)
-                if f != ZSkipList.nil32 && precedes(f, s, m) { x = f } else { break }
+                let l = links[xb + i]
+                if l.next != ZSkipList.nil32 && linkPrecedes(l, s, m) {
+                    x = l.next
+                    xb = Int(base[Int(x)])
+                } else { break }
             }
             update[i] = x
         }
@@ -159,6 +177,7 @@ struct ZSkipList {
             if links[ub].next == x {
                 links[ub].span += links[xb + i].span - 1
                 links[ub].next = links[xb + i].next
+                links[ub].nextScore = links[xb + i].nextScore
             } else {
                 links[ub].span -= 1
             }
@@ -227,14 +246,14 @@ struct ZSkipList {
 
     /// Like `countPrefix`, looking at scores only (no member copies).
     func countScorePrefix(_ pred: (Double) -> Bool) -> Int {
-        var x: Int32 = 0
+        var xb = 0
         var r = 0
         for i in stride(from: level - 1, through: 0, by: -1) {
             while true {
-                let f = next(x, i)
-                if f != ZSkipList.nil32 && pred(score[Int(f)]) {
-                    r += span(x, i)
-                    x = f
+                let l = links[xb + i]
+                if l.next != ZSkipList.nil32 && pred(l.nextScore) {
+                    r += Int(l.span)
+                    xb = Int(base[Int(l.next)])
                 } else { break }
             }
         }
