@@ -218,17 +218,45 @@ enum StreamListpack {
         fixHeader(&lp, countDelta: 1)
     }
 
-    /// Replaces the element at `p` with integer `v` (the node may grow or shrink after `p`).
+    /// Replaces the element at `p` with integer `v` (the node may grow or shrink after `p`). In place,
+    /// without allocating, when the encoding keeps its size.
     static func replaceInt(_ lp: inout [UInt8], at p: Int, _ v: Int64) {
         let old = lp.withUnsafeBytes { read($0.baseAddress!, p).next } - p
-        var enc: [UInt8] = []
-        enc.reserveCapacity(10)
-        encodeInt(v, into: &enc)
-        if enc.count == old {
-            lp.withUnsafeMutableBytes { raw in for i in 0 ..< old { raw[p + i] = enc[i] } }
-        } else {
-            lp.replaceSubrange(p ..< p + old, with: enc)
-            fixHeader(&lp, countDelta: 0)
+        var tmp: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &tmp) { enc in
+            let n = encodeInt(v, to: enc.baseAddress!)
+            if n == old {
+                lp.withUnsafeMutableBytes { raw in (raw.baseAddress! + p).copyMemory(from: enc.baseAddress!, byteCount: n) }
+            } else {
+                lp.replaceSubrange(p ..< p + old, with: UnsafeRawBufferPointer(rebasing: enc[0 ..< n]))
+                fixHeader(&lp, countDelta: 0)
+            }
         }
+    }
+
+    /// Writes the encoding of integer `v` (encoding + data + backlen, at most 10 bytes) at `out`;
+    /// returns its size.
+    @inline(__always)
+    static func encodeInt(_ v: Int64, to out: UnsafeMutableRawPointer) -> Int {
+        var n: Int
+        if v >= 0 && v <= 127 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self); n = 1
+        } else if v >= -4096 && v <= 4095 {
+            let u = v < 0 ? v + 8192 : v
+            out.storeBytes(of: 0xC0 | UInt8(truncatingIfNeeded: u >> 8), as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: u), toByteOffset: 1, as: UInt8.self); n = 2
+        } else {
+            let width: Int
+            let tag: UInt8
+            if v >= -32768 && v <= 32767 { width = 2; tag = 0xF1 }
+            else if v >= -8_388_608 && v <= 8_388_607 { width = 3; tag = 0xF2 }
+            else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { width = 4; tag = 0xF3 }
+            else { width = 8; tag = 0xF4 }
+            out.storeBytes(of: tag, as: UInt8.self)
+            for k in 0 ..< width { out.storeBytes(of: UInt8(truncatingIfNeeded: v >> (8 * k)), toByteOffset: 1 + k, as: UInt8.self) }
+            n = 1 + width
+        }
+        out.storeBytes(of: UInt8(n), toByteOffset: n, as: UInt8.self)
+        return n + 1
     }
 }
