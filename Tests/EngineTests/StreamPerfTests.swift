@@ -88,6 +88,30 @@ import TestSupport
         #expect(map.isEmpty && map.leaves.isEmpty && map.firsts.isEmpty)
     }
 
+    /// Entries written in place over the node's terminator: every element encoding and backlen size
+    /// (strings of 0 to 5000 bytes, integers of each width, same and different fields), compared by DUMP.
+    @Test func entryEncodingsMatchRedisBytes() throws {
+        try #require(RedisOracle.available)
+        var script = ""
+        var i = 1
+        for len in [0, 1, 63, 64, 126, 127, 128, 200, 4094, 4095, 4096, 5000] {
+            let v = String(repeating: "x", count: len)
+            script += "XADD s \(i)-1 f \(v.isEmpty ? "\"\"" : v)\n"
+            script += "XADD s \(i)-2 f \(v.isEmpty ? "\"\"" : v) g 1\n"
+            script += "XADD s \(i)-3 \(v.isEmpty ? "\"\"" : v) 7\n"
+            i += 1
+        }
+        for v in ["0", "127", "128", "-1", "4095", "-4096", "4096", "32767", "-32768", "8388607", "-8388609",
+                  "2147483647", "2147483648", "-9223372036854775808", "9223372036854775807", "01", "1.5"] {
+            script += "XADD n \(i)-0 f \(v)\n"
+            script += "XADD n \(i)-1 \(v) f\n"
+            i += 1
+        }
+        script += "XADD n \(i)-0 a 1 b 2 c 3\nXADD n \(i)-1 a 1 b 2 c 3\n"
+        script += "DUMP s\nDUMP n\nXRANGE s - +\nXREVRANGE n + -\n"
+        try listHashCompare(script)
+    }
+
     /// PELs of thousands of entries (tens of leaves per consumer): acknowledgements in a scattered
     /// order, claims that insert into the middle of other consumers' PELs, reads of a consumer's PEL
     /// from an ID, XAUTOCLAIM over deleted entries, consumer deletion. Replies that carry no clock.

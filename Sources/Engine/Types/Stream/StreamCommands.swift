@@ -204,7 +204,7 @@ public enum StreamCommands {
         while i < argc {
             let more = argc - 1 - i
             let a = ctx.args[i]
-            if xadd && a == [UInt8(ascii: "*")] { break }
+            if xadd && a.count == 1 && a[0] == UInt8(ascii: "*") { break }
             let opt = ctx.option(i)
             if (opt == "MAXLEN" || opt == "MINID") && more > 0 {
                 if t.strategy != nil {

@@ -156,6 +156,29 @@ enum StreamListpack {
         }
     }
 
+    /// Writes the encoding of string `s` at `out` (an integer when it spells one strictly); returns its
+    /// size (at most s.count + 10).
+    @inline(__always)
+    static func encodeString(_ s: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
+        if let v = StrictInteger.parse(s) { return encodeInt(v, to: out) }
+        let n = s.count
+        let head: Int
+        if n < 64 {
+            out.storeBytes(of: 0x80 | UInt8(n), as: UInt8.self); head = 1
+        } else if n < 4096 {
+            out.storeBytes(of: 0xE0 | UInt8(n >> 8), as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: n), toByteOffset: 1, as: UInt8.self); head = 2
+        } else {
+            out.storeBytes(of: 0xF0, as: UInt8.self)
+            for k in 0 ..< 4 { out.storeBytes(of: UInt8(truncatingIfNeeded: n >> (8 * k)), toByteOffset: 1 + k, as: UInt8.self) }
+            head = 5
+        }
+        if n > 0 { (out + head).copyMemory(from: s.baseAddress!, byteCount: n) }
+        let bl = backlenSize(head + n)
+        writeBacklen(head + n, bl, to: out + head + n)
+        return head + n + bl
+    }
+
     /// Writes the `size`-byte backlen of an element of `l` bytes at `out`.
     @inline(__always)
     static func writeBacklen(_ l: Int, _ size: Int, to out: UnsafeMutableRawPointer) {

@@ -522,25 +522,30 @@ public final class StreamValue {
         var lp = nodes[n].lp
         nodes[n].lp = []
         let sameFields = flags == StreamValue.flagSameFields
-        lp.removeLast()
-        var added = 0
-        StreamListpack.encodeInt(flags, into: &lp)
-        StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), into: &lp)
-        StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), into: &lp)
-        added += 3
-        if !sameFields { StreamListpack.encodeInt(Int64(numFields), into: &lp); added += 1 }
-        var j = from
-        while j < args.count {
-            if !sameFields { args[j].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }; added += 1 }
-            args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }
-            added += 1
-            j += 2
+        // The entry is written in place over the terminator: room for its worst case is appended,
+        // filled, and the rest cut off (integers take at most 10 bytes, a string's header and backlen 10).
+        let elements = 4 + numFields + (sameFields ? 0 : numFields + 1)
+        let start = lp.count - 1
+        lp.append(contentsOf: repeatElement(0, count: totalLen + elements * 10))
+        let used = lp.withUnsafeMutableBytes { raw -> Int in
+            let base = raw.baseAddress! + start
+            var p = base
+            p += StreamListpack.encodeInt(flags, to: p)
+            p += StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), to: p)
+            p += StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), to: p)
+            if !sameFields { p += StreamListpack.encodeInt(Int64(numFields), to: p) }
+            var j = from
+            while j < args.count {
+                if !sameFields { p += args[j].withUnsafeBytes { StreamListpack.encodeString($0, to: p) } }
+                p += args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, to: p) }
+                j += 2
+            }
+            p += StreamListpack.encodeInt(Int64(elements - 1), to: p)
+            p.storeBytes(of: 0xFF, as: UInt8.self)
+            return p + 1 - base
         }
-        let lpCount = Int64(numFields + 3 + (sameFields ? 0 : numFields + 1))
-        StreamListpack.encodeInt(lpCount, into: &lp)
-        added += 1
-        lp.append(0xFF)
-        StreamListpack.fixHeader(&lp, countDelta: added)
+        lp.removeLast(lp.count - start - used)
+        StreamListpack.fixHeader(&lp, countDelta: elements)
         nodes[n].lp = lp
 
         length += 1
