@@ -525,8 +525,30 @@ public final class StreamValue {
         // The entry is written in place over the terminator: room for its worst case is appended,
         // filled, and the rest cut off (integers take at most 10 bytes, a string's header and backlen 10).
         let elements = 4 + numFields + (sameFields ? 0 : numFields + 1)
+        let room = totalLen + elements * 10
+        if lp.capacity - lp.count < room {
+            // A node still growing (a stream's first): element by element, so that the spare room of
+            // the worst case does not end up as capacity.
+            lp.removeLast()
+            StreamListpack.encodeInt(flags, into: &lp)
+            StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), into: &lp)
+            StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), into: &lp)
+            if !sameFields { StreamListpack.encodeInt(Int64(numFields), into: &lp) }
+            var j = from
+            while j < args.count {
+                if !sameFields { args[j].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) } }
+                args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }
+                j += 2
+            }
+            StreamListpack.encodeInt(Int64(elements - 1), into: &lp)
+            lp.append(0xFF)
+            StreamListpack.fixHeader(&lp, countDelta: elements)
+            nodes[n].lp = lp
+            finishAppend(id)
+            return
+        }
         let start = lp.count - 1
-        lp.append(contentsOf: repeatElement(0, count: totalLen + elements * 10))
+        lp.append(contentsOf: repeatElement(0, count: room))
         let used = lp.withUnsafeMutableBytes { raw -> Int in
             let base = raw.baseAddress! + start
             var p = base
@@ -547,7 +569,11 @@ public final class StreamValue {
         lp.removeLast(lp.count - start - used)
         StreamListpack.fixHeader(&lp, countDelta: elements)
         nodes[n].lp = lp
+        finishAppend(id)
+    }
 
+    @inline(__always)
+    private func finishAppend(_ id: StreamID) {
         length += 1
         entriesAdded &+= 1
         lastID = id
