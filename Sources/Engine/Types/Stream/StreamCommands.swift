@@ -38,7 +38,7 @@ public enum StreamCommands {
 
     /// string2ull: a strict decimal first, else strtoull's rules (leading spaces, a sign), whole string.
     static func parseUInt64(_ b: ArraySlice<UInt8>) -> UInt64? {
-        if let v = StrictInteger.parse(Array(b)) { return v < 0 ? nil : UInt64(v) }
+        if let v = b.withUnsafeBytes({ StrictInteger.parse($0) }) { return v < 0 ? nil : UInt64(v) }
         var i = b.startIndex
         while i < b.endIndex, b[i] == 32 || (b[i] >= 9 && b[i] <= 13) { i += 1 }
         var negative = false
@@ -90,6 +90,21 @@ public enum StreamCommands {
         return out
     }
 
+    /// `id`'s text, "ms-seq", on the stack.
+    @inline(__always)
+    static func withIDText<R>(_ id: StreamID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        return try withUnsafeMutableBytes(of: &tmp) { buf in
+            var i = 48
+            var m = id.seq
+            repeat { i -= 1; buf[i] = UInt8(truncatingIfNeeded: m % 10) + 48; m /= 10 } while m > 0
+            i -= 1; buf[i] = UInt8(ascii: "-")
+            m = id.ms
+            repeat { i -= 1; buf[i] = UInt8(truncatingIfNeeded: m % 10) + 48; m /= 10 } while m > 0
+            return try body(UnsafeRawBufferPointer(rebasing: buf[i ..< 48]))
+        }
+    }
+
     static func appendID(_ id: StreamID, to out: inout [UInt8]) {
         appendUInt(id.ms, to: &out)
         out.append(UInt8(ascii: "-"))
@@ -126,16 +141,14 @@ public enum StreamCommands {
     /// One entry as a reply: [id, [field, value, ...]].
     @inline(__always)
     static func replyEntry(_ ctx: CommandContext, _ ref: StreamEntryRef, _ b: UnsafeRawPointer) {
-        let session = ctx.session
-        RESPEncoder.arrayHeader(2, to: &session.out)
-        var idBuf: [UInt8] = []
-        idBuf.reserveCapacity(41)
-        appendID(ref.id, to: &idBuf)
-        RESPEncoder.bulk(idBuf, to: &session.out)
-        RESPEncoder.arrayHeader(ref.numFields * 2, to: &session.out)
-        StreamValue.forEachField(ref, b) { f, v in
-            RESPEncoder.bulk(f, to: &session.out)
-            RESPEncoder.bulk(v, to: &session.out)
+        ctx.out { out in
+            RESPEncoder.arrayHeader(2, to: &out)
+            withIDText(ref.id) { RESPEncoder.bulk($0, to: &out) }
+            RESPEncoder.arrayHeader(ref.numFields * 2, to: &out)
+            StreamValue.forEachField(ref, b) { f, v in
+                RESPEncoder.bulk(f, to: &out)
+                RESPEncoder.bulk(v, to: &out)
+            }
         }
     }
 
@@ -151,10 +164,21 @@ public enum StreamCommands {
             n += 1
             return count == 0 || n < count
         }
-        var header: [UInt8] = []
-        RESPEncoder.arrayHeader(n, to: &header)
-        ctx.session.out.insert(contentsOf: header, at: mark)
+        insertArrayHeader(ctx, n, at: mark)
         return n
+    }
+
+    /// Inserts an array header for `n` items at `mark` of the output (the items already written after it).
+    static func insertArrayHeader(_ ctx: CommandContext, _ n: Int, at mark: Int) {
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &tmp) { buf in
+            var i = 32
+            buf[i - 2] = 13; buf[i - 1] = 10; i -= 2
+            var m = n
+            repeat { i -= 1; buf[i] = UInt8(truncatingIfNeeded: m % 10) + 48; m /= 10 } while m > 0
+            i -= 1; buf[i] = UInt8(ascii: "*")
+            ctx.session.out.insert(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i ..< 32]), at: mark)
+        }
     }
 
     // MARK: - XADD / XTRIM argument parsing
@@ -180,7 +204,7 @@ public enum StreamCommands {
         while i < argc {
             let more = argc - 1 - i
             let a = ctx.args[i]
-            if xadd && a == [UInt8(ascii: "*")] { break }
+            if xadd && a.count == 1 && a[0] == UInt8(ascii: "*") { break }
             let opt = ctx.option(i)
             if (opt == "MAXLEN" || opt == "MINID") && more > 0 {
                 if t.strategy != nil {
@@ -330,8 +354,7 @@ public enum StreamCommands {
         if found == nil { ctx.db.set(key, .stream(s)) }
         let config = ctx.config
         s.append(id: id, args: ctx.args, from: fieldsAt, maxBytes: config.streamNodeMaxBytes, maxEntries: config.streamNodeMaxEntries)
-        let idBytes = idText(id)
-        ctx.bulk(idBytes)
+        withIDText(id) { t in ctx.out { RESPEncoder.bulk(t, to: &$0) } }
         ctx.modified(key)
         ctx.notify(KeyspaceEventClass.stream, "xadd", key)
         if let strategy = t.strategy {
@@ -342,7 +365,7 @@ public enum StreamCommands {
         if ctx.propagating && (t.approx || t.id == nil || !t.seqGiven) {
             var args = ctx.args
             rewriteTrim(&args, t, s)
-            args[t.idIndex] = idBytes
+            args[t.idIndex] = idText(id)
             ctx.propagate(args)
         }
         ctx.signalReady(key)

@@ -177,14 +177,15 @@ enum StreamGroupCommands {
             ctx.integer(0)
             return
         }
-        var ids: [StreamID] = []
-        ids.reserveCapacity(ctx.argc - 3)
-        for j in 3 ..< ctx.argc {
-            guard let (id, _) = StreamCommands.parseID(ctx, ctx.args[j], missingSeq: 0, strict: true) else { return }
-            ids.append(id)
+        // Every ID is checked before any is acknowledged; then parsed again (cheaper than collecting them).
+        if ctx.argc > 4 {
+            for j in 3 ..< ctx.argc {
+                guard StreamCommands.parseID(ctx, ctx.args[j], missingSeq: 0, strict: true) != nil else { return }
+            }
         }
         var acked = 0
-        for id in ids {
+        for j in 3 ..< ctx.argc {
+            guard let (id, _) = StreamCommands.parseID(ctx, ctx.args[j], missingSeq: 0, strict: true) else { return }
             if let nack = g.pel.remove(id) {
                 nack.consumer.pel.remove(id)
                 acked += 1
@@ -454,8 +455,8 @@ extension StreamCommands {
         var i = consumer.pel.lowerBound(start)
         var n = 0
         let mark = ctx.session.out.count
-        while i < consumer.pel.count && (count == 0 || n < count) {
-            let id = consumer.pel.ids[i]
+        while i < consumer.pel.endIndex && (count == 0 || n < count) {
+            let (id, nack) = consumer.pel[i]
             var found = false
             s.forEach(from: id, to: id, rev: false) { ref, b in
                 replyEntry(ctx, ref, b)
@@ -467,12 +468,11 @@ extension StreamCommands {
                 ctx.bulk(idText(id))
                 ctx.nullArray()
             } else {
-                let nack = consumer.pel.values[i]
                 nack.deliveryTime = ctx.now
                 nack.deliveryCount += 1
             }
             n += 1
-            i += 1
+            i = consumer.pel.index(after: i)
         }
         var header: [UInt8] = []
         RESPEncoder.arrayHeader(n, to: &header)

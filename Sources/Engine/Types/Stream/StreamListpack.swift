@@ -121,62 +121,73 @@ enum StreamListpack {
 
     // MARK: - Encoding
 
-    /// Appends the encoding of integer `v` (encoding + data + backlen) to `out`.
+    /// Appends the encoding of integer `v` (encoding + data + backlen) to `out`, in one append.
     @inline(__always)
     static func encodeInt(_ v: Int64, into out: inout [UInt8]) {
-        let before = out.count
-        if v >= 0 && v <= 127 {
-            out.append(UInt8(truncatingIfNeeded: v))
-        } else if v >= -4096 && v <= 4095 {
-            let u = v < 0 ? v + 8192 : v
-            out.append(0xC0 | UInt8(truncatingIfNeeded: u >> 8))
-            out.append(UInt8(truncatingIfNeeded: u))
-        } else if v >= -32768 && v <= 32767 {
-            out.append(0xF1)
-            out.append(UInt8(truncatingIfNeeded: v)); out.append(UInt8(truncatingIfNeeded: v >> 8))
-        } else if v >= -8_388_608 && v <= 8_388_607 {
-            out.append(0xF2)
-            out.append(UInt8(truncatingIfNeeded: v)); out.append(UInt8(truncatingIfNeeded: v >> 8))
-            out.append(UInt8(truncatingIfNeeded: v >> 16))
-        } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
-            out.append(0xF3)
-            for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> s)) }
-        } else {
-            out.append(0xF4)
-            for s in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> s)) }
+        var tmp: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &tmp) { enc in
+            let n = encodeInt(v, to: enc.baseAddress!)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: enc[0 ..< n]))
         }
-        out.append(UInt8(out.count - before))
     }
 
     /// Appends the encoding of string `s` (an integer when it spells one strictly, as lpAppend does).
     static func encodeString(_ s: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         if let v = StrictInteger.parse(s) { encodeInt(v, into: &out); return }
         let n = s.count
-        let head: Int
-        if n < 64 {
-            out.append(0x80 | UInt8(n)); head = 1
-        } else if n < 4096 {
-            out.append(0xE0 | UInt8(n >> 8)); out.append(UInt8(truncatingIfNeeded: n)); head = 2
-        } else {
-            out.append(0xF0)
-            for sh in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: n >> sh)) }
-            head = 5
+        var tmp: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &tmp) { buf in
+            let head: Int
+            if n < 64 {
+                buf[0] = 0x80 | UInt8(n); head = 1
+            } else if n < 4096 {
+                buf[0] = 0xE0 | UInt8(n >> 8); buf[1] = UInt8(truncatingIfNeeded: n); head = 2
+            } else {
+                buf[0] = 0xF0
+                for k in 0 ..< 4 { buf[1 + k] = UInt8(truncatingIfNeeded: n >> (8 * k)) }
+                head = 5
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0 ..< head]))
+            out.append(contentsOf: s)
+            let l = head + n
+            let bl = backlenSize(l)
+            writeBacklen(l, bl, to: buf.baseAddress! + 8)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[8 ..< 8 + bl]))
         }
-        out.append(contentsOf: s)
-        appendBacklen(head + n, to: &out)
     }
 
-    static func appendBacklen(_ l: Int, to out: inout [UInt8]) {
-        switch backlenSize(l) {
-        case 1: out.append(UInt8(l))
-        case 2: out.append(UInt8(l >> 7)); out.append(UInt8(l & 127) | 128)
-        case 3: out.append(UInt8(l >> 14)); out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
-        case 4:
-            out.append(UInt8(l >> 21)); out.append(UInt8((l >> 14) & 127) | 128)
-            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
-        default:
-            out.append(UInt8(l >> 28)); out.append(UInt8((l >> 21) & 127) | 128); out.append(UInt8((l >> 14) & 127) | 128)
-            out.append(UInt8((l >> 7) & 127) | 128); out.append(UInt8(l & 127) | 128)
+    /// Writes the encoding of string `s` at `out` (an integer when it spells one strictly); returns its
+    /// size (at most s.count + 10).
+    @inline(__always)
+    static func encodeString(_ s: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
+        if let v = StrictInteger.parse(s) { return encodeInt(v, to: out) }
+        let n = s.count
+        let head: Int
+        if n < 64 {
+            out.storeBytes(of: 0x80 | UInt8(n), as: UInt8.self); head = 1
+        } else if n < 4096 {
+            out.storeBytes(of: 0xE0 | UInt8(n >> 8), as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: n), toByteOffset: 1, as: UInt8.self); head = 2
+        } else {
+            out.storeBytes(of: 0xF0, as: UInt8.self)
+            for k in 0 ..< 4 { out.storeBytes(of: UInt8(truncatingIfNeeded: n >> (8 * k)), toByteOffset: 1 + k, as: UInt8.self) }
+            head = 5
+        }
+        if n > 0 { (out + head).copyMemory(from: s.baseAddress!, byteCount: n) }
+        let bl = backlenSize(head + n)
+        writeBacklen(head + n, bl, to: out + head + n)
+        return head + n + bl
+    }
+
+    /// Writes the `size`-byte backlen of an element of `l` bytes at `out`.
+    @inline(__always)
+    static func writeBacklen(_ l: Int, _ size: Int, to out: UnsafeMutableRawPointer) {
+        // Most significant group first; every byte but the first carries the continuation bit.
+        for k in 0 ..< size {
+            let shift = 7 * (size - 1 - k)
+            var byte = UInt8(truncatingIfNeeded: (l >> shift) & 127)
+            if k > 0 { byte |= 128 }
+            out.storeBytes(of: byte, toByteOffset: k, as: UInt8.self)
         }
     }
 
@@ -218,17 +229,45 @@ enum StreamListpack {
         fixHeader(&lp, countDelta: 1)
     }
 
-    /// Replaces the element at `p` with integer `v` (the node may grow or shrink after `p`).
+    /// Replaces the element at `p` with integer `v` (the node may grow or shrink after `p`). In place,
+    /// without allocating, when the encoding keeps its size.
     static func replaceInt(_ lp: inout [UInt8], at p: Int, _ v: Int64) {
         let old = lp.withUnsafeBytes { read($0.baseAddress!, p).next } - p
-        var enc: [UInt8] = []
-        enc.reserveCapacity(10)
-        encodeInt(v, into: &enc)
-        if enc.count == old {
-            lp.withUnsafeMutableBytes { raw in for i in 0 ..< old { raw[p + i] = enc[i] } }
-        } else {
-            lp.replaceSubrange(p ..< p + old, with: enc)
-            fixHeader(&lp, countDelta: 0)
+        var tmp: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &tmp) { enc in
+            let n = encodeInt(v, to: enc.baseAddress!)
+            if n == old {
+                lp.withUnsafeMutableBytes { raw in (raw.baseAddress! + p).copyMemory(from: enc.baseAddress!, byteCount: n) }
+            } else {
+                lp.replaceSubrange(p ..< p + old, with: UnsafeRawBufferPointer(rebasing: enc[0 ..< n]))
+                fixHeader(&lp, countDelta: 0)
+            }
         }
+    }
+
+    /// Writes the encoding of integer `v` (encoding + data + backlen, at most 10 bytes) at `out`;
+    /// returns its size.
+    @inline(__always)
+    static func encodeInt(_ v: Int64, to out: UnsafeMutableRawPointer) -> Int {
+        var n: Int
+        if v >= 0 && v <= 127 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self); n = 1
+        } else if v >= -4096 && v <= 4095 {
+            let u = v < 0 ? v + 8192 : v
+            out.storeBytes(of: 0xC0 | UInt8(truncatingIfNeeded: u >> 8), as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: u), toByteOffset: 1, as: UInt8.self); n = 2
+        } else {
+            let width: Int
+            let tag: UInt8
+            if v >= -32768 && v <= 32767 { width = 2; tag = 0xF1 }
+            else if v >= -8_388_608 && v <= 8_388_607 { width = 3; tag = 0xF2 }
+            else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { width = 4; tag = 0xF3 }
+            else { width = 8; tag = 0xF4 }
+            out.storeBytes(of: tag, as: UInt8.self)
+            for k in 0 ..< width { out.storeBytes(of: UInt8(truncatingIfNeeded: v >> (8 * k)), toByteOffset: 1 + k, as: UInt8.self) }
+            n = 1 + width
+        }
+        out.storeBytes(of: UInt8(n), toByteOffset: n, as: UInt8.self)
+        return n + 1
     }
 }

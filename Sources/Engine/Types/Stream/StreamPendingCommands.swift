@@ -64,8 +64,8 @@ enum StreamPendingCommands {
                 ctx.null(); ctx.null(); ctx.nullArray()
                 return
             }
-            ctx.bulk(StreamCommands.idText(g.pel.ids.first!))
-            ctx.bulk(StreamCommands.idText(g.pel.ids.last!))
+            ctx.bulk(StreamCommands.idText(g.pel.first!.id))
+            ctx.bulk(StreamCommands.idText(g.pel.last!.id))
             let owners = g.consumers.filter { !$0.pel.isEmpty }
             ctx.arrayHeader(owners.count)
             for c in owners {
@@ -82,12 +82,10 @@ enum StreamPendingCommands {
         }
         let now = ctx.now
         var rows: [(StreamID, StreamNACK)] = []
-        var i = pel.lowerBound(start)
-        while count > 0 && i < pel.count && pel.ids[i] <= end {
-            let nack = pel.values[i]
-            i += 1
+        for (id, nack) in pel.entries(from: start) {
+            if count <= 0 || id > end { break }
             if minIdle != 0 && now - nack.deliveryTime < minIdle { continue }
-            rows.append((pel.ids[i - 1], nack))
+            rows.append((id, nack))
             count -= 1
         }
         ctx.arrayHeader(rows.count)
@@ -289,20 +287,20 @@ enum StreamPendingCommands {
         var body: [UInt8] = []
         swap(&body, &ctx.session.out)
         var n = 0
-        while attempts > 0 && count > 0 && i < g.pel.count {
+        while attempts > 0 && count > 0 && i < g.pel.endIndex {
             attempts -= 1
-            let id = g.pel.ids[i]
-            let nack = g.pel.values[i]
+            let (id, nack) = g.pel[i]
             if !s.contains(id) {
                 propagated.append(StreamCommands.xclaimPropagation(key, groupName, g, id, nack))
                 ctx.engine.dirty += 1
-                g.pel.remove(id)
+                g.pel.remove(at: i)
+                i = g.pel.lowerBound(id)
                 nack.consumer.pel.remove(id)
                 deleted.append(id)
                 count -= 1
                 continue
             }
-            i += 1
+            i = g.pel.index(after: i)
             if minIdle != 0 && now - nack.deliveryTime < minIdle { continue }
             if consumer == nil { consumer = claimingConsumer(ctx, g, name) }
             reassign(g, id, nack, to: consumer!)
@@ -315,7 +313,7 @@ enum StreamPendingCommands {
             ctx.engine.dirty += 1
         }
         swap(&body, &ctx.session.out)
-        let endID = i < g.pel.count ? g.pel.ids[i] : .zero
+        let endID = i < g.pel.endIndex ? g.pel[i].id : .zero
         ctx.bulk(StreamCommands.idText(endID))
         ctx.arrayHeader(n)
         ctx.session.out.append(contentsOf: body)
@@ -441,10 +439,9 @@ enum StreamPendingCommands {
             ctx.bulk("pending")
             let np = limit == 0 ? g.pel.count : min(limit, g.pel.count)
             ctx.arrayHeader(np)
-            for i in 0 ..< np {
-                let nack = g.pel.values[i]
+            for (id, nack) in g.pel.prefix(np) {
                 ctx.arrayHeader(4)
-                ctx.bulk(idText(g.pel.ids[i]))
+                ctx.bulk(idText(id))
                 ctx.bulk(nack.consumer.name)
                 ctx.integer(Int(nack.deliveryTime))
                 ctx.integer(Int(truncatingIfNeeded: nack.deliveryCount))
@@ -459,10 +456,9 @@ enum StreamPendingCommands {
                 ctx.bulk("pending")
                 let nc = limit == 0 ? c.pel.count : min(limit, c.pel.count)
                 ctx.arrayHeader(nc)
-                for i in 0 ..< nc {
-                    let nack = c.pel.values[i]
+                for (id, nack) in c.pel.prefix(nc) {
                     ctx.arrayHeader(3)
-                    ctx.bulk(idText(c.pel.ids[i]))
+                    ctx.bulk(idText(id))
                     ctx.integer(Int(nack.deliveryTime))
                     ctx.integer(Int(truncatingIfNeeded: nack.deliveryCount))
                 }

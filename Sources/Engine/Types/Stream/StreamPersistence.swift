@@ -18,8 +18,7 @@ extension StreamValue: StoredType {
         for g in groups {
             var pending: [RDBStreamPending] = []
             pending.reserveCapacity(g.pel.count)
-            for (i, id) in g.pel.ids.enumerated() {
-                let n = g.pel.values[i]
+            for (id, n) in g.pel {
                 pending.append(RDBStreamPending(id: id, deliveryTime: n.deliveryTime, deliveryCount: n.deliveryCount))
             }
             let consumers = g.consumers.map {

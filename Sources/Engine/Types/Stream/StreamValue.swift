@@ -27,51 +27,192 @@ final class StreamNACK {
     }
 }
 
-/// IDs in ascending order, each with a value (a PEL). Binary search; appends are O(1).
-struct StreamIDMap<Value> {
-    var ids: [StreamID] = []
-    var values: [Value] = []
+/// IDs in ascending order, each with a value (a PEL): a chunked sorted array. Leaves of at most
+/// `leafMax` entries, none empty, with the first ID of each leaf kept apart for the binary search; so a
+/// lookup, an insert or a removal anywhere costs a search and a move of at most one leaf, and walking in
+/// order is a walk over the leaves. Appends past the last ID fill the last leaf and then start a new one.
+struct StreamIDMap<Value>: Sequence {
+    typealias Entry = (id: StreamID, value: Value)
+    static var leafMax: Int { 128 }
 
-    var count: Int { ids.count }
-    var isEmpty: Bool { ids.isEmpty }
+    private(set) var leaves: [[Entry]] = []
+    /// leaves[i][0].id.
+    private(set) var firsts: [StreamID] = []
+    private(set) var count = 0
 
-    /// The first index whose ID is >= `id`.
-    func lowerBound(_ id: StreamID) -> Int {
-        var lo = 0, hi = ids.count
+    var isEmpty: Bool { count == 0 }
+
+    /// A position: a leaf and a slot in it (slot < that leaf's count), or endIndex.
+    struct Index: Comparable {
+        var leaf: Int
+        var slot: Int
+        static func < (a: Index, b: Index) -> Bool { a.leaf != b.leaf ? a.leaf < b.leaf : a.slot < b.slot }
+    }
+
+    var startIndex: Index { Index(leaf: 0, slot: 0) }
+    var endIndex: Index { Index(leaf: leaves.count, slot: 0) }
+
+    @inline(__always)
+    func index(after i: Index) -> Index {
+        i.slot + 1 < leaves[i.leaf].count ? Index(leaf: i.leaf, slot: i.slot + 1) : Index(leaf: i.leaf + 1, slot: 0)
+    }
+
+    @inline(__always)
+    subscript(i: Index) -> Entry { leaves[i.leaf][i.slot] }
+
+    var first: Entry? { leaves.first?.first }
+    var last: Entry? { leaves.last?.last }
+
+    /// Every ID in order.
+    var ids: [StreamID] {
+        var out: [StreamID] = []
+        out.reserveCapacity(count)
+        for leaf in leaves { for e in leaf { out.append(e.id) } }
+        return out
+    }
+
+    /// The leaf that holds, or would hold, `id`: the last whose first ID is <= `id` (0 when none is).
+    @inline(__always)
+    private func leafIndex(_ id: StreamID) -> Int {
+        var lo = 0, hi = firsts.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
+            if firsts[mid] <= id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo == 0 ? 0 : lo - 1
+    }
+
+    @inline(__always)
+    private static func slot(_ leaf: [Entry], _ id: StreamID) -> Int {
+        var lo = 0, hi = leaf.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if leaf[mid].id < id { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
-    func index(of id: StreamID) -> Int? {
-        let i = lowerBound(id)
-        return i < ids.count && ids[i] == id ? i : nil
+    /// The first position whose ID is >= `id`.
+    func lowerBound(_ id: StreamID) -> Index {
+        if leaves.isEmpty { return endIndex }
+        let l = leafIndex(id)
+        let s = StreamIDMap.slot(leaves[l], id)
+        return s < leaves[l].count ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: 0)
+    }
+
+    func index(of id: StreamID) -> Index? {
+        if leaves.isEmpty { return nil }
+        let l = leafIndex(id)
+        let s = StreamIDMap.slot(leaves[l], id)
+        return s < leaves[l].count && leaves[l][s].id == id ? Index(leaf: l, slot: s) : nil
     }
 
     subscript(id: StreamID) -> Value? {
         guard let i = index(of: id) else { return nil }
-        return values[i]
+        return leaves[i.leaf][i.slot].value
     }
 
     /// Inserts `value` under `id` unless present; returns whether it was inserted.
     @discardableResult
     mutating func insert(_ id: StreamID, _ value: Value) -> Bool {
-        if let last = ids.last, last < id {
-            ids.append(id); values.append(value); return true
+        let max = StreamIDMap.leafMax
+        if let lastLeaf = leaves.indices.last {
+            if leaves[lastLeaf][leaves[lastLeaf].count - 1].id < id {
+                if leaves[lastLeaf].count < max {
+                    leaves[lastLeaf].append((id, value))
+                } else {
+                    newLeaf(at: lastLeaf + 1, (id, value))
+                }
+                count += 1
+                return true
+            }
+        } else {
+            newLeaf(at: 0, (id, value))
+            count = 1
+            return true
         }
-        let i = lowerBound(id)
-        if i < ids.count && ids[i] == id { return false }
-        ids.insert(id, at: i); values.insert(value, at: i)
+        let l = leafIndex(id)
+        let s = StreamIDMap.slot(leaves[l], id)
+        if s < leaves[l].count && leaves[l][s].id == id { return false }
+        if leaves[l].count >= max {
+            // Split in halves, then insert into the half that covers `id`.
+            let half = leaves[l].count / 2
+            let upper = Array(leaves[l][half...])
+            leaves[l].removeSubrange(half...)
+            leaves.insert(upper, at: l + 1)
+            firsts.insert(upper[0].id, at: l + 1)
+            if s > half {
+                leaves[l + 1].insert((id, value), at: s - half)
+            } else {
+                leaves[l].insert((id, value), at: s)
+            }
+        } else {
+            leaves[l].insert((id, value), at: s)
+        }
+        if s == 0 { firsts[l] = id }
+        count += 1
         return true
+    }
+
+    private mutating func newLeaf(at l: Int, _ e: Entry) {
+        var leaf: [Entry] = []
+        leaf.reserveCapacity(l == 0 ? 4 : StreamIDMap.leafMax)
+        leaf.append(e)
+        leaves.insert(leaf, at: l)
+        firsts.insert(e.id, at: l)
     }
 
     @discardableResult
     mutating func remove(_ id: StreamID) -> Value? {
         guard let i = index(of: id) else { return nil }
-        ids.remove(at: i)
-        return values.remove(at: i)
+        return remove(at: i)
+    }
+
+    /// Removes the entry at `i`; the entries after it keep their order (positions after `i` move).
+    @discardableResult
+    mutating func remove(at i: Index) -> Value {
+        let l = i.leaf
+        let v = leaves[l].remove(at: i.slot).value
+        count -= 1
+        let n = leaves[l].count
+        if n == 0 {
+            leaves.remove(at: l)
+            firsts.remove(at: l)
+            return v
+        }
+        if i.slot == 0 { firsts[l] = leaves[l][0].id }
+        // A leaf fallen under a quarter merges into a neighbour when the two fit in three quarters.
+        let max = StreamIDMap.leafMax
+        if n < max / 4 {
+            if l + 1 < leaves.count && n + leaves[l + 1].count <= max * 3 / 4 {
+                let next = leaves.remove(at: l + 1)
+                firsts.remove(at: l + 1)
+                leaves[l].append(contentsOf: next)
+            } else if l > 0 && n + leaves[l - 1].count <= max * 3 / 4 {
+                let this = leaves.remove(at: l)
+                firsts.remove(at: l)
+                leaves[l - 1].append(contentsOf: this)
+            }
+        }
+        return v
+    }
+
+    struct Iterator: IteratorProtocol {
+        let map: StreamIDMap
+        var i: Index
+        mutating func next() -> Entry? {
+            guard i.leaf < map.leaves.count else { return nil }
+            let e = map.leaves[i.leaf][i.slot]
+            i = map.index(after: i)
+            return e
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(map: self, i: startIndex) }
+
+    /// Iterates from the first ID >= `id`.
+    func entries(from id: StreamID) -> IteratorSequence<Iterator> {
+        IteratorSequence(Iterator(map: self, i: lowerBound(id)))
     }
 }
 
@@ -128,7 +269,7 @@ final class StreamGroup {
         let (i, found) = consumerIndex(name)
         guard found else { return nil }
         let c = consumers.remove(at: i)
-        for id in c.pel.ids { pel.remove(id) }
+        for e in c.pel { pel.remove(e.id) }
         return c.pel.count
     }
 }
@@ -330,16 +471,29 @@ public final class StreamValue {
         var nodeMax = maxBytes
         if nodeMax == 0 || nodeMax > StreamValue.listpackMaxSize { nodeMax = StreamValue.listpackMaxSize }
 
+        // One read of the tail node's master entry: its counts, and whether the new entry's field
+        // names equal the master's (then they are left out: SAMEFIELDS).
         var useLast = false
-        if let last = nodes.last {
-            if last.lp.count + totalLen >= nodeMax {
-                useLast = false
-            } else if maxEntries > 0 {
-                let m = last.lp.withUnsafeBytes { StreamValue.master($0.baseAddress!) }
-                useLast = m.count + m.deleted < Int64(maxEntries)
-            } else {
-                useLast = true
+        var lastCount: Int64 = 0
+        var sameAsMaster = false
+        if let last = nodes.indices.last, nodes[last].lp.count + totalLen < nodeMax {
+            let (count, deleted, same) = nodes[last].lp.withUnsafeBytes { raw -> (Int64, Int64, Bool) in
+                let b = raw.baseAddress!
+                let m = StreamValue.master(b)
+                guard m.numFields == numFields else { return (m.count, m.deleted, false) }
+                var p = m.fieldsAt
+                var j = from
+                for _ in 0 ..< numFields {
+                    let e = StreamListpack.read(b, p)
+                    if !args[j].withUnsafeBytes({ StreamListpack.equals(b, e, $0) }) { return (m.count, m.deleted, false) }
+                    p = e.next
+                    j += 2
+                }
+                return (m.count, m.deleted, true)
             }
+            useLast = maxEntries <= 0 || count + deleted < Int64(maxEntries)
+            lastCount = count
+            sameAsMaster = same
         }
         var flags = Int64(0)
         if !useLast {
@@ -348,7 +502,9 @@ public final class StreamValue {
                 nodes[last].lp = nodes[last].lp.withUnsafeBufferPointer { Array($0) }
             }
             var lp = StreamListpack.empty()
-            lp.reserveCapacity(min(nodeMax, 4096))
+            // A stream's first node grows as it fills (a stream of a few entries stays small); once a
+            // node has filled, the next one is preallocated as Redis does (up to 4 KiB).
+            if !nodes.isEmpty { lp.reserveCapacity(min(nodeMax, 4096)) }
             StreamListpack.appendInt(&lp, 1)
             StreamListpack.appendInt(&lp, 0)
             StreamListpack.appendInt(&lp, Int64(numFields))
@@ -358,52 +514,66 @@ public final class StreamValue {
             nodes.append(StreamNode(master: id, lp: lp))
             flags = StreamValue.flagSameFields
         } else {
-            let n = nodes.count - 1
-            let m = nodes[n].lp.withUnsafeBytes { StreamValue.master($0.baseAddress!) }
-            StreamListpack.replaceInt(&nodes[n].lp, at: StreamListpack.headerSize, m.count + 1)
-            if m.numFields == numFields {
-                let same = nodes[n].lp.withUnsafeBytes { raw -> Bool in
-                    let b = raw.baseAddress!
-                    let mm = StreamValue.master(b)
-                    var p = mm.fieldsAt
-                    var j = from
-                    for _ in 0 ..< numFields {
-                        let e = StreamListpack.read(b, p)
-                        if !args[j].withUnsafeBytes({ StreamListpack.equals(b, e, $0) }) { return false }
-                        p = e.next
-                        j += 2
-                    }
-                    return true
-                }
-                if same { flags = StreamValue.flagSameFields }
-            }
+            StreamListpack.replaceInt(&nodes[nodes.count - 1].lp, at: StreamListpack.headerSize, lastCount + 1)
+            if sameAsMaster { flags = StreamValue.flagSameFields }
         }
         let n = nodes.count - 1
         let master = nodes[n].master
         var lp = nodes[n].lp
         nodes[n].lp = []
         let sameFields = flags == StreamValue.flagSameFields
-        lp.removeLast()
-        var added = 0
-        StreamListpack.encodeInt(flags, into: &lp)
-        StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), into: &lp)
-        StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), into: &lp)
-        added += 3
-        if !sameFields { StreamListpack.encodeInt(Int64(numFields), into: &lp); added += 1 }
-        var j = from
-        while j < args.count {
-            if !sameFields { args[j].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }; added += 1 }
-            args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }
-            added += 1
-            j += 2
+        // The entry is written in place over the terminator: room for its worst case is appended,
+        // filled, and the rest cut off (integers take at most 10 bytes, a string's header and backlen 10).
+        let elements = 4 + numFields + (sameFields ? 0 : numFields + 1)
+        let room = totalLen + elements * 10
+        if lp.capacity - lp.count < room {
+            // A node still growing (a stream's first): element by element, so that the spare room of
+            // the worst case does not end up as capacity.
+            lp.removeLast()
+            StreamListpack.encodeInt(flags, into: &lp)
+            StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), into: &lp)
+            StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), into: &lp)
+            if !sameFields { StreamListpack.encodeInt(Int64(numFields), into: &lp) }
+            var j = from
+            while j < args.count {
+                if !sameFields { args[j].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) } }
+                args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, into: &lp) }
+                j += 2
+            }
+            StreamListpack.encodeInt(Int64(elements - 1), into: &lp)
+            lp.append(0xFF)
+            StreamListpack.fixHeader(&lp, countDelta: elements)
+            nodes[n].lp = lp
+            finishAppend(id)
+            return
         }
-        let lpCount = Int64(numFields + 3 + (sameFields ? 0 : numFields + 1))
-        StreamListpack.encodeInt(lpCount, into: &lp)
-        added += 1
-        lp.append(0xFF)
-        StreamListpack.fixHeader(&lp, countDelta: added)
+        let start = lp.count - 1
+        lp.append(contentsOf: repeatElement(0, count: room))
+        let used = lp.withUnsafeMutableBytes { raw -> Int in
+            let base = raw.baseAddress! + start
+            var p = base
+            p += StreamListpack.encodeInt(flags, to: p)
+            p += StreamListpack.encodeInt(Int64(bitPattern: id.ms &- master.ms), to: p)
+            p += StreamListpack.encodeInt(Int64(bitPattern: id.seq &- master.seq), to: p)
+            if !sameFields { p += StreamListpack.encodeInt(Int64(numFields), to: p) }
+            var j = from
+            while j < args.count {
+                if !sameFields { p += args[j].withUnsafeBytes { StreamListpack.encodeString($0, to: p) } }
+                p += args[j + 1].withUnsafeBytes { StreamListpack.encodeString($0, to: p) }
+                j += 2
+            }
+            p += StreamListpack.encodeInt(Int64(elements - 1), to: p)
+            p.storeBytes(of: 0xFF, as: UInt8.self)
+            return p + 1 - base
+        }
+        lp.removeLast(lp.count - start - used)
+        StreamListpack.fixHeader(&lp, countDelta: elements)
         nodes[n].lp = lp
+        finishAppend(id)
+    }
 
+    @inline(__always)
+    private func finishAppend(_ id: StreamID) {
         length += 1
         entriesAdded &+= 1
         lastID = id
@@ -566,8 +736,7 @@ public final class StreamValue {
                 ng.consumers.append(nc)
                 byName[c.name] = nc
             }
-            for (i, id) in g.pel.ids.enumerated() {
-                let nack = g.pel.values[i]
+            for (id, nack) in g.pel {
                 let owner = byName[nack.consumer.name]!
                 let nn = StreamNACK(deliveryTime: nack.deliveryTime, deliveryCount: nack.deliveryCount, consumer: owner)
                 ng.pel.insert(id, nn)
