@@ -49,18 +49,22 @@ public enum HyperLogLogCommands {
         }
     }
 
+    /// Adds the elements `args[2...]` to the HLL `s`: how many changed a register, and whether `s`
+    /// turned out corrupt (the adding stops there).
+    static func addElements(_ s: inout [UInt8], _ args: [[UInt8]], maxBytes: Int) -> (changed: Int, corrupt: Bool) {
+        var changed = 0
+        for j in 2 ..< args.count {
+            let r = args[j].withUnsafeBytes { HyperLogLog.add(&s, $0, maxBytes: maxBytes) }
+            if r == 1 { changed += 1 } else if r == -1 { return (changed, true) }
+        }
+        if changed > 0 { HyperLogLog.invalidateCache(&s) }
+        return (changed, false)
+    }
+
     static func pfadd(_ ctx: CommandContext) {
         let key = ctx.key(1)
         let maxBytes = ctx.config.hllSparseMaxBytes
-        var updated = 0
-        var corrupt = false
-        func addAll(_ s: inout [UInt8]) {
-            for j in 2 ..< ctx.argc {
-                let r = ctx.args[j].withUnsafeBytes { HyperLogLog.add(&s, $0, maxBytes: maxBytes) }
-                if r == 1 { updated += 1 } else if r == -1 { corrupt = true; return }
-            }
-            if updated > 0 { HyperLogLog.invalidateCache(&s) }
-        }
+        let args = ctx.args
         // The lookup's copy of the value is gone once this switch ends, so the edit below changes the
         // table's bytes in place instead of copying all 12 KB of a dense HLL.
         let exists: Bool
@@ -72,12 +76,17 @@ public enum HyperLogLogCommands {
         default:
             return ctx.wrongType()
         }
+        var updated = 0
+        var corrupt = false
         if exists {
-            _ = StringCommands.editRaw(ctx.db, key) { addAll(&$0) }
+            StringCommands.editRaw(ctx.db, key) { s in
+                (updated, corrupt) = addElements(&s, args, maxBytes: maxBytes)
+            }
         } else {
             var s = HyperLogLog.makeEmpty()
-            updated = 1
-            addAll(&s)
+            // Creating the key is an update even when no element is given.
+            updated = 1 + addElements(&s, args, maxBytes: maxBytes).changed
+            HyperLogLog.invalidateCache(&s)
             ctx.db.set(key, .string(.raw(ByteString(s))))
         }
         if corrupt { return ctx.error(HyperLogLog.invalidObject) }
@@ -103,7 +112,7 @@ public enum HyperLogLogCommands {
         let key = ctx.key(1)
         guard let found = readHLL(ctx, key) else { return }
         guard let s = found else { return ctx.integer(0) }
-        unshare(ctx, key)
+        if s.count <= 44 { unshare(ctx, key) }  // only an embstr-sized value can be shared
         let (valid, cached) = s.withUnsafeBytes { (HyperLogLog.cacheIsValid($0), HyperLogLog.cachedCardinality($0)) }
         if valid { return ctx.integer(Int(truncatingIfNeeded: cached)) }
         guard let card = s.withUnsafeBytes(HyperLogLog.count) else { return ctx.error(HyperLogLog.invalidObject) }
