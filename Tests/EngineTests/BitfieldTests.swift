@@ -158,7 +158,7 @@ import TestSupport
     /// Random operation lists (a seeded generator), compared reply by reply and by the bytes left.
     @Test func randomOperationsMatchRedis() throws {
         try #require(RedisOracle.available)
-        var rng = SplitMix(seed: 7)
+        var rng = TestRNG(seed: 7)
         let types = ["i1", "i3", "i8", "i13", "i16", "i31", "i32", "i33", "i63", "i64", "u1", "u3", "u8", "u13", "u16",
                      "u31", "u32", "u33", "u62", "u63"]
         let values = ["0", "1", "-1", "127", "128", "-129", "255", "256", "65535", "2147483648", "-2147483649",

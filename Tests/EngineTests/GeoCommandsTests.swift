@@ -33,16 +33,8 @@ final class GeoDifferential {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so a failure can be replayed.
-struct GeoRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Draws for the seeded random searches: uniform doubles in a range and integers below n.
+extension TestRNG {
     mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
     mutating func between(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
@@ -390,7 +382,7 @@ struct GeoRandom {
     func randomSearchesMatchRedis(seed: UInt64, resp: Int, points: Int) throws {
         try #require(RedisOracle.available)
         let d = try GeoDifferential(resp: resp)
-        var rng = GeoRandom(state: seed)
+        var rng = TestRNG(seed: seed)
         // A cluster somewhere (sometimes near a pole or the antimeridian), spread by a random size.
         let centres: [(Double, Double)] = [(rng.between(-180, 180), rng.between(-80, 80)), (179.5, 20), (-10, 84), (30, -84.5)]
         for (cx, cy) in centres {

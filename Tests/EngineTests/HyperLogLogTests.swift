@@ -287,7 +287,7 @@ import TestSupport
     @Test func fuzzedCorruptionMatchesRedis() throws {
         try #require(RedisOracle.available)
         let d = try DualRunner()
-        var rng = SplitMix(seed: 42)
+        var rng = TestRNG(seed: 42)
         for trial in 0 ..< 150 {
             _ = try d.both(argv("DEL h"))
             let count = Int(rng.next() % 3000)
@@ -402,17 +402,4 @@ func bulk(_ reply: [UInt8]) -> [UInt8]? {
     guard reply.first == UInt8(ascii: "$"), let cr = reply.firstIndex(of: 13),
           let n = Int(String(decoding: reply[1 ..< cr], as: UTF8.self)), n >= 0 else { return nil }
     return Array(reply[(cr + 2) ..< (cr + 2 + n)])
-}
-
-/// A seeded generator, so a failing run reproduces.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

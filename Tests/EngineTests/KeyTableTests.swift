@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 
 /// Counts live instances so tests can see values are released exactly once.
 final class LiveCount { var n = 0 }

@@ -53,18 +53,6 @@ func checkedFixtures() -> [String] {
     return files
 }
 
-/// A deterministic generator for the corruptions.
-struct CorruptionRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite(.enabled(if: CheckRDB.available, "build the package and install redis-tools first (tools/test does)"))
 struct CheckRDBToolTests {
     // MARK: - Verdicts on the fixtures
@@ -150,7 +138,7 @@ struct CheckRDBToolTests {
         let hasCRC = version >= 5 && original.suffix(8) != [0, 0, 0, 0, 0, 0, 0, 0]
         let dir = try makeTempDir()
         defer { removeTree(dir) }
-        var rng = CorruptionRNG(state: UInt64(original.count))
+        var rng = TestRNG(seed: UInt64(original.count))
         var problems: [String] = []
         let dataEnd = original.count - (version >= 5 ? 8 : 0)
         // Flipped bytes; in a file with a checksum, also with the checksum recomputed so that the

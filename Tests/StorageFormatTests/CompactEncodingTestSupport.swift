@@ -3,22 +3,10 @@
 
 import Testing
 @testable import StorageFormat
+import TestSupport
 
 /// Bytes of an ASCII string.
 func encText(_ s: String) -> [UInt8] { Array(s.utf8) }
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct EncTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Runs `body` over a copy of `bytes` in an allocation of exactly that size.
 func encWithExactBuffer<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -92,7 +80,7 @@ func encMutationSweep(_ valid: [UInt8], randomRounds: Int = 2000, seed: UInt64 =
     for tail: [UInt8] in [[0x00], [0xFF], [0x01, 0xFF], [0x81, 0x61, 0x02, 0xFF], [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]] {
         attempt(valid + tail)
     }
-    var rng = EncTestRNG(seed: seed)
+    var rng = TestRNG(seed: seed)
     for _ in 0 ..< randomRounds where !valid.isEmpty {
         var m = valid
         let edits = Int.random(in: 1 ... 4, using: &rng)

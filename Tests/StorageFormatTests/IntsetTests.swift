@@ -67,7 +67,7 @@ private func assemble(encoding: UInt32, length: UInt32, _ members: [UInt8]) -> [
     }
 
     @Test func roundTripsRandomSets() throws {
-        var rng = EncTestRNG(seed: 11)
+        var rng = TestRNG(seed: 11)
         for _ in 0 ..< 300 {
             let range: ClosedRange<Int64> = [-100 ... 100, -40000 ... 40000, -3_000_000_000 ... 3_000_000_000,
                                              Int64.min ... Int64.max][Int.random(in: 0 ..< 4, using: &rng)]

@@ -148,7 +148,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
             (16377, [0xF0, 0xF9, 0x3F, 0x00, 0x00], [0x7F, 0xFE]),         // L = 16382: 2 bytes
             (16378, [0xF0, 0xFA, 0x3F, 0x00, 0x00], [0x00, 0xFF, 0xFF]),   // L = 16383: 3 bytes
         ]
-        var rng = EncTestRNG(seed: 63)
+        var rng = TestRNG(seed: 63)
         for (n, header, backlen) in cases {
             let s = (0 ..< n).map { _ in UInt8.random(in: 0x61 ... 0x7A, using: &rng) }
             #expect(entry(s) == header + s + backlen, "length \(n)")
@@ -179,7 +179,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
 
     @Test func walksBackwardsWithBacklen() {
         // Every entry's backlen, read right to left from the next entry's start, gives that entry's size.
-        var rng = EncTestRNG(seed: 7)
+        var rng = TestRNG(seed: 7)
         var elements: [[UInt8]] = []
         for len in [0, 1, 63, 64, 200, 4095, 4096, 20000] {
             elements.append((0 ..< len).map { _ in UInt8.random(in: 0 ... 255, using: &rng) })
@@ -226,7 +226,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
     }
 
     @Test func roundTripsRandomLists() throws {
-        var rng = EncTestRNG(seed: 2024)
+        var rng = TestRNG(seed: 2024)
         for round in 0 ..< 300 {
             var elements: [[UInt8]] = []
             for _ in 0 ..< Int.random(in: 0 ... 40, using: &rng) {
@@ -318,7 +318,7 @@ private func readBacklenBackwards(_ bytes: [UInt8], end: Int) -> (value: Int, si
     }
 
     @Test func survivesMutations() {
-        var rng = EncTestRNG(seed: 99)
+        var rng = TestRNG(seed: 99)
         let long = (0 ..< 300).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
         let mixed = encode([encText("a"), encText("-1"), encText("4096"), encText("100000"), encText("3000000000"),
                             encText("-9223372036854775808"), encText("300"), long, [], encText("x")])

@@ -189,7 +189,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
         for s in ["a", "7", "7"] { lps.append(b(s)) }
         expectDuplicate(handMadeRDB(version: 11, [20] + rawString(b("s")) + rawString(lps.finish())), "set member")
         // A member of 2 MB stored raw (streamed through) and the same bytes LZF-compressed (decompressed whole).
-        var rng = EncTestRNG(seed: 5)
+        var rng = TestRNG(seed: 5)
         let big = (0 ..< (2 << 20)).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 4) }
         expectDuplicate(handMadeRDB([2] + rawString(b("bigset")) + [2] + rawString(big) + lzfString(big)), "set member")
         // Unique ones pass.
@@ -238,7 +238,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
 
     @Test func largeStringsStreamThroughAndLZFIsValidated() throws {
         func b(_ s: String) -> [UInt8] { Array(s.utf8) }
-        var rng = EncTestRNG(seed: 9)
+        var rng = TestRNG(seed: 9)
         let raw3MB = (0 ..< (3 << 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let text6MB = (0 ..< (6 << 20)).map { i in UInt8(ascii: "a") + UInt8((i / 7 + Int(rng.next() % 2)) % 26) }
         let file = handMadeRDB([0] + rawString(b("raw")) + rawString(raw3MB) + [0] + rawString(b("lzf")) + lzfString(text6MB))
@@ -255,7 +255,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     }
 
     @Test func streamedLZFDecoderAcceptsExactlyWhatLiblzfAccepts() throws {
-        var rng = EncTestRNG(seed: 21)
+        var rng = TestRNG(seed: 21)
         for round in 0 ..< 300 {
             let n = 20 + Int(rng.next() % 5000)
             let input = (0 ..< n).map { i in UInt8(ascii: "a") + UInt8((i / (1 + round % 9) + Int(rng.next() % 3)) % 26) }
@@ -287,7 +287,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
     }
 
     @Test func fingerprintsDoNotDependOnHowBytesArrive() {
-        var rng = EncTestRNG(seed: 3)
+        var rng = TestRNG(seed: 3)
         for n in [17, 31, 64, 1000, 70_000] {
             let bytes = (0 ..< n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let whole = bytes.withUnsafeBytes { RDBFingerprint.of($0) }
@@ -307,7 +307,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
 
     @Test func fingerprintLogFindsARepeatAcrossRuns() throws {
         for budget in [1 << 12, 1 << 20] {
-            var rng = EncTestRNG(seed: UInt64(budget))
+            var rng = TestRNG(seed: UInt64(budget))
             let values = (0 ..< 50_000).map { _ in rng.next() }
             let log = RDBFingerprintLog(budgetBytes: budget)
             for v in values { try log.append(v) }
@@ -332,7 +332,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
 
     @Test func everyTruncationAndFlipEndsWithAnOffsetNotACrash() throws {
         let bytes = try writeRDB(sampleEntries(), options: RDBWriterOptions(version: 10))
-        var rng = EncTestRNG(seed: 77)
+        var rng = TestRNG(seed: 77)
         for cut in stride(from: 9, to: bytes.count, by: max(1, bytes.count / 400)) {
             do {
                 _ = try scanAll(try RDBDecoder(bytes: Array(bytes[0 ..< cut])))
@@ -413,7 +413,7 @@ func lzfString(_ s: [UInt8]) -> [UInt8] {
 
 @Suite struct RDBCRC64WideTests {
     @Test func wideCRCEqualsTheReferenceAtEverySize() {
-        var rng = EncTestRNG(seed: 42)
+        var rng = TestRNG(seed: 42)
         let data = (0 ..< (600 << 10)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         data.withUnsafeBytes { all in
             for n in [0, 1, 7, 8, 131_071, 131_072, 131_073, 262_144 + 5, 600 << 10] {

@@ -147,7 +147,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
     }
 
     @Test func stringLengthForms() throws {
-        var rng = EncTestRNG(seed: 5)
+        var rng = TestRNG(seed: 5)
         for n in [0, 1, 63, 64, 253, 254, 255, 16383, 16384, 70000] {
             let s = (0 ..< n).map { _ in UInt8.random(in: 0x61 ... 0x7A, using: &rng) }
             let blob = buildZiplist([s, encText("tail"), s])
@@ -178,7 +178,7 @@ private func assemble(_ entries: [UInt8], tail: Int, count: Int) -> [UInt8] {
     }
 
     @Test func roundTripsRandomLists() throws {
-        var rng = EncTestRNG(seed: 77)
+        var rng = TestRNG(seed: 77)
         for round in 0 ..< 200 {
             var elements: [[UInt8]] = []
             for _ in 0 ..< Int.random(in: 0 ... 30, using: &rng) {

@@ -81,7 +81,7 @@ private func same(_ a: [([UInt8], [UInt8])], _ b: [([UInt8], [UInt8])]) -> Bool 
     }
 
     @Test func roundTripsRandomMaps() throws {
-        var rng = EncTestRNG(seed: 3)
+        var rng = TestRNG(seed: 3)
         for _ in 0 ..< 200 {
             var pairs: [([UInt8], [UInt8])] = []
             var free: [Int] = []
