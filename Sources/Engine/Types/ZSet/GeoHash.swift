@@ -206,37 +206,27 @@ enum GeoHash {
     // MARK: - Neighbours
 
     /// Moves `hash` one box east (+1) or west (-1): longitude sits in the odd bits.
-    static func moveX(_ hash: inout GeoHashBits, _ d: Int) {
-        if d == 0 { return }
-        let shift = UInt64(64 - Int(hash.step) * 2)
-        var x = hash.bits & 0xAAAA_AAAA_AAAA_AAAA
-        let y = hash.bits & 0x5555_5555_5555_5555
-        let zz: UInt64 = 0x5555_5555_5555_5555 >> shift
-        if d > 0 {
-            x = x &+ (zz &+ 1)
-        } else {
-            x = x | zz
-            x = x &- (zz &+ 1)
-        }
-        x &= 0xAAAA_AAAA_AAAA_AAAA >> shift
-        hash.bits = x | y
-    }
+    static func moveX(_ hash: inout GeoHashBits, _ d: Int) { move(&hash, d, lane: 0xAAAA_AAAA_AAAA_AAAA) }
 
     /// Moves `hash` one box north (+1) or south (-1): latitude sits in the even bits.
-    static func moveY(_ hash: inout GeoHashBits, _ d: Int) {
+    static func moveY(_ hash: inout GeoHashBits, _ d: Int) { move(&hash, d, lane: 0x5555_5555_5555_5555) }
+
+    /// Adds or subtracts one in the interleaved bits `lane` selects, leaving the other axis's bits as
+    /// they are: the other lane is filled with ones so that the carry (or borrow) runs through it.
+    static func move(_ hash: inout GeoHashBits, _ d: Int, lane: UInt64) {
         if d == 0 { return }
         let shift = UInt64(64 - Int(hash.step) * 2)
-        let x = hash.bits & 0xAAAA_AAAA_AAAA_AAAA
-        var y = hash.bits & 0x5555_5555_5555_5555
-        let zz: UInt64 = 0xAAAA_AAAA_AAAA_AAAA >> shift
+        var v = hash.bits & lane
+        let other = hash.bits & ~lane
+        let zz = ~lane >> shift
         if d > 0 {
-            y = y &+ (zz &+ 1)
+            v = v &+ (zz &+ 1)
         } else {
-            y = y | zz
-            y = y &- (zz &+ 1)
+            v = v | zz
+            v = v &- (zz &+ 1)
         }
-        y &= 0x5555_5555_5555_5555 >> shift
-        hash.bits = x | y
+        v &= lane >> shift
+        hash.bits = v | other
     }
 
     @inline(__always)
