@@ -79,15 +79,17 @@ public enum HyperLogLogCommands {
         var updated = 0
         var corrupt = false
         if exists {
-            StringCommands.editRaw(ctx.db, key) { s in
-                (updated, corrupt) = addElements(&s, args, maxBytes: maxBytes)
+            _ = ctx.withDB { db in
+                StringCommands.editRaw(db, key) { s in
+                    (updated, corrupt) = addElements(&s, args, maxBytes: maxBytes)
+                }
             }
         } else {
             var s = HyperLogLog.makeEmpty()
             // Creating the key is an update even when no element is given.
             updated = 1 + addElements(&s, args, maxBytes: maxBytes).changed
             HyperLogLog.invalidateCache(&s)
-            ctx.db.set(key, .string(.raw(ByteString(s))))
+            ctx.withDB { $0.set(key, .string(.raw(ByteString(s)))) }
         }
         if corrupt { return ctx.error(HyperLogLog.invalidObject) }
         if updated > 0 {

@@ -135,34 +135,38 @@ public enum GeoCommands {
 
     /// GEOADD key [NX|XX] [CH] lon lat member ...: ZADD with each point's 52-bit score.
     static func geoadd(_ ctx: CommandContext) {
-        var nx = false, xx = false
+        var options = ZSetCommands.ZAddOptions()
         var first = 2
-        options: while first < ctx.argc {
+        parse: while first < ctx.argc {
             switch ctx.option(first) {
-            case "NX": nx = true
-            case "XX": xx = true
-            case "CH": break // ZADD reads it
-            default: break options
+            case "NX": options.nx = true
+            case "XX": options.xx = true
+            case "CH": options.ch = true
+            default: break parse
             }
             first += 1
         }
-        if (ctx.argc - first) % 3 != 0 || (nx && xx) { ctx.syntaxError(); return }
+        if (ctx.argc - first) % 3 != 0 || (options.nx && options.xx) { ctx.syntaxError(); return }
         let elements = (ctx.argc - first) / 3
+        if elements == 0 { ctx.syntaxError(); return }
+        var scores: [Double] = []
+        scores.reserveCapacity(elements)
+        for e in 0 ..< elements {
+            guard let (lon, lat) = lonLat(ctx, first + e * 3) else { return }
+            scores.append(Double(GeoHash.score(longitude: lon, latitude: lat)))
+        }
+        // ZADD's own work (reply, events, errors) over the parsed scores; what is logged is that ZADD.
+        guard ZSetCommands.zaddApply(ctx, options, scores: scores, firstMember: first + 2, step: 3) > 0,
+              ctx.propagating else { return }
         var zaddArgs: [[UInt8]] = []
         zaddArgs.reserveCapacity(first + elements * 2)
         zaddArgs.append(Array("zadd".utf8))
         for i in 1 ..< first { zaddArgs.append(ctx.args[i]) }
         for e in 0 ..< elements {
-            let at = first + e * 3
-            guard let (lon, lat) = lonLat(ctx, at) else { return }
-            zaddArgs.append(StrictInteger.format(Int64(GeoHash.score(longitude: lon, latitude: lat))))
-            zaddArgs.append(ctx.args[at + 2])
+            zaddArgs.append(StrictInteger.format(Int64(scores[e])))
+            zaddArgs.append(ctx.args[first + e * 3 + 2])
         }
-        // Run ZADD itself over the rewritten arguments (its reply, events and errors), and log that ZADD.
-        let dirtyBefore = ctx.engine.dirty
-        ZSetCommands.zadd(CommandContext(engine: ctx.engine, session: ctx.session, spec: ctx.spec, args: zaddArgs),
-                          incrCommand: false)
-        if ctx.propagating && ctx.engine.dirty != dirtyBefore { ctx.propagate(zaddArgs) }
+        ctx.propagate(zaddArgs)
     }
 
     // MARK: - GEODIST, GEOHASH, GEOPOS

@@ -293,14 +293,26 @@ public enum ZSetCommands {
             guard let s = parseScore(ctx.args[j]) else { ctx.error(RedisError.notFloat); return }
             scores.append(s)
         }
+        _ = zaddApply(ctx, ZAddOptions(nx: nx, xx: xx, gt: gt, lt: lt, ch: ch, incr: incr),
+                      scores: scores, firstMember: idx + 1, step: 2)
+    }
+
+    /// ZADD's options once parsed (GEOADD passes NX, XX and CH through).
+    struct ZAddOptions {
+        var nx = false, xx = false, gt = false, lt = false, ch = false, incr = false
+    }
+
+    /// ZADD's work once its arguments are parsed: `scores[n]` goes with the member at argument
+    /// `firstMember + n * step`. Replies, notifies and signals as ZADD; returns the elements added or updated.
+    static func zaddApply(_ ctx: CommandContext, _ o: ZAddOptions, scores: [Double], firstMember: Int, step: Int) -> Int {
         let key = ctx.key(1)
-        guard let found = fetch(ctx, key, write: true) else { return }
+        guard let found = fetch(ctx, key, write: true) else { return 0 }
         var added = 0, updated = 0, processed = 0
         var newScore = 0.0
         defer {
             if added + updated > 0 {
                 ctx.modified(key, changes: added + updated)
-                ctx.notify(KeyspaceEventClass.zset, incr ? "zincr" : "zadd", key)
+                ctx.notify(KeyspaceEventClass.zset, o.incr ? "zincr" : "zadd", key)
             }
             if added > 0 { ctx.signalReady(key) }
         }
@@ -308,45 +320,46 @@ public enum ZSetCommands {
         if let f = found {
             zset = f
         } else {
-            if xx {
-                if incr { ctx.null() } else { ctx.replyInteger(0) }
-                return
+            if o.xx {
+                if o.incr { ctx.null() } else { ctx.replyInteger(0) }
+                return 0
             }
             zset = ZSetValue()
             ctx.db.set(key, .zset(zset))
         }
         let config = ctx.config
-        for (n, j) in stride(from: idx, to: ctx.argc, by: 2).enumerated() {
+        for n in 0 ..< scores.count {
             var score = scores[n]
-            let member = ctx.key(j + 1)
+            let member = ctx.key(firstMember + n * step)
             if let cur = zset.score(member) {
-                if nx { continue }
-                if incr {
+                if o.nx { continue }
+                if o.incr {
                     score += cur
                     if score.isNaN {
                         ctx.error("ERR resulting score is not a number (NaN)")
-                        return
+                        return added + updated
                     }
                 }
-                if (lt && score >= cur) || (gt && score <= cur) { continue }
+                if (o.lt && score >= cur) || (o.gt && score <= cur) { continue }
                 newScore = score
                 if score != cur {
                     zset.set(member, score: score, config: config)
                     updated += 1
                 }
                 processed += 1
-            } else if !xx {
+            } else if !o.xx {
                 zset.set(member, score: score, config: config)
                 newScore = score
                 added += 1
                 processed += 1
             }
         }
-        if incr {
+        if o.incr {
             if processed > 0 { ctx.double(newScore) } else { ctx.null() }
         } else {
-            ctx.replyInteger(ch ? added + updated : added)
+            ctx.replyInteger(o.ch ? added + updated : added)
         }
+        return added + updated
     }
 
     // MARK: - Single-key reads and ZREM
