@@ -807,10 +807,7 @@ public final class CairnServer {
     /// SHUTDOWN NOSAVE served here ends the process at once, as Redis's does.
     func serveWhileScriptBusy() {
         loop.runOnce(timeoutMS: 0)
-        if let code = exitCode {
-            log.warning("Cairn is now ready to exit, bye bye...")
-            exit(code)
-        }
+        if let code = exitCode { exit(code) }
     }
 
     /// Closes the connection of a session (CLIENT KILL): after its pending output.

@@ -118,6 +118,7 @@ public enum ScriptCommands {
 
     static func scriptCommand(_ ctx: CommandContext) {
         let e = ctx.engine
+        guard checkSubcommand(ctx, ["HELP": 2, "FLUSH": -2, "EXISTS": -3, "LOAD": 3, "KILL": 2, "DEBUG": 3]) else { return }
         let sub = ctx.option(1)
         switch (sub, ctx.argc) {
         case ("HELP", 2):
@@ -133,8 +134,8 @@ public enum ScriptCommands {
                 "LOAD <script>", "    Load a script into the scripts cache without executing it.",
                 "HELP", "    Prints this help.",
             ])
-        case ("FLUSH", 2), ("FLUSH", 3):
-            if ctx.argc == 3 && ctx.option(2) != "SYNC" && ctx.option(2) != "ASYNC" {
+        case ("FLUSH", _):
+            if ctx.argc > 3 || (ctx.argc == 3 && ctx.option(2) != "SYNC" && ctx.option(2) != "ASYNC") {
                 ctx.error("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
                 return
             }

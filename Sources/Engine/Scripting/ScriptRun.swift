@@ -165,6 +165,7 @@ extension ScriptingVM {
         case .debug:
             return 0
         case .random:
+            argumentFunction = "random"
             guard current != nil else { return raiseString(L, "math.random can only be called inside a script invocation") }
             let r = random.unit()
             switch argc {
@@ -184,6 +185,7 @@ extension ScriptingVM {
             }
             return 1
         case .randomseed:
+            argumentFunction = "randomseed"
             guard current != nil else { return raiseString(L, "math.randomseed can only be called inside a script invocation") }
             guard let s = checkInt(L, 1) else { return raiseString(L, badArgument(L, 1, "number expected, got \(typeName(L, 1))")) }
             random.seed(Int32(truncatingIfNeeded: s))
@@ -220,7 +222,7 @@ extension ScriptingVM {
 
     /// luaL_argerror's text.
     func badArgument(_ L: OpaquePointer, _ i: Int32, _ extra: String) -> String {
-        "bad argument #\(i) to '?' (\(extra))"
+        "bad argument #\(i) to '\(argumentFunction)' (\(extra))"
     }
 
     /// luaL_checkint without raising: nil when the argument is not a number.

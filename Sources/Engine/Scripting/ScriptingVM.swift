@@ -48,6 +48,8 @@ public final class ScriptingVM {
     /// The client the scripts' redis.call commands run as.
     let scriptSession: Session
     var gcCounter = 0
+    /// The Lua function whose argument errors are being reported (luaL_argerror names it).
+    var argumentFunction = "?"
     /// Per-run redis.call nesting guard.
     var inCall = false
 
@@ -198,6 +200,9 @@ public final class ScriptingVM {
     /// the function's two arguments.
     func execute(_ run: ScriptRun, registryKey: String, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
         let caller = run.caller
+        // The script's client starts in the caller's database, speaking RESP2.
+        scriptSession.db = caller.db
+        scriptSession.resp = 2
         cairn_lua_getregistry(L, "cairn_err_handler")
         cairn_lua_getregistry(L, registryKey)
         func pushArray(_ items: ArraySlice<[UInt8]>) {
