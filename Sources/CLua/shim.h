@@ -64,15 +64,16 @@ static inline int cairn_lua_pcall_builtin(lua_State *L) {
 
 static inline void cairn_lua_push_pcall_builtin(lua_State *L) { lua_pushcfunction(L, cairn_lua_pcall_builtin); }
 
-/// The count hook's Swift side: returns 1 when the running script must stop (SCRIPT KILL).
+/// The count hook's Swift side: returns 1 when the running script must stop (SCRIPT KILL), 2 when a
+/// library's loading ran out of time.
 typedef int (*cairn_lua_hook_callback)(lua_State *L);
 
 static inline void cairn_lua_count_hook(lua_State *L, lua_Debug *ar);
-static inline void cairn_lua_raise_killed(lua_State *L) {
+static inline void cairn_lua_raise_killed(lua_State *L, int why) {
     // From now on every line raises the error again, so pcall cannot swallow the kill.
     lua_sethook(L, cairn_lua_count_hook, LUA_MASKLINE, 0);
     lua_newtable(L);
-    lua_pushstring(L, "ERR Script killed by user with SCRIPT KILL...");
+    lua_pushstring(L, why == 2 ? "ERR FUNCTION LOAD timeout" : "ERR Script killed by user with SCRIPT KILL...");
     lua_setfield(L, -2, "err");
     lua_error(L);
 }
@@ -82,7 +83,8 @@ static inline void cairn_lua_count_hook(lua_State *L, lua_Debug *ar) {
     lua_getfield(L, LUA_REGISTRYINDEX, "cairn_hook");
     cairn_lua_hook_callback fn = (cairn_lua_hook_callback)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (fn && fn(L)) cairn_lua_raise_killed(L);
+    int why = fn ? fn(L) : 0;
+    if (why) cairn_lua_raise_killed(L, why);
 }
 
 /// Installs the count hook (every `count` instructions) calling `fn`; a null `fn` removes it.

@@ -399,7 +399,7 @@ public final class CairnServer {
     /// before reading the next (so a big argument's length is known before its bytes are read).
     func readFrom(_ conn: Connection) {
         // A client whose script is running is not read until the script ends (Redis's protectClient).
-        if engine.runningScript && engine.scripting.current?.caller === conn.session { return }
+        if engine.runningScript && engine.currentScript?.caller === conn.session { return }
         while !conn.closed {
             var want = readBuffer.count
             let bulk = conn.partial.bulkLength

@@ -150,6 +150,14 @@ public final class Engine {
     public lazy var scripting = ScriptingVM(engine: self)
     /// The function libraries (FUNCTION LOAD), created on first use.
     public lazy var functions = FunctionLibraries(engine: self)
+    /// The script (EVAL or FCALL) being run, if any.
+    public internal(set) var currentScript: ScriptRun?
+    /// The interpreter function libraries live in, created on first use.
+    lazy var functionsVM: ScriptingVM = {
+        functionsVMCreated = true
+        return ScriptingVM(engine: self, kind: .functions)
+    }()
+    var functionsVMCreated = false
     /// True while a script runs (its commands never block, as in a transaction).
     public internal(set) var runningScript = false
     /// True while a script runs past busy-reply-threshold: other clients get -BUSY.

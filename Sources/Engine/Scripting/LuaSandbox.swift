@@ -10,7 +10,7 @@
 
 enum LuaSandbox {
     static let prelude = """
-    local deny, missing, make_guard = ...
+    local deny, missing, make_guard, functions, register = ...
     local G = _G
     local rawset_, setmetatable_, type_, tostring_ = rawset, setmetatable, type, tostring
     local getinfo = debug.getinfo
@@ -49,6 +49,27 @@ enum LuaSandbox {
     setmetatable_(G, {__index = missing})
     local globals = freeze(G)
     rawset_(G, '_G', globals)
-    return globals, G
+    if not functions then return globals, G, nil end
+
+    -- Function libraries run with their own globals: an empty read-only table that reads through to
+    -- the API above, except while the library loads, when only redis.register_function, redis.log
+    -- and the version and log-level constants are there.
+    local api = G.redis
+    local loadRedis = {register_function = register, log = api.log, LOG_DEBUG = api.LOG_DEBUG,
+      LOG_VERBOSE = api.LOG_VERBOSE, LOG_NOTICE = api.LOG_NOTICE, LOG_WARNING = api.LOG_WARNING,
+      REDIS_VERSION = api.REDIS_VERSION, REDIS_VERSION_NUM = api.REDIS_VERSION_NUM}
+    setmetatable_(loadRedis, {__index = missing})
+    local loadAPI = {redis = freeze(loadRedis)}
+    setmetatable_(loadAPI, {__index = missing})
+    local meta = {__index = globals, __newindex = deny}
+    local metaView = setmetatable_({}, {__index = meta, __newindex = deny, __metatable = false})
+    meta.__metatable = metaView
+    readonly[metaView] = true
+    local libraryGlobals = setmetatable_({}, meta)
+    readonly[libraryGlobals] = true
+    local function loading(on)
+      if on then meta.__index = loadAPI else meta.__index = globals end
+    end
+    return libraryGlobals, G, loading
     """
 }

@@ -167,7 +167,7 @@ public enum ScriptCommands {
 
     /// SCRIPT KILL / FUNCTION KILL.
     static func killScript(_ ctx: CommandContext, eval: Bool) {
-        guard let run = ctx.engine.scripting.current else {
+        guard let run = ctx.engine.currentScript else {
             ctx.error("NOTBUSY No scripts in execution right now.")
             return
         }
@@ -197,7 +197,7 @@ extension Engine {
     /// commands Redis allows then (allow-busy: AUTH, HELLO, MULTI, DISCARD, WATCH, UNWATCH, QUIT,
     /// RESET, SHUTDOWN NOSAVE, SCRIPT KILL, FUNCTION KILL and FUNCTION STATS).
     func busyRefusal(_ spec: CommandSpec, _ args: [[UInt8]]) -> String? {
-        let isEval = scripting.current?.isEval ?? true
+        let isEval = currentScript?.isEval ?? true
         let refusal = isEval ? ScriptCommands.busyEval : ScriptCommands.busyFunction
         switch spec.name {
         case "auth", "hello", "multi", "discard", "watch", "unwatch", "quit", "reset":

@@ -36,6 +36,9 @@ let luaCountHook: cairn_lua_hook_callback = { L in
 }
 
 public final class ScriptingVM {
+    /// EVAL's interpreter, or the one function libraries load into (FUNCTION LOAD, FCALL).
+    enum Kind { case eval, functions }
+    let kind: Kind
     unowned let engine: Engine
     private(set) var L: OpaquePointer
     /// EVAL scripts by lower-case hex SHA1.
@@ -53,8 +56,12 @@ public final class ScriptingVM {
     /// Per-run redis.call nesting guard.
     var inCall = false
 
-    init(engine: Engine) {
+    /// While FUNCTION LOAD runs a library's code: the library that redis.register_function adds to.
+    var loading: LibraryUnderLoad?
+
+    init(engine: Engine, kind: Kind = .eval) {
         self.engine = engine
+        self.kind = kind
         scriptSession = Session(id: 0)
         scriptSession.authenticated = true
         L = ScriptingVM.makeState()
@@ -120,9 +127,13 @@ public final class ScriptingVM {
         }
         precondition(loaded == 0, "Lua sandbox prelude: \(LuaReplies.string(L, -1) ?? "?")")
         cairn_lua_push_sandbox_helpers(L)
-        let ran = lua_pcall(L, 3, 2, 0)
+        lua_pushboolean(L, kind == .functions ? 1 : 0)
+        cairn_lua_push_callback(L, luaBridge, LuaAPI.registerFunction.rawValue)
+        let ran = lua_pcall(L, 5, 3, 0)
         precondition(ran == 0, "Lua sandbox prelude: \(LuaReplies.string(L, -1) ?? "?")")
-        // Returned: the globals' read-only proxy, then the real table.
+        // Returned: the globals' read-only view, the real table, and (functions) the switch between
+        // the load-time environment and the run-time one.
+        cairn_lua_setregistry(L, "cairn_load_switch")
         cairn_lua_setregistry(L, "cairn_globals")
         cairn_lua_replace_globals(L)
         cairn_lua_getregistry(L, "cairn_globals")
@@ -156,9 +167,11 @@ public final class ScriptingVM {
         fn("set_repl", .setRepl)
         num("REPL_NONE", 0); num("REPL_AOF", 1); num("REPL_SLAVE", 2); num("REPL_REPLICA", 2); num("REPL_ALL", 3)
         fn("acl_check_cmd", .aclCheckCmd)
-        fn("breakpoint", .breakpoint)
-        fn("debug", .debug)
-        fn("replicate_commands", .replicateCommands)
+        if kind == .eval {
+            fn("breakpoint", .breakpoint)
+            fn("debug", .debug)
+            fn("replicate_commands", .replicateCommands)
+        }
         cairn_lua_setglobal(L, "redis")
     }
 
@@ -199,12 +212,21 @@ public final class ScriptingVM {
     /// result (or error) as `run.caller`'s reply. EVAL passes KEYS and ARGV as globals, FCALL as
     /// the function's two arguments.
     func execute(_ run: ScriptRun, registryKey: String, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
+        execute(run, keys: keys, args: args) { cairn_lua_getregistry(L, registryKey) }
+    }
+
+    /// Runs a library function (its callback's registry reference) for FCALL.
+    func execute(_ run: ScriptRun, function ref: Int32, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
+        execute(run, keys: keys, args: args) { lua_rawgeti(L, cairn_lua_registryindex(), ref) }
+    }
+
+    private func execute(_ run: ScriptRun, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>, pushFunction: () -> Void) {
         let caller = run.caller
         // The script's client starts in the caller's database, speaking RESP2.
         scriptSession.db = caller.db
         scriptSession.resp = 2
         cairn_lua_getregistry(L, "cairn_err_handler")
-        cairn_lua_getregistry(L, registryKey)
+        pushFunction()
         func pushArray(_ items: ArraySlice<[UInt8]>) {
             lua_createtable(L, Int32(items.count), 0)
             var i: Int32 = 1
@@ -228,6 +250,7 @@ public final class ScriptingVM {
             nargs = 2
         }
         current = run
+        engine.currentScript = run
         engine.runningScript = true
         if engine.busyReplyThreshold > 0 { cairn_lua_set_count_hook(L, luaCountHook, 100_000) }
         let status = lua_pcall(L, nargs, 1, -2 - nargs)
@@ -262,6 +285,7 @@ public final class ScriptingVM {
             if e.isEmpty { engine.markCommandFailed() } else { engine.recordError(e) }
         }
         current = nil
+        engine.currentScript = nil
         engine.runningScript = false
         if run.timedOut {
             run.timedOut = false
@@ -272,6 +296,11 @@ public final class ScriptingVM {
     /// Every 100,000 instructions of a script: past busy-reply-threshold, the server serves other
     /// clients (they get -BUSY) between slices of the script, and SCRIPT KILL can stop it.
     func countHook() -> Int32 {
+        if let load = loading {
+            // FUNCTION LOAD gives a library's code 500 ms to register its functions.
+            if load.timeout > 0 && ScriptRun.monotonicUS() - load.startUS > load.timeout * 1000 { return 2 }
+            return 0
+        }
         guard let run = current else { return 0 }
         if !run.timedOut {
             let elapsed = (ScriptRun.monotonicUS() - run.startUS) / 1000
