@@ -88,6 +88,43 @@ let scriptingCommandCases: [[String]] = [
     ["SCRIPT", "EXISTS", "aa0b6a1ba6ef1b5bb0fd3c3d5c6c4ed2e2ae5a4b"], ["SCRIPT", "FLUSH", "ASYNC"],
 ]
 
+/// FUNCTION and FCALL command lines (libraries are listed one at a time: Redis lists them in hash order).
+let functionCases: [[String]] = [
+    ["FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('f1', function(keys, args) return {keys[1], args[1], #keys, #args} end)"],
+    ["FCALL", "f1", "1", "k", "a"], ["FCALL", "f1", "0"], ["FCALL_RO", "f1", "0"], ["FCALL", "nosuch", "0"], ["FCALL", "f1", "x"],
+    ["FCALL", "f1", "-1"], ["FCALL", "f1", "5"],
+    ["FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('f1', function() return 2 end)"],
+    ["FUNCTION", "LOAD", "REPLACE", "#!lua name=lib1\nredis.register_function('f1', function() return 2 end)"], ["FCALL", "f1", "0"],
+    ["FUNCTION", "LOAD", "BAD", "#!lua name=lib1\n"], ["FUNCTION", "LOAD"],
+    ["FUNCTION", "LOAD", "#!lua name=lib2\nredis.call('ping')"],
+    ["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f1', function() return 2 end)"],
+    ["FUNCTION", "LOAD", "#!lua name=lib4\nreturn 1"], ["FUNCTION", "LOAD", "#!lua name=lib5\nredis.register_function()"],
+    ["FUNCTION", "LOAD", "#!lua name=lib6\nlocal x = string.len('a')"], ["FUNCTION", "LOAD", "#!lua name=lib8\nerror('boom')"],
+    ["FUNCTION", "LOAD", "#!lua name=lib9\nredis.register_function('f 9', function() end)"], ["FUNCTION", "LOAD", "#!lua name=lib10\nx = 1"],
+    ["FUNCTION", "LOAD", "#!lua name=lib11 x=y\n"], ["FUNCTION", "LOAD", "#!lua\n"], ["FUNCTION", "LOAD", "#!lux name=a\n"],
+    ["FUNCTION", "LOAD", "no shebang"], ["FUNCTION", "LOAD", "#!lua name=a name=b\n"], ["FUNCTION", "LOAD", "#!lua name=bad-name\n"],
+    ["FUNCTION", "LOAD", "#!lua name=lib12\nredis.register_function('f12', 'x')"],
+    ["FUNCTION", "LOAD", "#!lua name=lib13\nredis.register_function{function_name='f13', callback=function() end, flags={'bad'}}"],
+    ["FUNCTION", "LOAD", "#!lua name=lib16\nredis.register_function{function_name='f16', callback=function() end, extra=1}"],
+    ["FUNCTION", "LOAD", "#!lua name=lib17\nredis.register_function{callback=function() end}"],
+    ["FUNCTION", "LOAD", "#!lua name=lib18\nredis.register_function{function_name='f18'}"],
+    ["FUNCTION", "LOAD", "#!lua name=lib19\nredis.register_function('a', function() end) redis.register_function('a', function() end)"],
+    ["FUNCTION", "LOAD", "#!lua name=lib20\nredis.register_function('f20', function() end, 3)"],
+    ["FUNCTION", "LOAD", "#!lua name=lib21\nlocal function"],
+    ["FUNCTION", "LOAD", "#!lua name=lib7\nredis.register_function{function_name='f7', callback=function() return redis.call('set', 'x', '1') end, flags={'no-writes'}, description='desc'}"],
+    ["FCALL", "f7", "0"], ["FCALL_RO", "f7", "0"], ["FUNCTION", "LIST", "LIBRARYNAME", "lib7"], ["FUNCTION", "LIST", "LIBRARYNAME", "lib7", "WITHCODE"],
+    ["FUNCTION", "LIST", "LIBRARYNAME"], ["FUNCTION", "LIST", "BAD"],
+    ["FUNCTION", "LOAD", "#!lua name=lib14\nredis.register_function('f14', function() redis.setresp(3) return redis.call('hgetall', 'h') end)\nlocal t = redis.REDIS_VERSION\nredis.log(redis.LOG_WARNING, 'loading')"],
+    ["FCALL", "f14", "0"], ["FCALL", "f1", "0"],
+    ["FUNCTION", "LOAD", "#!lua name=lib15\nredis.register_function('f15', function(k, a) return x end)"], ["FCALL", "f15", "0"],
+    ["FUNCTION", "LOAD", "#!lua name=lib22\nredis.register_function('f22', function(k, a) y = 1 end)"], ["FCALL", "f22", "0"],
+    ["FUNCTION", "LOAD", "#!lua name=lib23\nlocal a = 5\nredis.register_function('f23', function(k, a) return redis.pcall('nosuch') end)"], ["FCALL", "f23", "0"],
+    ["FUNCTION", "DELETE", "lib23"], ["FUNCTION", "DELETE", "lib23"], ["FCALL", "f23", "0"], ["FUNCTION", "DELETE"],
+    ["FUNCTION", "STATS"], ["FUNCTION", "KILL"], ["FUNCTION", "FLUSH", "BAD"], ["FUNCTION", "RESTORE", "junk"],
+    ["FUNCTION", "RESTORE", "junk", "BAD"], ["FUNCTION", "BAD"], ["FUNCTION", "HELP"], ["FUNCTION", "FLUSH"], ["FUNCTION", "LIST"],
+    ["FUNCTION", "DUMP"], ["FUNCTION", "STATS"], ["FUNCTION", "FLUSH", "ASYNC"],
+]
+
 @Suite(.enabled(if: Paths.haveCairn && Paths.haveRedis, "needs cairn-server built and redis-server installed"))
 struct ScriptingDifferentialTests {
     func compare(resp: Int) throws {
@@ -99,7 +136,7 @@ struct ScriptingDifferentialTests {
             _ = try r.send(["HELLO", "3"].map { Array($0.utf8) })
         }
         var mismatches: [String] = []
-        let lines = scriptingCases.map { ["EVAL", $0[0]] + ($0.count > 1 ? Array($0.dropFirst()) : ["0"]) } + scriptingCommandCases
+        let lines = scriptingCases.map { ["EVAL", $0[0]] + ($0.count > 1 ? Array($0.dropFirst()) : ["0"]) } + scriptingCommandCases + functionCases
         for line in lines {
             let args = line.map { Array($0.utf8) }
             let mine: String, theirs: String
@@ -124,6 +161,64 @@ struct ScriptingDifferentialTests {
 
     @Test func evalRepliesMatchRedisInRESP2() throws { try compare(resp: 2) }
     @Test func evalRepliesMatchRedisInRESP3() throws { try compare(resp: 3) }
+
+    /// Function libraries travel between the two servers: FUNCTION DUMP payloads both ways, and an
+    /// RDB file written by each, loaded by the other, gives the same FCALL results.
+    @Test func functionLibrariesMoveBetweenRedisAndCairn() throws {
+        let code = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)\n" +
+            "redis.register_function{function_name='ro', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='a reader'}"
+        let redis = try ServerProcess(cairn: false)
+        let r = try redis.client()
+        #expect(try r.send(["FUNCTION", "LOAD", code].map { Array($0.utf8) }) == Array("$5\r\nmylib\r\n".utf8))
+        let payload = try r.send(["FUNCTION", "DUMP"].map { Array($0.utf8) })
+        // The RDB Redis writes, loaded by Cairn.
+        _ = try r.send("SET counter 10")
+        _ = try r.send("SAVE")
+        let cairn = try ServerProcess(cairn: true, files: ["dump.rdb": redis.dir + "/dump.rdb"])
+        let c = try cairn.client()
+        #expect(try c.send("FCALL myfunc 1 counter 5") == ":15\r\n")
+        #expect(try c.send("FCALL_RO ro 1 counter") == "$2\r\n15\r\n")
+        // (Redis lists a library's functions in hash order, which changes from run to run.)
+        let listed = ["FUNCTION", "LIST", "WITHCODE"].map { Array($0.utf8) }
+        #expect(try c.send(listed).count == r.send(listed).count)
+        // Cairn's DUMP payload is Redis's, byte for byte, and restores into Redis.
+        let mine = try c.send(["FUNCTION", "DUMP"].map { Array($0.utf8) })
+        #expect(mine == payload)
+        let body = Array(mine.drop { $0 != 10 }.dropFirst().dropLast(2))
+        #expect(try r.send([Array("FUNCTION".utf8), Array("RESTORE".utf8), body, Array("REPLACE".utf8)]) == Array("+OK\r\n".utf8))
+        // The RDB Cairn writes, loaded by Redis.
+        _ = try c.send("SAVE")
+        let redis2 = try ServerProcess(cairn: false, files: ["dump.rdb": cairn.dir + "/dump.rdb"])
+        let r2 = try redis2.client()
+        #expect(try r2.send("FCALL myfunc 1 counter 1") == ":16\r\n")
+        #expect(try r2.send(listed).count == c.send(listed).count)
+    }
+
+    /// FUNCTION LOAD reaches the AOF (and the rewrite), and libraries come back on restart.
+    @Test func functionLibrariesPersistInTheAOF() throws {
+        let dir = try makeTempDir("cairn-fn-aof")
+        let code = "#!lua name=lib\nredis.register_function('f', function(keys) return redis.call('incr', keys[1]) end)"
+        do {
+            let cairn = try ServerProcess(cairn: true, args: ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"], dir: dir)
+            let c = try cairn.client()
+            _ = try c.send(["FUNCTION", "LOAD", code].map { Array($0.utf8) })
+            #expect(try c.send("FCALL f 1 n") == ":1\r\n")
+            _ = try c.send(["FUNCTION", "LOAD", "#!lua name=gone\nredis.register_function('g', function() return 1 end)"].map { Array($0.utf8) })
+            _ = try c.send("FUNCTION DELETE gone")
+            cairn.terminate()
+        }
+        do {
+            let again = try ServerProcess(cairn: true, args: ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"], dir: dir)
+            let c = try again.client()
+            #expect(try c.send("FCALL f 1 n") == ":2\r\n")
+            #expect(try c.send("FCALL g 0") == "-ERR Function not found\r\n")
+            _ = try c.send("BGREWRITEAOF")
+            usleep(500_000)
+            again.terminate()
+        }
+        let last = try ServerProcess(cairn: true, args: ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"], dir: dir)
+        #expect(try last.client().send("FCALL f 1 n") == ":3\r\n")
+    }
 
     /// A runaway script: -BUSY for others after busy-reply-threshold, SCRIPT KILL ends it and the
     /// server goes on; after a write SCRIPT KILL answers UNKILLABLE and SHUTDOWN NOSAVE stops the server.

@@ -17,7 +17,17 @@ public enum FunctionCommands {
                 return ScriptCommands.commandFlags(s.flags, f.flags)
             }
         }
-        return [fcall, fcallRO, CommandSpec("function", arity: -2, flags: [.noScript]) { ctx in functionCommand(ctx) }]
+        let function = CommandSpec("function", arity: -2, flags: [.noScript]) { ctx in functionCommand(ctx) }
+        // FUNCTION LOAD and RESTORE write and may grow memory, DELETE and FLUSH write (MISCONF, OOM).
+        function.dynamicFlags = { e, args in
+            guard args.count >= 2 else { return function.flags }
+            switch e.lowercasedName(args[1]) {
+            case "load", "restore": return [.noScript, .write, .denyOOM]
+            case "delete", "flush": return [.noScript, .write]
+            default: return function.flags
+            }
+        }
+        return [fcall, fcallRO, function]
     }
 
     static func fcallCommand(_ ctx: CommandContext, readOnly: Bool) {
@@ -71,6 +81,7 @@ public enum FunctionCommands {
             do {
                 let name = try e.functions.load(code: ctx.args[ctx.argc - 1], replace: replace, timeoutMS: e.replaying ? 0 : 500)
                 e.dirty += 1
+                ctx.propagate(ctx.args)
                 ctx.bulk(name)
             } catch {
                 ctx.error(error.message)
@@ -81,6 +92,7 @@ public enum FunctionCommands {
                 return
             }
             e.dirty += 1
+            ctx.propagate(ctx.args)
             ctx.ok()
         case "FLUSH":
             if ctx.argc > 3 {
@@ -93,6 +105,7 @@ public enum FunctionCommands {
             }
             e.functions.flush()
             e.dirty += 1
+            ctx.propagate(ctx.args)
             ctx.ok()
         case "LIST":
             list(ctx)
@@ -122,6 +135,7 @@ public enum FunctionCommands {
                 do {
                     try e.functions.restore(codes, policy: policy)
                     e.dirty += 1
+                    ctx.propagate(ctx.args)
                     ctx.ok()
                 } catch {
                     ctx.error(error.message)

@@ -35,6 +35,12 @@ final class LibraryUnderLoad {
     }
 }
 
+extension Engine {
+    /// Every function library's code, in load order (RDB FUNCTION2 records, the AOF rewrite); empty
+    /// without creating anything when no library was ever loaded (safe in a snapshot child).
+    public var functionLibraryCodes: [[UInt8]] { functionsVMCreated ? functions.libraries.map(\.code) : [] }
+}
+
 public final class FunctionLibraries {
     unowned let engine: Engine
     /// Libraries in load order.
