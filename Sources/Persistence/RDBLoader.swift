@@ -88,9 +88,9 @@ public enum RDBLoader {
                 // Sized up front as Redis does (bounded: a lying header must not allocate much).
                 database.reserve(keys: Int(min(size, 1 << 26)), expires: Int(min(expires, 1 << 26)))
             case .function(let code):
-                // A library (FUNCTION2): loaded as FUNCTION LOAD REPLACE would, without a time limit.
+                // A library (FUNCTION2): loaded as FUNCTION LOAD would (REPLACE when merging), without a time limit.
                 do {
-                    try engine.functions.load(code: code, replace: true)
+                    try engine.functions.load(code: code, replace: replaceExisting)
                 } catch {
                     throw LoadError("Failed loading library, \(error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message) at offset \(decoder.offset)")
                 }

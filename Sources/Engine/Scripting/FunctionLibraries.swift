@@ -39,13 +39,16 @@ extension Engine {
     /// Every function library's code, in load order (RDB FUNCTION2 records, the AOF rewrite); empty
     /// without creating anything when no library was ever loaded (safe in a snapshot child).
     public var functionLibraryCodes: [[UInt8]] { functionsVMCreated ? functions.libraries.map(\.code) : [] }
+
+    /// Removes every library (a reload that empties the dataset empties them too, as Redis's emptyData).
+    public func flushFunctionLibraries() { if functionsVMCreated { functions.flush() } }
 }
 
 public final class FunctionLibraries {
     unowned let engine: Engine
     /// Libraries in load order.
     public private(set) var libraries: [FunctionLibrary] = []
-    /// Every library's functions by name.
+    /// Every library's functions by lower-cased name (function names are case-insensitive).
     var functions: [String: LibraryFunction] = [:]
 
     init(engine: Engine) { self.engine = engine }
@@ -55,7 +58,7 @@ public final class FunctionLibraries {
     /// Every library as (name, code), in load order: what RDB FUNCTION2 records and the AOF hold.
     public var libraryCodes: [(name: String, code: [UInt8])] { libraries.map { ($0.name, $0.code) } }
 
-    public func function(named name: String) -> LibraryFunction? { functions[name] }
+    public func function(named name: String) -> LibraryFunction? { functions[name.lowercased()] }
 
     /// INFO's figures: function and library counts, the functions' Lua heap and their bookkeeping.
     public var stats: (functions: Int, libraries: Int, vmMemory: Int, memory: Int) {
@@ -73,7 +76,7 @@ public final class FunctionLibraries {
         if old != nil && !replace { throw ScriptError("ERR Library '\(name)' already exists") }
         let lib = try compile(code, name: name, timeoutMS: timeoutMS)
         for f in lib.functions {
-            if let existing = functions[f.name], existing.library != name {
+            if let existing = functions[f.name.lowercased()], existing.library != name {
                 release(lib)
                 throw ScriptError("ERR Function \(f.name) already exists")
             }
@@ -85,7 +88,7 @@ public final class FunctionLibraries {
         } else {
             libraries.append(lib)
         }
-        for f in lib.functions { functions[f.name] = f }
+        for f in lib.functions { functions[f.name.lowercased()] = f }
         return name
     }
 
@@ -117,7 +120,7 @@ public final class FunctionLibraries {
                 let name = try FunctionLibraries.libraryName(code)
                 if staged.contains(where: { $0.name == name }) { throw ScriptError("ERR Library '\(name)' already exists") }
                 let lib = try compile(code, name: name, timeoutMS: 0)
-                for f in lib.functions where staged.contains(where: { $0.functions.contains { $0.name == f.name } }) {
+                for f in lib.functions where staged.contains(where: { $0.functions.contains { $0.name.lowercased() == f.name.lowercased() } }) {
                     release(lib)
                     throw ScriptError("ERR Function \(f.name) already exists")
                 }
@@ -137,7 +140,7 @@ public final class FunctionLibraries {
             }
             for lib in staged {
                 for f in lib.functions {
-                    if let existing = functions[f.name], !replacing.contains(existing.library) {
+                    if let existing = functions[f.name.lowercased()], !replacing.contains(existing.library) {
                         abandon()
                         throw ScriptError("ERR Function \(f.name) already exists")
                     }
@@ -147,12 +150,12 @@ public final class FunctionLibraries {
         }
         for lib in staged {
             libraries.append(lib)
-            for f in lib.functions { functions[f.name] = f }
+            for f in lib.functions { functions[f.name.lowercased()] = f }
         }
     }
 
     private func unlink(_ lib: FunctionLibrary) {
-        for f in lib.functions where functions[f.name]?.library == lib.name { functions[f.name] = nil }
+        for f in lib.functions where functions[f.name.lowercased()]?.library == lib.name { functions[f.name.lowercased()] = nil }
     }
 
     /// Frees the library's callbacks in the interpreter.
@@ -304,7 +307,7 @@ extension ScriptingVM {
         guard FunctionLibraries.validName(name) else {
             return fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
         }
-        if load.functions.contains(where: { $0.name == name }) { return fail("Function already exists in the library") }
+        if load.functions.contains(where: { $0.name.lowercased() == name.lowercased() }) { return fail("Function already exists in the library") }
         load.functions.append(LibraryFunction(name: name, description: description, flags: flags, library: load.name, ref: ref))
         return 0
     }
