@@ -162,6 +162,8 @@ public final class Engine {
     public internal(set) var runningScript = false
     /// True while a script runs past busy-reply-threshold: other clients get -BUSY.
     public internal(set) var scriptTimedOut = false
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call no-script commands.
+    public var scriptDenyDisabled = false
     /// busy-reply-threshold (lua-time-limit) in ms; 0 = never.
     public var busyReplyThreshold = 5000
     /// Whether the server was over maxmemory when the current command was admitted.

@@ -30,6 +30,12 @@ enum LuaSandbox {
     for _, name in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy', 'module', 'require', 'debug'}) do
       rawset_(G, name, nil)
     end
+    -- Precompiled chunks are refused as Redis's Lua refuses them: read as (bad) source.
+    local loadstring_ = loadstring
+    rawset_(G, 'loadstring', function(s, name)
+      if type_(s) == 'string' and s:byte(1) == 27 then return loadstring_(' ' .. s, name or s) end
+      return loadstring_(s, name)
+    end)
     rawset_(G, 'setmetatable', make_guard(readonly, setmetatable_))
     rawset_(G, 'rawset', make_guard(readonly, rawset_))
 

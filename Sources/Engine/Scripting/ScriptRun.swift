@@ -65,7 +65,7 @@ extension ScriptingVM {
         if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
             return "Wrong number of args calling Redis command from script"
         }
-        if spec.flags.contains(.noScript) { return "This Redis command is not allowed from script" }
+        if spec.flags.contains(.noScript) && !e.scriptDenyDisabled { return "This Redis command is not allowed from script" }
         let s = scriptSession
         s.user = run.caller.user
         if !e.acl.sessionUnrestricted(s), let (denial, index) = e.permissionDenial(e.acl.userOf(s), spec, args) {

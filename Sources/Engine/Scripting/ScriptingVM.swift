@@ -64,6 +64,7 @@ public final class ScriptingVM {
         self.kind = kind
         scriptSession = Session(id: 0)
         scriptSession.authenticated = true
+        scriptSession.isScript = true
         L = ScriptingVM.makeState()
         setUp()
     }
