@@ -270,8 +270,8 @@ public final class Engine {
         // DEBUG gating, NOAUTH and ACL permissions (AccessControlDispatch.swift).
         if !admit(session, spec, args) { return }
         preCommandOOM = eviction.maxmemory > 0 && performEvictions() == .failed
-        let flags = spec.dynamicFlags?(self, args) ?? spec.flags
-        if preCommandOOM && refusedOnOOM(session, spec, flags) {
+        // EVAL and FCALL take some flags from their script; asked only when a check needs them.
+        if preCommandOOM && refusedOnOOM(session, spec, spec.dynamicFlags?(self, args) ?? spec.flags) {
             reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
             return
         }
@@ -283,7 +283,8 @@ public final class Engine {
             reject(session, spec, refusal)
             return
         }
-        if persistenceFailing.snapshot || persistenceFailing.aof, flags.contains(.write) || spec === pingSpec,
+        if persistenceFailing.snapshot || persistenceFailing.aof,
+           (spec.dynamicFlags?(self, args) ?? spec.flags).contains(.write) || spec === pingSpec,
            let refuse = hooks.writeRefusal, let text = refuse() {
             reject(session, spec, text)
             return
@@ -325,7 +326,8 @@ public final class Engine {
             if session.replyMode != .on && !pushed { session.out.removeSubrange(mark...) }
             if session.replyMode == .skip { session.replyMode = .on }
         }
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        // Not while a script runs (a command served during a busy script): its keys wait for its end.
+        if !readyKeys.isEmpty && !runningScript { serveReadyKeys() }
     }
 
     /// Whether `spec` is refused while memory is over the limit: commands that may grow memory, EXEC

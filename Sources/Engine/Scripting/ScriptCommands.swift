@@ -154,7 +154,8 @@ public enum ScriptCommands {
         case ("DEBUG", 3):
             switch ctx.option(2) {
             case "NO": ctx.ok()
-            case "YES", "SYNC": ctx.error("ERR SCRIPT DEBUG is not supported by this server")
+            // Accepted, but Cairn has no Lua debugger (LDB): scripts then run as usual.
+            case "YES", "SYNC": ctx.ok()
             default: ctx.error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
             }
         default:
