@@ -124,6 +124,8 @@ public final class Engine {
     var resumedSessions: [Session] = []
     /// True while `replay` runs a command from the AOF (never paused).
     var replaying = false
+    /// The session `replay` runs commands as, while it does.
+    var replaySession: Session?
 
     // Propagation (the AOF): each write in its replayable form.
     /// Receives (database, arguments) for every write, in order; nil when nothing listens (AOF off).
@@ -275,7 +277,8 @@ public final class Engine {
             reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
             return
         }
-        if isLoading && !spec.flags.contains(.loading) {
+        // While the AOF is replayed, a client served by a busy script's event pass gets -LOADING too.
+        if (isLoading || (replaySession != nil && session !== replaySession && !session.isScript)) && !spec.flags.contains(.loading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
@@ -353,7 +356,9 @@ public final class Engine {
         hooks.writeRefusal = nil
         eviction.maxmemory = 0  // loading never evicts
         replaying = true
+        replaySession = session
         execute(session, args)
+        replaySession = nil
         replaying = false
         isLoading = wasLoading
         hooks.writeRefusal = refusal
