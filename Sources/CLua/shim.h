@@ -27,21 +27,23 @@ static inline size_t cairn_lua_memory(lua_State *L) { return (size_t)lua_gc(L, L
 
 /// A Swift function behind a Lua C function: returns the number of results it pushed, or -1 after
 /// pushing an error value, which the trampoline then raises.
-typedef int (*cairn_lua_callback)(lua_State *L, int which);
+/// `context` is the pointer given when the function was made (the Swift object behind it).
+typedef int (*cairn_lua_callback)(lua_State *L, int which, void *context);
 
 static inline int cairn_lua_trampoline(lua_State *L) {
     cairn_lua_callback fn = (cairn_lua_callback)lua_touserdata(L, lua_upvalueindex(1));
     int which = (int)lua_tointeger(L, lua_upvalueindex(2));
-    int n = fn(L, which);
+    int n = fn(L, which, lua_touserdata(L, lua_upvalueindex(3)));
     if (n < 0) return lua_error(L);
     return n;
 }
 
-/// Pushes a Lua function that calls `fn(L, which)`.
-static inline void cairn_lua_push_callback(lua_State *L, cairn_lua_callback fn, int which) {
+/// Pushes a Lua function that calls `fn(L, which, context)`.
+static inline void cairn_lua_push_callback(lua_State *L, cairn_lua_callback fn, int which, void *context) {
     lua_pushlightuserdata(L, (void *)fn);
     lua_pushinteger(L, which);
-    lua_pushcclosure(L, cairn_lua_trampoline, 2);
+    lua_pushlightuserdata(L, context);
+    lua_pushcclosure(L, cairn_lua_trampoline, 3);
 }
 
 /// Redis's replacement for the global `pcall`: as Lua's, except that an error given as a table with a

@@ -45,7 +45,7 @@ extension Engine {
 }
 
 public final class FunctionLibraries {
-    unowned let engine: Engine
+    unowned(unsafe) let engine: Engine
     /// Libraries in load order.
     public private(set) var libraries: [FunctionLibrary] = []
     /// Every library's functions by lower-cased name (function names are case-insensitive).

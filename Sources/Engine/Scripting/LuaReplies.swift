@@ -22,7 +22,16 @@ enum LuaReplies {
         while j < bytes.count && bytes[j] != 13 { j += 1 }
         let line = UnsafeRawBufferPointer(rebasing: bytes[(i + 1) ..< j])
         let next = j + 2
-        func number() -> Int { Int(StrictInteger.parse(Array(line)) ?? 0) }
+        func number() -> Int {
+            // A reply's own integer or length: digits with an optional minus sign.
+            var v = 0, negative = false
+            for (k, b) in line.enumerated() {
+                if k == 0 && b == UInt8(ascii: "-") { negative = true; continue }
+                guard b >= 48 && b <= 57 else { return 0 }
+                v = v &* 10 &+ Int(b &- 48)
+            }
+            return negative ? 0 &- v : v
+        }
         if push { lua_checkstack(L, 4) }
         switch type {
         case UInt8(ascii: ":"):

@@ -70,31 +70,39 @@ public enum ScriptCommands {
             return
         }
         let vm = e.scripting
-        let hash: String
-        if sha {
-            hash = lowercasedHex(ctx.args[1])
-            guard ctx.args[1].count == 40, vm.scripts[hash] != nil else {
-                ctx.error("NOSCRIPT No matching script. Please use EVAL.")
-                return
-            }
+        let script: CachedScript
+        if let last = vm.lastScript, vm.lastName == ctx.args[1] {
+            script = last
         } else {
-            switch vm.createScript(ctx.args[1]) {
-            case .failure(let err):
-                ctx.error(err.message)
-                return
-            case .success(let h): hash = h
+            if sha {
+                guard ctx.args[1].count == 40, let found = vm.scripts[lowercasedHex(ctx.args[1])] else {
+                    ctx.error("NOSCRIPT No matching script. Please use EVAL.")
+                    return
+                }
+                script = found
+            } else {
+                switch vm.createScript(ctx.args[1]) {
+                case .failure(let err):
+                    ctx.error(err.message)
+                    return
+                case .success(let h): script = vm.scripts[h]!
+                }
+            }
+            // EVAL bodies are remembered only when short (the name compared is the whole body).
+            if sha || ctx.args[1].count <= 256 {
+                vm.lastName = ctx.args[1]
+                vm.lastScript = script
             }
         }
-        let script = vm.scripts[hash]!
         if let refusal = prepareRefusal(e, flags: script.flags, readOnly: readOnly) {
             ctx.error(refusal)
             return
         }
-        let run = ScriptRun(caller: ctx.session, name: hash, isEval: true, flags: script.flags, readOnly: readOnly,
+        let run = ScriptRun(caller: ctx.session, name: script.sha, isEval: true, flags: script.flags, readOnly: readOnly,
                             startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
         e.runScript(run) {
-            vm.execute(run, registryKey: "f_" + hash, keys: ctx.args[3 ..< 3 + n], args: ctx.args[(3 + n)...])
+            vm.execute(run, function: script.ref, keys: ctx.args[3 ..< 3 + n], args: ctx.args[(3 + n)...])
         }
     }
 

@@ -21,12 +21,15 @@ enum LuaAPI: Int32 {
 struct CachedScript {
     var body: [UInt8]
     var flags: ScriptFlags
+    /// The compiled function's reference in the registry.
+    var ref: Int32
+    var sha: String
 }
 
 /// Called by every redis.* trampoline.
-let luaBridge: cairn_lua_callback = { L, which in
-    guard let L, let api = LuaAPI(rawValue: which) else { return 0 }
-    return ScriptingVM.from(L).callback(L, api)
+let luaBridge: cairn_lua_callback = { L, which, context in
+    guard let L, let context, let api = LuaAPI(rawValue: which) else { return 0 }
+    return Unmanaged<ScriptingVM>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.callback(L, api) }
 }
 
 /// The count hook's Swift side: 1 when the running script must stop.
@@ -39,8 +42,15 @@ public final class ScriptingVM {
     /// EVAL's interpreter, or the one function libraries load into (FUNCTION LOAD, FCALL).
     enum Kind { case eval, functions }
     let kind: Kind
-    unowned let engine: Engine
+    unowned(unsafe) let engine: Engine
     private(set) var L: OpaquePointer
+    /// Registry references of the error handler and of the real globals table.
+    var handlerRef: Int32 = 0
+    var globalsRef: Int32 = 0
+    /// The last script EVALSHA/EVAL looked up, by the bytes it was named with: a client repeating
+    /// a script skips the hashing.
+    var lastName: [UInt8] = []
+    var lastScript: CachedScript?
     /// EVAL scripts by lower-case hex SHA1.
     var scripts: [String: CachedScript] = [:]
     /// Bytes the cached scripts take (bodies and names), INFO used_memory_scripts_eval.
@@ -96,7 +106,11 @@ public final class ScriptingVM {
         setUp()
     }
 
+    var selfPointer: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
     private func setUp() {
+        lastName = []
+        lastScript = nil
         lua_pushlightuserdata(L, Unmanaged.passUnretained(self).toOpaque())
         cairn_lua_setregistry(L, "cairn_vm")
         // The libraries Redis opens, in its order.
@@ -116,9 +130,9 @@ public final class ScriptingVM {
         buildRedisTable()
         // math.random and math.randomseed: Redis's generator.
         cairn_lua_getglobal(L, "math")
-        cairn_lua_push_callback(L, luaBridge, LuaAPI.random.rawValue)
+        cairn_lua_push_callback(L, luaBridge, LuaAPI.random.rawValue, selfPointer)
         lua_setfield(L, -2, "random")
-        cairn_lua_push_callback(L, luaBridge, LuaAPI.randomseed.rawValue)
+        cairn_lua_push_callback(L, luaBridge, LuaAPI.randomseed.rawValue, selfPointer)
         lua_setfield(L, -2, "randomseed")
         cairn_lua_pop(L, 1)
 
@@ -129,7 +143,7 @@ public final class ScriptingVM {
         precondition(loaded == 0, "Lua sandbox prelude: \(LuaReplies.string(L, -1) ?? "?")")
         cairn_lua_push_sandbox_helpers(L)
         lua_pushboolean(L, kind == .functions ? 1 : 0)
-        cairn_lua_push_callback(L, luaBridge, LuaAPI.registerFunction.rawValue)
+        cairn_lua_push_callback(L, luaBridge, LuaAPI.registerFunction.rawValue, selfPointer)
         let ran = lua_pcall(L, 5, 3, 0)
         precondition(ran == 0, "Lua sandbox prelude: \(LuaReplies.string(L, -1) ?? "?")")
         // Returned: the globals' read-only view, the real table, and (functions) the switch between
@@ -140,14 +154,16 @@ public final class ScriptingVM {
         cairn_lua_getregistry(L, "cairn_globals")
         LuaReplies.pushString(L, "__redis__err__handler")
         lua_rawget(L, -2)
+        lua_pushvalue(L, -1)
+        handlerRef = luaL_ref(L, cairn_lua_registryindex())
         cairn_lua_setregistry(L, "cairn_err_handler")
-        cairn_lua_pop(L, 1)
+        globalsRef = luaL_ref(L, cairn_lua_registryindex())
     }
 
     private func buildRedisTable() {
         cairn_lua_newtable(L)
         func fn(_ name: String, _ api: LuaAPI) {
-            cairn_lua_push_callback(L, luaBridge, api.rawValue)
+            cairn_lua_push_callback(L, luaBridge, api.rawValue, selfPointer)
             lua_setfield(L, -2, name)
         }
         func num(_ name: String, _ v: Double) {
@@ -201,8 +217,10 @@ public final class ScriptingVM {
             cairn_lua_pop(L, 1)
             return .failure(ScriptError("ERR Error compiling script (new function): \(msg)"))
         }
+        lua_pushvalue(L, -1)
         cairn_lua_setregistry(L, "f_" + sha)
-        scripts[sha] = CachedScript(body: body, flags: flags)
+        let ref = luaL_ref(L, cairn_lua_registryindex())
+        scripts[sha] = CachedScript(body: body, flags: flags, ref: ref, sha: sha)
         scriptsMemory += body.count + 40 + 16
         return .success(sha)
     }
@@ -212,22 +230,15 @@ public final class ScriptingVM {
     /// Runs the compiled function stored in the registry under `registryKey` for `run`, writing its
     /// result (or error) as `run.caller`'s reply. EVAL passes KEYS and ARGV as globals, FCALL as
     /// the function's two arguments.
-    func execute(_ run: ScriptRun, registryKey: String, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
-        execute(run, keys: keys, args: args) { cairn_lua_getregistry(L, registryKey) }
-    }
-
-    /// Runs a library function (its callback's registry reference) for FCALL.
+    /// Runs a compiled script or library function (its registry reference).
     func execute(_ run: ScriptRun, function ref: Int32, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
-        execute(run, keys: keys, args: args) { lua_rawgeti(L, cairn_lua_registryindex(), ref) }
-    }
-
-    private func execute(_ run: ScriptRun, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>, pushFunction: () -> Void) {
         let caller = run.caller
         // The script's client starts in the caller's database, speaking RESP2.
         scriptSession.db = caller.db
         scriptSession.resp = 2
-        cairn_lua_getregistry(L, "cairn_err_handler")
-        pushFunction()
+        let registry = cairn_lua_registryindex()
+        lua_rawgeti(L, registry, handlerRef)
+        lua_rawgeti(L, registry, ref)
         func pushArray(_ items: ArraySlice<[UInt8]>) {
             lua_createtable(L, Int32(items.count), 0)
             var i: Int32 = 1
@@ -239,7 +250,7 @@ public final class ScriptingVM {
         }
         var nargs: Int32 = 0
         if run.isEval {
-            cairn_lua_getregistry(L, "cairn_globals")
+            lua_rawgeti(L, registry, globalsRef)
             pushArray(keys)
             lua_setfield(L, -2, "KEYS")
             pushArray(args)
