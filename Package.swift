@@ -26,9 +26,12 @@ let package = Package(
                        providers: [.apt(["liblzf-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // Lua 5.1 with lua-cjson and lua-bitop, for EVAL and FUNCTION (Sources/Engine/Scripting).
+        .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.1",
+                       providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
-            "StorageFormat",
+            "StorageFormat", "CLua",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),

@@ -73,6 +73,11 @@ enum AOFRewriter {
         if timestamps {
             AOFCommands.appendTimestamp(engine.now / 1000 == 0 ? AppendOnlyFile.nowSeconds() : engine.now / 1000, to: &out)
         }
+        // Function libraries first, as FUNCTION LOAD commands (Redis's rewriteFunctions).
+        for code in engine.functionLibraryCodes {
+            AOFCommands.append([Array("FUNCTION".utf8), Array("LOAD".utf8), code], to: &out)
+            try spill()
+        }
         let layout = BorrowedValue.layout
         for db in engine.databases where db.count > 0 {
             AOFCommands.append([AppendOnlyFile.selectName, StrictInteger.format(Int64(db.id))], to: &out)

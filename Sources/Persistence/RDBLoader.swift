@@ -88,8 +88,12 @@ public enum RDBLoader {
                 // Sized up front as Redis does (bounded: a lying header must not allocate much).
                 database.reserve(keys: Int(min(size, 1 << 26)), expires: Int(min(expires, 1 << 26)))
             case .function(let code):
-                let firstLine = String(decoding: code.prefix(while: { $0 != 10 }).prefix(100), as: UTF8.self)
-                throw LoadError("Can't load function library (\(firstLine)) at offset \(decoder.offset): function libraries are not supported by this version of Cairn yet")
+                // A library (FUNCTION2): loaded as FUNCTION LOAD would (REPLACE when merging), without a time limit.
+                do {
+                    try engine.functions.load(code: code, replace: replaceExisting)
+                } catch {
+                    throw LoadError("Failed loading library, \(error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message) at offset \(decoder.offset)")
+                }
             case .moduleAux(let id, _, _):
                 let name = RDBModuleValue(moduleID: id, raw: []).name
                 throw LoadError("Can't load module auxiliary data for module type '\(name)' at offset \(decoder.offset): modules are not supported")

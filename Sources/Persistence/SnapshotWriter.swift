@@ -52,6 +52,8 @@ public enum SnapshotWriter {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
+        // Function libraries come before the keys, as Redis writes them.
+        for code in engine.functionLibraryCodes { try writer.writeFunction(code: code) }
         var keys = 0
         let layout = BorrowedValue.layout
         let access = engine.keyAccess

@@ -170,6 +170,10 @@ public final class CairnServer {
             self.updateClientMemory(c)
             if self.clientsOverLimit { self.clientEvictionDue = true }
         }
+        engine.hooks.scriptLog = { [unowned self] level, line in
+            self.log.log(LogLevel(rawValue: level) ?? .notice, line)
+        }
+        engine.hooks.whileScriptBusy = { [unowned self] in self.serveWhileScriptBusy() }
         config.onChange["hz"] = { [unowned self] c in
             self.loop.setInterval(self.cronTimer, Int64(1000 / max(1, min(500, c.hz))))
             return nil
@@ -394,6 +398,8 @@ public final class CairnServer {
     /// Reads what the socket has, a buffer's worth at a time, running the commands of each piece
     /// before reading the next (so a big argument's length is known before its bytes are read).
     func readFrom(_ conn: Connection) {
+        // A client whose script is running is not read until the script ends (Redis's protectClient).
+        if engine.runningScript && engine.currentScript?.caller === conn.session { return }
         while !conn.closed {
             var want = readBuffer.count
             let bulk = conn.partial.bulkLength
@@ -793,6 +799,15 @@ public final class CairnServer {
         log.warning("Cairn is now ready to exit, bye bye...")
         exitCode = code
         loop.stop()
+    }
+
+    /// One pass of the event loop while a script runs past busy-reply-threshold (Redis's
+    /// processEventsWhileBlocked): other clients are answered (-BUSY, or the allow-busy commands such
+    /// as SCRIPT KILL run), replies are written. The script's own client is not read meanwhile. A
+    /// SHUTDOWN NOSAVE served here ends the process at once, as Redis's does.
+    func serveWhileScriptBusy() {
+        loop.runOnce(timeoutMS: 0)
+        if let code = exitCode { exit(code) }
     }
 
     /// Closes the connection of a session (CLIENT KILL): after its pending output.

@@ -209,7 +209,10 @@ extension CairnServer {
             ctx.error("ERR Error trying to save the DB: \(e)")
             return true
         }
-        if flush { engine.flushAll() }
+        if flush {
+            engine.flushAll()
+            engine.flushFunctionLibraries()
+        }
         do {
             snapshots.lastLoad = try RDBLoader.load(path: rdbPath(), into: engine, replaceExisting: merge)
             log.warning("DB reloaded by DEBUG RELOAD")

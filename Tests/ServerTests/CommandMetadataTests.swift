@@ -346,7 +346,9 @@ struct CommandMetadataTests {
 /// - LATENCY: one flag set for the container; Redis's LATENCY HELP is neither admin nor noscript.
 /// - PING: stale in Cairn, not in Redis (matters only on a replica).
 /// - PUBSUB: pubsub in Cairn; Redis gives its subcommands no pubsub flag.
+/// - SCRIPT, FUNCTION: noscript for the whole container; Redis flags each subcommand (their HELP
+///   has no noscript, so only those two differ from a script).
 /// - QUIT: Redis marks it noscript; Cairn has no scripting.
-let knownFlagDifferences: [String] = ["client +noscript", "config +admin", "config +noscript",
+let knownFlagDifferences: [String] = ["client +noscript", "config +admin", "config +noscript", "function +noscript",
                                       "latency +admin", "latency +noscript",
-                                      "ping +stale", "pubsub +pubsub", "quit -noscript", "slowlog +admin"]
+                                      "ping +stale", "pubsub +pubsub", "quit -noscript", "script +noscript", "slowlog +admin"]

@@ -69,7 +69,10 @@ extension ConnectionCommands {
         case ("LOG", 3):
             ctx.engine.hooks.log?(String(decoding: ctx.args[2], as: UTF8.self))
             ctx.ok()
-        case ("CHANGE-REPL-ID", 2), ("SET-DISABLE-DENY-SCRIPTS", 3):
+        case ("CHANGE-REPL-ID", 2):
+            ctx.ok()
+        case ("SET-DISABLE-DENY-SCRIPTS", 3):
+            ctx.engine.scriptDenyDisabled = StrictInteger.parse(ctx.args[2]).map { $0 != 0 } ?? false
             ctx.ok()
         case ("HTSTATS", 3):
             debugHTStats(ctx)

@@ -80,8 +80,8 @@ public enum SortCommand {
             ordered = false
         default: return ctx.wrongType()
         }
-        // A set has no order: with STORE, sort it by its elements so the stored result is deterministic.
-        if dontSort && !ordered && storeKey != nil {
+        // A set has no order: with STORE, or from a script, sort it by its elements so the result is deterministic.
+        if dontSort && !ordered && (storeKey != nil || ctx.session.isScript) {
             dontSort = false
             alpha = true
             sortBy = nil

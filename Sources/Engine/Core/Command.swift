@@ -76,6 +76,9 @@ public final class CommandSpec {
     public let isContainer: Bool
     /// DEBUG, which enable-debug-command gates.
     public let isDebug: Bool
+    /// Flags that depend on the arguments (EVAL and FCALL take them from the script's shebang or the
+    /// function's flags); nil = `flags`.
+    public var dynamicFlags: ((Engine, [[UInt8]]) -> CommandFlags)? = nil
 
     public init(_ name: String, arity: Int, flags: CommandFlags, firstKey: Int = 0, lastKey: Int = 0, step: Int = 0,
                 handler: @escaping CommandHandler) {
@@ -329,7 +332,7 @@ public struct CommandContext {
     }
 
     /// True when the handler runs inside MULTI/EXEC (blocking commands must not block there).
-    public var inTransaction: Bool { engine.executingTransaction }
+    public var inTransaction: Bool { engine.executingTransaction || engine.runningScript }
 
     // MARK: - Replies
 

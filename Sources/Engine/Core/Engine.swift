@@ -124,6 +124,8 @@ public final class Engine {
     var resumedSessions: [Session] = []
     /// True while `replay` runs a command from the AOF (never paused).
     var replaying = false
+    /// The session `replay` runs commands as, while it does.
+    var replaySession: Session?
 
     // Propagation (the AOF): each write in its replayable form.
     /// Receives (database, arguments) for every write, in order; nil when nothing listens (AOF off).
@@ -142,6 +144,32 @@ public final class Engine {
     public var rawRequest: UnsafeRawBufferPointer? = nil
     /// While EXEC runs with a sink: the transaction's writes, emitted wrapped in MULTI/EXEC.
     var transactionOps: [(db: Int, args: [[UInt8]])]? = nil
+    /// redis.set_repl(redis.REPL_NONE): the running script's writes are not propagated.
+    var propagationSuppressed = false
+
+    // Scripting (Sources/Engine/Scripting).
+    /// The Lua interpreter and script cache, created on first use.
+    public lazy var scripting = ScriptingVM(engine: self)
+    /// The function libraries (FUNCTION LOAD), created on first use.
+    public lazy var functions = FunctionLibraries(engine: self)
+    /// The script (EVAL or FCALL) being run, if any.
+    public internal(set) var currentScript: ScriptRun?
+    /// The interpreter function libraries live in, created on first use.
+    lazy var functionsVM: ScriptingVM = {
+        functionsVMCreated = true
+        return ScriptingVM(engine: self, kind: .functions)
+    }()
+    var functionsVMCreated = false
+    /// True while a script runs (its commands never block, as in a transaction).
+    public internal(set) var runningScript = false
+    /// True while a script runs past busy-reply-threshold: other clients get -BUSY.
+    public internal(set) var scriptTimedOut = false
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call no-script commands.
+    public var scriptDenyDisabled = false
+    /// busy-reply-threshold (lua-time-limit) in ms; 0 = never.
+    public var busyReplyThreshold = 5000
+    /// Whether the server was over maxmemory when the current command was admitted.
+    var preCommandOOM = false
 
     public init(databases count: Int = 16, config: EngineConfig = EngineConfig()) {
         // Learned here, in the parent, so a forked snapshot child never runs the one-time initialiser.
@@ -243,15 +271,23 @@ public final class Engine {
         }
         // DEBUG gating, NOAUTH and ACL permissions (AccessControlDispatch.swift).
         if !admit(session, spec, args) { return }
-        if eviction.maxmemory > 0 && performEvictions() == .failed && refusedOnOOM(session, spec) {
+        preCommandOOM = eviction.maxmemory > 0 && performEvictions() == .failed
+        // EVAL and FCALL take some flags from their script; asked only when a check needs them.
+        if preCommandOOM && refusedOnOOM(session, spec, spec.dynamicFlags?(self, args) ?? spec.flags) {
             reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
             return
         }
-        if isLoading && !spec.flags.contains(.loading) {
+        // While the AOF is replayed, a client served by a busy script's event pass gets -LOADING too.
+        if (isLoading || (replaySession != nil && session !== replaySession && !session.isScript)) && !spec.flags.contains(.loading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
-        if persistenceFailing.snapshot || persistenceFailing.aof, spec.flags.contains(.write) || spec === pingSpec,
+        if scriptTimedOut, let refusal = busyRefusal(spec, args) {
+            reject(session, spec, refusal)
+            return
+        }
+        if persistenceFailing.snapshot || persistenceFailing.aof,
+           (spec.dynamicFlags?(self, args) ?? spec.flags).contains(.write) || spec === pingSpec,
            let refuse = hooks.writeRefusal, let text = refuse() {
             reject(session, spec, text)
             return
@@ -293,13 +329,14 @@ public final class Engine {
             if session.replyMode != .on && !pushed { session.out.removeSubrange(mark...) }
             if session.replyMode == .skip { session.replyMode = .on }
         }
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        // Not while a script runs (a command served during a busy script): its keys wait for its end.
+        if !readyKeys.isEmpty && !runningScript { serveReadyKeys() }
     }
 
     /// Whether `spec` is refused while memory is over the limit: commands that may grow memory, EXEC
     /// of a queue holding one, and anything queued inside MULTI except EXEC, DISCARD, QUIT and RESET.
-    func refusedOnOOM(_ session: Session, _ spec: CommandSpec) -> Bool {
-        if spec.flags.contains(.denyOOM) { return true }
+    func refusedOnOOM(_ session: Session, _ spec: CommandSpec, _ flags: CommandFlags) -> Bool {
+        if flags.contains(.denyOOM) { return true }
         guard let queue = session.multi else { return false }
         switch spec.name {
         case "exec": return queue.contains { $0.spec.flags.contains(.denyOOM) }
@@ -319,7 +356,9 @@ public final class Engine {
         hooks.writeRefusal = nil
         eviction.maxmemory = 0  // loading never evicts
         replaying = true
+        replaySession = session
         execute(session, args)
+        replaySession = nil
         replaying = false
         isLoading = wasLoading
         hooks.writeRefusal = refusal
@@ -544,6 +583,7 @@ public final class Engine {
 
     /// Sends one write to the sink, or into the running transaction's list.
     func emit(_ db: Int, _ args: [[UInt8]]) {
+        if propagationSuppressed { return }
         if transactionOps != nil {
             transactionOps!.append((db, args))
         } else {
@@ -897,6 +937,11 @@ public struct EngineHooks {
     public var log: ((String) -> Void)? = nil
     /// A warning for the server's log (a corrupt RESTORE payload...).
     public var warning: ((String) -> Void)? = nil
+    /// redis.log from a script: level 0 debug, 1 verbose, 2 notice, 3 warning.
+    public var scriptLog: ((Int, String) -> Void)? = nil
+    /// Called between slices of a script running past busy-reply-threshold: the server serves
+    /// other clients once (they get -BUSY, SCRIPT KILL and SHUTDOWN NOSAVE run).
+    public var whileScriptBusy: (() -> Void)? = nil
     /// CLIENT NO-EVICT changed a session's standing for maxmemory-clients.
     public var clientEvictionChanged: ((Session) -> Void)? = nil
     public init() {}

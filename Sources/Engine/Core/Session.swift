@@ -98,6 +98,8 @@ public final class Session {
     public var wakeup: (() -> Void)? = nil
     /// MONITOR: receives a line for every command executed.
     public var isMonitor = false
+    /// The client scripts' redis.call commands run as (Redis's CLIENT_SCRIPT).
+    public internal(set) var isScript = false
 
     public enum ReplyMode { case on, off, skip }
 

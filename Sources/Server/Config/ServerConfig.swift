@@ -185,6 +185,7 @@ public final class ServerConfig {
         if case .events(let f)? = value("notify-keyspace-events") { engine.notifyFlags = f }
         engine.latency.threshold = latencyMonitorThreshold
         engine.latencyTracking = bool("latency-tracking")
+        engine.busyReplyThreshold = busyReplyThreshold
         let ev = engine.eviction
         ev.policy = MaxmemoryPolicy(rawValue: policy) ?? .noeviction
         ev.samples = maxmemorySamples

@@ -214,6 +214,10 @@ extension StreamCommands {
             let more = ctx.argc - i - 1
             let o = ctx.option(i)
             if o == "BLOCK" && more > 0 {
+                if ctx.session.isScript {
+                    ctx.error("ERR \(ctx.spec.name) command is not allowed with BLOCK option from scripts")
+                    return
+                }
                 i += 1
                 guard let t = StrictInteger.parse(ctx.args[i]) else {
                     ctx.error("ERR timeout is not an integer or out of range")
