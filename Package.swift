@@ -32,6 +32,10 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
+        // cmsgpack and struct for Lua scripts, written for Cairn (Debian packages neither), and Redis's
+        // bit.tohex fix; compiled against Debian's Lua 5.1 headers, linked with its liblua5.1.
+        .target(name: "CLuaLibs", cSettings: [.unsafeFlags(["-I/usr/include/lua5.1"])],
+                linkerSettings: [.linkedLibrary("lua5.1")]),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
         .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
         // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.

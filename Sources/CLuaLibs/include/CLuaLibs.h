@@ -1,0 +1,22 @@
+/* CLuaLibs: the two Lua libraries Redis 7.0 gives scripts that Debian does not package (cmsgpack,
+ * struct), written for Cairn, plus the small fix Redis applied to LuaBitOp's bit.tohex.
+ * Each opener behaves like Redis's: it sets the global and leaves the library table on the stack. */
+#ifndef CAIRN_CLUALIBS_H
+#define CAIRN_CLUALIBS_H
+
+typedef struct lua_State lua_State;
+
+/* Global table `cmsgpack`: pack, unpack, unpack_one, unpack_limit, _NAME, _VERSION, _COPYRIGHT,
+ * _DESCRIPTION. Returns 1 (the table). */
+int cairn_luaopen_cmsgpack(lua_State *L);
+
+/* Global table `struct`: pack, unpack, size (also registered in package.loaded as Redis's is).
+ * Returns 1 (the table). */
+int cairn_luaopen_struct(lua_State *L);
+
+/* Replaces `tohex` in the global `bit` table (Debian's LuaBitOp 1.0.2, opened before) with one
+ * carrying Redis's CVE-2024-31449 fix: a width of -2^31 is read as -(2^31-1), so it prints 8
+ * upper-case digits instead of overrunning a stack buffer. Returns 0 (pushes nothing). */
+int cairn_lua_fix_bit_tohex(lua_State *L);
+
+#endif
