@@ -39,6 +39,7 @@ static lua_State *new_state(int debian_only) {
     open_library(L, LUA_MATHLIBNAME, luaopen_math);
     open_library(L, LUA_DBLIBNAME, luaopen_debug);
     open_library(L, "cjson", with_global);
+    if (!debian_only) cairn_lua_guard_cjson(L);
     open_library(L, "struct", cairn_luaopen_struct);
     open_library(L, "cmsgpack", cairn_luaopen_cmsgpack);
     open_library(L, "bit", luaopen_bit);
