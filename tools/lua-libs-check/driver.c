@@ -23,9 +23,9 @@ static void open_library(lua_State *L, const char *name, lua_CFunction opener) {
     lua_call(L, 1, 0);
 }
 
+/* Debian's cjson alone sets no global; Redis's does. */
 static int with_global(lua_State *L) {
-    /* Debian's luaopen_cjson returns the table without setting a global (Redis builds with
-     * ENABLE_CJSON_GLOBAL); the VM sets it the same way. */
+    lua_settop(L, 0);
     luaopen_cjson(L);
     lua_setglobal(L, "cjson");
     return 0;
@@ -38,12 +38,14 @@ static lua_State *new_state(int debian_only) {
     open_library(L, LUA_STRLIBNAME, luaopen_string);
     open_library(L, LUA_MATHLIBNAME, luaopen_math);
     open_library(L, LUA_DBLIBNAME, luaopen_debug);
+    if (!debian_only) {
+        cairn_lua_load_script_libraries(L);   /* what the server's VM calls */
+        return L;
+    }
     open_library(L, "cjson", with_global);
-    if (!debian_only) cairn_lua_guard_cjson(L);
     open_library(L, "struct", cairn_luaopen_struct);
     open_library(L, "cmsgpack", cairn_luaopen_cmsgpack);
     open_library(L, "bit", luaopen_bit);
-    if (!debian_only) cairn_lua_fix_bit_tohex(L);
     return L;
 }
 

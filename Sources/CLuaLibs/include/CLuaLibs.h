@@ -26,4 +26,9 @@ int cairn_lua_fix_bit_tohex(lua_State *L);
  * error instead of corrupting memory. Same results and error texts otherwise. Returns 0. */
 int cairn_lua_guard_cjson(lua_State *L);
 
+/* Everything above in one call, as Redis's luaLoadLibraries does after base, table, string, math
+ * and debug: cjson (Debian's, global set), struct, cmsgpack, bit (Debian's), each opened through
+ * lua_call(opener, name); then the cjson guard and the tohex fix. Pushes nothing; returns 0. */
+int cairn_lua_load_script_libraries(lua_State *L);
+
 #endif
