@@ -170,7 +170,7 @@ struct ScriptLibrariesCorpusTests {
 
     /// The CLuaLibs sources (with Debian's lua-cjson and lua-bitop) compiled into the lua-libs-check
     /// driver give Redis's results for every library snippet (the "vm" ones are the VM's business).
-    @Test(.enabled(if: access("/usr/bin/cc", X_OK) == 0, "needs cc"))
+    @Test(.enabled(if: access("/usr/bin/cc", X_OK) == 0 && access("/usr/bin/python3", X_OK) == 0, "needs cc and python3"))
     func cLuaLibsMatchRedis() throws {
         let result = try runProcess(Paths.repo("tools/lua-libs-check/compare"), ["--fail-on-diff", "mp", "st", "cj", "bit"],
                                     stderrToStdout: true, timeout: 600)

@@ -11,7 +11,7 @@ typedef struct lua_State lua_State;
  * _DESCRIPTION. Returns 1 (the table). */
 int cairn_luaopen_cmsgpack(lua_State *L);
 
-/* Global table `struct`: pack, unpack, size (also registered in package.loaded as Redis's is).
+/* Global table `struct`: pack, unpack, size (registered through luaL_register, as Redis does).
  * Returns 1 (the table). */
 int cairn_luaopen_struct(lua_State *L);
 
