@@ -178,4 +178,20 @@ struct ScriptLibrariesCorpusTests {
         #expect(result.status == 0, "\(out.suffix(4000))")
         #expect(out.contains(", 0 differ"), "\(out.suffix(4000))")
     }
+
+    /// The same on random cmsgpack and struct snippets (tools/lua-libs-check/fuzz-snippets, fixed seeds):
+    /// random bytes to unpack, random values to pack, random struct formats and arguments.
+    @Test(.enabled(if: access("/usr/bin/cc", X_OK) == 0 && access("/usr/bin/python3", X_OK) == 0, "needs cc and python3"),
+          arguments: [UInt64(11), 12])
+    func cLuaLibsMatchRedisOnRandomSnippets(seed: UInt64) throws {
+        let corpus = try makeTempDir("lua-fuzz") + "/snippets.txt"
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: corpus).deletingLastPathComponent().path) }
+        let generated = try runProcess(Paths.repo("tools/lua-libs-check/fuzz-snippets"), [String(seed), "3000"])
+        #expect(generated.status == 0)
+        try generated.out.write(to: URL(fileURLWithPath: corpus))
+        let result = try runProcess(Paths.repo("tools/lua-libs-check/compare"), ["--fail-on-diff", "--corpus", corpus],
+                                    stderrToStdout: true, timeout: 600)
+        let out = String(decoding: result.out, as: UTF8.self)
+        #expect(result.status == 0 && out.contains("3000 snippets"), "\(out.suffix(4000))")
+    }
 }
