@@ -35,6 +35,10 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
+        // The libraries Lua scripts get: cmsgpack and struct written for Cairn (Debian packages neither),
+        // Debian's lua-cjson and lua-bitop with Cairn's corrections; against Debian's Lua 5.1.
+        .target(name: "CLuaLibs", cSettings: [.unsafeFlags(["-I/usr/include/lua5.1"])],
+                linkerSettings: [.linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("lua5.1")]),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
         .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
         // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.

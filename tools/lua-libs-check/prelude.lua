@@ -1,0 +1,4 @@
+local function ser(v, d) local t = type(v) if t == 'string' then return 's"' .. v:gsub('[^%w ._-]', function(c) return string.format('\\%02x', c:byte()) end) .. '"' elseif t == 'number' then return string.format('%.17g', v) elseif t == 'table' then if d > 40 then return '{...}' end local keyed = {} for k in pairs(v) do keyed[#keyed + 1] = {ser(k, d + 1), k} end table.sort(keyed, function(a, b) return a[1] < b[1] end) local parts = {} for i, e in ipairs(keyed) do parts[i] = e[1] .. '=' .. ser(v[e[2]], d + 1) end return '{' .. table.concat(parts, ',') .. '}' elseif t == 'boolean' or t == 'nil' then return tostring(v) else return t end end
+local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
+local function nest(n, leaf) local t = leaf for i = 1, n do t = {t} end return t end
+local function all(...) local o = {} for i = 1, select('#', ...) do o[i] = ser((select(i, ...)), 0) end return table.concat(o, ' ') end
