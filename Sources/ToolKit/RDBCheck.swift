@@ -244,6 +244,9 @@ public final class RDBCheck {
         emit("[info] \(keysRead) keys read")
         emit("[info] \(expires) expires")
         emit("[info] \(alreadyExpired) already expired")
+        if !stats.functionLibraries.isEmpty {
+            emit("[info] \(stats.functionLibraries.count) function librar\(stats.functionLibraries.count == 1 ? "y" : "ies") read (\(stats.functionLibraries.joined(separator: ", ")))")
+        }
         stats.expires = expires
         stats.alreadyExpired = alreadyExpired
     }

@@ -167,13 +167,18 @@ public final class RDBStats {
 
     /// A function library's name: the `name=` of its `#!engine name=…` first line.
     public func addFunction(_ code: [UInt8]) {
+        functionLibraries.append(RDBStats.libraryName(code))
+    }
+
+    /// The `name=` of a library's `#!engine name=…` first line ("(unnamed)" without one), for messages.
+    public static func libraryName(_ code: [UInt8]) -> String {
         let first = code.prefix { $0 != 0x0a }
         let text = String(decoding: first, as: UTF8.self)
         var name = "(unnamed)"
         for part in text.split(separator: " ") where part.hasPrefix("name=") {
             name = String(part.dropFirst(5))
         }
-        functionLibraries.append(name)
+        return name
     }
 
     /// The encoding Redis 7.0 gives a value when it loads it with the default thresholds

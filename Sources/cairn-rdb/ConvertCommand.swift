@@ -21,8 +21,8 @@ struct ConvertCommand: ParsableCommand {
             (rdbtools) layout carries none of them: the n-th object becomes database n, arrays become lists \
             (sets come back as lists), objects of strings hashes, objects of numbers sorted sets, and no key \
             has a TTL: prefer jsonl. Neither layout carries a stream's pending entries or consumer times (the \
-            groups come back with empty PELs, noted), module values (refused; --lossy skips them), or \
-            function libraries.
+            groups come back with empty PELs, noted) or module values (refused; --lossy skips them). Both \
+            carry function libraries (json: a last element {"functions": [...]}; jsonl: a "function" line).
             """)
 
     @Argument(help: "The input: an RDB file (.gz is decompressed transparently), a json/jsonl dump, or an AOF (appendonlydir, manifest, or .aof file).")
@@ -100,13 +100,7 @@ struct ConvertCommand: ParsableCommand {
                     case .moduleAux(let m, let when):
                         try writer.writeModuleAux(m, when: when)
                     case .function(let code):
-                        if toVersion >= 10 {
-                            try writer.writeFunction(code: code)
-                        } else if lossy {
-                            writer.onNote?("dropped a function library (RDB \(toVersion) cannot hold functions)")
-                        } else {
-                            throw RDBWriteError(key: nil, message: "function libraries need RDB version 10 or later; use --lossy to drop them")
-                        }
+                        try writeFunction(code, to: writer)
                     case .entry:
                         break // keys come as .key above
                     case .end:
@@ -124,5 +118,18 @@ struct ConvertCommand: ParsableCommand {
         if toVersion >= 10 && k == Array("aof-preamble".utf8) { return Array("aof-base".utf8) }
         if toVersion < 10 && k == Array("aof-base".utf8) { return Array("aof-preamble".utf8) }
         return k
+    }
+}
+
+extension ConvertCommand {
+    /// A function library into the output: RDB 10 and later hold them (FUNCTION2); below, --lossy drops it.
+    func writeFunction(_ code: [UInt8], to writer: RDBWriter) throws {
+        if toVersion >= 10 {
+            try writer.writeFunction(code: code)
+        } else if lossy {
+            writer.onNote?("dropped function library '\(RDBStats.libraryName(code))' (RDB \(toVersion) cannot hold functions)")
+        } else {
+            throw RDBWriteError(key: nil, message: "function libraries need RDB version 10 or later; use --lossy to drop them")
+        }
     }
 }

@@ -9,6 +9,7 @@ extension ConvertCommand {
     func convertJSON(_ input: JSONInputFile, options: RDBWriterOptions) throws {
         var keys = 0
         var notes = 0
+        var functions = 0
         let redisVersion = [9: "6.2.14", 10: "7.0.15", 11: "7.2.4", 12: "7.4.0"][toVersion] ?? "7.0.15"
         input.reader.onNote = { note in
             notes += 1
@@ -19,6 +20,10 @@ extension ConvertCommand {
             writer.onNote = input.reader.onNote
             try writer.writeHeader()
             try writer.writeStandardAux(redisVersion: redisVersion, ctime: nowMilliseconds() / 1000, usedMem: 0)
+            input.reader.onFunction = { code in
+                try writeFunction(code, to: writer)
+                functions += 1
+            }
             var db = -1
             try input.forEachEntry(KeyFilter()) { e in
                 if e.db != db {
@@ -30,6 +35,7 @@ extension ConvertCommand {
             }
             try writer.finish()
         }
-        printError("cairn-rdb: wrote \(keys) keys to \(output) as RDB version \(toVersion)" + (notes > 0 ? " (\(notes) notes above)" : ""))
+        printError("cairn-rdb: wrote \(keys) keys" + (functions > 0 ? " and \(functions) function libraries" : "")
+                   + " to \(output) as RDB version \(toVersion)" + (notes > 0 ? " (\(notes) notes above)" : ""))
     }
 }

@@ -1,7 +1,8 @@
 // cairn-rdb json FILE: every selected key as JSON, in rdbtools' layout — an array with one object per
 // database of the file (those --db excludes are left out), key → value; strings binary-safe; hashes
 // as objects; lists and sets as arrays; sorted sets as member → score. Streams as an object of their
-// entries and groups, module values as their module's name (ValueJSON.swift). Streams the file: values are
+// entries and groups, module values as their module's name (ValueJSON.swift); function libraries as a last
+// element {"functions":[{"name":…,"code":…}]}, which `convert` reads back. Streams the file: values are
 // walked element by element (memory independent of the size of any key).
 import ArgumentParser
 import StorageFormat
@@ -46,14 +47,30 @@ struct JSONCommand: ParsableCommand {
                 out.writeJSONString(h.key)
                 out.writeASCII(":")
             }
+            var functions: [[UInt8]] = []
             try input.forEachKey(filter, onRecord: { record in
                 if case .selectDB(let db) = record {
                     if openDB { out.writeASCII("}") }
                     openDB = false
                     if filter.accepts(db: db) { open() }
+                } else if case .function(let code) = record {
+                    functions.append(code)
                 }
             }, visitor: writer)
             if openDB { out.writeASCII("}") }
+            // Function libraries, after the databases, as one element: {"functions":[{"name":…,"code":…}]}.
+            // No key's value is an array of objects, so this element cannot be read as a database.
+            if !functions.isEmpty {
+                out.writeASCII(firstDB ? "\n{\"functions\":[" : ",\n{\"functions\":[")
+                for (i, code) in functions.enumerated() {
+                    out.writeASCII(i == 0 ? "{\"name\":" : ",{\"name\":")
+                    out.writeJSONString(Array(RDBStats.libraryName(code).utf8))
+                    out.writeASCII(",\"code\":")
+                    out.writeJSONString(code)
+                    out.writeASCII("}")
+                }
+                out.writeASCII("]}")
+            }
             out.writeASCII("]\n")
             try out.flush()
         }

@@ -23,9 +23,12 @@ final class JSONDumpReader {
     let lossy: Bool
     /// Receives each note (a loss the layout implies, a skipped key).
     var onNote: (String) -> Void = { _ in }
+    /// Receives the code of each function library (json: the last element's "functions"; jsonl: a "function" line).
+    var onFunction: ([UInt8]) throws -> Void = { _ in }
     private var dbIndex = -1
     private var inObject = false
     private var firstKey = true
+    private var isFirstKey = false
     private var done = false
 
     /// The layout of `source` from its first non-space byte; nil when it is not JSON.
@@ -108,11 +111,19 @@ final class JSONDumpReader {
                 continue
             }
             if !firstKey { try scanner.expect(UInt8(ascii: ",")) }
+            isFirstKey = firstKey
             firstKey = false
             let keyAt = scanner.offset
             let key = try scanner.readString()
             try scanner.expect(UInt8(ascii: ":"))
             let value = try scanner.readValue()
+            if firstKeyOfElement(key, value) {
+                try functions(value, at: keyAt)
+                try scanner.expect(UInt8(ascii: "}"))
+                inObject = false
+                dbIndex -= 1
+                continue
+            }
             guard let v = try inferredValue(value, key: key, db: dbIndex, at: keyAt) else { continue }
             return RDBEntry(db: dbIndex, key: key, value: v, typeCode: 0)
         }
@@ -127,6 +138,11 @@ final class JSONDumpReader {
             let at = scanner.offset
             let line = try scanner.readValue()
             guard case .object = line else { throw bad(at, nil, "an object per line", line.kind) }
+            if line["function"] != nil, line["key"] == nil {
+                guard case .string(let code)? = line["code"] else { throw bad(at, nil, "a function library's \"code\" string", line["code"]?.kind ?? "none") }
+                try onFunction(code)
+                continue
+            }
             guard case .string(let key)? = line["key"] else { throw bad(at, nil, "a \"key\" string", line["key"]?.kind ?? "none") }
             var db = 0
             if let d = line["db"] {
@@ -160,6 +176,22 @@ final class JSONDumpReader {
                 value = .hash(fields)
             }
             return RDBEntry(db: db, key: key, value: value, typeCode: 0, expiresAt: expiresAt)
+        }
+    }
+
+    /// Whether a json element's first member is the function libraries' element ("functions": an array of
+    /// objects, which no key's value can be).
+    private func firstKeyOfElement(_ key: [UInt8], _ value: JSONValue) -> Bool {
+        guard isFirstKey, key == Array("functions".utf8), case .array(let items) = value, let first = items.first,
+              case .object = first else { return false }
+        return true
+    }
+
+    private func functions(_ v: JSONValue, at: Int) throws {
+        guard case .array(let items) = v else { return }
+        for item in items {
+            guard case .string(let code)? = item["code"] else { throw bad(at, nil, "a function library's \"code\" string", item["code"]?.kind ?? "none") }
+            try onFunction(code)
         }
     }
 

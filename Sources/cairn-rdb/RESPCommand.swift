@@ -98,7 +98,10 @@ struct RESPCommand: ParsableCommand {
                     printError("cairn-rdb: key \"\(printableKey(e.key))\" in db \(e.db) skipped: \(err.found)")
                 }
             }
-            try input.forEachKey(filter, visitor: value)
+            // Function libraries as the AOF rewrite writes them.
+            try input.forEachKey(filter, onRecord: { record in
+                if case .function(let code) = record { try emit([Array("FUNCTION".utf8), Array("LOAD".utf8), code]) }
+            }, visitor: value)
             try out.flush()
             var summary = "cairn-rdb: \(restored + asCommands) keys"
             if restored > 0 { summary += ", \(restored) as RESTORE payloads (RDB \(payloadVersion))" }

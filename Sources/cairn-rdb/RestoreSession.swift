@@ -65,6 +65,8 @@ final class RestoreSession {
     let now = nowMilliseconds()
 
     var restoredPayloads = 0, restoredCommands = 0, failed = 0, expired = 0, unsupported = 0
+    /// Function libraries loaded (FUNCTION LOAD REPLACE, as keys go with RESTORE … REPLACE).
+    var restoredFunctions = 0
     var aofCommands = 0, aofSkipped = 0, aofFailed = 0
     var stoppedAt: Int64?
     var truncatedNote: String?
@@ -76,7 +78,7 @@ final class RestoreSession {
     /// What was sent for one key, one AOF command or a SELECT, and how many replies it expects.
     struct InFlight {
         /// `keyPart`: commands of a key still being walked (its `key` item follows).
-        enum Kind { case key([UInt8], asCommands: Bool), keyPart, select, aofCommand([UInt8]) }
+        enum Kind { case key([UInt8], asCommands: Bool), keyPart, select, aofCommand([UInt8]), function(String) }
         var kind: Kind
         var db: Int
         var replies: Int
@@ -145,6 +147,13 @@ final class RestoreSession {
                 }
             case .select:
                 if let firstError { throw RESPClientError("SELECT \(item.db) failed: \(firstError)") }
+            case .function(let name):
+                if let firstError {
+                    failed += 1
+                    complain("function library '\(name)': \(firstError)")
+                } else {
+                    restoredFunctions += 1
+                }
             case .aofCommand(let name):
                 if let firstError {
                     aofFailed += 1
@@ -197,7 +206,21 @@ final class RestoreSession {
             partReplies = 0
             try maybeDrain()
         }
-        try input.forEachKey(filter, visitor: value)
+        try input.forEachKey(filter, onRecord: { [unowned self] record in
+            if case .function(let code) = record { try restoreFunction(code) }
+        }, visitor: value)
+    }
+
+    /// A function library of the input, loaded with FUNCTION LOAD REPLACE (a library of that name is replaced,
+    /// as RESTORE … REPLACE replaces a key).
+    func restoreFunction(_ code: [UInt8]) throws {
+        if dryRun {
+            restoredFunctions += 1
+            return
+        }
+        client.send([Array("FUNCTION".utf8), Array("LOAD".utf8), Array("REPLACE".utf8), code])
+        inflight.append(InFlight(kind: .function(RDBStats.libraryName(code)), db: selected, replies: 1))
+        try maybeDrain()
     }
 
     func restoreKey(_ e: RDBEntry) throws {
@@ -325,6 +348,9 @@ final class RestoreSession {
         s += ", \(failed - aofFailed) failed"
         if unsupported > 0 { s += " (\(unsupported) not representable)" }
         s += ", \(expired) skipped as already expired"
+        if restoredFunctions > 0 {
+            s += dryRun ? "; would load \(restoredFunctions) function libraries" : "; loaded \(restoredFunctions) function libraries"
+        }
         if aofCommands > 0 || aofSkipped > 0 {
             s += dryRun ? "; would replay \(aofCommands) AOF commands" : "; replayed \(aofCommands) AOF commands (\(aofFailed) failed)"
             if aofSkipped > 0 { s += ", \(aofSkipped) skipped by --db" }

@@ -193,8 +193,11 @@ struct CairnRDBConvertServerTests {
         #expect(r.status == 0, "\(r.err)")
         let out = String(decoding: r.out, as: UTF8.self)
         #expect(out.contains("restored 56 keys"), "\(out)")
+        #expect(out.contains("loaded 1 function libraries"), "\(out)")
         #expect(out.contains("verify: no differences"), "\(out)")
         #expect(try target.keyCount() == 56)
+        // The fixture's library came with the keys: real Redis runs its function.
+        #expect(try target.cli(["fcall", "cairn_echo", "0", "from-json"]) == "from-json")
         if layout == "jsonl" {
             // Databases, types and TTLs as in the source; DEBUG DIGEST leaves stream groups out.
             #expect(try target.digest() == source.digest())
@@ -204,5 +207,31 @@ struct CairnRDBConvertServerTests {
             #expect(try target.cli(["type", "set:strings"]) == "list")
             #expect(try target.cli(["pttl", "exp:int"]) == "-1")
         }
+    }
+
+    /// The function library of a Redis dump survives json/jsonl → RDB: real Redis loads the converted file
+    /// and runs the library's function; `resp` output carries it as the AOF rewrite does (FUNCTION LOAD).
+    @Test(arguments: ["json", "jsonl"])
+    func functionLibrariesSurviveConversion(layout: String) throws {
+        let dir = try makeTempDir("cairn-convert-functions")
+        defer { removeTree(dir) }
+        let printed = try CairnRDBBinary.run([layout, CairnRDBServerTests.fixture])
+        let text = String(decoding: printed.out, as: UTF8.self)
+        #expect(text.contains("redis.register_function('cairn_echo'"), "the library's code is printed")
+        try printed.out.write(to: URL(fileURLWithPath: dir + "/dump"))
+        let r = try CairnRDBBinary.run(["convert", dir + "/dump", dir + "/back.rdb"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.err.contains("and 1 function libraries"), "\(r.err)")
+        let check = try CheckRDB.run([dir + "/back.rdb"])
+        #expect(check.out.contains("[info] 1 function library read (cairnlib)"), "\(check.out)")
+        let redis = try RDBToolServer(cairn: false, dump: dir + "/back.rdb")
+        #expect(try redis.cli(["fcall", "cairn_echo", "0", "converted"]) == "converted")
+        // Below RDB 10 there is no FUNCTION2: refused, or dropped with --lossy.
+        let old = try CairnRDBBinary.run(["convert", dir + "/dump", dir + "/v9.rdb", "--to-version", "9"])
+        #expect(old.status != 0)
+        #expect(old.err.contains("function libraries need RDB version 10"), "\(old.err)")
+        let resp = try CairnRDBBinary.run(["resp", CairnRDBServerTests.fixture])
+        let commands = String(decoding: resp.out, as: UTF8.self)
+        #expect(commands.contains("*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"), "resp carries the library")
     }
 }

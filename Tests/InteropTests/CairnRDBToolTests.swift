@@ -21,9 +21,14 @@ struct CairnRDBToolTests {
     @Test func jsonMatchesTheSidecar() throws {
         let r = try CairnRDBBinary.run(["json", Paths.repo("Fixtures/rdb/redis70-lzf-crc.rdb")])
         #expect(r.status == 0, "\(r.err)")
-        let dbs = try JSONSerialization.jsonObject(with: r.out) as! [[String: Any]]
-        #expect(dbs.count == 3)
+        var dbs = try JSONSerialization.jsonObject(with: r.out) as! [[String: Any]]
+        #expect(dbs.count == 4)
         let sidecar = try loadJSON(Paths.repo("Fixtures/rdb/redis70.json")) as! [String: Any]
+        // The last element is the file's function libraries, as Redis reported them.
+        let libraries = dbs.removeLast()["functions"] as? [[String: String]] ?? []
+        let expected = sidecar["functions"] as! [[String: String]]
+        #expect(libraries.map { $0["name"] } == expected.map { $0["name"] })
+        #expect(libraries.map { Array(($0["code"] ?? "").utf8) } == expected.map { hexBytes($0["code"]!) })
         var checked = 0
         for k in sidecar["keys"] as! [[String: Any]] {
             let db = k["db"] as! Int
@@ -84,7 +89,7 @@ struct CairnRDBToolTests {
         if version >= 10 {
             #expect(snapshotDifferences(mine, original).isEmpty)
         } else {
-            #expect(r.err.contains("dropped a function library"))
+            #expect(r.err.contains("dropped function library 'cairnlib'"))
             #expect((mine["keys"] as! [Any]).count == 56)
         }
         // Encodings the version holds: a small string set is a listpack only from v11.
