@@ -31,7 +31,7 @@ let package = Package(
                        providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
-            "StorageFormat", "CLua",
+            "StorageFormat", "CLua", "CLuaLibs",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),

@@ -1,4 +1,4 @@
-// Debian's Lua 5.1 (liblua5.1-0-dev) with lua-cjson and lua-bitop, for the scripting engine.
+// Debian's Lua 5.1 (liblua5.1-0-dev), for the scripting engine (the script libraries: Sources/CLuaLibs).
 // Lua's C API is largely macros, which Swift does not import: the `cairn_lua_*` inline functions
 // below wrap the ones we use. Lua reports errors with longjmp, which must never cross a Swift frame,
 // so the C functions Lua calls (the redis.* API, the count hook) are the small trampolines here:
@@ -9,8 +9,6 @@
 #include <lua5.1/lua.h>
 #include <lua5.1/lauxlib.h>
 #include <lua5.1/lualib.h>
-#include <lua5.1/lua-cjson.h>
-#include <lua5.1/lua-bitop.h>
 
 static inline void cairn_lua_pop(lua_State *L, int n) { lua_pop(L, n); }
 static inline void cairn_lua_newtable(lua_State *L) { lua_newtable(L); }
@@ -100,6 +98,52 @@ static inline void cairn_lua_set_count_hook(lua_State *L, cairn_lua_hook_callbac
     }
 }
 
+/// Replaces `t` at `idx` with the table behind it when it is one of the sandbox's read-only proxies
+/// (LuaSandbox.swift records them in the registry's `cairn_readonly_targets`).
+static void cairn_lua_unproxy(lua_State *L, int idx) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "cairn_readonly_targets");
+    if (lua_istable(L, -1)) {
+        lua_pushvalue(L, idx);
+        lua_rawget(L, -2);
+        if (lua_istable(L, -1)) {
+            lua_replace(L, idx);
+            lua_pop(L, 1);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/// `next` as Lua's, over the table behind a read-only proxy.
+static int cairn_lua_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    cairn_lua_unproxy(L, 1);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/// `pairs` as Lua's (returns next, t, nil), over the table behind a read-only proxy.
+static int cairn_lua_pairs(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    cairn_lua_unproxy(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/// Redis's Lua has read-only tables that iterate as usual; the sandbox's proxies iterate through these.
+static inline void cairn_lua_install_readonly_iteration(lua_State *L) {
+    lua_pushcfunction(L, cairn_lua_next);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "next");
+    lua_pushcclosure(L, cairn_lua_pairs, 1);
+    lua_setglobal(L, "pairs");
+}
+
 /// Opens a library as Lua's own loaders expect (called through Lua, with its name as argument).
 static inline int cairn_lua_open_library(lua_State *L, lua_CFunction open, const char *name) {
     lua_pushcfunction(L, open);
@@ -116,14 +160,7 @@ static inline int cairn_lua_open_table(lua_State *L) { return cairn_lua_open_lib
 static inline int cairn_lua_open_string(lua_State *L) { return cairn_lua_open_library(L, luaopen_string, LUA_STRLIBNAME); }
 static inline int cairn_lua_open_math(lua_State *L) { return cairn_lua_open_library(L, luaopen_math, LUA_MATHLIBNAME); }
 static inline int cairn_lua_open_debug(lua_State *L) { return cairn_lua_open_library(L, luaopen_debug, LUA_DBLIBNAME); }
-static inline int cairn_lua_open_cjson(lua_State *L) { return cairn_lua_open_library(L, luaopen_cjson, "cjson"); }
-static inline int cairn_lua_open_bit(lua_State *L) { return cairn_lua_open_library(L, luaopen_bit, "bit"); }
 
-/// Opens `open` with its name as a library, for the libraries that come from other C targets
-/// (cmsgpack, struct), whose open functions Swift passes in.
-static inline int cairn_lua_open_named(lua_State *L, lua_CFunction open, const char *name) {
-    return cairn_lua_open_library(L, open, name);
-}
 
 // The sandbox's C pieces (Redis's patched Lua has read-only tables; stock Lua 5.1 gets proxies whose
 // writes land here). Errors raised by these pure C functions unwind through Lua only.

@@ -4,7 +4,8 @@
 // (print, dofile, loadfile, getfenv, setfenv, newproxy, debug), and makes the globals and every
 // library table read-only. Stock Lua 5.1 has no read-only tables (Redis patches its Lua for them),
 // so each protected table is replaced by an empty proxy that reads through to it and refuses writes;
-// `setmetatable` and `rawset` refuse the proxies too. Reading a global that does not exist is an
+// `setmetatable` and `rawset` refuse the proxies too; `pairs` and `next` iterate the table behind a
+// proxy (C functions in Sources/CLua/shim.h). Reading a global that does not exist is an
 // error. The prelude takes the C helpers (refusal, missing global, guard maker) as arguments and
 // returns the proxy of the globals, which becomes the state's globals table, and the real table.
 
@@ -15,6 +16,9 @@ enum LuaSandbox {
     local rawset_, setmetatable_, type_, tostring_ = rawset, setmetatable, type, tostring
     local getinfo = debug.getinfo
     local readonly = {}
+    -- proxy -> the table behind it, where the C `pairs` and `next` look (shim.h).
+    local targets = {}
+    debug.getregistry().cairn_readonly_targets = targets
 
     rawset_(G, '__redis__err__handler', function(err)
       local where = getinfo(2, 'nSl')
@@ -44,6 +48,7 @@ enum LuaSandbox {
       local metaView = setmetatable_({}, {__index = meta, __newindex = deny, __metatable = false})
       meta.__metatable = metaView
       local view = setmetatable_({}, meta)
+      targets[view] = t
       readonly[view] = true
       readonly[metaView] = true
       return view

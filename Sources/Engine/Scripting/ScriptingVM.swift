@@ -6,6 +6,7 @@
 // error value I pushed" (raised by C after this Swift frame returns). Swift enters Lua only through
 // lua_pcall.
 import CLua
+import CLuaLibs
 import StorageFormat
 #if canImport(Glibc)
 import Glibc
@@ -119,11 +120,8 @@ public final class ScriptingVM {
         _ = cairn_lua_open_string(L)
         _ = cairn_lua_open_math(L)
         _ = cairn_lua_open_debug(L)
-        _ = cairn_lua_open_cjson(L)
-        // MERGE: open cmsgpack and struct here (Sources/CLuaLibs), as Redis does after cjson:
-        //   _ = cairn_lua_open_named(L, cairn_luaopen_struct, "struct")
-        //   _ = cairn_lua_open_named(L, cairn_luaopen_cmsgpack, "cmsgpack")
-        _ = cairn_lua_open_bit(L)
+        // cjson, struct, cmsgpack and bit, in Redis's order, with Cairn's corrections (Sources/CLuaLibs).
+        _ = cairn_lua_load_script_libraries(L)
 
         cairn_lua_push_pcall_builtin(L)
         cairn_lua_setglobal(L, "pcall")
@@ -136,6 +134,7 @@ public final class ScriptingVM {
         lua_setfield(L, -2, "randomseed")
         cairn_lua_pop(L, 1)
 
+        cairn_lua_install_readonly_iteration(L)
         let prelude = Array(LuaSandbox.prelude.utf8)
         let loaded = prelude.withUnsafeBytes { b in
             luaL_loadbuffer(L, b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count, "@cairn_sandbox")
