@@ -49,7 +49,7 @@ enum DumpInput {
 extension RestoreSession {
     /// Restores the keys of a JSON dump exactly as those of an RDB file (RESTORE payloads or type commands).
     func restore(_ input: JSONInputFile) throws {
-        input.reader.onFunction = { [unowned self] code in try restoreFunction(code) }
+        input.reader.onFunction = { [unowned self] code in if filter.selectsEverything { try restoreFunction(code) } }
         try input.forEachEntry(filter) { e in try restoreKey(e) }
     }
 }

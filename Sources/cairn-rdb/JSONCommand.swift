@@ -2,7 +2,8 @@
 // database of the file (those --db excludes are left out), key → value; strings binary-safe; hashes
 // as objects; lists and sets as arrays; sorted sets as member → score. Streams as an object of their
 // entries and groups, module values as their module's name (ValueJSON.swift); function libraries as a last
-// element {"functions":[{"name":…,"code":…}]}, which `convert` reads back. Streams the file: values are
+// element {"functions":[{"name":…,"code":…}]}, which `convert` reads back (left out when a filter
+// selects keys: libraries are not keys). Streams the file: values are
 // walked element by element (memory independent of the size of any key).
 import ArgumentParser
 import StorageFormat
@@ -53,7 +54,7 @@ struct JSONCommand: ParsableCommand {
                     if openDB { out.writeASCII("}") }
                     openDB = false
                     if filter.accepts(db: db) { open() }
-                } else if case .function(let code) = record {
+                } else if case .function(let code) = record, filter.selectsEverything {
                     functions.append(code)
                 }
             }, visitor: writer)

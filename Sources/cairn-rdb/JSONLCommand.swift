@@ -2,7 +2,8 @@
 //   {"db":0,"key":"…","type":"hash","expiry":4102444800000,"value":{…}}
 // `expiry` is the absolute Unix time in ms (null without a TTL); `value` as in `json`
 // (ValueJSON.swift). A hash with field TTLs (Redis 7.4+) also has "field_expiry": {field: ms}.
-// A function library is a line of its own: {"function":"<library name>","code":"…"}.
+// A function library is a line of its own: {"function":"<library name>","code":"…"} (not when a filter
+// selects keys: libraries are not keys).
 // Strings are binary-safe (one \u00XX escape per non-printable byte). Streams the file: values are
 // walked element by element; only the names of hash fields with a TTL are kept until the key's end.
 import ArgumentParser
@@ -52,7 +53,7 @@ struct JSONLCommand: ParsableCommand {
             }
             collector.next = writer
             try input.forEachKey(filter, onRecord: { record in
-                guard case .function(let code) = record else { return }
+                guard case .function(let code) = record, filter.selectsEverything else { return }
                 out.writeASCII("{\"function\":")
                 out.writeJSONString(Array(RDBStats.libraryName(code).utf8))
                 out.writeASCII(",\"code\":")

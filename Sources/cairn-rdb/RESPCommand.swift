@@ -100,7 +100,7 @@ struct RESPCommand: ParsableCommand {
             }
             // Function libraries as the AOF rewrite writes them.
             try input.forEachKey(filter, onRecord: { record in
-                if case .function(let code) = record { try emit([Array("FUNCTION".utf8), Array("LOAD".utf8), code]) }
+                if case .function(let code) = record, filter.selectsEverything { try emit([Array("FUNCTION".utf8), Array("LOAD".utf8), code]) }
             }, visitor: value)
             try out.flush()
             var summary = "cairn-rdb: \(restored + asCommands) keys"

@@ -207,12 +207,12 @@ final class RestoreSession {
             try maybeDrain()
         }
         try input.forEachKey(filter, onRecord: { [unowned self] record in
-            if case .function(let code) = record { try restoreFunction(code) }
+            if case .function(let code) = record, filter.selectsEverything { try restoreFunction(code) }
         }, visitor: value)
     }
 
     /// A function library of the input, loaded with FUNCTION LOAD REPLACE (a library of that name is replaced,
-    /// as RESTORE … REPLACE replaces a key).
+    /// as RESTORE … REPLACE replaces a key). Only without key filters: libraries are not keys.
     func restoreFunction(_ code: [UInt8]) throws {
         if dryRun {
             restoredFunctions += 1

@@ -39,11 +39,12 @@ struct DBKey: Hashable, CustomStringConvertible {
     var description: String { "\(db):\(String(decoding: key, as: UTF8.self).debugDescription)" }
 }
 
-/// The (db, key) pairs of `cairn-rdb jsonl` output.
+/// The (db, key) pairs of `cairn-rdb jsonl` output (function library lines have no key and are left out).
 func jsonlKeys(_ out: Data) throws -> [DBKey] {
-    try String(decoding: out, as: UTF8.self).split(separator: "\n").map { line in
+    try String(decoding: out, as: UTF8.self).split(separator: "\n").compactMap { line in
         let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-        return DBKey(db: o["db"] as! Int, key: bytesOfJSONString(o["key"] as! String))
+        guard let key = o["key"] as? String else { return nil }
+        return DBKey(db: o["db"] as! Int, key: bytesOfJSONString(key))
     }
 }
 
@@ -85,7 +86,11 @@ struct CairnRDBFilterTests {
         // The same selection through json (rdbtools' layout) and through resp (one RESTORE per key).
         let j = try CairnRDBBinary.run(["json", Self.fixture] + c.args)
         #expect(j.status == 0)
-        let dbs = try JSONSerialization.jsonObject(with: j.out) as! [[String: Any]]
+        var dbs = try JSONSerialization.jsonObject(with: j.out) as! [[String: Any]]
+        // The function libraries' element comes last, and only when no filter selects keys.
+        let libraries = dbs.last?["functions"] as? [[String: String]]
+        #expect((libraries != nil) == c.args.isEmpty)
+        if libraries != nil { dbs.removeLast() }
         #expect(dbs.reduce(0) { $0 + $1.count } == expected.count)
         let resp = try CairnRDBBinary.run(["resp", Self.fixture] + c.args)
         #expect(resp.status == 0)
@@ -98,8 +103,13 @@ struct CairnRDBFilterTests {
         #expect(r.status == 0)
         let sidecar = Dictionary(uniqueKeysWithValues: try SidecarKey.load().map { (DBKey(db: $0.db, key: $0.key), $0) })
         var n = 0
+        var libraries: [String] = []
         for line in String(decoding: r.out, as: UTF8.self).split(separator: "\n") {
             let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if let library = o["function"] as? String {
+                libraries.append(library)
+                continue
+            }
             let k = DBKey(db: o["db"] as! Int, key: bytesOfJSONString(o["key"] as! String))
             let s = try #require(sidecar[k])
             #expect(o["type"] as! String == s.type)
@@ -108,6 +118,7 @@ struct CairnRDBFilterTests {
             n += 1
         }
         #expect(n == 56)
+        #expect(libraries == ["cairnlib"], "the fixture's function library is a line of its own")
     }
 
     /// Parses one CSV line (RFC 4180 quoting).
