@@ -297,7 +297,7 @@ public final class Engine {
             return
         }
         // CLIENT PAUSE: the client blocks; the server keeps its command and runs it again once the pause ends.
-        if pauseType != .off && pauseHolds(session, spec) {
+        if pauseType != .off && pauseHolds(session, spec, args) {
             stats.totalCommands -= 1
             postpone(session)
             return
