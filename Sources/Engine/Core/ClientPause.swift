@@ -52,13 +52,14 @@ extension Engine {
     }
 
     /// Whether the pause in force holds back `spec` from `session` (replicas are never paused).
-    func pauseHolds(_ session: Session, _ spec: CommandSpec) -> Bool {
+    func pauseHolds(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) -> Bool {
         guard !replaying, !session.isReplica, checkPauseTimeout() else { return false }
         if pauseType == .all { return true }
         let covered: CommandFlags = [.write, .mayReplicate]
-        if !spec.flags.isDisjoint(with: covered) { return true }
+        // EVAL and FCALL: the flags of their script or function (a no-writes script is not held).
+        if !(spec.dynamicFlags?(self, args) ?? spec.flags).isDisjoint(with: covered) { return true }
         if spec.name == "exec", let queue = session.multi {
-            return queue.contains { !$0.spec.flags.isDisjoint(with: covered) }
+            return queue.contains { !($0.spec.dynamicFlags?(self, $0.args) ?? $0.spec.flags).isDisjoint(with: covered) }
         }
         return false
     }

@@ -149,7 +149,12 @@ public final class Engine {
 
     // Scripting (Sources/Engine/Scripting).
     /// The Lua interpreter and script cache, created on first use.
-    public lazy var scripting = ScriptingVM(engine: self)
+    public lazy var scripting: ScriptingVM = {
+        scriptingCreated = true
+        return ScriptingVM(engine: self)
+    }()
+    /// Whether `scripting` exists yet (INFO does not create it).
+    public internal(set) var scriptingCreated = false
     /// The function libraries (FUNCTION LOAD), created on first use.
     public lazy var functions = FunctionLibraries(engine: self)
     /// The script (EVAL or FCALL) being run, if any.
@@ -297,7 +302,7 @@ public final class Engine {
             return
         }
         // CLIENT PAUSE: the client blocks; the server keeps its command and runs it again once the pause ends.
-        if pauseType != .off && pauseHolds(session, spec) {
+        if pauseType != .off && pauseHolds(session, spec, args) {
             stats.totalCommands -= 1
             postpone(session)
             return

@@ -40,6 +40,12 @@ extension Engine {
     /// without creating anything when no library was ever loaded (safe in a snapshot child).
     public var functionLibraryCodes: [[UInt8]] { functionsVMCreated ? functions.libraries.map(\.code) : [] }
 
+    /// Bytes the Lua interpreters' heaps take. Redis's Lua allocates outside its used_memory, so the
+    /// server leaves these bytes out of used_memory (and of eviction) too, and reports them apart.
+    public var luaHeapBytes: Int {
+        (scriptingCreated ? scripting.luaMemory : 0) + (functionsVMCreated ? functionsVM.luaMemory : 0)
+    }
+
     /// Removes every library (a reload that empties the dataset empties them too, as Redis's emptyData).
     public func flushFunctionLibraries() { if functionsVMCreated { functions.flush() } }
 }

@@ -216,8 +216,6 @@ public final class ScriptingVM {
             cairn_lua_pop(L, 1)
             return .failure(ScriptError("ERR Error compiling script (new function): \(msg)"))
         }
-        lua_pushvalue(L, -1)
-        cairn_lua_setregistry(L, "f_" + sha)
         let ref = luaL_ref(L, cairn_lua_registryindex())
         scripts[sha] = CachedScript(body: body, flags: flags, ref: ref, sha: sha)
         scriptsMemory += body.count + 40 + 16

@@ -89,22 +89,24 @@ extension CairnServer {
             f("allocator_resident", rss)
             f("total_system_memory", totalSystemMemory())
             f("total_system_memory_human", human(totalSystemMemory()))
-            let vm = engine.scripting
-            let lua = vm.luaMemory
+            // A fresh interpreter's size until EVAL first creates it.
+            let lua = engine.scriptingCreated ? engine.scripting.luaMemory : 31744
+            let scriptsMemory = engine.scriptingCreated ? engine.scripting.scriptsMemory : 0
+            let cached = engine.scriptingCreated ? engine.scripting.cachedScriptCount : 0
             let fn = engine.functions.stats
             f("used_memory_lua", lua)
             f("used_memory_vm_eval", lua)
             f("used_memory_lua_human", human(lua))
-            f("used_memory_scripts_eval", vm.scriptsMemory)
-            f("number_of_cached_scripts", vm.cachedScriptCount)
+            f("used_memory_scripts_eval", scriptsMemory)
+            f("number_of_cached_scripts", cached)
             f("number_of_functions", fn.functions)
             f("number_of_libraries", fn.libraries)
             f("used_memory_vm_functions", fn.vmMemory)
             f("used_memory_vm_total", lua + fn.vmMemory)
             f("used_memory_vm_total_human", human(lua + fn.vmMemory))
             f("used_memory_functions", fn.memory)
-            f("used_memory_scripts", vm.scriptsMemory + fn.memory)
-            f("used_memory_scripts_human", human(vm.scriptsMemory + fn.memory))
+            f("used_memory_scripts", scriptsMemory + fn.memory)
+            f("used_memory_scripts_human", human(scriptsMemory + fn.memory))
             f("maxmemory", engine.eviction.maxmemory)
             f("maxmemory_human", human(engine.eviction.maxmemory))
             f("maxmemory_policy", engine.eviction.policy.rawValue)
@@ -272,7 +274,8 @@ extension CairnServer {
     var memoryNotCountedForEviction: Int { aof.bufferedBytes + replicaOutputMemory }
 
     public func usedMemory() -> Int {
-        Int(cairn_malloc_used()) + EngineMemory.mappedBytes
+        // Lua's heaps are reported apart (used_memory_lua, used_memory_vm_*), as Redis's.
+        max(0, Int(cairn_malloc_used()) + EngineMemory.mappedBytes - engine.luaHeapBytes)
     }
 
     /// Resident set size from /proc/self/statm.
