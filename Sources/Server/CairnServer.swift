@@ -607,6 +607,7 @@ public final class CairnServer {
 
     func beforeSleep() {
         runResumedClients()
+        engine.trackingBroadcast()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
         loop.busy = engine.eviction.inProgress
@@ -686,6 +687,7 @@ public final class CairnServer {
         }
         engine.activeExpireCycle()
         engine.expireBlockedClients()
+        if engine.tracking.clients > 0 { engine.trackingLimitKeys() }
         engine.rehashStep()
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000

@@ -96,6 +96,8 @@ public final class Session {
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):
     /// the server arranges to flush it.
     public var wakeup: (() -> Void)? = nil
+    /// CLIENT TRACKING mode and state (ClientTracking.swift).
+    public var tracking = ClientTrackingState()
     /// MONITOR: receives a line for every command executed.
     public var isMonitor = false
 

@@ -185,6 +185,7 @@ public final class ServerConfig {
         if case .events(let f)? = value("notify-keyspace-events") { engine.notifyFlags = f }
         engine.latency.threshold = latencyMonitorThreshold
         engine.latencyTracking = bool("latency-tracking")
+        engine.tracking.maxKeys = int("tracking-table-max-keys")
         let ev = engine.eviction
         ev.policy = MaxmemoryPolicy(rawValue: policy) ?? .noeviction
         ev.samples = maxmemorySamples
