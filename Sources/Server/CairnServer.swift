@@ -27,6 +27,8 @@ public final class CairnServer {
     public internal(set) var startUnix: Int64 = 0
     var cronTimer = 0
     let oomScore = OOMScoreAdjuster()
+    /// MIGRATE's cached connections (Net/Migrate.swift).
+    let migrateSockets = MigrateSocketCache()
     /// Clients attached to the replication stream (SYNC).
     var replicaLinks: [ReplicaLink] = []
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
@@ -688,6 +690,7 @@ public final class CairnServer {
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         if engine.tracking.clients > 0 { engine.trackingLimitKeys() }
+        if migrateSockets.count > 0 { migrateSockets.closeIdle(now: engine.now) }
         engine.rehashStep()
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000

@@ -356,7 +356,7 @@ public enum ConnectionCommands {
         // Output waiting for the socket, in Redis's terms: what fits the reply buffer (obl), and the
         // memory beyond it (omem), counted as a list of 16 KB blocks (oll).
         let obl = min(s.pendingOutput, s.replyBufferSize), omem = s.outputListBytes, oll = (omem + 16383) / 16384
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=\(s.queryBufferFree) argv-mem=\(s.argvBytes) multi-mem=\(s.multiBytes) rbs=\(s.replyBufferSize) rbp=\(s.replyBufferPeak) obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(s.memoryUsage) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=\(s.tracking.on ? s.tracking.redirect : -1) resp=\(s.resp)"
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=\(s.shardChannels.count) multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=\(s.queryBufferFree) argv-mem=\(s.argvBytes) multi-mem=\(s.multiBytes) rbs=\(s.replyBufferSize) rbp=\(s.replyBufferPeak) obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(s.memoryUsage) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=\(s.tracking.on ? s.tracking.redirect : -1) resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {

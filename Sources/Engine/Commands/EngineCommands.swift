@@ -4,7 +4,7 @@ public enum EngineCommands {
     public static var all: [CommandSpec] {
         KeyCommands.all + StringCommands.all + ListCommands.all + HashCommands.all + SetCommands.all
             + ZSetCommands.all + GeoCommands.all + DumpCommands.all + TransactionCommands.all + PubSubCommands.all + ConnectionCommands.all
-            + ACLCommands.all + StreamCommands.all
+            + ACLCommands.all + StreamCommands.all + ShardedPubSubCommands.all + [LolwutCommand.spec]
     }
 
     /// Commands whose first argument is a subcommand (stats count them as "name|sub").

@@ -98,6 +98,8 @@ public final class Engine {
     // Pub/sub.
     public internal(set) var channels: [ByteString: [Session]] = [:]
     public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
+    /// SSUBSCRIBE: shard channel → subscribers (ShardedPubSubCommands.swift).
+    public internal(set) var shardChannels: [ByteString: [Session]] = [:]
     // The error reply of the command being run, if it replied with one.
     var currentFailed = false
     /// PING is refused with the write commands under MISCONF, as in Redis.
@@ -802,6 +804,11 @@ public final class Engine {
         s.channels.removeAll()
         patterns.removeAll { $0.session === s }
         s.patterns.removeAll()
+        for c in s.shardChannels {
+            shardChannels[c]?.removeAll { $0 === s }
+            if shardChannels[c]?.isEmpty == true { shardChannels[c] = nil }
+        }
+        s.shardChannels.removeAll()
     }
 
     /// Delivers `message` to subscribers of `channel` and matching patterns; returns the receiver count.

@@ -49,6 +49,8 @@ public final class Session {
     public var watchDirty = false
     public var channels: Set<ByteString> = []
     public var patterns: Set<ByteString> = []
+    /// SSUBSCRIBE channels (ShardedPubSubCommands.swift).
+    public var shardChannels: Set<ByteString> = []
     public var blocked: BlockState? = nil
     /// Blocked by CLIENT PAUSE: its command waits on the connection until the pause ends.
     public internal(set) var postponed = false
@@ -108,7 +110,10 @@ public final class Session {
         allocateReplyBuffer()
     }
 
-    public var subscriptionCount: Int { channels.count + patterns.count }
+    /// Every subscription, shard channels included (Redis's CLIENT_PUBSUB: subscribe mode, flag P).
+    public var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
+    /// Channels and patterns: the count SUBSCRIBE and PSUBSCRIBE confirmations carry.
+    public var globalSubscriptionCount: Int { channels.count + patterns.count }
     /// In RESP2, a subscribed client may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET.
     public var inSubscribeMode: Bool { resp == 2 && subscriptionCount > 0 }
 }
