@@ -26,6 +26,8 @@ let package = Package(
                        providers: [.apt(["liblzf-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
             "StorageFormat",
@@ -33,7 +35,7 @@ let package = Package(
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
-        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
+        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem", "COpenSSL"], swiftSettings: fastSettings),
         // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.
         .executableTarget(name: "cairn-server", dependencies: ["Server"],
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
