@@ -119,6 +119,23 @@ struct TLSTests {
         _ = stalled
     }
 
+    /// With tls-cluster yes, MIGRATE speaks TLS to the target's tls-port, both ways with Redis.
+    @Test func migrateOverTLS() throws {
+        let certs = try TestCertificates()
+        let ports = [freeLoopbackPort(), freeLoopbackPort()]
+        let cairn = try ServerProcess(args: certs.serverArgs(tlsPort: ports[0], auth: "yes") + ["--tls-cluster", "yes"])
+        let redis = try ServerProcess(cairn: false, args: certs.serverArgs(tlsPort: ports[1], auth: "yes") + ["--tls-cluster", "yes"])
+        let c = try cairn.client(), r = try redis.client()
+        #expect(try c.send("RPUSH list a b c") == ":3\r\n")
+        #expect(try c.send("MIGRATE 127.0.0.1 \(ports[1]) list 0 5000") == "+OK\r\n")
+        #expect(try r.send("LRANGE list 0 -1") == "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")
+        #expect(try r.send("MIGRATE 127.0.0.1 \(ports[0]) list 0 5000") == "+OK\r\n")
+        #expect(try c.send("LLEN list") == ":3\r\n")
+        // The plain port of the target is not TLS: the handshake fails and MIGRATE reports it as Redis does.
+        let plain = try c.send("MIGRATE 127.0.0.1 \(redis.port) list 0 1000")
+        #expect(plain.hasPrefix("-IOERR"), "\(plain)")
+    }
+
     @Test func configSetReloadsCertificates() throws {
         let certs = try TestCertificates()
         let tlsPort = freeLoopbackPort()

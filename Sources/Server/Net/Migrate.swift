@@ -7,12 +7,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import COpenSSL
 import Engine
 import StorageFormat
 
 /// A cached connection to a MIGRATE target.
 final class MigrateSocket {
     let fd: Int32
+    /// The TLS session (an SSL*) when tls-cluster is on, as Redis's MIGRATE then speaks TLS.
+    var ssl: OpaquePointer? = nil
     /// The database last SELECTed on it (-1: unknown, SELECT next time).
     var lastDB = -1
     var lastUse: Int64
@@ -30,7 +33,7 @@ final class MigrateSocketCache {
     var count: Int { sockets.count }
 
     /// The cached connection to `name`, or a new one (nil when connecting failed or timed out).
-    func socket(host: String, port: String, timeoutMs: Int, now: Int64) -> MigrateSocket? {
+    func socket(host: String, port: String, timeoutMs: Int, now: Int64, tls: OpaquePointer? = nil) -> MigrateSocket? {
         let name = host + ":" + port
         if let s = sockets[name] {
             s.lastUse = now
@@ -39,6 +42,13 @@ final class MigrateSocketCache {
         if sockets.count >= Self.maxItems, let victim = sockets.keys.randomElement() { close(name: victim) }
         guard let fd = MigrateIO.connect(host: host, port: port, timeoutMs: timeoutMs) else { return nil }
         let s = MigrateSocket(fd: fd, now: now)
+        if let tls {
+            guard let ssl = MigrateIO.handshake(fd, tls, timeoutMs: timeoutMs) else {
+                Glibc.close(fd)
+                return nil
+            }
+            s.ssl = ssl
+        }
         sockets[name] = s
         return s
     }
@@ -47,6 +57,7 @@ final class MigrateSocketCache {
 
     private func close(name: String) {
         guard let s = sockets.removeValue(forKey: name) else { return }
+        if let ssl = s.ssl { SSL_free(ssl) }
         Glibc.close(s.fd)
     }
 
@@ -98,11 +109,52 @@ enum MigrateIO {
         }
     }
 
+    /// A client TLS handshake on `fd` within the timeout; the SSL object, or nil.
+    static func handshake(_ fd: Int32, _ ctx: OpaquePointer, timeoutMs: Int) -> OpaquePointer? {
+        guard let ssl = SSL_new(ctx) else { return nil }
+        SSL_set_fd(ssl, fd)
+        SSL_set_connect_state(ssl)
+        while true {
+            ERR_clear_error()
+            let r = SSL_connect(ssl)
+            if r == 1 { return ssl }
+            let e = SSL_get_error(ssl, r)
+            let events = e == SSL_ERROR_WANT_READ ? Int16(POLLIN) : e == SSL_ERROR_WANT_WRITE ? Int16(POLLOUT) : 0
+            if events == 0 || !wait(fd, events: events, timeoutMs: timeoutMs) {
+                SSL_free(ssl)
+                return nil
+            }
+        }
+    }
+
+    /// One SSL_read or SSL_write: bytes moved, or -1 with errno EAGAIN after waiting for what TLS
+    /// needs (false from `ready` when that wait timed out), or 0/-1 on failure.
+    static func tlsStep(_ ssl: OpaquePointer, _ fd: Int32, _ n: Int32, timeoutMs: Int) -> Int {
+        if n > 0 { return Int(n) }
+        let e = SSL_get_error(ssl, n)
+        let events = e == SSL_ERROR_WANT_READ ? Int16(POLLIN) : e == SSL_ERROR_WANT_WRITE ? Int16(POLLOUT) : 0
+        if events != 0 && wait(fd, events: events, timeoutMs: timeoutMs) {
+            errno = EAGAIN
+            return -1
+        }
+        errno = events != 0 ? ETIMEDOUT : ECONNRESET
+        return 0
+    }
+
     /// Writes all of `bytes` (in 64 KB pieces, each within the timeout, as Redis).
-    static func write(_ fd: Int32, _ bytes: [UInt8], timeoutMs: Int) -> Bool {
+    static func write(_ s: MigrateSocket, _ bytes: [UInt8], timeoutMs: Int) -> Bool {
+        let fd = s.fd
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, min(bytes.count - sent, 64 * 1024), Int32(MSG_NOSIGNAL)) }
+            let piece = min(bytes.count - sent, 64 * 1024)
+            let n: Int
+            if let ssl = s.ssl {
+                ERR_clear_error()
+                n = tlsStep(ssl, fd, bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + sent, Int32(piece)) }, timeoutMs: timeoutMs)
+                if n < 0 { continue }
+            } else {
+                n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, piece, Int32(MSG_NOSIGNAL)) }
+            }
             if n > 0 { sent += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 if !wait(fd, events: Int16(POLLOUT), timeoutMs: timeoutMs) { return false }
@@ -114,7 +166,8 @@ enum MigrateIO {
     }
 
     /// Reads one reply line (without CRLF) within the timeout; nil on error, timeout or closed socket.
-    static func readLine(_ fd: Int32, _ pending: inout [UInt8], timeoutMs: Int) -> [UInt8]? {
+    static func readLine(_ s: MigrateSocket, _ pending: inout [UInt8], timeoutMs: Int) -> [UInt8]? {
+        let fd = s.fd
         while true {
             if let i = pending.firstIndex(of: 10) {
                 var line = Array(pending[..<i])
@@ -123,7 +176,15 @@ enum MigrateIO {
                 return line
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, 4096, 0) }
+            let n: Int
+            if let ssl = s.ssl {
+                ERR_clear_error()
+                n = tlsStep(ssl, fd, chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress!, 4096) }, timeoutMs: timeoutMs)
+                if n < 0 { continue }
+                if n == 0 { return nil }
+            } else {
+                n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, 4096, 0) }
+            }
             if n > 0 { pending.append(contentsOf: chunk[0 ..< n]); continue }
             if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 if !wait(fd, events: Int16(POLLIN), timeoutMs: timeoutMs) { return nil }
@@ -192,7 +253,8 @@ extension CairnServer {
         var mayRetry = true
         while true {
             MigrateIO.timedOut = false
-            guard let cs = migrateSockets.socket(host: host, port: port, timeoutMs: timeoutMs, now: engine.now) else {
+            let tlsContext = config.bool("tls-cluster") ? tls.outgoing : nil
+            guard let cs = migrateSockets.socket(host: host, port: port, timeoutMs: timeoutMs, now: engine.now, tls: tlsContext) else {
                 ctx.error("IOERR error or timeout connecting to the client")
                 return
             }
@@ -225,23 +287,23 @@ extension CairnServer {
             var failed = false
             var pending: [UInt8] = []
             var authReply: [UInt8] = [], selectReply: [UInt8] = []
-            if !MigrateIO.write(cs.fd, request, timeoutMs: timeoutMs) {
+            if !MigrateIO.write(cs, request, timeoutMs: timeoutMs) {
                 writeError = true
                 failed = true
-            } else if password != nil, let line = MigrateIO.readLine(cs.fd, &pending, timeoutMs: timeoutMs) {
+            } else if password != nil, let line = MigrateIO.readLine(cs, &pending, timeoutMs: timeoutMs) {
                 authReply = line
             } else if password != nil {
                 failed = true
             }
             if !failed && select {
-                if let line = MigrateIO.readLine(cs.fd, &pending, timeoutMs: timeoutMs) { selectReply = line } else { failed = true }
+                if let line = MigrateIO.readLine(cs, &pending, timeoutMs: timeoutMs) { selectReply = line } else { failed = true }
             }
             if !failed {
                 var targetError = false, socketError = false
                 var deleted: [[UInt8]] = [Array("DEL".utf8)]
                 var acknowledged = 0
                 for k in sent {
-                    guard let line = MigrateIO.readLine(cs.fd, &pending, timeoutMs: timeoutMs) else {
+                    guard let line = MigrateIO.readLine(cs, &pending, timeoutMs: timeoutMs) else {
                         socketError = true
                         break
                     }

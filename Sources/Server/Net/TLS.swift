@@ -14,17 +14,21 @@ import Engine
 /// The server's TLS context and the settings it was built from.
 final class TLSState {
     var ctx: OpaquePointer? = nil
+    /// For connections Cairn opens (MIGRATE with tls-cluster): built from tls-client-cert-file and
+    /// tls-client-key-file when both are set, else the server context serves both sides, as in Redis.
+    var clientCtx: OpaquePointer? = nil
+    var outgoing: OpaquePointer? { clientCtx ?? ctx }
     var listeners: [Int32] = []
     var boundPort = 0
 
     /// Builds a context from `config`; nil (with the reasons logged) when something is wrong.
-    static func makeContext(_ config: ServerConfig, log: (String) -> Void) -> OpaquePointer? {
+    static func makeContext(_ config: ServerConfig, client: Bool = false, log: (String) -> Void) -> OpaquePointer? {
         func opt(_ name: String) -> String? {
             let b = config.bytes(name)
             return b.isEmpty ? nil : String(decoding: b, as: UTF8.self)
         }
-        guard let cert = opt("tls-cert-file") else { log("No tls-cert-file configured!"); return nil }
-        guard let key = opt("tls-key-file") else { log("No tls-key-file configured!"); return nil }
+        guard let cert = opt(client ? "tls-client-cert-file" : "tls-cert-file") else { log("No tls-cert-file configured!"); return nil }
+        guard let key = opt(client ? "tls-client-key-file" : "tls-key-file") else { log("No tls-key-file configured!"); return nil }
         let caFile = opt("tls-ca-cert-file"), caDir = opt("tls-ca-cert-dir")
         if (config.enumName("tls-auth-clients") != "no" || config.bool("tls-cluster") || config.bool("tls-replication"))
             && caFile == nil && caDir == nil {
@@ -44,7 +48,8 @@ final class TLSState {
                 protocols.insert(w)
             }
         }
-        guard let ctx = SSL_CTX_new(TLS_server_method()) else { return nil }
+        // One method for both sides: each connection is put in accept or connect state.
+        guard let ctx = SSL_CTX_new(TLS_method()) else { return nil }
         var ok = false
         defer { if !ok { SSL_CTX_free(ctx) } }
         var options = cairn_ssl_op_no_sslv2() | cairn_ssl_op_no_sslv3() | cairn_ssl_op_no_compression()
@@ -66,7 +71,7 @@ final class TLSState {
             _ = cairn_ssl_ctx_set_session_cache_mode(ctx, cairn_ssl_sess_cache_off())
         }
         // The key's passphrase: OpenSSL's default callback reads it from the user data.
-        let pass = opt("tls-key-file-pass")
+        let pass = opt(client ? "tls-client-key-file-pass" : "tls-key-file-pass")
         let passCopy = pass.map { strdup($0) }
         defer { if let p = passCopy { free(p) } }
         SSL_CTX_set_default_passwd_cb_userdata(ctx, passCopy.map { UnsafeMutableRawPointer($0!) })
@@ -126,11 +131,14 @@ extension CairnServer {
         }
         config.onChange["tls-port"] = { [unowned self] _ in self.rebindTLS() }
         let port = config.int("tls-port")
-        guard port != 0 else { return }
-        guard let ctx = TLSState.makeContext(config, log: { self.log.warning($0) }) else {
-            throw ListenError(description: "Failed to configure TLS. Check logs for more info.")
+        if port != 0 || config.bool("tls-cluster") || config.bool("tls-replication") {
+            guard let ctx = TLSState.makeContext(config, log: { self.log.warning($0) }) else {
+                throw ListenError(description: "Failed to configure TLS. Check logs for more info.")
+            }
+            tls.ctx = ctx
+            tls.clientCtx = makeClientContext()
         }
-        tls.ctx = ctx
+        guard port != 0 else { return }
         let fds = try openTCPListeners(bind: config.bind, port: port)
         if fds.isEmpty { throw ListenError(description: "Failed listening on port \(port) (tls), aborting.") }
         for fd in fds { addTLSListener(fd) }
@@ -145,13 +153,21 @@ extension CairnServer {
 
     /// CONFIG SET of a certificate, key or TLS option: a new context for new connections.
     func reloadTLS() -> String? {
-        guard config.int("tls-port") != 0 || tls.ctx != nil else { return nil }
+        guard config.int("tls-port") != 0 || tls.ctx != nil || config.bool("tls-cluster") else { return nil }
         guard let ctx = TLSState.makeContext(config, log: { self.log.warning($0) }) else {
             return "Unable to update TLS configuration. Check server logs."
         }
         if let old = tls.ctx { SSL_CTX_free(old) }
+        if let old = tls.clientCtx { SSL_CTX_free(old) }
         tls.ctx = ctx
+        tls.clientCtx = makeClientContext()
         return nil
+    }
+
+    /// The client-side context when tls-client-cert-file and tls-client-key-file are both set.
+    func makeClientContext() -> OpaquePointer? {
+        guard !config.bytes("tls-client-cert-file").isEmpty, !config.bytes("tls-client-key-file").isEmpty else { return nil }
+        return TLSState.makeContext(config, client: true, log: { self.log.warning($0) })
     }
 
     /// CONFIG SET tls-port.
