@@ -207,9 +207,27 @@ extension Engine {
                 var i = 2
                 while i + 1 < out.count {
                     let p = lowercasedName(out[i])
-                    if p == "requirepass" || p == "masterauth" { out[i + 1] = Engine.redacted }
+                    if p == "requirepass" || p == "masterauth" || p == "tls-key-file-pass" || p == "tls-client-key-file-pass" {
+                        out[i + 1] = Engine.redacted
+                    }
                     i += 2
                 }
+            }
+        case "migrate":
+            // AUTH's password, AUTH2's user and password, among the options before KEYS.
+            var i = 6
+            while i < out.count {
+                let opt = lowercasedName(out[i])
+                if opt == "keys" { break }
+                if opt == "auth" && i + 1 < out.count {
+                    out[i + 1] = Engine.redacted
+                    i += 1
+                } else if opt == "auth2" && i + 2 < out.count {
+                    out[i + 1] = Engine.redacted
+                    out[i + 2] = Engine.redacted
+                    i += 2
+                }
+                i += 1
             }
         default: break
         }
