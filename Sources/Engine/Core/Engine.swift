@@ -601,7 +601,8 @@ public final class Engine {
     /// A key's value changed (or was deleted/expired): invalidates WATCHes on it. A key that was
     /// already logically expired when it was watched and is now gone did not change (Redis 7.0).
     public func signalModifiedKey(db: Int, key: ByteString) {
-        if !tracking.keys.isEmpty || !tracking.prefixes.isEmpty { trackingInvalidateKey(key, bcast: true) }
+        // Two integer loads when nobody tracks: no remembered key (items) and no tracking client (prefixes).
+        if tracking.totalItems != 0 || tracking.clients != 0 { trackingInvalidateKey(key, bcast: true) }
         if blockedCount > 0 { unblockStreamGroupReaders(db: db, key: key, holdsStream: databases[db].keys[key].map(isStream) ?? false) }
         guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
         let gone = databases[db].keys[key] == nil
