@@ -244,6 +244,11 @@ public final class CairnServer {
             log.warning("\(error)")
             return portChanged ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses."
         }
+        // A new bind moves the TLS listeners too (Net/TLS.swift).
+        if !portChanged && tls.boundPort != 0, let error = rebindTLS(force: true) {
+            for fd in fresh { close(fd) }
+            return error
+        }
         for fd in tcpListeners {
             loop.remove(fd)
             close(fd)

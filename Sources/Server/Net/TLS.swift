@@ -170,10 +170,10 @@ extension CairnServer {
         return TLSState.makeContext(config, client: true, log: { self.log.warning($0) })
     }
 
-    /// CONFIG SET tls-port.
-    func rebindTLS() -> String? {
+    /// CONFIG SET tls-port (or bind, with `force`: the TLS listeners move to the new addresses too).
+    func rebindTLS(force: Bool = false) -> String? {
         let port = config.int("tls-port")
-        if port == tls.boundPort { return nil }
+        if port == tls.boundPort && !force { return nil }
         if port != 0 && tls.ctx == nil {
             guard let ctx = TLSState.makeContext(config, log: { self.log.warning($0) }) else {
                 return "Unable to update TLS configuration. Check server logs."
@@ -183,7 +183,7 @@ extension CairnServer {
         let fresh: [Int32]
         do { fresh = try openTCPListeners(bind: config.bind, port: port) } catch {
             log.warning("\(error)")
-            return "Unable to listen on this port. Check server logs."
+            return force ? "Failed to bind to specified addresses." : "Unable to listen on this port. Check server logs."
         }
         for fd in tls.listeners {
             loop.remove(fd)
