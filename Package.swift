@@ -29,6 +29,8 @@ let package = Package(
         // Lua 5.1 with lua-cjson and lua-bitop, for EVAL and FUNCTION (Sources/Engine/Scripting).
         .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.1",
                        providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
             "StorageFormat", "CLua", "CLuaLibs",
@@ -40,7 +42,7 @@ let package = Package(
         .target(name: "CLuaLibs", cSettings: [.unsafeFlags(["-I/usr/include/lua5.1"])],
                 linkerSettings: [.linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("lua5.1")]),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
-        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem"], swiftSettings: fastSettings),
+        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem", "COpenSSL"], swiftSettings: fastSettings),
         // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.
         .executableTarget(name: "cairn-server", dependencies: ["Server"],
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),

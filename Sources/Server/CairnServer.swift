@@ -27,6 +27,10 @@ public final class CairnServer {
     public internal(set) var startUnix: Int64 = 0
     var cronTimer = 0
     let oomScore = OOMScoreAdjuster()
+    /// MIGRATE's cached connections (Net/Migrate.swift).
+    let migrateSockets = MigrateSocketCache()
+    /// TLS context and tls-port listeners (Net/TLS.swift).
+    let tls = TLSState()
     /// Clients attached to the replication stream (SYNC).
     var replicaLinks: [ReplicaLink] = []
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
@@ -244,6 +248,11 @@ public final class CairnServer {
             log.warning("\(error)")
             return portChanged ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses."
         }
+        // A new bind moves the TLS listeners too (Net/TLS.swift).
+        if !portChanged && tls.boundPort != 0, let error = rebindTLS(force: true) {
+            for fd in fresh { close(fd) }
+            return error
+        }
         for fd in tcpListeners {
             loop.remove(fd)
             close(fd)
@@ -286,6 +295,7 @@ public final class CairnServer {
         if listeners.isEmpty && config.port != 0 {
             throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.")
         }
+        try openTLSListeners()
         if let path = config.unixSocket {
             let fd = try Listener.openUnix(path: path, permissions: config.unixSocketPerm)
             listeners.append(fd)
@@ -331,6 +341,11 @@ public final class CairnServer {
             session.localAddress = session.isUnixSocket ? session.address
                 : lip.contains(":") ? "[\(lip)]:\(lport)" : "\(lip):\(lport)"
             let conn = Connection(fd: fd, session: session)
+            guard attachTLS(conn, listener: lfd) else {
+                close(fd)
+                engine.endSession(session)
+                continue
+            }
             connections[fd] = conn
             bySession[session.id] = conn
             // `weak conn`: reading can close the connection (and free it) before the writable half
@@ -339,6 +354,10 @@ public final class CairnServer {
             loop.add(fd) { [unowned self, weak conn] readable, writable, hangup in
                 guard let conn else { return }
                 if readable { self.readFrom(conn) }
+                if writable && conn.tlsReadWantsWrite {
+                    conn.tlsReadWantsWrite = false
+                    self.readFrom(conn)
+                }
                 if writable && !conn.closed {
                     // Replies never go out before the writes they acknowledge are in the AOF.
                     self.aof.flush()
@@ -370,7 +389,7 @@ public final class CairnServer {
             "listen-addr": "\(config.bind.first.map { $0.hasPrefix("-") ? String($0.dropFirst()) : $0 } ?? "*"):\(listenPort)",
             "server-mode": "",
             "port": "\(listenPort)",
-            "tls-port": "0",
+            "tls-port": "\(config.int("tls-port"))",
             "unixsocket": config.unixSocket ?? "",
             "config-file": config.configFile ?? "",
         ]
@@ -411,7 +430,7 @@ public final class CairnServer {
             } else if conn.query.capacity < CairnServer.queryReadBytes {
                 conn.query.reserveCapacity(CairnServer.queryReadBytes)
             }
-            let n = Glibc.read(conn.fd, readBuffer.baseAddress, want)
+            let n = connectionRead(conn, readBuffer.baseAddress!, want)
             if n > 0 {
                 conn.query.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0 ..< n]))
                 if conn.query.count > conn.queryPeak { conn.queryPeak = conn.query.count }
@@ -424,7 +443,7 @@ public final class CairnServer {
                     return
                 }
                 processInput(conn)
-                if n < want { return }
+                if n < want && !tlsPending(conn) { return }
             } else {
                 if n == 0 { closeConnection(conn); return }
                 if errno == EAGAIN || errno == EINTR { return }
@@ -613,6 +632,7 @@ public final class CairnServer {
 
     func beforeSleep() {
         runResumedClients()
+        engine.trackingBroadcast()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
         loop.busy = engine.eviction.inProgress
@@ -632,7 +652,7 @@ public final class CairnServer {
     func writeTo(_ conn: Connection) {
         let s = conn.session
         while conn.sent < s.out.count {
-            let n = s.out.withUnsafeBytes { Glibc.write(conn.fd, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
+            let n = s.out.withUnsafeBytes { connectionWrite(conn, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
             if n > 0 {
                 conn.sent += n
                 s.outputSent = conn.sent
@@ -661,6 +681,7 @@ public final class CairnServer {
         if conn.closed { return }
         conn.closed = true
         loop.remove(conn.fd)
+        freeTLS(conn)
         close(conn.fd)
         connections[conn.fd] = nil
         bySession[conn.session.id] = nil
@@ -692,6 +713,8 @@ public final class CairnServer {
         }
         engine.activeExpireCycle()
         engine.expireBlockedClients()
+        if engine.tracking.clients > 0 { engine.trackingLimitKeys() }
+        if migrateSockets.count > 0 { migrateSockets.closeIdle(now: engine.now) }
         engine.rehashStep()
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000

@@ -39,5 +39,6 @@ extension CairnServer {
             },
         ])
         engine.register(configCommands(config))
+        engine.register([migrateSpec])
     }
 }

@@ -32,6 +32,10 @@ struct CairnCheckAOF: ParsableCommand {
 
         Exit codes: 0 valid (or fixed, or cut), 1 problems found (or a fix refused or declined), 2 usage \
         or I/O error.
+
+        Example, on the AOF of a server started by tools/run once `redis-cli CONFIG SET appendonly yes` \
+        has created data/appendonlydir:
+          bin/cairn-check-aof data/appendonlydir/appendonly.aof.manifest
         """)
 
     @Flag(help: "Truncate the last file to its last complete command (interactive unless --yes).")

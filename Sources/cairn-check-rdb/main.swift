@@ -22,6 +22,10 @@ struct CairnCheckRDB: ParsableCommand {
 
         Exit codes: 0 the file is valid (warnings may be printed), 1 a problem was found (its offset, \
         key, type, what was expected and what was found are printed), 2 usage or I/O error.
+
+        Example, on the snapshot of a server started by tools/run (redis-cli SAVE writes it):
+          bin/cairn-check-rdb data/dump.rdb
+          bin/cairn-check-rdb --format json data/dump.rdb
         """)
 
     @Flag(help: "Continue past a corrupt value at the next readable record and report every skipped key (uncompressed files).")

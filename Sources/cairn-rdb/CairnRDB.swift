@@ -15,7 +15,15 @@ struct CairnRDB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-rdb",
         abstract: "Inspect and convert Redis RDB files.",
-        discussion: "Exit codes: 0 success, 1 the input is invalid (the error names the byte offset) or, for diff and restore, differences or failed keys, 2 usage or I/O error.",
+        discussion: """
+        Exit codes: 0 success, 1 the input is invalid (the error names the byte offset) or, for diff and \
+        restore, differences or failed keys, 2 usage or I/O error.
+
+        Examples, on the snapshot of a server started by tools/run (redis-cli SAVE writes it):
+          bin/cairn-rdb json data/dump.rdb
+          bin/cairn-rdb stats data/dump.rdb
+          bin/cairn-rdb memory data/dump.rdb
+        """,
         subcommands: [JSONCommand.self, JSONLCommand.self, RESPCommand.self, MemoryCommand.self,
                       DiffCommand.self, RestoreCommand.self, ConvertCommand.self, StatsCommand.self, GenerateCommand.self])
 

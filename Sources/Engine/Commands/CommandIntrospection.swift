@@ -197,10 +197,31 @@ public enum CommandIntrospection {
     /// command's own rules (SORT, SET, and the commands that take a key count). Empty when there are
     /// none or the line is malformed.
     public static func keys(_ m: CommandMetadata, _ args: [[UInt8]]) -> [KeyReference] {
+        if m.name == "migrate" { return migrateKeys(m, args) }
         let usable = m.keySpecs.contains { !$0.flags.contains("not_key") }
         let variable = m.keySpecs.contains { $0.flags.contains("variable_flags") }
         if usable && !variable, let found = keysFromSpecs(m, args) { return found }
         return keysByCommandRules(m.name, args)
+    }
+
+    /// MIGRATE's keys as Redis finds them: with KEYS (found among the options, past AUTH's and AUTH2's
+    /// values) and an empty key argument, the keys after it; otherwise the key argument.
+    static func migrateKeys(_ m: CommandMetadata, _ args: [[UInt8]]) -> [KeyReference] {
+        let flags = (m.keySpecs.first.map(\.flags) ?? []).filter { $0 != "incomplete" }
+        var i = 6
+        while i < args.count {
+            switch asciiLowercased(args[i]) {
+            case Array("auth".utf8): i += 1
+            case Array("auth2".utf8): i += 2
+            case Array("keys".utf8):
+                // KEYS with a non-empty key argument is malformed: no keys, as Redis.
+                guard args[3].isEmpty else { return [] }
+                return (i + 1 ..< args.count).map { KeyReference(index: $0, flags: flags) }
+            default: break
+            }
+            i += 1
+        }
+        return args.count > 3 ? [KeyReference(index: 3, flags: flags)] : []
     }
 
     /// True when the command has keys at all (a spec that is not `not_key`, or its own rules).

@@ -36,6 +36,7 @@ public enum ConnectionCommands {
                 s.name = nil
                 s.replyMode = .on
                 s.isMonitor = false
+                e.disableTracking(s)
                 s.user = nil
                 s.authenticated = e.acl.defaultAutoAuth
                 ctx.simple("RESET")
@@ -339,12 +340,15 @@ public enum ConnectionCommands {
     public static func clientLine(_ e: Engine, _ s: Session) -> String {
         let age = (e.now - s.createdAt) / 1000
         let idle = (e.now - s.lastInteraction) / 1000
+        // Redis's order: S|O, P, x, b, t, R, B, U, e.
         var flags = ""
+        if s.isReplica { flags += "S" } else if s.isMonitor { flags += "O" }
+        if s.subscriptionCount > 0 { flags += "P" }
         if s.multi != nil { flags += "x" }
         if s.blocked != nil || s.postponed { flags += "b" }
-        if s.subscriptionCount > 0 { flags += "P" }
-        if s.isMonitor { flags += "O" }
-        if s.isReplica { flags = "S" + flags }
+        if s.tracking.on { flags += "t" }
+        if s.tracking.brokenRedirect { flags += "R" }
+        if s.tracking.bcast { flags += "B" }
         if s.isUnixSocket { flags += "U" }
         if s.noEvict { flags += "e" }
         if flags.isEmpty { flags = "N" }
@@ -352,7 +356,7 @@ public enum ConnectionCommands {
         // Output waiting for the socket, in Redis's terms: what fits the reply buffer (obl), and the
         // memory beyond it (omem), counted as a list of 16 KB blocks (oll).
         let obl = min(s.pendingOutput, s.replyBufferSize), omem = s.outputListBytes, oll = (omem + 16383) / 16384
-        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=0 multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=\(s.queryBufferFree) argv-mem=\(s.argvBytes) multi-mem=\(s.multiBytes) rbs=\(s.replyBufferSize) rbp=\(s.replyBufferPeak) obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(s.memoryUsage) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=-1 resp=\(s.resp)"
+        return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.id + 7) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=\(s.db) sub=\(s.channels.count) psub=\(s.patterns.count) ssub=\(s.shardChannels.count) multi=\(s.multi.map { $0.count } ?? -1) qbuf=\(s.queryBufferBytes) qbuf-free=\(s.queryBufferFree) argv-mem=\(s.argvBytes) multi-mem=\(s.multiBytes) rbs=\(s.replyBufferSize) rbp=\(s.replyBufferPeak) obl=\(obl) oll=\(oll) omem=\(omem) tot-mem=\(s.memoryUsage) events=r cmd=\(s.lastCommand) user=\(String(decoding: e.acl.userOf(s).name, as: UTF8.self)) redir=\(s.tracking.on ? s.tracking.redirect : -1) resp=\(s.resp)"
     }
 
     static func client(_ ctx: CommandContext) {
@@ -476,8 +480,10 @@ public enum ConnectionCommands {
             }
             target.wakeup?()
             ctx.integer(1)
-        case "TRACKING", "CACHING", "GETREDIR", "TRACKINGINFO":
-            ctx.error("ERR client tracking is not supported by this server")
+        case "TRACKING": TrackingCommands.tracking(ctx)
+        case "CACHING": TrackingCommands.caching(ctx)
+        case "GETREDIR": ctx.integer(s.tracking.on ? s.tracking.redirect : -1)
+        case "TRACKINGINFO": TrackingCommands.trackingInfo(ctx)
         default:
             helpReply(ctx, ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "CACHING (YES|NO)",
                             "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.", "GETREDIR",

@@ -69,6 +69,7 @@ public enum DatabaseCommands {
         let removed = db.count
         ctx.engine.signalFlushedDB(db.id)
         db.removeAll()
+        ctx.engine.trackingInvalidateOnFlush()
         ctx.engine.dirty += removed
         // Like Redis, FLUSHDB reaches the AOF even when the database was already empty.
         ctx.propagate(ctx.args)

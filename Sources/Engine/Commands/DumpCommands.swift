@@ -10,6 +10,8 @@ public enum DumpCommands {
         [
             CommandSpec("dump", arity: 2, flags: [.readonly], firstKey: 1, lastKey: 1, step: 1) { dump($0) },
             CommandSpec("restore", arity: -4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1) { restore($0) },
+            // What a cluster's MIGRATE sends; a standalone server takes it as RESTORE.
+            CommandSpec("restore-asking", arity: -4, flags: [.write, .denyOOM], firstKey: 1, lastKey: 1, step: 1) { restore($0) },
         ]
     }
 

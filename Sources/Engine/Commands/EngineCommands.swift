@@ -5,6 +5,7 @@ public enum EngineCommands {
         KeyCommands.all + StringCommands.all + ListCommands.all + HashCommands.all + SetCommands.all
             + ZSetCommands.all + GeoCommands.all + DumpCommands.all + TransactionCommands.all + PubSubCommands.all + ConnectionCommands.all
             + ACLCommands.all + StreamCommands.all + ScriptCommands.all + FunctionCommands.all
+            + ShardedPubSubCommands.all + [LolwutCommand.spec]
     }
 
     /// Commands whose first argument is a subcommand (stats count them as "name|sub").

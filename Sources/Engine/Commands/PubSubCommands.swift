@@ -23,19 +23,19 @@ public enum PubSubCommands {
                 for i in 1 ..< ctx.argc {
                     let ch = ctx.key(i)
                     if s.channels.insert(ch).inserted { e.channels[ch, default: []].append(s) }
-                    confirm(ctx, "subscribe", ch, s.subscriptionCount)
+                    confirm(ctx, "subscribe", ch, s.globalSubscriptionCount)
                 }
             },
             CommandSpec("unsubscribe", arity: -1, flags: subFlags) { ctx in
                 let e = ctx.engine, s = ctx.session
                 let targets = ctx.argc > 1 ? (1 ..< ctx.argc).map { ctx.key($0) } : Array(s.channels)
-                if targets.isEmpty { confirm(ctx, "unsubscribe", nil, s.subscriptionCount) }
+                if targets.isEmpty { confirm(ctx, "unsubscribe", nil, s.globalSubscriptionCount) }
                 for ch in targets {
                     if s.channels.remove(ch) != nil {
                         e.channels[ch]?.removeAll { $0 === s }
                         if e.channels[ch]?.isEmpty == true { e.channels[ch] = nil }
                     }
-                    confirm(ctx, "unsubscribe", ch, s.subscriptionCount)
+                    confirm(ctx, "unsubscribe", ch, s.globalSubscriptionCount)
                 }
             },
             CommandSpec("psubscribe", arity: -2, flags: subFlags) { ctx in
@@ -43,16 +43,16 @@ public enum PubSubCommands {
                 for i in 1 ..< ctx.argc {
                     let p = ctx.key(i)
                     if s.patterns.insert(p).inserted { e.patterns.append((p, s)) }
-                    confirm(ctx, "psubscribe", p, s.subscriptionCount)
+                    confirm(ctx, "psubscribe", p, s.globalSubscriptionCount)
                 }
             },
             CommandSpec("punsubscribe", arity: -1, flags: subFlags) { ctx in
                 let e = ctx.engine, s = ctx.session
                 let targets = ctx.argc > 1 ? (1 ..< ctx.argc).map { ctx.key($0) } : Array(s.patterns)
-                if targets.isEmpty { confirm(ctx, "punsubscribe", nil, s.subscriptionCount) }
+                if targets.isEmpty { confirm(ctx, "punsubscribe", nil, s.globalSubscriptionCount) }
                 for p in targets {
                     if s.patterns.remove(p) != nil { e.patterns.removeAll { $0.session === s && $0.pattern == p } }
-                    confirm(ctx, "punsubscribe", p, s.subscriptionCount)
+                    confirm(ctx, "punsubscribe", p, s.globalSubscriptionCount)
                 }
             },
             CommandSpec("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate]) { ctx in
@@ -75,8 +75,16 @@ public enum PubSubCommands {
                     }
                 case "NUMPAT" where ctx.argc == 2:
                     ctx.integer(Set(e.patterns.map(\.pattern)).count)
-                case "SHARDCHANNELS", "SHARDNUMSUB":
-                    ctx.arrayHeader(0)
+                case "SHARDCHANNELS" where ctx.argc <= 3:
+                    let pattern = ctx.argc == 3 ? ctx.args[2] : nil
+                    let names = e.shardChannels.keys.filter { pattern == nil || globMatch(pattern: pattern!, string: $0.bytes, noCase: false) }
+                    ctx.bulkArray(names.sorted())
+                case "SHARDNUMSUB":
+                    ctx.mapHeader(ctx.argc - 2)
+                    for i in 2 ..< ctx.argc {
+                        ctx.bulk(ctx.args[i])
+                        ctx.integer(e.shardChannels[ctx.key(i)]?.count ?? 0)
+                    }
                 case "HELP" where ctx.argc == 2:
                     let lines = ["PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                  "CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*').",

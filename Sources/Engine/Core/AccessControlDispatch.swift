@@ -152,10 +152,11 @@ extension Engine {
         }
     }
 
-    /// After ACL SETUSER changed `user`: pub/sub clients of it subscribed to a channel or pattern
+    /// After ACL SETUSER changed `user`: pub/sub clients of it subscribed to a channel (shard channels
+    /// included) or pattern
     /// the new rules no longer allow are disconnected.
     func disconnectPubsubClientsIfNeeded(_ user: ACLUser, old: ACLUser.State) {
-        guard !channels.isEmpty || !patterns.isEmpty else { return }
+        guard !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty else { return }
         guard let upcoming = AccessControl.channelPatterns(user.state) else { return }
         if let before = AccessControl.channelPatterns(old), before.allSatisfy({ upcoming.contains($0) }) { return }
         func allowed(_ c: [UInt8], pattern: Bool) -> Bool {
@@ -164,6 +165,7 @@ extension Engine {
         for s in sessions.values where s.user === user && s.subscriptionCount > 0 {
             let lost = s.patterns.contains { !allowed($0.bytes, pattern: true) }
                 || s.channels.contains { !allowed($0.bytes, pattern: false) }
+                || s.shardChannels.contains { !allowed($0.bytes, pattern: false) }
             if lost {
                 unsubscribeAll(s)
                 s.closeAfterReply = true
@@ -207,9 +209,27 @@ extension Engine {
                 var i = 2
                 while i + 1 < out.count {
                     let p = lowercasedName(out[i])
-                    if p == "requirepass" || p == "masterauth" { out[i + 1] = Engine.redacted }
+                    if p == "requirepass" || p == "masterauth" || p == "tls-key-file-pass" || p == "tls-client-key-file-pass" {
+                        out[i + 1] = Engine.redacted
+                    }
                     i += 2
                 }
+            }
+        case "migrate":
+            // AUTH's password, AUTH2's user and password, among the options before KEYS.
+            var i = 6
+            while i < out.count {
+                let opt = lowercasedName(out[i])
+                if opt == "keys" { break }
+                if opt == "auth" && i + 1 < out.count {
+                    out[i + 1] = Engine.redacted
+                    i += 1
+                } else if opt == "auth2" && i + 2 < out.count {
+                    out[i + 1] = Engine.redacted
+                    out[i + 2] = Engine.redacted
+                    i += 2
+                }
+                i += 1
             }
         default: break
         }

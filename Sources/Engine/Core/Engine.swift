@@ -98,6 +98,8 @@ public final class Engine {
     // Pub/sub.
     public internal(set) var channels: [ByteString: [Session]] = [:]
     public internal(set) var patterns: [(pattern: ByteString, session: Session)] = []
+    /// SSUBSCRIBE: shard channel → subscribers (ShardedPubSubCommands.swift).
+    public internal(set) var shardChannels: [ByteString: [Session]] = [:]
     // The error reply of the command being run, if it replied with one.
     var currentFailed = false
     /// PING is refused with the write commands under MISCONF, as in Redis.
@@ -105,6 +107,10 @@ public final class Engine {
     /// SLOWLOG entries, newest first.
     public var slowlog: [SlowlogEntry] = []
     var nextSlowlogID = 0
+    /// Client-side caching: keys → clients that read them, BCAST prefixes (ClientTracking.swift).
+    public let tracking = TrackingTable()
+    /// The client whose command is running (0: none); its own invalidations wait for its reply.
+    var currentSessionID = 0
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
@@ -240,6 +246,7 @@ public final class Engine {
         dropPostponed(s)
         unwatchAll(s)
         unsubscribeAll(s)
+        disableTracking(s)
         sessions[s.id] = nil
     }
 
@@ -282,6 +289,7 @@ public final class Engine {
             reject(session, spec, "OOM command not allowed when used memory > 'maxmemory'.")
             return
         }
+        if tracking.clients > 0 { trackingLimitKeys() }
         // While the AOF is replayed, a client served by a busy script's event pass gets -LOADING too.
         if (isLoading || (replaySession != nil && session !== replaySession && !session.isScript)) && !spec.flags.contains(.loading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
@@ -317,7 +325,9 @@ public final class Engine {
         }
         let mark = session.out.count
         let mode = session.replyMode
+        currentSessionID = session.id
         call(session, spec, args)
+        currentSessionID = 0
         if eviction.maxmemory > 0 && spec.flags.contains(.write) {
             var bytes = 0
             for a in args { bytes &+= a.count }
@@ -334,6 +344,9 @@ public final class Engine {
             if session.replyMode != .on && !pushed { session.out.removeSubrange(mark...) }
             if session.replyMode == .skip { session.replyMode = .on }
         }
+        // CLIENT CACHING applies to the next command or transaction only.
+        if session.tracking.caching && session.multi == nil && spec.name != "client" { session.tracking.caching = false }
+        if !tracking.pending.isEmpty { trackingSendPending(session) }
         // Not while a script runs (a command served during a busy script): its keys wait for its end.
         if !readyKeys.isEmpty && !runningScript { serveReadyKeys() }
     }
@@ -423,6 +436,9 @@ public final class Engine {
         currentFailed = false
         if !isPropagating {
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
+            if session.tracking.on && spec.flags.contains(.readonly) && !session.tracking.bcast {
+                trackingRememberKeys(session, spec, args)
+            }
         } else {
             // Only the outermost call runs the request the raw bytes hold (not EXEC's queue).
             let raw = rawRequest
@@ -440,6 +456,9 @@ public final class Engine {
                 } else {
                     emit(session.db, args)
                 }
+            }
+            if session.tracking.on && spec.flags.contains(.readonly) && !session.tracking.bcast {
+                trackingRememberKeys(session, spec, args)
             }
         }
         // One clock read per command: the command's time runs from the previous command's end (or
@@ -627,6 +646,8 @@ public final class Engine {
     /// A key's value changed (or was deleted/expired): invalidates WATCHes on it. A key that was
     /// already logically expired when it was watched and is now gone did not change (Redis 7.0).
     public func signalModifiedKey(db: Int, key: ByteString) {
+        // Two integer loads when nobody tracks: no remembered key (items) and no tracking client (prefixes).
+        if tracking.totalItems != 0 || tracking.clients != 0 { trackingInvalidateKey(key, bcast: true) }
         if blockedCount > 0 { unblockStreamGroupReaders(db: db, key: key, holdsStream: databases[db].keys[key].map(isStream) ?? false) }
         guard !watchers.isEmpty, let list = watchers[db]?[key] else { return }
         let gone = databases[db].keys[key] == nil
@@ -755,7 +776,11 @@ public final class Engine {
                     let savedDB = s.db
                     s.db = b.db
                     servingReadyKey = key
+                    let outer = currentSessionID
+                    currentSessionID = s.id
                     call(s, b.spec, b.args, monitor: false)
+                    currentSessionID = outer
+                    if !tracking.pending.isEmpty { trackingSendPending(s) }
                     servingReadyKey = nil
                     s.db = savedDB
                     // Blocked again (nothing left to take): keep the original deadline.
@@ -825,6 +850,11 @@ public final class Engine {
         s.channels.removeAll()
         patterns.removeAll { $0.session === s }
         s.patterns.removeAll()
+        for c in s.shardChannels {
+            shardChannels[c]?.removeAll { $0 === s }
+            if shardChannels[c]?.isEmpty == true { shardChannels[c] = nil }
+        }
+        s.shardChannels.removeAll()
     }
 
     /// Delivers `message` to subscribers of `channel` and matching patterns; returns the receiver count.
@@ -910,6 +940,7 @@ public final class Engine {
             signalFlushedDB(db.id)
             db.removeAll()
         }
+        trackingInvalidateOnFlush()
     }
 
     public func swapDatabases(_ a: Int, _ b: Int) {

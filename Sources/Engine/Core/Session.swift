@@ -49,6 +49,8 @@ public final class Session {
     public var watchDirty = false
     public var channels: Set<ByteString> = []
     public var patterns: Set<ByteString> = []
+    /// SSUBSCRIBE channels (ShardedPubSubCommands.swift).
+    public var shardChannels: Set<ByteString> = []
     public var blocked: BlockState? = nil
     /// Blocked by CLIENT PAUSE: its command waits on the connection until the pause ends.
     public internal(set) var postponed = false
@@ -96,6 +98,8 @@ public final class Session {
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):
     /// the server arranges to flush it.
     public var wakeup: (() -> Void)? = nil
+    /// CLIENT TRACKING mode and state (ClientTracking.swift).
+    public var tracking = ClientTrackingState()
     /// MONITOR: receives a line for every command executed.
     public var isMonitor = false
     /// The client scripts' redis.call commands run as (Redis's CLIENT_SCRIPT).
@@ -108,7 +112,10 @@ public final class Session {
         allocateReplyBuffer()
     }
 
-    public var subscriptionCount: Int { channels.count + patterns.count }
+    /// Every subscription, shard channels included (Redis's CLIENT_PUBSUB: subscribe mode, flag P).
+    public var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
+    /// Channels and patterns: the count SUBSCRIBE and PSUBSCRIBE confirmations carry.
+    public var globalSubscriptionCount: Int { channels.count + patterns.count }
     /// In RESP2, a subscribed client may only run (P)(UN)SUBSCRIBE, PING, QUIT, RESET.
     public var inSubscribeMode: Bool { resp == 2 && subscriptionCount > 0 }
 }

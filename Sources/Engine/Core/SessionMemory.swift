@@ -26,8 +26,8 @@ extension Session {
     public var outputListBytes: Int { max(0, out.capacity - replyBufferAllocated) }
 
     /// Everything this client costs (CLIENT LIST tot-mem): the objects, the query buffer's allocation,
-    /// the arguments being read or run, the output allocation, the MULTI queue, watched keys and
-    /// subscriptions.
+    /// the arguments being read or run, the output allocation, the MULTI queue, watched keys,
+    /// subscriptions (shard channels included) and tracking prefixes.
     public var memoryUsage: Int {
         var m = Session.fixedBytes
         m &+= queryBufferBytes &+ queryBufferFree
@@ -36,7 +36,9 @@ extension Session {
         m &+= multiBytes
         if let q = multi { m &+= q.count &* Session.queuedCommandBytes }
         m &+= watched.count &* Session.watchedKeyBytes
-        m &+= (channels.count &+ patterns.count) &* Session.subscriptionBytes
+        m &+= (channels.count &+ patterns.count &+ shardChannels.count) &* Session.subscriptionBytes
+        // BCAST tracking prefixes, kept per client as Redis keeps them in a radix tree.
+        for p in tracking.prefixes { m &+= Session.subscriptionBytes &+ p.count }
         return m
     }
 

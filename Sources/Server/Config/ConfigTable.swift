@@ -365,7 +365,7 @@ private func buildTable() -> [ConfigParameter] {
     enm("cluster-preferred-endpoint-type", ["ip", "hostname", "unknown-endpoint"], "ip")
     num("cluster-link-sendbuf-limit", nil, 0, -1, 0, [], .memory, unsigned: true)
 
-    // TLS (accepted, reported; Cairn does not speak TLS).
+    // TLS (Net/TLS.swift builds the context from these; CONFIG SET reloads it).
     num("tls-port", nil, 0, 65535, 0)
     for n in ["tls-cert-file", "tls-key-file", "tls-client-cert-file", "tls-client-key-file", "tls-dh-params-file",
               "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites"] {

@@ -186,6 +186,7 @@ public final class ServerConfig {
         engine.latency.threshold = latencyMonitorThreshold
         engine.latencyTracking = bool("latency-tracking")
         engine.busyReplyThreshold = busyReplyThreshold
+        engine.tracking.maxKeys = int("tracking-table-max-keys")
         let ev = engine.eviction
         ev.policy = MaxmemoryPolicy(rawValue: policy) ?? .noeviction
         ev.samples = maxmemorySamples

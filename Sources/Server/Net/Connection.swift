@@ -26,6 +26,10 @@ final class Connection {
     /// In the server's pending-write list.
     var pending = false
     var closed = false
+    /// The connection's TLS state (an SSL*) when it came in on tls-port, and whether its last read
+    /// waits for the socket to become writable (Net/TLS.swift).
+    var ssl: OpaquePointer? = nil
+    var tlsReadWantsWrite = false
     /// When pending output first passed the soft output-buffer limit (ms; 0 = not over).
     var softLimitSince: Int64 = 0
     /// The memory last counted for this client in the server's totals, and under which kind.
