@@ -52,7 +52,7 @@ public enum FunctionCommands {
             ctx.error(refusal)
             return
         }
-        let run = ScriptRun(caller: ctx.session, name: f.name, isEval: false, flags: f.flags, readOnly: readOnly,
+        let run = ScriptRun(caller: ctx.session, function: f.name, flags: f.flags, readOnly: readOnly,
                             startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
         let vm = e.functionsVM

@@ -32,9 +32,9 @@ public enum ScriptCommands {
         guard args.count >= 2 else { return base }
         let flags: ScriptFlags
         if sha {
-            guard args[1].count == 40, let s = e.scripting.scripts[lowercasedHex(args[1])] else { return base }
+            guard let name = ScriptSHA(hex: args[1]), let s = e.scripting.scripts[name] else { return base }
             flags = s.flags
-        } else if let s = e.scripting.scripts[ScriptingVM.sha1hex(args[1])] {
+        } else if let s = e.scripting.scripts[ScriptSHA(of: args[1])] {
             flags = s.flags
         } else {
             guard case .success(let r) = ScriptFlags.parseShebang(args[1]) else { return base }
@@ -54,10 +54,6 @@ public enum ScriptCommands {
         return f
     }
 
-    static func lowercasedHex(_ b: [UInt8]) -> String {
-        String(decoding: b.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
-    }
-
     static func evalCommand(_ ctx: CommandContext, sha: Bool, readOnly: Bool) {
         let e = ctx.engine
         if !e.monitors.isEmpty { e.feedMonitors(ctx.session, ctx.args) }
@@ -75,7 +71,7 @@ public enum ScriptCommands {
             script = last
         } else {
             if sha {
-                guard ctx.args[1].count == 40, let found = vm.scripts[lowercasedHex(ctx.args[1])] else {
+                guard let name = ScriptSHA(hex: ctx.args[1]), let found = vm.scripts[name] else {
                     ctx.error("NOSCRIPT No matching script. Please use EVAL.")
                     return
                 }
@@ -98,7 +94,7 @@ public enum ScriptCommands {
             ctx.error(refusal)
             return
         }
-        let run = ScriptRun(caller: ctx.session, name: script.sha, isEval: true, flags: script.flags, readOnly: readOnly,
+        let run = ScriptRun(caller: ctx.session, script: script.sha, flags: script.flags, readOnly: readOnly,
                             startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
         e.runScript(run) {
@@ -151,11 +147,11 @@ public enum ScriptCommands {
             ctx.ok()
         case ("EXISTS", 3...):
             ctx.arrayHeader(ctx.argc - 2)
-            for i in 2 ..< ctx.argc { ctx.integer(e.scripting.scripts[lowercasedHex(ctx.args[i])] != nil ? 1 : 0) }
+            for i in 2 ..< ctx.argc { ctx.integer(ScriptSHA(hex: ctx.args[i]).map { e.scripting.scripts[$0] != nil } ?? false ? 1 : 0) }
         case ("LOAD", 3):
             switch e.scripting.createScript(ctx.args[2]) {
             case .failure(let err): ctx.error(err.message)
-            case .success(let sha): ctx.bulk(sha)
+            case .success(let sha): ctx.bulk(sha.string)
             }
         case ("KILL", 2):
             killScript(ctx, eval: true)

@@ -10,8 +10,11 @@ import StorageFormat
 
 public final class ScriptRun {
     public let caller: Session
-    /// "sha" for EVAL, the function's name for FCALL (error messages, SCRIPT KILL, FUNCTION STATS).
-    let name: String
+    /// The script's SHA1 for EVAL, the function's name for FCALL (error messages, SCRIPT KILL, FUNCTION
+    /// STATS), made only when asked for.
+    var name: String { script?.string ?? functionName }
+    private let script: ScriptSHA?
+    private let functionName: String
     let isEval: Bool
     let flags: ScriptFlags
     /// EVAL_RO / FCALL_RO, or the no-writes flag.
@@ -32,10 +35,12 @@ public final class ScriptRun {
     var timedOut = false
     var killed = false
 
-    init(caller: Session, name: String, isEval: Bool, flags: ScriptFlags, readOnly: Bool, startedOOM: Bool, command: [[UInt8]]) {
+    init(caller: Session, script: ScriptSHA? = nil, function: String = "", flags: ScriptFlags, readOnly: Bool,
+         startedOOM: Bool, command: [[UInt8]]) {
         self.caller = caller
-        self.name = name
-        self.isEval = isEval
+        self.script = script
+        self.functionName = function
+        self.isEval = script != nil
         self.flags = flags
         let compat = flags.contains(.evalCompat)
         self.readOnly = readOnly || (!compat && flags.contains(.noWrites))

@@ -18,13 +18,13 @@ enum LuaAPI: Int32 {
     case breakpoint, debug, random, randomseed, aclCheckCmd, registerFunction
 }
 
-/// An EVAL script in the cache.
+/// An EVAL script in the cache. Its body is not kept: the compiled function is all a run needs (the
+/// body's size still counts in used_memory_scripts_eval, as Redis reports it).
 struct CachedScript {
-    var body: [UInt8]
     var flags: ScriptFlags
     /// The compiled function's reference in the registry.
     var ref: Int32
-    var sha: String
+    var sha: ScriptSHA
 }
 
 /// Called by every redis.* trampoline.
@@ -53,7 +53,7 @@ public final class ScriptingVM {
     var lastName: [UInt8] = []
     var lastScript: CachedScript?
     /// EVAL scripts by lower-case hex SHA1.
-    var scripts: [String: CachedScript] = [:]
+    var scripts: [ScriptSHA: CachedScript] = [:]
     /// Bytes the cached scripts take (bodies and names), INFO used_memory_scripts_eval.
     public private(set) var scriptsMemory = 0
     var random = ScriptRandom()
@@ -199,8 +199,8 @@ public final class ScriptingVM {
     }
 
     /// Compiles `body` into the cache (if not there yet) and returns its SHA1, or the error text.
-    func createScript(_ body: [UInt8]) -> Result<String, ScriptError> {
-        let sha = ScriptingVM.sha1hex(body)
+    func createScript(_ body: [UInt8]) -> Result<ScriptSHA, ScriptError> {
+        let sha = ScriptSHA(of: body)
         if scripts[sha] != nil { return .success(sha) }
         let flags: ScriptFlags, start: Int
         switch ScriptFlags.parseShebang(body) {
@@ -217,7 +217,7 @@ public final class ScriptingVM {
             return .failure(ScriptError("ERR Error compiling script (new function): \(msg)"))
         }
         let ref = luaL_ref(L, cairn_lua_registryindex())
-        scripts[sha] = CachedScript(body: body, flags: flags, ref: ref, sha: sha)
+        scripts[sha] = CachedScript(flags: flags, ref: ref, sha: sha)
         scriptsMemory += body.count + 40 + 16
         return .success(sha)
     }
