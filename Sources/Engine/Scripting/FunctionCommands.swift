@@ -41,13 +41,7 @@ public enum FunctionCommands {
             ctx.error("ERR Bad number of keys provided")
             return
         }
-        if numkeys > Int64(ctx.argc - 3) {
-            ctx.error("ERR Number of keys can't be greater than number of args")
-            return
-        } else if numkeys < 0 {
-            ctx.error("ERR Number of keys can't be negative")
-            return
-        }
+        guard ScriptCommands.numkeysFit(ctx, numkeys) else { return }
         if let refusal = ScriptCommands.prepareRefusal(e, flags: f.flags, readOnly: readOnly) {
             ctx.error(refusal)
             return

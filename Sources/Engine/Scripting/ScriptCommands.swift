@@ -54,17 +54,22 @@ public enum ScriptCommands {
         return f
     }
 
+    /// Whether EVAL's or FCALL's key count fits its arguments (after replying Redis's error if not).
+    static func numkeysFit(_ ctx: CommandContext, _ numkeys: Int64) -> Bool {
+        if numkeys > Int64(ctx.argc - 3) {
+            ctx.error("ERR Number of keys can't be greater than number of args")
+            return false
+        } else if numkeys < 0 {
+            ctx.error("ERR Number of keys can't be negative")
+            return false
+        }
+        return true
+    }
+
     static func evalCommand(_ ctx: CommandContext, sha: Bool, readOnly: Bool) {
         let e = ctx.engine
         if !e.monitors.isEmpty { e.feedMonitors(ctx.session, ctx.args) }
-        guard let numkeys = ctx.integerArgument(2) else { return }
-        if numkeys > Int64(ctx.argc - 3) {
-            ctx.error("ERR Number of keys can't be greater than number of args")
-            return
-        } else if numkeys < 0 {
-            ctx.error("ERR Number of keys can't be negative")
-            return
-        }
+        guard let numkeys = ctx.integerArgument(2), numkeysFit(ctx, numkeys) else { return }
         let vm = e.scripting
         let script: CachedScript
         if let last = vm.lastScript, vm.lastName == ctx.args[1] {

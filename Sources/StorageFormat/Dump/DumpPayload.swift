@@ -35,11 +35,17 @@ public enum DumpPayload {
         let type = try w.writeValueBody(value, key: nil)
         w.out.bytes[0] = type
         try w.flush()
+        appendFooter(&bytes, version: version)
+        return bytes
+    }
+
+    /// Ends a payload: the RDB version (2 bytes, little-endian), then the CRC64 of everything before
+    /// it (8 bytes, little-endian). Value and function payloads share it.
+    static func appendFooter(_ bytes: inout [UInt8], version: Int) {
         bytes.append(UInt8(version & 0xFF))
         bytes.append(UInt8(version >> 8))
         let crc = bytes.withUnsafeBytes { CRC64.update(0, $0) }
         withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
     }
 
     /// Checks the footer of `payload` (version not newer than `maxVersion`, CRC64 unless it is 0 and

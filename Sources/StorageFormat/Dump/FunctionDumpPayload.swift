@@ -12,10 +12,7 @@ public enum FunctionDumpPayload {
         let w = try RDBWriter(options: options) { bytes.append(contentsOf: $0) }
         for code in codes { try w.writeFunction(code: code) }
         try w.flush()
-        bytes.append(UInt8(version & 0xFF))
-        bytes.append(UInt8(version >> 8))
-        let crc = bytes.withUnsafeBytes { CRC64.update(0, $0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        DumpPayload.appendFooter(&bytes, version: version)
         return bytes
     }
 
