@@ -34,6 +34,8 @@ public final class Snapshots {
     public var inChild: () -> Void = {}
     /// True while another child (an AOF rewrite) runs: BGSAVE is refused and save points wait.
     public var otherChildRunning: () -> Bool = { false }
+    /// Told when a background save ends (true: the file is in place), e.g. to feed waiting replicas.
+    public var onBackgroundSaveDone: (Bool) -> Void = { _ in }
 
     public private(set) var lastSave: Int64          // Unix seconds
     public private(set) var lastBgsaveOK = true {
@@ -191,6 +193,7 @@ public final class Snapshots {
             log(true, "Background saving terminated by signal \(signo)")
             lastBgsaveOK = false
         }
+        if case .success = outcome { onBackgroundSaveDone(true) } else { onBackgroundSaveDone(false) }
         return true
     }
 
@@ -200,6 +203,7 @@ public final class Snapshots {
         c.kill()
         unlink(settings().dir + "/temp-\(c.pid).rdb")
         child = nil
+        onBackgroundSaveDone(false)
     }
 
     /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.

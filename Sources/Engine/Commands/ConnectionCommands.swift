@@ -345,6 +345,7 @@ public enum ConnectionCommands {
         if s.subscriptionCount > 0 { flags += "P" }
         if s.isMonitor { flags += "O" }
         if s.isReplica { flags = "S" + flags }
+        if s.isMaster { flags = "M" + flags }
         if s.isUnixSocket { flags += "U" }
         if s.noEvict { flags += "e" }
         if flags.isEmpty { flags = "N" }

@@ -98,6 +98,6 @@ extension Engine {
 
     /// While paused, expired keys read as absent but are not deleted (Redis keeps the dataset static).
     func setDeletionsHeld(_ held: Bool) {
-        for db in databases { db.expiryHeld = held }
+        for db in databases { db.expiryHeld = held || replicaExpiry }
     }
 }

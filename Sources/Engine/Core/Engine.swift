@@ -107,6 +107,12 @@ public final class Engine {
     var nextSlowlogID = 0
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
+    /// Set by the server while replication can refuse a command (a replica's READONLY and MASTERDOWN, a
+    /// primary's NOREPLICAS): returns the error text, or nil to run the command.
+    public var roleGate: ((Session, CommandSpec) -> String?)? = nil
+    /// True while this node replicates a primary: expired keys read as absent but stay until the
+    /// primary's DEL, and no key expires actively (ReplicaExpiry.swift).
+    public internal(set) var replicaExpiry = false
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
     /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
@@ -249,6 +255,10 @@ public final class Engine {
         }
         if isLoading && !spec.flags.contains(.loading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
+            return
+        }
+        if let gate = roleGate, let text = gate(session, spec) {
+            reject(session, spec, text)
             return
         }
         if persistenceFailing.snapshot || persistenceFailing.aof, spec.flags.contains(.write) || spec === pingSpec,
@@ -813,7 +823,7 @@ public final class Engine {
     /// Redis's active expiry: samples keys with a TTL in each database, within `limit` checks per db.
     @discardableResult
     public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
-        guard config.activeExpireEnabled else { return 0 }
+        guard config.activeExpireEnabled, !replicaExpiry else { return 0 }
         // A client pause keeps the dataset still: no key expires until it ends.
         if pauseType != .off && checkPauseTimeout() { return 0 }
         let t0 = latency.threshold > 0 ? Eviction.monotonicMicros() : 0

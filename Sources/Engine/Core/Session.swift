@@ -91,6 +91,8 @@ public final class Session {
     public var noEvict = false
     /// Attached to the replication stream with SYNC (CLIENT LIST flag S).
     public var isReplica = false
+    /// The link to this node's primary: its commands are the replication stream (CLIENT LIST flag M).
+    public var isMaster = false
     /// Connected through the `unixsocket` (CLIENT LIST flag U).
     public var isUnixSocket = false
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):
