@@ -503,6 +503,7 @@ public final class CairnServer {
             for a in args { argBytes &+= a.count }
             s.argvBytes = argBytes
             s.argvCount = args.count
+            let offsetBefore = replicationState.offset
             if let raw, engine.propagationRawSink != nil, !s.isMaster {
                 // The AOF may log a verbatim write from the request's own bytes.
                 conn.runningFromQuery = true
@@ -518,6 +519,7 @@ public final class CairnServer {
             } else {
                 engine.execute(s, args)
             }
+            if replicationState.offset != offsetBefore { s.replicationWriteOffset = replicationState.offset }
             s.argvBytes = 0
             s.argvCount = 0
             if s.postponed {

@@ -391,8 +391,9 @@ public enum ConnectionCommands {
                         return
                     }
                     if t != "NORMAL" && t != "PUBSUB" { ids = [] }
-                    if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 }.map(\.id)) }
-                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 && !$0.isReplica }.map(\.id)) }
+                    if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 && !$0.isReplica && !$0.isMaster }.map(\.id)) }
+                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 && !$0.isReplica && !$0.isMaster }.map(\.id)) }
+                    if t == "MASTER" { ids = Set(e.sessions.values.filter(\.isMaster).map(\.id)) }
                     if t == "REPLICA" || t == "SLAVE" { ids = Set(e.sessions.values.filter(\.isReplica).map(\.id)) }
                 } else {
                     ctx.syntaxError()
@@ -550,7 +551,9 @@ public enum ConnectionCommands {
                 case "ADDR": match = match && t.address == v
                 case "LADDR": match = match && t.localAddress == v
                 case "USER": match = match && v == String(decoding: e.acl.userOf(t).name, as: UTF8.self)
-                case "TYPE": match = match && (v == "pubsub" ? t.subscriptionCount > 0 : v == "normal" ? t.subscriptionCount == 0 : false)
+                case "TYPE":
+                    let kind = t.isMaster ? "master" : t.isReplica ? "replica" : t.subscriptionCount > 0 ? "pubsub" : "normal"
+                    match = match && (v.lowercased() == "slave" ? "replica" : v.lowercased()) == kind
                 default: break
                 }
             }

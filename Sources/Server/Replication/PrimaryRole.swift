@@ -119,8 +119,10 @@ extension CairnServer {
             log.notice("Waiting for end of BGSAVE for SYNC")
             return
         }
+        link.waitingSince = engine.now
         if !snapshots.childRunning && !aof.childRunning {
-            startBgsaveForReplication()
+            // Diskless with a delay waits in the cron for more replicas to come.
+            if !(disklessEligible && config.int("repl-diskless-sync-delay") > 0) { startBgsaveForReplication() }
         } else {
             log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
         }
@@ -173,7 +175,13 @@ extension CairnServer {
         }
     }
 
+    /// Diskless sync applies when it is on and every waiting replica understands `$EOF:`.
+    var disklessEligible: Bool {
+        config.bool("repl-diskless-sync") && replication.replicas.allSatisfy { $0.state != .waitBgsaveStart || $0.capaEOF }
+    }
+
     func startBgsaveForReplication() {
+        if disklessEligible { startDisklessSync(); return }
         log.notice("Starting BGSAVE for SYNC with target: disk")
         if let e = snapshots.backgroundSave() {
             log.warning("BGSAVE for replication failed: \(e)")
@@ -194,7 +202,8 @@ extension CairnServer {
     func backgroundSaveDone(_ ok: Bool) {
         guard replication.bgsaveForReplication || replication.replicas.contains(where: { $0.state == .waitBgsaveEnd }) else { return }
         replication.bgsaveForReplication = false
-        let waiting = replication.replicas.filter { $0.state == .waitBgsaveEnd }
+        if replication.disklessPipe >= 0 { disklessSyncDone(ok); return }
+        let waiting = replication.replicas.filter { $0.state == .waitBgsaveEnd && !$0.diskless }
         var image: [UInt8]? = nil
         if ok && !waiting.isEmpty { image = readWholeFile(rdbPath()) }
         for l in waiting {
@@ -215,7 +224,7 @@ extension CairnServer {
             log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
             s.wakeup?()
         }
-        if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) { startBgsaveForReplication() }
+        if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
     }
 
     func readWholeFile(_ path: String) -> [UInt8]? {
@@ -317,8 +326,13 @@ extension CairnServer {
             freeBacklog()
             log.notice("Replication backlog freed after \(ttl / 1000) seconds without connected replicas.")
         }
-        if !snapshots.childRunning && !aof.childRunning && replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) {
-            startBgsaveForReplication()
+        let waiting = replication.replicas.filter { $0.state == .waitBgsaveStart }
+        if !snapshots.childRunning && !aof.childRunning, let first = waiting.map(\.waitingSince).min() {
+            let delay = Int64(config.int("repl-diskless-sync-delay")) * 1000
+            let maxReplicas = config.int("repl-diskless-sync-max-replicas")
+            if !disklessEligible || now - first >= delay || (maxReplicas > 0 && waiting.count >= maxReplicas) {
+                startBgsaveForReplication()
+            }
         }
     }
 

@@ -35,6 +35,10 @@ final class ReplicaLink {
     var rdbEnd = 0
     /// The offset the full sync started at.
     var syncOffset = 0
+    /// Its RDB comes through the diskless pipe (`$EOF:` framing).
+    var diskless = false
+    /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
+    var waitingSince: Int64 = 0
     init(session: Session) { self.session = session }
 
     var ip: String {
@@ -63,6 +67,9 @@ final class ReplicationState {
     var selectedDB = -1
     /// A BGSAVE is running to feed replicas.
     var bgsaveForReplication = false
+    /// The diskless transfer under way: the pipe from the child, and the 40-byte end marker.
+    var disklessPipe: Int32 = -1
+    var disklessMarker: [UInt8] = []
     /// Seconds counter for repl-ping-replica-period (cron runs once a second for replication).
     var cronLoops = 0
     var lastReplicationCron: Int64 = 0

@@ -45,7 +45,7 @@ extension CairnServer {
         guard let wanted = ctx.integerArgument(ri) else { ctx.error("ERR value is not an integer or out of range"); return }
         guard let timeout = ctx.integerArgument(ri + 1) else { ctx.error("ERR timeout is not an integer or out of range"); return }
         if timeout < 0 { ctx.error("ERR timeout is negative"); return }
-        let waiter = ReplicationWaiter(session: ctx.session, target: replication.offset, replicas: Int(wanted), local: local,
+        let waiter = ReplicationWaiter(session: ctx.session, target: ctx.session.replicationWriteOffset, replicas: Int(wanted), local: local,
                                        deadline: timeout == 0 ? 0 : engine.now + timeout)
         let (done, reply) = waiterState(waiter)
         if done || ctx.inTransaction || ctx.session.multi != nil {
