@@ -309,7 +309,8 @@ extension CairnServer {
             propagatePing()
         }
         for l in replication.replicas where l.state == .waitBgsaveStart || l.state == .waitBgsaveEnd {
-            if l.state == .waitBgsaveEnd && l.oldProtocol { continue }
+            // Not inside a diskless transfer (the RDB is already flowing), nor to SYNC clients mid-save.
+            if l.state == .waitBgsaveEnd && (l.oldProtocol || l.diskless) { continue }
             l.session.out.append(10)
             l.session.wakeup?()
         }

@@ -46,6 +46,10 @@ final class MasterLink {
     var pendingOffset = 0
     /// Handshake replies to skip (REPLCONF ip-address).
     var extraReplies = 0
+    /// The database the primary's stream had selected when the link dropped (+CONTINUE goes on there).
+    var cachedDB = 0
+    /// A transaction of the stream under way: its bytes count (and are relayed) only once EXEC ran.
+    var multiBytes: [UInt8] = []
 
     init(host: String, port: Int) {
         self.host = host
@@ -337,6 +341,7 @@ extension CairnServer {
         if words.first == "+FULLRESYNC", words.count >= 3 {
             m.pendingID = words[1]
             m.pendingOffset = Int(words[2]) ?? 0
+            m.cachedDB = 0
             log.notice("Full resync from master: \(words[1]):\(words[2])")
             // This node's history ends here: its own replicas must resync too.
             for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
@@ -461,6 +466,8 @@ extension CairnServer {
         loop.remove(m.fd)
         let session = engine.newSession()
         session.isMaster = true
+        session.db = m.cachedDB
+        m.multiBytes = []
         session.authenticated = true
         session.address = "\(m.host):\(m.port)"
         session.localAddress = ""
@@ -501,6 +508,8 @@ extension CairnServer {
         m.fd = -1
         m.state = .connect
         m.downSince = engine.now
+        m.cachedDB = s.db
+        m.multiBytes = []
         log.notice("Connection with master lost.")
         log.notice("* Caching the disconnected master state.")
     }
@@ -519,6 +528,15 @@ extension CairnServer {
         RESPEncoder.arrayHeader(args.count, to: &bytes)
         for a in args { RESPEncoder.bulk(a, to: &bytes) }
         if replication.backlog == nil { createBacklog() }
+        // Inside MULTI the offset stays before it: a link lost mid-transaction resumes from MULTI.
+        if s.multi != nil {
+            m.multiBytes += bytes
+            return
+        }
+        if !m.multiBytes.isEmpty {
+            bytes = m.multiBytes + bytes
+            m.multiBytes = []
+        }
         feedStream(bytes)
     }
 
