@@ -32,6 +32,7 @@ public final class CairnServer {
     let replicationState = ReplicationState()
     var masterLink: MasterLink? = nil
     var waiters: [ReplicationWaiter] = []
+    var failover = FailoverPlan()
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
     var cronPaused = false
     /// A SIGTERM/SIGINT arrived: the cron runs the shutdown sequence (SHUTDOWN ABORT cancels it).
@@ -97,6 +98,7 @@ public final class CairnServer {
         registerReplicaRole()
         registerWaitCommands()
         registerRoleCommand()
+        registerFailover()
         setUpAccessControl()
         settingsRef = { [unowned self] in self.persistenceSettings() }
         aofSettingsRef = { [unowned self] in self.aofSettings() }
@@ -628,6 +630,7 @@ public final class CairnServer {
         aof.flush()
         requestAcks()
         if !waiters.isEmpty { checkWaitingClients() }
+        if failover.state == .waitingForSync { updateFailoverStatus() }
         // Clients unblocked by another client's command may have commands waiting.
         let batch = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -699,6 +702,7 @@ public final class CairnServer {
         aof.cron()
         replicationCron()
         checkWaitingClients()
+        updateFailoverStatus()
         if engine.eviction.maxmemory > 0 {
             engine.eviction.remeasure()
             engine.performEvictions()

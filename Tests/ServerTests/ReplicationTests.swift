@@ -68,6 +68,15 @@ import Glibc
     }
 
     @Test func cairnPrimaryRedisReplicaDisk() throws { try replicate(primaryCairn: true, diskless: false) }
+    @Test func cairnPrimaryRedisReplicaDiskless() throws { try replicate(primaryCairn: true, diskless: true) }
+    @Test func cairnPrimaryCairnReplicaDiskless() throws {
+        let p = try ServerProcess(cairn: true, args: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
+        let pc = try p.client()
+        try writeLoad(pc, rounds: 100, tag: "x")
+        let r = try ServerProcess(cairn: true, args: ["--replicaof", "127.0.0.1", String(p.port)])
+        try writeLoad(pc, rounds: 100, tag: "y")
+        try expectInSync(primary: pc, replica: try r.client(), "cairn->cairn diskless")
+    }
     @Test func redisPrimaryCairnReplicaDisk() throws { try replicate(primaryCairn: false, diskless: false) }
     @Test func redisPrimaryCairnReplicaDiskless() throws { try replicate(primaryCairn: false, diskless: true) }
 
@@ -160,5 +169,24 @@ import Glibc
         _ = rr
         let plain = try ServerProcess(cairn: true)
         #expect(try plain.client().send("WAITAOF 1 0 0") == "-ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.\r\n")
+    }
+
+    /// FAILOVER TO a Cairn replica: the roles swap and the old primary continues from the new one
+    /// without a full sync.
+    @Test func failoverToReplica() throws {
+        let a = try ServerProcess(cairn: true, args: ["--repl-diskless-sync", "no"])
+        let b = try ServerProcess(cairn: true, args: ["--replicaof", "127.0.0.1", String(a.port)])
+        let ac = try a.client(), bc = try b.client()
+        try writeLoad(ac, rounds: 50, tag: "f")
+        try expectInSync(primary: ac, replica: bc, "a->b")
+        #expect(try ac.send("FAILOVER TO 127.0.0.1 1") == "-ERR FAILOVER target HOST and PORT is not a replica.\r\n")
+        #expect(try ac.send("FAILOVER ABORT") == "-ERR No failover in progress.\r\n")
+        #expect(try ac.send("FAILOVER TO 127.0.0.1 \(b.port) TIMEOUT 5000") == "+OK\r\n")
+        try waitFor("b promoted", timeout: 10) { try bc.infoField("replication", "role") == "master" }
+        try waitFor("a follows b", timeout: 10) { try ac.infoField("replication", "master_link_status") == "up" }
+        #expect(try ac.infoField("replication", "master_failover_state") == "no-failover")
+        #expect(try bc.infoInteger("stats", "sync_partial_ok") == 1)
+        _ = try bc.send("SET after failover")
+        try expectInSync(primary: bc, replica: ac, "b->a")
     }
 }

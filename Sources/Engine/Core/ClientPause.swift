@@ -53,7 +53,7 @@ extension Engine {
 
     /// Whether the pause in force holds back `spec` from `session` (replicas are never paused).
     func pauseHolds(_ session: Session, _ spec: CommandSpec) -> Bool {
-        guard !replaying, !session.isReplica, checkPauseTimeout() else { return false }
+        guard !replaying, !session.isReplica, !session.isMaster, checkPauseTimeout() else { return false }
         if pauseType == .all { return true }
         let covered: CommandFlags = [.write, .mayReplicate]
         if !spec.flags.isDisjoint(with: covered) { return true }

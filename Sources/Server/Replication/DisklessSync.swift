@@ -71,9 +71,8 @@ extension CairnServer {
             let s = l.session
             s.out += replication.disklessMarker
             l.rdbEnd = s.out.count
-            s.out += l.pending
-            l.pending = []
-            l.state = .online
+            l.state = .sendBulk
+            l.awaitingFirstAck = !l.oldProtocol
             l.ackTime = engine.now
             log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
             s.wakeup?()

@@ -60,7 +60,14 @@ extension CairnServer {
                     if f > link.ackAOFOffset { link.ackAOFOffset = f }
                 }
                 link.ackTime = engine.now
-                if link.state == .sendBulk { link.state = .online }
+                if link.state == .sendBulk {
+                    link.state = .online
+                    if link.awaitingFirstAck {
+                        link.awaitingFirstAck = false
+                        s.out += link.pending
+                        link.pending = []
+                    }
+                }
                 checkWaitingClients()
                 return
             case "GETACK":
@@ -92,6 +99,16 @@ extension CairnServer {
         }
         let link = replication.handshaking.removeValue(forKey: s.id) ?? ReplicaLink(session: s)
         log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
+        if psync && ctx.argc == 4 {
+            // PSYNC replid offset FAILOVER: our primary hands over to us; we promote ourselves first.
+            guard ctx.option(3) == "FAILOVER" else { ctx.syntaxError(); replication.handshaking[s.id] = link; return }
+            guard masterLink != nil, String(decoding: ctx.args[1], as: UTF8.self) == replication.replid else {
+                ctx.error("ERR PSYNC FAILOVER replid must match my replid.")
+                return
+            }
+            becomePrimary()
+            log.notice("MASTER MODE enabled (failover request from '\(s.address)')")
+        }
         if psync {
             let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
             let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) ?? -1
@@ -269,6 +286,7 @@ extension CairnServer {
             switch l.state {
             case .waitBgsaveStart: continue
             case .waitBgsaveEnd: l.pending += bytes
+            case .sendBulk where l.awaitingFirstAck: l.pending += bytes
             case .sendBulk, .online:
                 let s = l.session
                 if s.out.count < l.rdbEnd { l.rdbEnd = 0 }

@@ -133,6 +133,8 @@ extension CairnServer {
         waiters.removeAll()
         if replication.backlog == nil { createBacklog() }
         updateRoleGate()
+        // Our replicas resync with us (partially, we hope): they learn of the change that way.
+        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
         log.notice("Connecting to MASTER \(host):\(port)")
         connectToMaster()
     }
@@ -314,7 +316,7 @@ extension CairnServer {
                 if line.hasPrefix("-") { log.notice("(Non critical) Master does not understand REPLCONF capa: \(line)") }
                 let id = replication.replid, off = replication.offset + 1
                 log.notice("Trying a partial resynchronization (request \(id):\(off)).")
-                sendToMaster(m, ["PSYNC", id, String(off)])
+                sendToMaster(m, ["PSYNC", id, String(off)] + (failover.state == .inProgress ? ["FAILOVER"] : []))
                 m.state = .receivePsync
             case .receivePsync:
                 if line.isEmpty { continue } // newlines keep the link alive while the primary prepares
@@ -338,6 +340,7 @@ extension CairnServer {
 
     func psyncReply(_ m: MasterLink, _ line: String) {
         let words = line.split(separator: " ").map(String.init)
+        if words.first == "+FULLRESYNC" || words.first == "+CONTINUE" { failoverHandoverDone() }
         if words.first == "+FULLRESYNC", words.count >= 3 {
             m.pendingID = words[1]
             m.pendingOffset = Int(words[2]) ?? 0
@@ -370,6 +373,7 @@ extension CairnServer {
             log.warning("Unexpected reply to PSYNC from master: \(line)")
         }
         masterLinkFailed(m)
+        if failover.state == .inProgress { abortFailover("Failover target rejected psync request") }
     }
 
     /// The RDB, written to a temporary file as it arrives.
@@ -382,8 +386,9 @@ extension CairnServer {
                 masterLinkFailed(m)
                 return
             }
-            if line.hasPrefix("$EOF:") {
-                m.eofMarker = Array(line.utf8.dropFirst(5))
+            if let marker = ReplicationWire.eofMarker(inHeader: Array(line.utf8)) {
+                m.eofMarker = marker
+                m.tail = []
                 m.bulkLength = -1
                 log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
             } else {
@@ -399,18 +404,25 @@ extension CairnServer {
             }
         }
         var take = m.input.count
-        if m.bulkLength >= 0 { take = min(take, m.bulkLength - m.received) }
+        var markerSeen = false
+        if m.bulkLength >= 0 {
+            take = min(take, m.bulkLength - m.received)
+        } else if let end = ReplicationWire.markerEnd(m.eofMarker, tail: m.tail, next: m.input) {
+            // The stream may follow the marker in the same read: it stays in the input.
+            take = end
+            markerSeen = true
+        }
         if take > 0 {
             let ok = m.input.withUnsafeBytes { p in DurableFileWrite.all(m.tempFD, UnsafeRawBufferPointer(rebasing: p[0 ..< take])) }
             if !ok { masterLinkFailed(m); return }
             if m.bulkLength < 0 {
                 m.tail += m.input[0 ..< take]
-                if m.tail.count > 40 { m.tail.removeFirst(m.tail.count - 40) }
+                if m.tail.count > ReplicationWire.markerLength { m.tail.removeFirst(m.tail.count - ReplicationWire.markerLength) }
             }
             m.input.removeFirst(take)
             m.received += take
         }
-        let done = m.bulkLength >= 0 ? m.received == m.bulkLength : (m.tail.count == 40 && m.tail == m.eofMarker)
+        let done = m.bulkLength >= 0 ? m.received == m.bulkLength : markerSeen
         guard done else { return }
         if m.bulkLength < 0 { _ = ftruncate(m.tempFD, off_t(m.received - 40)) }
         fsync(m.tempFD)

@@ -76,7 +76,7 @@ extension CairnServer {
             let lag = l.ackTime > 0 ? Int((now - l.ackTime) / 1000) : 0
             lines.append("slave\(i):ip=\(l.ip),port=\(l.listeningPort),state=\(l.state.rawValue),offset=\(l.ackOffset),lag=\(lag)")
         }
-        f("master_failover_state", "no-failover")
+        f("master_failover_state", failover.state.rawValue)
         f("master_replid", replication.replid)
         f("master_replid2", replication.replid2)
         f("master_repl_offset", replication.offset)

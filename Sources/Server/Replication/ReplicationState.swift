@@ -37,6 +37,9 @@ final class ReplicaLink {
     var syncOffset = 0
     /// Its RDB comes through the diskless pipe (`$EOF:` framing).
     var diskless = false
+    /// After a diskless transfer the stream waits for the replica's first ACK (it cannot tell the
+    /// end marker from what follows otherwise), as Redis 7.0 does.
+    var awaitingFirstAck = false
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
     var waitingSince: Int64 = 0
     init(session: Session) { self.session = session }

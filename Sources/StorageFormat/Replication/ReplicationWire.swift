@@ -22,4 +22,20 @@ public enum ReplicationWire {
         guard line.count == prefix.count + markerLength, Array(line.prefix(prefix.count)) == prefix else { return nil }
         return Array(line.dropFirst(prefix.count))
     }
+
+    /// Where the end marker ends in `next`, given the last bytes already seen before it (`tail`, at most
+    /// 40): the count of bytes of `next` that belong to the transfer, or nil while the marker has not come.
+    public static func markerEnd(_ marker: [UInt8], tail: [UInt8], next: [UInt8]) -> Int? {
+        let combined = tail + next
+        guard combined.count >= marker.count else { return nil }
+        var i = 0
+        while i + marker.count <= combined.count {
+            if combined[i] == marker[0] && Array(combined[i ..< i + marker.count]) == marker {
+                let end = i + marker.count - tail.count
+                if end > 0 { return end }
+            }
+            i += 1
+        }
+        return nil
+    }
 }
