@@ -89,6 +89,16 @@ extension CairnServer {
     func syncCommand(_ ctx: CommandContext, psync: Bool) {
         let s = ctx.session
         if s.isReplica { return }
+        if psync && ctx.argc == 4 {
+            // PSYNC replid offset FAILOVER: our primary hands over to us; we promote ourselves first.
+            guard ctx.option(3) == "FAILOVER" else { ctx.syntaxError(); return }
+            guard masterLink != nil, String(decoding: ctx.args[1], as: UTF8.self) == replication.replid else {
+                ctx.error("ERR PSYNC FAILOVER replid must match my replid.")
+                return
+            }
+            becomePrimary()
+            log.notice("MASTER MODE enabled (failover request from '\(s.address)')")
+        }
         if let m = masterLink, m.state != .connected {
             ctx.error("NOMASTERLINK Can't SYNC while not connected with my master")
             return
@@ -99,16 +109,6 @@ extension CairnServer {
         }
         let link = replication.handshaking.removeValue(forKey: s.id) ?? ReplicaLink(session: s)
         log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
-        if psync && ctx.argc == 4 {
-            // PSYNC replid offset FAILOVER: our primary hands over to us; we promote ourselves first.
-            guard ctx.option(3) == "FAILOVER" else { ctx.syntaxError(); replication.handshaking[s.id] = link; return }
-            guard masterLink != nil, String(decoding: ctx.args[1], as: UTF8.self) == replication.replid else {
-                ctx.error("ERR PSYNC FAILOVER replid must match my replid.")
-                return
-            }
-            becomePrimary()
-            log.notice("MASTER MODE enabled (failover request from '\(s.address)')")
-        }
         if psync {
             let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
             let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) ?? -1
@@ -323,7 +323,7 @@ extension CairnServer {
         replication.cronLoops += 1
         masterLinkCron()
         let period = max(1, config.int("repl-ping-replica-period"))
-        if masterLink == nil && !replication.replicas.isEmpty && replication.cronLoops % period == 0 {
+        if masterLink == nil && !replication.replicas.isEmpty && replication.cronLoops % period == 0 && engine.pauseType == .off {
             propagatePing()
         }
         for l in replication.replicas where l.state == .waitBgsaveStart || l.state == .waitBgsaveEnd {
@@ -364,7 +364,10 @@ extension CairnServer {
 
     /// REPLCONF GETACK * to every replica (WAIT asked for fresh acknowledgements).
     func requestAcks() {
-        guard replication.getAckDue else { return }
+        // Not while clients are paused: the stream must stand still (FAILOVER waits for offsets to match).
+        guard replication.getAckDue, engine.pauseType == .off else { return }
+        // A replica's stream is its primary's alone.
+        if masterLink != nil { replication.getAckDue = false; return }
         replication.getAckDue = false
         var bytes: [UInt8] = []
         RESPEncoder.arrayHeader(3, to: &bytes)
