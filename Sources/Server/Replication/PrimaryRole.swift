@@ -129,7 +129,8 @@ extension CairnServer {
             createBacklog()
         }
         // A save for replicas is running: share it if a replica waits at its start offset.
-        if snapshots.childRunning && replication.bgsaveForReplication,
+        // (Not a diskless transfer: its bytes already went out to the replicas in it.)
+        if snapshots.childRunning && replication.bgsaveForReplication && replication.disklessPipe < 0,
            let peer = replication.replicas.first(where: { $0 !== link && $0.state == .waitBgsaveEnd }) {
             link.pending = peer.pending
             setUpFullResync(link, offset: peer.syncOffset)
