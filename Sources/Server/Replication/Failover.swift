@@ -36,7 +36,7 @@ extension CairnServer {
             switch ctx.option(i) {
             case "TO" where i + 2 < ctx.argc && host == nil:
                 host = String(decoding: ctx.args[i + 1], as: UTF8.self)
-                guard let p = ctx.integerArgument(i + 2) else { ctx.error("ERR value is not an integer or out of range"); return }
+                guard let p = ctx.integerArgument(i + 2) else { return } // (it replied)
                 port = Int(p)
                 i += 3
             case "FORCE" where !force:
@@ -46,7 +46,7 @@ extension CairnServer {
                 abort = true
                 i += 1
             case "TIMEOUT" where i + 1 < ctx.argc && timeout == 0:
-                guard let t = ctx.integerArgument(i + 1) else { ctx.error("ERR value is not an integer or out of range"); return }
+                guard let t = ctx.integerArgument(i + 1) else { return } // (it replied)
                 if t <= 0 { ctx.error("ERR FAILOVER timeout must be greater than 0"); return }
                 timeout = t
                 i += 2

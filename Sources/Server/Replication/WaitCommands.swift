@@ -33,7 +33,8 @@ extension CairnServer {
         }
         var local: Int? = nil
         if wantsAOF {
-            guard let n = ctx.integerArgument(1), n >= 0 else { ctx.error("ERR value is out of range, must be positive"); return }
+            guard let n = ctx.integerArgument(1) else { return } // (it replied)
+            if n < 0 { ctx.error("ERR value is out of range, must be positive"); return }
             if n > 1 { ctx.error("ERR numlocal should be either 0 or 1"); return }
             if n > 0 && !aof.enabled {
                 ctx.error("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.")
@@ -42,8 +43,8 @@ extension CairnServer {
             local = Int(n)
         }
         let ri = wantsAOF ? 2 : 1
-        guard let wanted = ctx.integerArgument(ri) else { ctx.error("ERR value is not an integer or out of range"); return }
-        guard let timeout = ctx.integerArgument(ri + 1) else { ctx.error("ERR timeout is not an integer or out of range"); return }
+        guard let wanted = ctx.integerArgument(ri) else { return } // (it replied)
+        guard let timeout = StrictInteger.parse(ctx.args[ri + 1]) else { ctx.error("ERR timeout is not an integer or out of range"); return }
         if timeout < 0 { ctx.error("ERR timeout is negative"); return }
         let waiter = ReplicationWaiter(session: ctx.session, target: ctx.session.replicationWriteOffset, replicas: Int(wanted), local: local,
                                        deadline: timeout == 0 ? 0 : engine.now + timeout)
