@@ -112,6 +112,8 @@ public final class AppendOnlyFile {
     }
 
     public var childRunning: Bool { child != nil }
+    /// Everything written so far is in the file and fsynced (WAITAOF's local acknowledgement).
+    public var allFsynced: Bool { fd >= 0 && buffer.isEmpty && syncedIncrSize == incrSize && jobs.pendingFsyncs == 0 }
     public var childPID: pid_t { child?.pid ?? -1 }
     public var enabled: Bool { state != .off }
 

@@ -28,8 +28,9 @@ public struct SnapshotError: Error, CustomStringConvertible {
 
 public enum SnapshotWriter {
     /// Writes every database of `engine` to `fd`. Returns the number of keys written.
+    /// `syncEvery4MB`: fsync as it goes (files; not a pipe or a socket).
     static func write(_ engine: Engine, to fd: Int32, options: SnapshotOptions, usedMemory: Int,
-                      onKey: (() -> Void)? = nil) throws -> Int {
+                      onKey: (() -> Void)? = nil, syncEvery4MB: Bool = true) throws -> Int {
         var w = RDBWriterOptions(version: options.version)
         w.compression = options.compression
         w.checksum = options.checksum
@@ -39,7 +40,7 @@ public enum SnapshotWriter {
                 try DurableFile.writeAll(fd, bytes, path: "RDB")
                 // Like rdb-save-incremental-fsync: flush to disk every 4 MB so the final fsync is short.
                 sinceSync += bytes.count
-                if sinceSync >= 4 << 20 {
+                if syncEvery4MB && sinceSync >= 4 << 20 {
                     try DurableFile.syncData(fd, path: "RDB")
                     sinceSync = 0
                 }

@@ -34,6 +34,8 @@ public final class Snapshots {
     public var inChild: () -> Void = {}
     /// True while another child (an AOF rewrite) runs: BGSAVE is refused and save points wait.
     public var otherChildRunning: () -> Bool = { false }
+    /// Told when a background save ends (true: the file is in place), e.g. to feed waiting replicas.
+    public var onBackgroundSaveDone: (Bool) -> Void = { _ in }
 
     public private(set) var lastSave: Int64          // Unix seconds
     public private(set) var lastBgsaveOK = true {
@@ -157,6 +159,42 @@ public final class Snapshots {
         return nil
     }
 
+    /// True while the running child streams to a pipe for replicas (diskless sync): its end is not a save.
+    public private(set) var childIsDiskless = false
+
+    /// Diskless replication: forks a child that writes the RDB to a pipe. Returns the pipe's read end
+    /// (non-blocking; EOF when the child is done), or Redis's error text.
+    public func backgroundSaveToPipe() -> Result<Int32, SnapshotError> {
+        if childRunning || otherChildRunning() { return .failure(SnapshotError("ERR a child process is already running")) }
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 { return .failure(SnapshotError("ERR Can't create pipe: \(String(cString: strerror(errno)))")) }
+        let opts = options, used = usedMemory()
+        let writeEnd = fds[1], readEnd = fds[0]
+        let t0 = Snapshots.monotonicUsec()
+        let started: ForkedChild
+        do {
+            started = try ForkedChild.start(keysTotal: engine.databases.reduce(0) { $0 + $1.count }, prepare: { [inChild] in
+                close(readEnd)
+                inChild()
+            }, log: log) {
+                defer { close(writeEnd) }
+                _ = try SnapshotWriter.write(engine, to: writeEnd, options: opts, usedMemory: used, syncEvery4MB: false)
+            }
+        } catch {
+            close(fds[0]); close(fds[1])
+            return .failure(SnapshotError("ERR Can't fork for diskless replication"))
+        }
+        close(writeEnd)
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+        recordFork(usec: Int(Snapshots.monotonicUsec() - t0))
+        child = started
+        childIsDiskless = true
+        childStart = Snapshots.nowSeconds()
+        log(false, "Starting BGSAVE for SYNC with target: replicas sockets")
+        return .success(readEnd)
+    }
+
     /// Counts a fork (this BGSAVE's or an AOF rewrite's) for INFO total_forks, latest_fork_usec and
     /// the "fork" latency event.
     public func recordFork(usec: Int) {
@@ -176,6 +214,14 @@ public final class Snapshots {
         }
         child = nil
         if let cow { lastCowSize = cow }
+        if childIsDiskless {
+            childIsDiskless = false
+            if case .success = outcome { onBackgroundSaveDone(true) } else {
+                log(true, "Diskless replication child failed")
+                onBackgroundSaveDone(false)
+            }
+            return true
+        }
         lastBgsaveTimeSec = Int(Snapshots.nowSeconds() - childStart)
         switch outcome {
         case .success:
@@ -191,6 +237,7 @@ public final class Snapshots {
             log(true, "Background saving terminated by signal \(signo)")
             lastBgsaveOK = false
         }
+        if case .success = outcome { onBackgroundSaveDone(true) } else { onBackgroundSaveDone(false) }
         return true
     }
 
@@ -200,6 +247,8 @@ public final class Snapshots {
         c.kill()
         unlink(settings().dir + "/temp-\(c.pid).rdb")
         child = nil
+        childIsDiskless = false
+        onBackgroundSaveDone(false)
     }
 
     /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.

@@ -31,8 +31,12 @@ public final class CairnServer {
     let migrateSockets = MigrateSocketCache()
     /// TLS context and tls-port listeners (Net/TLS.swift).
     let tls = TLSState()
-    /// Clients attached to the replication stream (SYNC).
-    var replicaLinks: [ReplicaLink] = []
+    /// Replication: IDs, offset, backlog and replicas (Replication/), the link to our primary when this
+    /// node is a replica, and clients blocked in WAIT/WAITAOF.
+    let replicationState = ReplicationState()
+    var masterLink: MasterLink? = nil
+    var waiters: [ReplicationWaiter] = []
+    var failover = FailoverPlan()
     /// DEBUG PAUSE-CRON 1: the periodic tasks stop until DEBUG PAUSE-CRON 0.
     var cronPaused = false
     /// A SIGTERM/SIGINT arrived: the cron runs the shutdown sequence (SHUTDOWN ABORT cancels it).
@@ -94,7 +98,11 @@ public final class CairnServer {
         log.level = LogLevel(name: config.loglevel) ?? .notice
         log.file = config.logfile
         registerServerCommands()
-        registerReplicationStream()
+        registerPrimaryRole()
+        registerReplicaRole()
+        registerWaitCommands()
+        registerRoleCommand()
+        registerFailover()
         setUpAccessControl()
         settingsRef = { [unowned self] in self.persistenceSettings() }
         aofSettingsRef = { [unowned self] in self.aofSettings() }
@@ -216,6 +224,7 @@ public final class CairnServer {
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         if !loadDataAtStart() { return 1 }
         log.notice("Ready to accept connections")
+        startReplicationFromConfig()
         cronTimer = loop.every(Int64(1000 / max(1, min(500, config.hz)))) { [unowned self] in self.cron() }
         loop.beforeSleep = { [unowned self] in self.beforeSleep() }
         loop.run()
@@ -437,7 +446,7 @@ public final class CairnServer {
                 stats.netInputBytes += n
                 engine.updateClock()
                 conn.session.lastInteraction = engine.now
-                if conn.queryLength > clientQueryBufferLimit {
+                if conn.queryLength > clientQueryBufferLimit && !conn.session.isMaster {
                     log.warning("Closing client that reached max query buffer length: id=\(conn.session.id) addr=\(conn.session.address) qbuf=\(conn.queryLength)")
                     closeConnection(conn)
                     return
@@ -521,7 +530,8 @@ public final class CairnServer {
             for a in args { argBytes &+= a.count }
             s.argvBytes = argBytes
             s.argvCount = args.count
-            if let raw, engine.propagationRawSink != nil {
+            let offsetBefore = replicationState.offset
+            if let raw, engine.propagationRawSink != nil, !s.isMaster {
                 // The AOF may log a verbatim write from the request's own bytes.
                 conn.runningFromQuery = true
                 conn.query.withUnsafeBytes { bytes in
@@ -530,9 +540,13 @@ public final class CairnServer {
                     engine.rawRequest = nil
                 }
                 conn.runningFromQuery = false
+            } else if s.isMaster {
+                engine.runPrimaryStreamCommand { engine.execute(s, args) }
+                afterPrimaryCommand(conn, args)
             } else {
                 engine.execute(s, args)
             }
+            if replicationState.offset != offsetBefore { s.replicationWriteOffset = replicationState.offset }
             s.argvBytes = 0
             s.argvCount = 0
             if s.postponed {
@@ -601,8 +615,10 @@ public final class CairnServer {
     /// Redis's client-output-buffer-limit: a client whose pending output passes the hard limit, or
     /// stays over the soft limit for the soft seconds, is closed. Returns true if it was.
     func checkOutputLimit(_ conn: Connection) -> Bool {
-        let pendingBytes = Int64(conn.session.out.count - conn.sent)
-        let limit = conn.session.subscriptionCount > 0 ? outputLimits.pubsub : outputLimits.normal
+        if conn.session.isMaster { return false }
+        let replicaBytes = conn.session.isReplica ? replicaPendingBytes(conn) : nil
+        let pendingBytes = replicaBytes ?? Int64(conn.session.out.count - conn.sent)
+        let limit = replicaBytes != nil ? outputLimits.replica : conn.session.subscriptionCount > 0 ? outputLimits.pubsub : outputLimits.normal
         if limit.hard == 0 && limit.soft == 0 { return false }
         var over = limit.hard > 0 && pendingBytes >= limit.hard
         if !over && limit.soft > 0 && pendingBytes >= limit.soft {
@@ -638,6 +654,9 @@ public final class CairnServer {
         loop.busy = engine.eviction.inProgress
         // The AOF first: under `always` its fsync happens before any of these replies is sent.
         aof.flush()
+        requestAcks()
+        if !waiters.isEmpty { checkWaitingClients() }
+        if failover.state == .waitingForSync { updateFailoverStatus() }
         // Clients unblocked by another client's command may have commands waiting.
         let batch = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -686,6 +705,7 @@ public final class CairnServer {
         connections[conn.fd] = nil
         bySession[conn.session.id] = nil
         detachReplica(conn.session)
+        masterConnectionClosed(conn.session)
         engine.endSession(conn.session)
         conn.session.wakeup = nil
         forgetClientMemory(conn)
@@ -707,6 +727,9 @@ public final class CairnServer {
         }
         snapshots.cron()
         aof.cron()
+        replicationCron()
+        checkWaitingClients()
+        updateFailoverStatus()
         if engine.eviction.maxmemory > 0 {
             engine.eviction.remeasure()
             engine.performEvictions()
@@ -719,7 +742,7 @@ public final class CairnServer {
         if config.timeout > 0 {
             let limit = engine.now - Int64(config.timeout) * 1000
             for c in connections.values where c.session.lastInteraction < limit && c.session.blocked == nil
-                && !c.session.postponed
+                && !c.session.postponed && !c.session.isReplica && !c.session.isMaster
                 && c.session.subscriptionCount == 0 {
                 log.verbose("Closing idle client")
                 closeConnection(c)

@@ -23,6 +23,12 @@ private let trackingScript: [(Int, String)] = [
     (4, "SET user:2 own"), (1, "SET user:3 other"), (1, "MSET obj:1 a obj:2 b user:1 c"), (4, "MSET user:4 x obj:3 y"),
     (0, "CLIENT TRACKINGINFO"), (4, "CLIENT TRACKINGINFO"), (3, "CLIENT TRACKINGINFO"), (3, "CLIENT GETREDIR"),
     (0, "SET ttl v PX 30"), (0, "GET ttl"), (-1, "sleep"), (0, "GET ttl"),
+    // Scripts: a read inside one tracks the keys its EVAL declared (for its caller); a script that
+    // reads nothing tracks nothing, and a read-only script's keys count only through its reads.
+    (0, "EVAL redis.call('set','s3','bar') 2 s1 s2"), (1, "MSET s1 1 s2 1"),
+    (0, "EVAL redis.call('get','s3') 2 s1 s2"), (1, "MSET s1 2 s2 2"),
+    (0, "EVAL_RO redis.call('ping') 2 s4 s5"), (1, "MSET s4 1 s5 1"),
+    (0, "EVAL_RO redis.call('get','s4') 2 s4 s5"), (1, "MSET s4 2 s5 2"),
     (0, "CLIENT TRACKING off"), (0, "CLIENT TRACKING on OPTIN"), (0, "GET a"), (0, "CLIENT CACHING yes"), (0, "GET b"),
     (1, "MSET a 1 b 1"), (0, "CLIENT CACHING no"), (0, "CLIENT TRACKING on OPTOUT"),
     (0, "CLIENT TRACKING off"), (0, "CLIENT TRACKING on OPTOUT"), (0, "CLIENT CACHING no"), (0, "GET a"), (0, "GET b"),

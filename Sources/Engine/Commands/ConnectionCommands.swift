@@ -340,9 +340,10 @@ public enum ConnectionCommands {
     public static func clientLine(_ e: Engine, _ s: Session) -> String {
         let age = (e.now - s.createdAt) / 1000
         let idle = (e.now - s.lastInteraction) / 1000
-        // Redis's order: S|O, P, x, b, t, R, B, U, e.
+        // Redis's order: S|O, M, P, x, b, t, R, B, U, e.
         var flags = ""
         if s.isReplica { flags += "S" } else if s.isMonitor { flags += "O" }
+        if s.isMaster { flags += "M" }
         if s.subscriptionCount > 0 { flags += "P" }
         if s.multi != nil { flags += "x" }
         if s.blocked != nil || s.postponed { flags += "b" }
@@ -394,8 +395,9 @@ public enum ConnectionCommands {
                         return
                     }
                     if t != "NORMAL" && t != "PUBSUB" { ids = [] }
-                    if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 }.map(\.id)) }
-                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 && !$0.isReplica }.map(\.id)) }
+                    if t == "PUBSUB" { ids = Set(e.sessions.values.filter { $0.subscriptionCount > 0 && !$0.isReplica && !$0.isMaster }.map(\.id)) }
+                    if t == "NORMAL" { ids = Set(e.sessions.values.filter { $0.subscriptionCount == 0 && !$0.isReplica && !$0.isMaster }.map(\.id)) }
+                    if t == "MASTER" { ids = Set(e.sessions.values.filter(\.isMaster).map(\.id)) }
                     if t == "REPLICA" || t == "SLAVE" { ids = Set(e.sessions.values.filter(\.isReplica).map(\.id)) }
                 } else {
                     ctx.syntaxError()
@@ -555,7 +557,9 @@ public enum ConnectionCommands {
                 case "ADDR": match = match && t.address == v
                 case "LADDR": match = match && t.localAddress == v
                 case "USER": match = match && v == String(decoding: e.acl.userOf(t).name, as: UTF8.self)
-                case "TYPE": match = match && (v == "pubsub" ? t.subscriptionCount > 0 : v == "normal" ? t.subscriptionCount == 0 : false)
+                case "TYPE":
+                    let kind = t.isMaster ? "master" : t.isReplica ? "replica" : t.subscriptionCount > 0 ? "pubsub" : "normal"
+                    match = match && (v.lowercased() == "slave" ? "replica" : v.lowercased()) == kind
                 default: break
                 }
             }

@@ -53,7 +53,7 @@ extension Engine {
 
     /// Whether the pause in force holds back `spec` from `session` (replicas are never paused).
     func pauseHolds(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) -> Bool {
-        guard !replaying, !session.isReplica, checkPauseTimeout() else { return false }
+        guard !replaying, !session.isReplica, !session.isMaster, checkPauseTimeout() else { return false }
         if pauseType == .all { return true }
         let covered: CommandFlags = [.write, .mayReplicate]
         // EVAL and FCALL: the flags of their script or function (a no-writes script is not held).
@@ -99,6 +99,6 @@ extension Engine {
 
     /// While paused, expired keys read as absent but are not deleted (Redis keeps the dataset static).
     func setDeletionsHeld(_ held: Bool) {
-        for db in databases { db.expiryHeld = held }
+        for db in databases { db.expiryHeld = held || replicaExpiry }
     }
 }

@@ -128,6 +128,21 @@ extension Engine {
 
     /// After a read-only command of a tracking (not BCAST) client: remembers the keys it read, unless
     /// OPTIN without CACHING yes, or OPTOUT with CACHING no.
+    /// After a read-only command: its keys are remembered for its client when that client tracks (not in
+    /// BCAST mode). A read inside a script remembers the keys its EVAL/FCALL declared, for the script's
+    /// caller, as Redis does (a script that reads nothing tracks nothing).
+    @inline(__always) func trackingAfterRead(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
+        if session.isScript {
+            guard let run = currentScript, run.caller.tracking.on, !run.caller.tracking.bcast,
+                  let name = run.command.first, let callerSpec = lookupCommand(name) else { return }
+            trackingRememberKeys(run.caller, callerSpec, run.command)
+        } else if session.tracking.on && !session.tracking.bcast {
+            // A read-only script's own keys count only through the reads it makes (above).
+            if spec.name == "eval_ro" || spec.name == "evalsha_ro" || spec.name == "fcall_ro" { return }
+            trackingRememberKeys(session, spec, args)
+        }
+    }
+
     func trackingRememberKeys(_ s: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         let t = s.tracking
         if (t.optin && !t.caching) || (t.optout && t.caching) { return }

@@ -113,6 +113,12 @@ public final class Engine {
     var currentSessionID = 0
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
+    /// Set by the server while replication can refuse a command (a replica's READONLY and MASTERDOWN, a
+    /// primary's NOREPLICAS): returns the error text, or nil to run the command.
+    public var roleGate: ((Session, CommandSpec) -> String?)? = nil
+    /// True while this node replicates a primary: expired keys read as absent but stay until the
+    /// primary's DEL, and no key expires actively (ReplicaExpiry.swift).
+    public internal(set) var replicaExpiry = false
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
     /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
@@ -299,6 +305,10 @@ public final class Engine {
             reject(session, spec, refusal)
             return
         }
+        if let gate = roleGate, let text = gate(session, spec) {
+            reject(session, spec, text)
+            return
+        }
         if persistenceFailing.snapshot || persistenceFailing.aof,
            (spec.dynamicFlags?(self, args) ?? spec.flags).contains(.write) || spec === pingSpec,
            let refuse = hooks.writeRefusal, let text = refuse() {
@@ -436,9 +446,7 @@ public final class Engine {
         currentFailed = false
         if !isPropagating {
             spec.handler(CommandContext(engine: self, session: session, spec: spec, args: args))
-            if session.tracking.on && spec.flags.contains(.readonly) && !session.tracking.bcast {
-                trackingRememberKeys(session, spec, args)
-            }
+            if spec.flags.contains(.readonly) { trackingAfterRead(session, spec, args) }
         } else {
             // Only the outermost call runs the request the raw bytes hold (not EXEC's queue).
             let raw = rawRequest
@@ -457,9 +465,7 @@ public final class Engine {
                     emit(session.db, args)
                 }
             }
-            if session.tracking.on && spec.flags.contains(.readonly) && !session.tracking.bcast {
-                trackingRememberKeys(session, spec, args)
-            }
+            if spec.flags.contains(.readonly) { trackingAfterRead(session, spec, args) }
         }
         // One clock read per command: the command's time runs from the previous command's end (or
         // the clock update before this batch of input) to now. Parsing between commands is counted
@@ -888,7 +894,7 @@ public final class Engine {
     /// Redis's active expiry: samples keys with a TTL in each database, within `limit` checks per db.
     @discardableResult
     public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
-        guard config.activeExpireEnabled else { return 0 }
+        guard config.activeExpireEnabled, !replicaExpiry else { return 0 }
         // A client pause keeps the dataset still: no key expires until it ends.
         if pauseType != .off && checkPauseTimeout() { return 0 }
         let t0 = latency.threshold > 0 ? Eviction.monotonicMicros() : 0

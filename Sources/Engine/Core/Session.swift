@@ -93,6 +93,10 @@ public final class Session {
     public var noEvict = false
     /// Attached to the replication stream with SYNC (CLIENT LIST flag S).
     public var isReplica = false
+    /// The link to this node's primary: its commands are the replication stream (CLIENT LIST flag M).
+    public var isMaster = false
+    /// The replication offset just after this client's last propagated write (what WAIT waits for).
+    public var replicationWriteOffset = 0
     /// Connected through the `unixsocket` (CLIENT LIST flag U).
     public var isUnixSocket = false
     /// Called when output was added outside this session's own command (PUBLISH, unblocking):

@@ -1,0 +1,18 @@
+// ReplicaExpiry: how keys expire on a replica, as Redis 7.0 does it. The replica never deletes an
+// expired key itself: a client's read finds it absent (nil) but the key stays until the primary's
+// DEL arrives in the stream, and the primary's own commands see every key, expired or not.
+extension Engine {
+    /// Turns replica expiry on (REPLICAOF host port) or off (REPLICAOF NO ONE).
+    public func setReplicaExpiry(_ on: Bool) {
+        replicaExpiry = on
+        let paused = pauseType != .off
+        for db in databases { db.expiryHeld = on || paused }
+    }
+
+    /// Runs `body` (a command of the primary's stream) with no key considered expired.
+    public func runPrimaryStreamCommand(_ body: () -> Void) {
+        for db in databases { db.expiryPaused = true }
+        body()
+        for db in databases { db.expiryPaused = loadingAOF }
+    }
+}

@@ -1,0 +1,378 @@
+// PrimaryRole: this node as a replication primary. SYNC and PSYNC attach a replica: PSYNC with a
+// replication ID and offset the backlog still covers gets `+CONTINUE` and the missing bytes; anything
+// else gets `+FULLRESYNC <replid> <offset>` (SYNC: nothing), then the RDB of a background save as
+// `$<length>\r\n<bytes>`, then the stream written meanwhile. Every propagated write goes, encoded once,
+// into the backlog and to each replica, preceded by SELECT when the database changes; the cron adds a
+// PING every repl-ping-replica-period seconds. REPLCONF carries the replica's port, address,
+// capabilities and ACKs.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import Persistence
+import StorageFormat
+
+extension CairnServer {
+    func registerPrimaryRole() {
+        engine.register([
+            CommandSpec("sync", arity: 1, flags: [.admin, .noScript, .noMulti]) { [unowned self] ctx in
+                self.syncCommand(ctx, psync: false)
+            },
+            CommandSpec("psync", arity: -3, flags: [.admin, .noScript, .noMulti]) { [unowned self] ctx in
+                self.syncCommand(ctx, psync: true)
+            },
+            CommandSpec("replconf", arity: -1, flags: [.admin, .noScript, .loading, .stale]) { [unowned self] ctx in
+                self.replconfCommand(ctx)
+            },
+        ])
+        snapshots.onBackgroundSaveDone = { [unowned self] ok in self.backgroundSaveDone(ok) }
+    }
+
+    var replication: ReplicationState { replicationState }
+
+    // MARK: - REPLCONF
+
+    func replconfCommand(_ ctx: CommandContext) {
+        let s = ctx.session
+        if ctx.argc % 2 == 0 { ctx.syntaxError(); return }
+        let link = replication.replicas.first { $0.session === s } ?? replication.handshaking[s.id] ?? {
+            let l = ReplicaLink(session: s)
+            replication.handshaking[s.id] = l
+            return l
+        }()
+        var i = 1
+        while i < ctx.argc {
+            let opt = ctx.option(i), value = String(decoding: ctx.args[i + 1], as: UTF8.self)
+            switch opt {
+            case "LISTENING-PORT":
+                guard let p = Int(value) else { ctx.error("ERR value is not an integer or out of range"); return }
+                link.listeningPort = p
+            case "IP-ADDRESS":
+                link.announcedIP = value
+            case "CAPA":
+                if value.lowercased() == "eof" { link.capaEOF = true }
+                if value.lowercased() == "psync2" { link.capaPSYNC2 = true }
+            case "ACK":
+                // Only from an attached replica, and never answered.
+                guard s.isReplica, let off = Int(value) else { return }
+                if off > link.ackOffset { link.ackOffset = off }
+                if i + 3 < ctx.argc, ctx.option(i + 2) == "FACK", let f = Int(String(decoding: ctx.args[i + 3], as: UTF8.self)) {
+                    if f > link.ackAOFOffset { link.ackAOFOffset = f }
+                }
+                link.ackTime = engine.now
+                if link.state == .sendBulk {
+                    link.state = .online
+                    if link.awaitingFirstAck {
+                        link.awaitingFirstAck = false
+                        s.out += link.pending
+                        link.pending = []
+                    }
+                }
+                checkWaitingClients()
+                return
+            case "GETACK":
+                if let m = masterLink { m.ackRequested = true }
+                return
+            case "RDB-ONLY", "RDB-FILTER-ONLY":
+                break
+            default:
+                ctx.error("ERR Unrecognized REPLCONF option: \(String(decoding: ctx.args[i], as: UTF8.self))")
+                return
+            }
+            i += 2
+        }
+        ctx.ok()
+    }
+
+    // MARK: - SYNC / PSYNC
+
+    func syncCommand(_ ctx: CommandContext, psync: Bool) {
+        let s = ctx.session
+        if s.isReplica { return }
+        if psync && ctx.argc == 4 {
+            // PSYNC replid offset FAILOVER: our primary hands over to us; we promote ourselves first.
+            guard ctx.option(3) == "FAILOVER" else { ctx.syntaxError(); return }
+            guard masterLink != nil, String(decoding: ctx.args[1], as: UTF8.self) == replication.replid else {
+                ctx.error("ERR PSYNC FAILOVER replid must match my replid.")
+                return
+            }
+            becomePrimary()
+            log.notice("MASTER MODE enabled (failover request from '\(s.address)')")
+        }
+        if let m = masterLink, m.state != .connected {
+            ctx.error("NOMASTERLINK Can't SYNC while not connected with my master")
+            return
+        }
+        if !s.out.isEmpty {
+            ctx.error("ERR SYNC and PSYNC are invalid with pending output")
+            return
+        }
+        let link = replication.handshaking.removeValue(forKey: s.id) ?? ReplicaLink(session: s)
+        log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
+        if psync {
+            let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
+            let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) ?? -1
+            if tryPartialResync(link, replid: wantedID, offset: wantedOffset) {
+                replication.syncPartialOK += 1
+                return
+            }
+            if wantedID != "?" { replication.syncPartialErr += 1 }
+        } else {
+            link.oldProtocol = true
+        }
+        replication.syncFull += 1
+        s.isReplica = true
+        link.state = .waitBgsaveStart
+        replication.replicas.append(link)
+        if replication.backlog == nil {
+            if replication.replicas.count == 1 && masterLink == nil { replication.startNewHistory() }
+            createBacklog()
+        }
+        // A save for replicas is running: share it if a replica waits at its start offset.
+        // (Not a diskless transfer: its bytes already went out to the replicas in it.)
+        if snapshots.childRunning && replication.bgsaveForReplication && replication.disklessPipe < 0,
+           let peer = replication.replicas.first(where: { $0 !== link && $0.state == .waitBgsaveEnd }) {
+            link.pending = peer.pending
+            setUpFullResync(link, offset: peer.syncOffset)
+            log.notice("Waiting for end of BGSAVE for SYNC")
+            return
+        }
+        link.waitingSince = engine.now
+        if !snapshots.childRunning && !aof.childRunning {
+            // Diskless with a delay waits in the cron for more replicas to come.
+            if !(disklessEligible && config.int("repl-diskless-sync-delay") > 0) { startBgsaveForReplication() }
+        } else {
+            log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
+        }
+    }
+
+    /// PSYNC's partial path: true when the replica continues from the backlog.
+    func tryPartialResync(_ link: ReplicaLink, replid: String, offset: Int) -> Bool {
+        let r = replication
+        let sameHistory = replid == r.replid || (replid == r.replid2 && offset <= r.secondOffset)
+        guard sameHistory, let backlog = r.backlog, let missing = backlog.bytes(from: offset) else {
+            if replid != "?" {
+                if replid != r.replid && replid != r.replid2 {
+                    log.notice("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(replid)', my replication IDs are '\(r.replid)' and '\(r.replid2)')")
+                } else {
+                    log.notice("Unable to partial resync with replica \(link.ip):\(link.listeningPort) for lack of backlog (Replica request was: \(offset)).")
+                }
+            }
+            return false
+        }
+        let s = link.session
+        s.isReplica = true
+        link.state = .online
+        link.ackTime = engine.now
+        replication.replicas.append(link)
+        s.out += Array((link.capaPSYNC2 ? "+CONTINUE \(r.replid)\r\n" : "+CONTINUE\r\n").utf8)
+        s.out += missing
+        s.wakeup?()
+        log.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
+        return true
+    }
+
+    func createBacklog() {
+        replication.backlog = ReplicationBacklog(size: config.int("repl-backlog-size"), startingAfter: replication.offset)
+        engine.replicationSink = { [unowned self] db, args in self.propagate(db, args) }
+    }
+
+    func freeBacklog() {
+        replication.backlog = nil
+        engine.replicationSink = nil
+    }
+
+    /// The replica waits for the RDB of the save that starts (or started) at `offset`.
+    func setUpFullResync(_ link: ReplicaLink, offset: Int) {
+        link.syncOffset = offset
+        link.state = .waitBgsaveEnd
+        replication.selectedDB = -1
+        if !link.oldProtocol {
+            link.session.out += Array("+FULLRESYNC \(replication.replid) \(offset)\r\n".utf8)
+            link.session.wakeup?()
+        }
+    }
+
+    /// Diskless sync applies when it is on and every waiting replica understands `$EOF:`.
+    var disklessEligible: Bool {
+        config.bool("repl-diskless-sync") && replication.replicas.allSatisfy { $0.state != .waitBgsaveStart || $0.capaEOF }
+    }
+
+    func startBgsaveForReplication() {
+        if disklessEligible { startDisklessSync(); return }
+        log.notice("Starting BGSAVE for SYNC with target: disk")
+        if let e = snapshots.backgroundSave() {
+            log.warning("BGSAVE for replication failed: \(e)")
+            for l in replication.replicas where l.state == .waitBgsaveStart {
+                l.session.out += Array("-ERR BGSAVE failed, replication can't continue\r\n".utf8)
+                l.session.closeAfterReply = true
+                l.session.wakeup?()
+            }
+            return
+        }
+        replication.bgsaveForReplication = true
+        for l in replication.replicas where l.state == .waitBgsaveStart {
+            setUpFullResync(l, offset: replication.offset)
+        }
+    }
+
+    /// A background save ended: replicas waiting for it get the file, or are dropped if it failed.
+    func backgroundSaveDone(_ ok: Bool) {
+        guard replication.bgsaveForReplication || replication.replicas.contains(where: { $0.state == .waitBgsaveEnd }) else { return }
+        replication.bgsaveForReplication = false
+        if replication.disklessPipe >= 0 { disklessSyncDone(ok); return }
+        let waiting = replication.replicas.filter { $0.state == .waitBgsaveEnd && !$0.diskless }
+        var image: [UInt8]? = nil
+        if ok && !waiting.isEmpty { image = readWholeFile(rdbPath()) }
+        for l in waiting {
+            guard let image else {
+                log.warning("SYNC failed. BGSAVE child returned an error")
+                if let c = bySession[l.session.id] { closeConnection(c) }
+                continue
+            }
+            let s = l.session
+            l.state = .sendBulk
+            s.out += Array("$\(image.count)\r\n".utf8)
+            s.out += image
+            l.rdbEnd = s.out.count
+            s.out += l.pending
+            l.pending = []
+            l.state = .online
+            l.ackTime = engine.now
+            log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
+            s.wakeup?()
+        }
+        if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
+    }
+
+    func readWholeFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { return out }
+            out += chunk[0 ..< n]
+        }
+    }
+
+    // MARK: - The stream
+
+    /// One write from the engine (this node as the origin of the stream).
+    func propagate(_ db: Int, _ args: [[UInt8]]) {
+        if masterLink != nil { return } // a replica relays its primary's stream verbatim instead
+        var bytes: [UInt8] = []
+        if db != replication.selectedDB {
+            let number = Array(String(db).utf8)
+            RESPEncoder.arrayHeader(2, to: &bytes)
+            RESPEncoder.bulk(Array("SELECT".utf8), to: &bytes)
+            RESPEncoder.bulk(number, to: &bytes)
+            replication.selectedDB = db
+        }
+        RESPEncoder.arrayHeader(args.count, to: &bytes)
+        for a in args { RESPEncoder.bulk(a, to: &bytes) }
+        feedStream(bytes)
+    }
+
+    /// Stream bytes into the backlog and to every replica past the snapshot.
+    func feedStream(_ bytes: [UInt8]) {
+        guard let backlog = replication.backlog else { return }
+        backlog.append(bytes)
+        replication.offset += bytes.count
+        for l in replication.replicas {
+            switch l.state {
+            case .waitBgsaveStart: continue
+            case .waitBgsaveEnd: l.pending += bytes
+            case .sendBulk where l.awaitingFirstAck: l.pending += bytes
+            case .sendBulk, .online:
+                let s = l.session
+                if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
+                s.out += bytes
+                s.wakeup?()
+            }
+        }
+    }
+
+    /// A connection closed: if it was a replica, it leaves.
+    func detachReplica(_ s: Session) {
+        replication.handshaking[s.id] = nil
+        guard s.isReplica else { return }
+        guard let i = replication.replicas.firstIndex(where: { $0.session === s }) else { return }
+        let l = replication.replicas.remove(at: i)
+        if !l.oldProtocol { log.notice("Connection with replica \(l.ip):\(l.listeningPort) lost.") }
+        if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
+        checkWaitingClients()
+    }
+
+    /// Pending output that counts against a replica's output-buffer limit (the RDB does not).
+    func replicaPendingBytes(_ conn: Connection) -> Int64? {
+        guard conn.session.isReplica, let l = replication.replicas.first(where: { $0.session === conn.session }) else { return nil }
+        let s = conn.session
+        let from = l.rdbEnd <= s.out.count ? max(conn.sent, l.rdbEnd) : conn.sent
+        return Int64(max(0, s.out.count - from)) + Int64(l.pending.count)
+    }
+
+    /// Once a second: PINGs to replicas, newlines to those waiting for a snapshot, the backlog's TTL.
+    func replicationCron() {
+        let now = engine.now
+        guard now - replication.lastReplicationCron >= 1000 else { return }
+        replication.lastReplicationCron = now
+        replication.cronLoops += 1
+        masterLinkCron()
+        let period = max(1, config.int("repl-ping-replica-period"))
+        if masterLink == nil && !replication.replicas.isEmpty && replication.cronLoops % period == 0 && engine.pauseType == .off {
+            propagatePing()
+        }
+        for l in replication.replicas where l.state == .waitBgsaveStart || l.state == .waitBgsaveEnd {
+            // Not inside a diskless transfer (the RDB is already flowing), nor to SYNC clients mid-save.
+            if l.state == .waitBgsaveEnd && (l.oldProtocol || l.diskless) { continue }
+            l.session.out.append(10)
+            l.session.wakeup?()
+        }
+        // Replicas that stopped acknowledging for repl-timeout go.
+        let timeout = Int64(config.int("repl-timeout")) * 1000
+        for l in replication.replicas where l.state == .online && !l.oldProtocol && l.ackTime > 0 && now - l.ackTime > timeout {
+            log.warning("Disconnecting timedout replica (streaming sync): \(l.ip):\(l.listeningPort)")
+            if let c = bySession[l.session.id] { closeConnection(c) }
+        }
+        let ttl = Int64(config.int("repl-backlog-ttl")) * 1000
+        if replication.backlog != nil && replication.replicas.isEmpty && masterLink == nil && ttl > 0
+            && now - replication.noReplicasSince > ttl {
+            replication.startNewHistory()
+            freeBacklog()
+            log.notice("Replication backlog freed after \(ttl / 1000) seconds without connected replicas.")
+        }
+        let waiting = replication.replicas.filter { $0.state == .waitBgsaveStart }
+        if !snapshots.childRunning && !aof.childRunning, let first = waiting.map(\.waitingSince).min() {
+            let delay = Int64(config.int("repl-diskless-sync-delay")) * 1000
+            let maxReplicas = config.int("repl-diskless-sync-max-replicas")
+            if !disklessEligible || now - first >= delay || (maxReplicas > 0 && waiting.count >= maxReplicas) {
+                startBgsaveForReplication()
+            }
+        }
+    }
+
+    func propagatePing() {
+        var bytes: [UInt8] = []
+        RESPEncoder.arrayHeader(1, to: &bytes)
+        RESPEncoder.bulk(Array("PING".utf8), to: &bytes)
+        feedStream(bytes)
+    }
+
+    /// REPLCONF GETACK * to every replica (WAIT asked for fresh acknowledgements).
+    func requestAcks() {
+        // Not while clients are paused: the stream must stand still (FAILOVER waits for offsets to match).
+        guard replication.getAckDue, engine.pauseType == .off else { return }
+        // A replica's stream is its primary's alone.
+        if masterLink != nil { replication.getAckDue = false; return }
+        replication.getAckDue = false
+        var bytes: [UInt8] = []
+        RESPEncoder.arrayHeader(3, to: &bytes)
+        for a in ["REPLCONF", "GETACK", "*"] { RESPEncoder.bulk(Array(a.utf8), to: &bytes) }
+        feedStream(bytes)
+    }
+}

@@ -1,0 +1,600 @@
+// ReplicaRole: this node replicating a primary (REPLICAOF host port). The link runs in the event loop
+// without blocking it: a non-blocking connect, then the handshake one reply at a time (PING, AUTH
+// when masterauth is set, REPLCONF listening-port, REPLCONF capa eof capa psync2, PSYNC with the
+// replication ID and offset this node has), then either `+CONTINUE` (the stream goes on) or
+// `+FULLRESYNC` and the RDB (`$<length>` or the diskless `$EOF:<40 bytes>` framing) to a temporary
+// file that is loaded in place of the dataset. From then on the link is a client whose commands are
+// applied without replies (REPLCONF GETACK is answered with an ACK), counted into this node's offset
+// and relayed verbatim to its own backlog and replicas.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import Persistence
+import StorageFormat
+
+final class MasterLink {
+    enum State: String {
+        case connect, connecting
+        case receivePong, receiveAuth, receivePort, receiveCapa, receivePsync
+        case transfer, connected
+    }
+
+    let host: String
+    let port: Int
+    var state = State.connect
+    var fd: Int32 = -1
+    /// Handshake reply bytes not yet consumed.
+    var input: [UInt8] = []
+    /// The RDB transfer: bytes expected ($<len>; -1: EOF-marked), received, the EOF marker, temp file.
+    var bulkLength = -2
+    var received = 0
+    var eofMarker: [UInt8] = []
+    var tail: [UInt8] = []
+    var tempFD: Int32 = -1
+    var tempPath = ""
+    var transferStart: Int64 = 0
+    /// The stream connection once connected.
+    var conn: Connection? = nil
+    /// A REPLCONF GETACK arrived: answer after the command.
+    var ackRequested = false
+    var lastIO: Int64 = 0
+    var downSince: Int64 = 0
+    var lastAck: Int64 = 0
+    /// The full sync's replication ID and offset (+FULLRESYNC), applied once the RDB is loaded.
+    var pendingID = ""
+    var pendingOffset = 0
+    /// Handshake replies to skip (REPLCONF ip-address).
+    var extraReplies = 0
+    /// The database the primary's stream had selected when the link dropped (+CONTINUE goes on there).
+    var cachedDB = 0
+    /// A transaction of the stream under way: its bytes count (and are relayed) only once EXEC ran.
+    var multiBytes: [UInt8] = []
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+extension CairnServer {
+    func registerReplicaRole() {
+        engine.register([
+            CommandSpec("replicaof", arity: 3, flags: [.admin, .noScript, .stale]) { [unowned self] ctx in self.replicaofCommand(ctx) },
+            CommandSpec("slaveof", arity: 3, flags: [.admin, .noScript, .stale]) { [unowned self] ctx in self.replicaofCommand(ctx) },
+        ])
+        engine.roleGate = nil
+        updateRoleGate()
+        for name in ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"] {
+            let previous = config.onChange[name]
+            config.onChange[name] = { [unowned self] c in
+                if let e = previous?(c) { return e }
+                self.updateRoleGate()
+                return nil
+            }
+        }
+        let previous = config.onChange["repl-backlog-size"]
+        config.onChange["repl-backlog-size"] = { [unowned self] c in
+            if let e = previous?(c) { return e }
+            self.replication.backlog?.resize(c.int("repl-backlog-size"))
+            return nil
+        }
+    }
+
+    /// The replicaof line of the configuration file, at start.
+    func startReplicationFromConfig() {
+        if case .replica(let r)? = config.value("replicaof"), let r {
+            setMaster(host: String(decoding: r.host, as: UTF8.self), port: r.port)
+        }
+    }
+
+    func replicaofCommand(_ ctx: CommandContext) {
+        let host = String(decoding: ctx.args[1], as: UTF8.self)
+        let portText = String(decoding: ctx.args[2], as: UTF8.self)
+        if host.lowercased() == "no" && portText.lowercased() == "one" {
+            if masterLink != nil {
+                becomePrimary()
+                log.notice("MASTER MODE enabled (user request from 'id=\(ctx.session.id) addr=\(ctx.session.address)')")
+            }
+            ctx.ok()
+            return
+        }
+        if ctx.session.isReplica {
+            ctx.error("ERR Command is not valid when client is a replica.")
+            return
+        }
+        guard let port = Int(portText), port >= 0, port <= 65535 else {
+            ctx.error("ERR Invalid master port")
+            return
+        }
+        if let m = masterLink, m.host == host, m.port == port {
+            log.notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.")
+            ctx.simple("OK Already connected to specified master")
+            return
+        }
+        setMaster(host: host, port: port)
+        log.notice("REPLICAOF \(host):\(port) enabled (user request from 'id=\(ctx.session.id) addr=\(ctx.session.address)')")
+        ctx.ok()
+    }
+
+    func setMaster(host: String, port: Int) {
+        dropMasterLink()
+        config.setReplicaOf(host: host, port: port)
+        masterLink = MasterLink(host: host, port: port)
+        masterLink!.downSince = engine.now
+        engine.setReplicaExpiry(true)
+        log.role = "S"
+        // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.
+        for w in waiters {
+            engine.unblock(w.session)
+            w.session.out += Array("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n".utf8)
+            w.session.wakeup?()
+        }
+        waiters.removeAll()
+        if replication.backlog == nil { createBacklog() }
+        updateRoleGate()
+        // Our replicas resync with us (partially, we hope): they learn of the change that way.
+        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+        log.notice("Connecting to MASTER \(host):\(port)")
+        connectToMaster()
+    }
+
+    /// REPLICAOF NO ONE: the link goes, the IDs shift so former peers can continue from us.
+    func becomePrimary() {
+        dropMasterLink()
+        masterLink = nil
+        config.setReplicaOf(host: nil, port: 0)
+        engine.setReplicaExpiry(false)
+        log.role = "M"
+        replication.shiftIDs()
+        replication.selectedDB = -1
+        if replication.backlog == nil { createBacklog() }
+        engine.replicationSink = { [unowned self] db, args in self.propagate(db, args) }
+        updateRoleGate()
+        // Sub-replicas reconnect and continue with the new ID (Redis disconnects them for that).
+        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+        log.notice("Setting secondary replication ID to \(replication.replid2), valid up to offset: \(replication.secondOffset). New replication ID is \(replication.replid)")
+    }
+
+    func dropMasterLink() {
+        guard let m = masterLink else { return }
+        if let c = m.conn { m.conn = nil; c.session.isMaster = false; closeConnection(c) }
+        if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
+        m.fd = -1
+        if m.tempFD >= 0 { close(m.tempFD); unlink(m.tempPath); m.tempFD = -1 }
+        m.state = .connect
+    }
+
+    /// The refusals replication adds: READONLY and MASTERDOWN on a replica, NOREPLICAS on a primary.
+    func updateRoleGate() {
+        let readOnly = config.bool("replica-read-only"), serveStale = config.bool("replica-serve-stale-data")
+        let minReplicas = config.int("min-replicas-to-write"), maxLag = config.int("min-replicas-max-lag")
+        if masterLink != nil {
+            engine.roleGate = { [unowned self] s, spec in
+                if s.isMaster { return nil }
+                if !serveStale, self.masterLink?.state != .connected, !spec.flags.contains(.stale) {
+                    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                }
+                if readOnly, spec.flags.contains(.write) { return "READONLY You can't write against a read only replica." }
+                return nil
+            }
+        } else if minReplicas > 0 && maxLag > 0 {
+            engine.roleGate = { [unowned self] _, spec in
+                guard spec.flags.contains(.write) else { return nil }
+                return self.goodReplicas(maxLag: maxLag) < minReplicas ? "NOREPLICAS Not enough good replicas to write." : nil
+            }
+        } else {
+            engine.roleGate = nil
+        }
+    }
+
+    func goodReplicas(maxLag: Int) -> Int {
+        replication.replicas.filter { $0.state == .online && !$0.oldProtocol && engine.now - $0.ackTime <= Int64(maxLag) * 1000 }.count
+    }
+
+    // MARK: - Connecting and the handshake
+
+    func connectToMaster() {
+        guard let m = masterLink, m.state == .connect else { return }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(m.host, String(m.port), &hints, &res) == 0, let ai = res else {
+            log.warning("Unable to connect to MASTER: can't resolve \(m.host)")
+            return
+        }
+        defer { freeaddrinfo(res) }
+        let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        let rc = connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen)
+        if rc != 0 && errno != EINPROGRESS {
+            log.warning("Unable to connect to MASTER: \(String(cString: strerror(errno)))")
+            close(fd)
+            return
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        m.fd = fd
+        m.state = .connecting
+        m.input = []
+        m.lastIO = engine.now
+        log.notice("MASTER <-> REPLICA sync started")
+        loop.add(fd, writable: true) { [unowned self, weak m] readable, writable, hangup in
+            guard let m, m === self.masterLink, m.fd == fd else { return }
+            self.masterLinkEvent(m, readable: readable, writable: writable, hangup: hangup)
+        }
+    }
+
+    func masterLinkEvent(_ m: MasterLink, readable: Bool, writable: Bool, hangup: Bool) {
+        if m.state == .connecting {
+            guard writable || hangup else { return }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(m.fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if err != 0 {
+                log.warning("Error condition on socket for SYNC: \(String(cString: strerror(err)))")
+                masterLinkFailed(m)
+                return
+            }
+            loop.setWritable(m.fd, false)
+            log.notice("Non blocking connect for SYNC fired the event.")
+            m.state = .receivePong
+            sendToMaster(m, ["PING"])
+            return
+        }
+        guard readable || hangup else { return }
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while m.fd >= 0 && m.state != .connected {
+            let n = chunk.withUnsafeMutableBytes { read(m.fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                m.lastIO = engine.now
+                stats.netInputBytes += n
+                m.input += chunk[0 ..< n]
+                advanceHandshake(m)
+                if n < chunk.count { return }
+            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                return
+            } else {
+                log.warning("Master closed the connection during the handshake or the transfer")
+                masterLinkFailed(m)
+                return
+            }
+        }
+    }
+
+    func sendToMaster(_ m: MasterLink, _ words: [String]) {
+        var bytes: [UInt8] = []
+        RESPEncoder.arrayHeader(words.count, to: &bytes)
+        for w in words { RESPEncoder.bulk(Array(w.utf8), to: &bytes) }
+        // Handshake messages are small: the socket buffer takes them whole.
+        _ = bytes.withUnsafeBytes { write(m.fd, $0.baseAddress, $0.count) }
+    }
+
+    /// One line from the handshake input (without CRLF), or nil until it is complete.
+    func takeLine(_ m: MasterLink) -> String? {
+        guard let nl = m.input.firstIndex(of: 10) else { return nil }
+        var line = Array(m.input[0 ..< nl])
+        if line.last == 13 { line.removeLast() }
+        m.input.removeFirst(nl + 1)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    func advanceHandshake(_ m: MasterLink) {
+        while m.fd >= 0 {
+            if m.state == .transfer { receiveBulk(m); return }
+            guard let line = takeLine(m) else { return }
+            switch m.state {
+            case .receivePong:
+                if line.hasPrefix("-") && !line.hasPrefix("-NOAUTH") && !line.hasPrefix("-NOPERM") && !line.hasPrefix("-ERR operation not permitted") {
+                    log.warning("Error reply to PING from master: '\(line)'")
+                    masterLinkFailed(m)
+                    return
+                }
+                log.notice("Master replied to PING, replication can continue...")
+                let auth = config.string("masterauth")
+                if !auth.isEmpty {
+                    let user = config.string("masteruser")
+                    sendToMaster(m, user.isEmpty ? ["AUTH", auth] : ["AUTH", user, auth])
+                    m.state = .receiveAuth
+                } else {
+                    sendPort(m)
+                }
+            case .receiveAuth:
+                if line.hasPrefix("-") {
+                    log.warning("Unable to AUTH to MASTER: \(line)")
+                    masterLinkFailed(m)
+                    return
+                }
+                sendPort(m)
+            case .receivePort:
+                // REPLCONF ip-address, when sent, has its own reply.
+                if m.extraReplies > 0 { m.extraReplies -= 1; continue }
+                if line.hasPrefix("-") { log.notice("(Non critical) Master does not understand REPLCONF listening-port: \(line)") }
+                sendToMaster(m, ["REPLCONF", "capa", "eof", "capa", "psync2"])
+                m.state = .receiveCapa
+            case .receiveCapa:
+                if line.hasPrefix("-") { log.notice("(Non critical) Master does not understand REPLCONF capa: \(line)") }
+                let id = replication.replid, off = replication.offset + 1
+                log.notice("Trying a partial resynchronization (request \(id):\(off)).")
+                sendToMaster(m, ["PSYNC", id, String(off)] + (failover.state == .inProgress ? ["FAILOVER"] : []))
+                m.state = .receivePsync
+            case .receivePsync:
+                if line.isEmpty { continue } // newlines keep the link alive while the primary prepares
+                psyncReply(m, line)
+            default:
+                return
+            }
+        }
+    }
+
+    func sendPort(_ m: MasterLink) {
+        let announced = config.int("replica-announce-port")
+        sendToMaster(m, ["REPLCONF", "listening-port", String(announced != 0 ? announced : config.port)])
+        let ip = config.string("replica-announce-ip")
+        if !ip.isEmpty {
+            sendToMaster(m, ["REPLCONF", "ip-address", ip])
+            m.extraReplies = 1
+        }
+        m.state = .receivePort
+    }
+
+    func psyncReply(_ m: MasterLink, _ line: String) {
+        let words = line.split(separator: " ").map(String.init)
+        if words.first == "+FULLRESYNC" || words.first == "+CONTINUE" { failoverHandoverDone() }
+        if words.first == "+FULLRESYNC", words.count >= 3 {
+            m.pendingID = words[1]
+            m.pendingOffset = Int(words[2]) ?? 0
+            m.cachedDB = 0
+            log.notice("Full resync from master: \(words[1]):\(words[2])")
+            // This node's history ends here: its own replicas must resync too.
+            for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+            m.state = .transfer
+            m.bulkLength = -2
+            m.received = 0
+            m.transferStart = engine.now
+            return
+        }
+        if words.first == "+CONTINUE" {
+            if words.count >= 2 && words[1] != replication.replid {
+                replication.replid2 = replication.replid
+                replication.secondOffset = replication.offset + 1
+                replication.replid = words[1]
+                log.notice("Master replication ID changed to \(words[1])")
+                for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+            }
+            log.notice("Successful partial resynchronization with master.")
+            log.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+            becomeConnected(m)
+            return
+        }
+        if line.hasPrefix("-NOMASTERLINK") || line.hasPrefix("-LOADING") {
+            log.notice("Master is currently unable to PSYNC but should be in the future: \(line)")
+        } else {
+            log.warning("Unexpected reply to PSYNC from master: \(line)")
+        }
+        masterLinkFailed(m)
+        if failover.state == .inProgress { abortFailover("Failover target rejected psync request") }
+    }
+
+    /// The RDB, written to a temporary file as it arrives.
+    func receiveBulk(_ m: MasterLink) {
+        if m.bulkLength == -2 {
+            while m.input.first == 10 { m.input.removeFirst() }
+            guard let line = takeLine(m) else { return }
+            guard line.hasPrefix("$") else {
+                log.warning("Bad protocol from MASTER, the first byte is not '$' (we received '\(line)'), are you sure the host and port are right?")
+                masterLinkFailed(m)
+                return
+            }
+            if let marker = ReplicationWire.eofMarker(inHeader: Array(line.utf8)) {
+                m.eofMarker = marker
+                m.tail = []
+                m.bulkLength = -1
+                log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+            } else {
+                m.bulkLength = Int(line.dropFirst()) ?? 0
+                log.notice("MASTER <-> REPLICA sync: receiving \(m.bulkLength) bytes from master to disk")
+            }
+            m.tempPath = config.dir + "/temp-\(engine.now / 1000).\(getpid()).rdb"
+            m.tempFD = open(m.tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if m.tempFD < 0 {
+                log.warning("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+                masterLinkFailed(m)
+                return
+            }
+        }
+        var take = m.input.count
+        var markerSeen = false
+        if m.bulkLength >= 0 {
+            take = min(take, m.bulkLength - m.received)
+        } else if let end = ReplicationWire.markerEnd(m.eofMarker, tail: m.tail, next: m.input) {
+            // The stream may follow the marker in the same read: it stays in the input.
+            take = end
+            markerSeen = true
+        }
+        if take > 0 {
+            let ok = m.input.withUnsafeBytes { p in DurableFileWrite.all(m.tempFD, UnsafeRawBufferPointer(rebasing: p[0 ..< take])) }
+            if !ok { masterLinkFailed(m); return }
+            if m.bulkLength < 0 {
+                m.tail += m.input[0 ..< take]
+                if m.tail.count > ReplicationWire.markerLength { m.tail.removeFirst(m.tail.count - ReplicationWire.markerLength) }
+            }
+            m.input.removeFirst(take)
+            m.received += take
+        }
+        let done = m.bulkLength >= 0 ? m.received == m.bulkLength : markerSeen
+        guard done else { return }
+        if m.bulkLength < 0 { _ = ftruncate(m.tempFD, off_t(m.received - 40)) }
+        fsync(m.tempFD)
+        close(m.tempFD)
+        m.tempFD = -1
+        loadTransferredRDB(m)
+    }
+
+    func loadTransferredRDB(_ m: MasterLink) {
+        log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        engine.flushAll()
+        log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
+        let finalPath = rdbPath()
+        if rename(m.tempPath, finalPath) != 0 {
+            log.warning("Failed trying to rename the temp DB into \(config.dbfilename) in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+            masterLinkFailed(m)
+            return
+        }
+        let sinks = (engine.propagationSink, engine.replicationSink)
+        engine.propagationSink = nil
+        engine.replicationSink = nil
+        engine.isLoading = true
+        loadingStart = engine.now / 1000
+        do {
+            _ = try RDBLoader.load(path: finalPath, into: engine, keepExpired: true, progress: loadingProgress())
+        } catch {
+            engine.isLoading = false
+            engine.propagationSink = sinks.0
+            engine.replicationSink = sinks.1
+            log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
+            engine.flushAll()
+            masterLinkFailed(m)
+            return
+        }
+        engine.isLoading = false
+        engine.propagationSink = sinks.0
+        engine.replicationSink = sinks.1
+        // The new history: the primary's ID and offset, a fresh backlog, no second ID.
+        replication.replid = m.pendingID
+        replication.offset = m.pendingOffset
+        replication.replid2 = String(repeating: "0", count: 40)
+        replication.secondOffset = -1
+        replication.backlog = nil
+        createBacklog()
+        log.notice("MASTER <-> REPLICA sync: Finished with success")
+        // As Redis, the AOF starts over from the new dataset.
+        if aof.enabled, let e = aof.backgroundRewrite() { log.warning("AOF rewrite after the sync did not start: \(e)") }
+        becomeConnected(m)
+    }
+
+    /// The handshake is over: the socket becomes the master client.
+    func becomeConnected(_ m: MasterLink) {
+        loop.remove(m.fd)
+        let session = engine.newSession()
+        session.isMaster = true
+        session.db = m.cachedDB
+        m.multiBytes = []
+        session.authenticated = true
+        session.address = "\(m.host):\(m.port)"
+        session.localAddress = ""
+        let conn = Connection(fd: m.fd, session: session)
+        connections[m.fd] = conn
+        bySession[session.id] = conn
+        session.wakeup = { [unowned self, weak conn] in if let conn { self.schedule(conn) } }
+        loop.add(m.fd) { [unowned self, weak conn] readable, writable, _ in
+            guard let conn else { return }
+            if readable { self.readFrom(conn) }
+            if writable && !conn.closed { self.writeTo(conn) }
+        }
+        m.conn = conn
+        m.state = .connected
+        m.lastIO = engine.now
+        m.lastAck = 0
+        // What arrived after the handshake's last reply is already stream.
+        if !m.input.isEmpty {
+            conn.query += m.input
+            m.input = []
+            processInput(conn)
+        }
+        sendAck(m)
+    }
+
+    func masterLinkFailed(_ m: MasterLink) {
+        if m.tempFD >= 0 { close(m.tempFD); unlink(m.tempPath); m.tempFD = -1 }
+        if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
+        m.fd = -1
+        m.state = .connect
+        if m.downSince == 0 { m.downSince = engine.now }
+    }
+
+    /// The master client's connection closed.
+    func masterConnectionClosed(_ s: Session) {
+        guard let m = masterLink, m.conn?.session === s else { return }
+        m.conn = nil
+        m.fd = -1
+        m.state = .connect
+        m.downSince = engine.now
+        m.cachedDB = s.db
+        m.multiBytes = []
+        log.notice("Connection with master lost.")
+        log.notice("* Caching the disconnected master state.")
+    }
+
+    // MARK: - The stream
+
+    /// After each command of the primary's stream: no reply, the bytes relayed and counted.
+    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]]) {
+        let s = conn.session
+        s.out.removeAll(keepingCapacity: true)
+        guard let m = masterLink else { return }
+        let ackWanted = m.ackRequested
+        m.ackRequested = false
+        if ackWanted { sendAck(m) }
+        var bytes: [UInt8] = []
+        RESPEncoder.arrayHeader(args.count, to: &bytes)
+        for a in args { RESPEncoder.bulk(a, to: &bytes) }
+        if replication.backlog == nil { createBacklog() }
+        // Inside MULTI the offset stays before it: a link lost mid-transaction resumes from MULTI.
+        if s.multi != nil {
+            m.multiBytes += bytes
+            return
+        }
+        if !m.multiBytes.isEmpty {
+            bytes = m.multiBytes + bytes
+            m.multiBytes = []
+        }
+        feedStream(bytes)
+    }
+
+    func sendAck(_ m: MasterLink) {
+        guard let c = m.conn, !c.closed else { return }
+        let s = c.session
+        var words = ["REPLCONF", "ACK", String(replication.offset)]
+        if aof.enabled && aof.allFsynced { words += ["FACK", String(replication.offset)] }
+        RESPEncoder.arrayHeader(words.count, to: &s.out)
+        for w in words { RESPEncoder.bulk(Array(w.utf8), to: &s.out) }
+        m.lastAck = engine.now
+        schedule(c)
+    }
+
+    /// Once a second: connect if down, ACK, time out a silent primary.
+    func masterLinkCron() {
+        guard let m = masterLink else { return }
+        let timeout = Int64(config.int("repl-timeout")) * 1000
+        switch m.state {
+        case .connect:
+            connectToMaster()
+        case .connected:
+            sendAck(m)
+            if engine.now - m.lastIO > timeout, let c = m.conn {
+                log.warning("MASTER timeout: no data nor PING received...")
+                closeConnection(c)
+            }
+        default:
+            if engine.now - m.lastIO > timeout {
+                log.warning("Timeout connecting to the MASTER...")
+                masterLinkFailed(m)
+            }
+        }
+    }
+}
+
+/// Writes a whole buffer to a descriptor, retrying short writes and EINTR.
+enum DurableFileWrite {
+    static func all(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return false
+        }
+        return true
+    }
+}
