@@ -115,7 +115,7 @@ public final class Engine {
     public internal(set) var monitors: [Session] = []
     /// Set by the server while replication can refuse a command (a replica's READONLY and MASTERDOWN, a
     /// primary's NOREPLICAS): returns the error text, or nil to run the command.
-    public var roleGate: ((Session, CommandSpec) -> String?)? = nil
+    public var roleGate: ((Session, CommandFlags) -> String?)? = nil
     /// True while this node replicates a primary: expired keys read as absent but stay until the
     /// primary's DEL, and no key expires actively (ReplicaExpiry.swift).
     public internal(set) var replicaExpiry = false
@@ -305,7 +305,7 @@ public final class Engine {
             reject(session, spec, refusal)
             return
         }
-        if let gate = roleGate, let text = gate(session, spec) {
+        if let gate = roleGate, let text = gate(session, spec.dynamicFlags?(self, args) ?? spec.flags) {
             reject(session, spec, text)
             return
         }

@@ -95,6 +95,13 @@ extension ScriptingVM {
         if !run.allowOOM && e.eviction.maxmemory > 0 && !run.dirty && run.startedOOM && spec.flags.contains(.denyOOM) {
             return "-OOM command not allowed when used memory > 'maxmemory'."
         }
+        // A replica's READONLY and stale refusals as for any client. A primary's NOREPLICAS reaches only the
+        // first write of an EVAL without a shebang (one with flags was checked before it started), since
+        // Redis recounts good replicas in its cron, which a running script holds.
+        if let gate = e.roleGate, let text = gate(s, spec.flags),
+           !text.hasPrefix("NOREPLICAS") || (run.flags.contains(.evalCompat) && !run.dirty) {
+            return "-" + text
+        }
         if isWrite { run.dirty = true }
         s.resp = run.resp
         let suppressed = e.propagationSuppressed

@@ -170,17 +170,19 @@ extension CairnServer {
         let readOnly = config.bool("replica-read-only"), serveStale = config.bool("replica-serve-stale-data")
         let minReplicas = config.int("min-replicas-to-write"), maxLag = config.int("min-replicas-max-lag")
         if masterLink != nil {
-            engine.roleGate = { [unowned self] s, spec in
+            engine.roleGate = { [unowned self] s, flags in
                 if s.isMaster { return nil }
-                if !serveStale, self.masterLink?.state != .connected, !spec.flags.contains(.stale) {
+                if !serveStale, self.masterLink?.state != .connected, !flags.contains(.stale) {
+                    // A script allowed to run stale (allow-stale) may still call only stale-safe commands.
+                    if s.isScript { return "ERR Can not execute the command on a stale replica" }
                     return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
                 }
-                if readOnly, spec.flags.contains(.write) { return "READONLY You can't write against a read only replica." }
+                if readOnly, flags.contains(.write) { return "READONLY You can't write against a read only replica." }
                 return nil
             }
         } else if minReplicas > 0 && maxLag > 0 {
-            engine.roleGate = { [unowned self] _, spec in
-                guard spec.flags.contains(.write) else { return nil }
+            engine.roleGate = { [unowned self] _, flags in
+                guard flags.contains(.write) else { return nil }
                 return self.goodReplicas(maxLag: maxLag) < minReplicas ? "NOREPLICAS Not enough good replicas to write." : nil
             }
         } else {
