@@ -67,12 +67,7 @@ final class RDBToolServer {
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        _ = try? runProcess(which("redis-cli")!, ["-p", String(port), "shutdown", "nosave"])
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        stopServer(process, grace: 5) { _ = try? runProcess(which("redis-cli")!, ["-p", String(port), "shutdown", "nosave"]) }
     }
 
     deinit {

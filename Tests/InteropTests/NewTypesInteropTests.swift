@@ -102,14 +102,7 @@ private final class InteropServer {
         }
     }
 
-    func stop() {
-        guard process.isRunning else { return }
-        _ = try? client.send(argv("SHUTDOWN NOSAVE"))
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    func stop() { stopServer(process, grace: 10) { _ = try? client.send(argv("SHUTDOWN NOSAVE")) } }
 
     deinit {
         stop()

@@ -105,19 +105,23 @@ public final class RedisOracle {
 
     /// Stops the server: SHUTDOWN NOSAVE, then SIGKILL if it is still there after 5 s. (A signal such
     /// as SIGTERM can be blocked in a child started by the test runner.)
-    public func stop() {
-        guard process.isRunning else { return }
-        _ = try? connection.send(argv("SHUTDOWN NOSAVE"))
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    public func stop() { stopServer(process, grace: 5) { _ = try? connection.send(argv("SHUTDOWN NOSAVE")) } }
 
     deinit {
         stop()
         if ownsDir { removeTree(dir) }
     }
+}
+
+/// Stops a server process the test started: `askToShutDown` (SHUTDOWN NOSAVE, however the caller sends
+/// it), then SIGKILL if it is still running after `grace` seconds, and waits for it to exit.
+public func stopServer(_ process: Process, grace: TimeInterval, askToShutDown: () -> Void) {
+    guard process.isRunning else { return }
+    askToShutDown()
+    let deadline = Date().addingTimeInterval(grace)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
 }
 
 /// Runs redis-server with `arguments`, expecting it to refuse to start (killed after 5 s otherwise),
