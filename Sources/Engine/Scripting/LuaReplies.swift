@@ -229,6 +229,16 @@ enum LuaReplies {
 
     /// The field `name` of the table at the top (raw access), pushed; returns its type.
     @discardableResult
+    /// `b` with CR and LF made spaces, as Redis writes a script's status, big-number and error lines.
+    static func oneLine(_ b: [UInt8]) -> [UInt8] { b.map { $0 == 13 || $0 == 10 ? UInt8(32) : $0 } }
+
+    /// A one-line RESP reply: `prefix`, `line`, CRLF.
+    static func appendLine(_ prefix: UInt8, _ line: [UInt8], to out: inout [UInt8]) {
+        out.append(prefix)
+        out.append(contentsOf: line)
+        out.append(13); out.append(10)
+    }
+
     static func rawField(_ L: OpaquePointer, _ name: String) -> Int32 {
         pushString(L, name)
         lua_rawget(L, -2)
@@ -246,10 +256,7 @@ enum LuaReplies {
         }
         cairn_lua_pop(L, 1)
         if rawField(L, "ok") == LUA_TSTRING {
-            let s = bytes(L, -1)!.map { $0 == 13 || $0 == 10 ? UInt8(32) : $0 }
-            out.append(UInt8(ascii: "+"))
-            out.append(contentsOf: s)
-            out.append(13); out.append(10)
+            appendLine(UInt8(ascii: "+"), oneLine(bytes(L, -1)!), to: &out)
             cairn_lua_pop(L, 1)
             return
         }
@@ -262,13 +269,11 @@ enum LuaReplies {
         }
         cairn_lua_pop(L, 1)
         if rawField(L, "big_number") == LUA_TSTRING {
-            let s = bytes(L, -1)!.map { $0 == 13 || $0 == 10 ? UInt8(32) : $0 }
+            let s = oneLine(bytes(L, -1)!)
             if resp == 2 {
                 RESPEncoder.bulk(s, to: &out)
             } else {
-                out.append(UInt8(ascii: "("))
-                out.append(contentsOf: s)
-                out.append(13); out.append(10)
+                appendLine(UInt8(ascii: "("), s, to: &out)
             }
             cairn_lua_pop(L, 1)
             return
@@ -374,7 +379,7 @@ enum LuaReplies {
     static func sanitizedError(_ s: String) -> String {
         var b = Array(s.utf8)
         while let last = b.last, last == 13 || last == 10 { b.removeLast() }
-        return String(decoding: b.map { $0 == 13 || $0 == 10 ? UInt8(32) : $0 }, as: UTF8.self)
+        return String(decoding: oneLine(b), as: UTF8.self)
     }
 }
 
