@@ -97,6 +97,19 @@ private final class StreamReader {
         #expect(both[0] == both[1])
     }
 
+    /// PUBLISH and SPUBLISH go down the replication stream (a replica's subscribers get them, as
+    /// Sentinel's hello messages do), alone, inside a transaction and in another database.
+    @Test func publishPropagatesAsRedis() throws {
+        let both = try streams { c, _ in
+            for line in ["PUBLISH ch hello", "SPUBLISH sch hi", "MULTI", "PUBLISH ch in-tx", "SET k v", "EXEC",
+                         "MULTI", "PUBLISH ch alone", "EXEC", "SELECT 2", "PUBLISH ch db2", "SET k2 v", "SELECT 0"] {
+                _ = try c.send(line)
+            }
+        }
+        #expect(both[0] == both[1])
+        #expect(both[1].contains("publish ch hello"))
+    }
+
     /// Stream writes in their deterministic forms: XADD with the ID it generated and an approximate
     /// trim made exact, XREADGROUP as XCLAIM … LASTID (or XGROUP SETID with NOACK), XCLAIM and
     /// XAUTOCLAIM as XCLAIM, XGROUP subcommands as sent. Delivery times (the clock) are masked.

@@ -21,7 +21,8 @@ final class SentinelProcess {
     static let path = "/usr/bin/redis-sentinel"
     static var available: Bool { access(path, X_OK) == 0 }
 
-    /// Monitors 127.0.0.1:`primaryPort` with a quorum of 2, down after 1 s, a 10 s failover timeout.
+    /// Monitors 127.0.0.1:`primaryPort` with a quorum of 2, down after 2 s (1 s is short enough for a
+    /// loaded machine to make a just-promoted primary look down and fail over twice), a 10 s failover timeout.
     init(primaryPort: Int) throws {
         dir = try makeTempDir("cairn-sentinel")
         let conf = """
@@ -31,7 +32,7 @@ final class SentinelProcess {
             dir \(dir)
             logfile \(dir)/sentinel.log
             sentinel monitor mymaster 127.0.0.1 \(primaryPort) 2
-            sentinel down-after-milliseconds mymaster 1000
+            sentinel down-after-milliseconds mymaster 2000
             sentinel failover-timeout mymaster 10000
             sentinel parallel-syncs mymaster 2
 
@@ -73,7 +74,7 @@ final class SentinelProcess {
     }
 }
 
-/// The writes a writer thread made and the ones `WAIT 1 1000` acknowledged.
+/// The writes a writer thread made and the ones its WAIT acknowledged.
 final class AcknowledgedWrites: @unchecked Sendable {
     private let lock = NSLock()
     private var acked: [Int] = []
@@ -93,9 +94,9 @@ final class AcknowledgedWrites: @unchecked Sendable {
     var done: Bool { lock.withLock { finished } }
     var reason: String { lock.withLock { stopReason } }
 
-    /// Starts a thread that writes `w:<i>` to 127.0.0.1:`port`, each followed by WAIT 1 1000, until
-    /// the connection fails (the primary was killed).
-    static func startWriter(port: Int) -> AcknowledgedWrites {
+    /// Starts a thread that writes `w:<i>` to 127.0.0.1:`port`, each followed by WAIT `replicas` 1000,
+    /// until the connection fails (the primary was killed).
+    static func startWriter(port: Int, replicas: Int) -> AcknowledgedWrites {
         let log = AcknowledgedWrites()
         let thread = Thread {
             do {
@@ -103,10 +104,10 @@ final class AcknowledgedWrites: @unchecked Sendable {
                 var i = 0
                 while true {
                     guard try c.send("SET w:\(i) \(i)") == "+OK\r\n" else { log.finish("SET refused"); return }
-                    let reply = try c.send("WAIT 1 1000")
+                    let reply = try c.send("WAIT \(replicas) 1000")
                     // (":n\r\n"; "\r\n" is one Character, so split rather than drop.)
                     let n = reply.hasPrefix(":") ? Int(reply.dropFirst().split(separator: "\r\n").first ?? "") ?? 0 : 0
-                    log.record(i, acknowledged: n >= 1)
+                    log.record(i, acknowledged: n >= replicas)
                     i += 1
                 }
             } catch {
@@ -120,11 +121,15 @@ final class AcknowledgedWrites: @unchecked Sendable {
 
 @Suite(.enabled(if: Paths.haveRedis && Paths.haveCairn && SentinelProcess.available), .serialized)
 struct SentinelTests {
-    /// `redisReplica`: the second replica is Debian's redis-server instead of Cairn.
-    func failover(redisReplica: Bool) throws {
+    /// `redisReplica`: the second replica is Debian's redis-server instead of Cairn. `preferRedis`: the
+    /// Cairn replica has a worse replica-priority, so Sentinel promotes the Redis one and the Cairn
+    /// replica must follow Redis; a write then counts as acknowledged only once both replicas have it
+    /// (WAIT 2), since Sentinel picks by priority before offset.
+    func failover(redisReplica: Bool, preferRedis: Bool = false) throws {
         let primary = try ServerProcess(cairn: true, args: ["--repl-diskless-sync", "no"])
         let replicaOf = ["--replicaof", "127.0.0.1", String(primary.port)]
-        let replicas = [try ServerProcess(cairn: true, args: replicaOf), try ServerProcess(cairn: !redisReplica, args: replicaOf)]
+        let replicas = [try ServerProcess(cairn: true, args: replicaOf + (preferRedis ? ["--replica-priority", "200"] : [])),
+                        try ServerProcess(cairn: !redisReplica, args: replicaOf)]
         let pc = try primary.client()
         try waitFor("two replicas online", timeout: 30) {
             try pc.send("INFO replication").components(separatedBy: "state=online").count == 3
@@ -143,7 +148,7 @@ struct SentinelTests {
                     return m["num-slaves"] == "2" && m["num-other-sentinels"] == "2" && m["flags"] == "master"
                 }
             }
-            let writes = AcknowledgedWrites.startWriter(port: primary.port)
+            let writes = AcknowledgedWrites.startWriter(port: primary.port, replicas: preferRedis ? 2 : 1)
             try waitFor("acknowledged writes", timeout: 20) { writes.acknowledged.count >= 300 || writes.done }
             #expect(!writes.done, "the writer stopped before the kill: \(writes.reason)")
             primary.stopping = true
@@ -161,19 +166,23 @@ struct SentinelTests {
                 return true
             }
             let promoted = try #require(replicas.first { $0.port == newPort })
+            if preferRedis { #expect(!promoted.isCairn, "Sentinel promoted the replica with the worse priority") }
             let other = try #require(replicas.first { $0.port != newPort })
-            let nc = try promoted.client(), oc = try other.client()
-            #expect(try nc.infoField("replication", "role") == "master")
-            // Sentinel reconfigures the other replica to follow the promoted one.
-            try waitFor("the other replica follows the new primary", timeout: 30, every: 0.25) {
-                try oc.infoInteger("replication", "master_port") == newPort && oc.infoField("replication", "master_link_status") == "up"
+            // (A new connection for each look: Sentinel's reconfiguration kills every normal client.)
+            func follows(_ node: ServerProcess) throws -> Bool {
+                guard let c = try? node.client(), let info = try? c.send("INFO replication") else { return false }
+                return infoField(info, "master_port") == String(newPort) && infoField(info, "master_link_status") == "up"
             }
+            #expect(try promoted.client().infoField("replication", "role") == "master")
+            // Sentinel reconfigures the other replica to follow the promoted one.
+            try waitFor("the other replica follows the new primary", timeout: 30, every: 0.25) { try follows(other) }
             try waitFor("sentinels end the failover", timeout: 30, every: 0.25) {
                 try sentinels.allSatisfy { s in
                     let m = try s.masterState()
                     return m["port"] == String(newPort) && m["flags"] == "master" && m["failover-state"] == nil
                 }
             }
+            let nc = try promoted.client(), oc = try other.client()
             // The other replica continued from the promoted one's history: a partial resync.
             #expect(try nc.infoInteger("stats", "sync_partial_ok") == 1)
             #expect(try nc.infoInteger("stats", "sync_full") == 0)
@@ -185,7 +194,12 @@ struct SentinelTests {
             #expect(try nc.send("SET after failover") == "+OK\r\n")
             #expect(try nc.send("WAIT 1 5000") == ":1\r\n")
             #expect(try oc.send("GET after") == "$8\r\nfailover\r\n")
-            if !missing.isEmpty { Issue.record("logs:\n\(dump())") }
+            // The old primary comes back empty on its old port: Sentinel turns it into a replica of the
+            // new one, and it gets the data.
+            let reborn = try ServerProcess(cairn: true, port: primary.port)
+            try waitFor("Sentinel converts the old primary to a replica", timeout: 30, every: 0.25) { try follows(reborn) }
+            if let last = acked.last { #expect(try reborn.client().send("GET w:\(last)") == "$\(String(last).utf8.count)\r\n\(last)\r\n") }
+            if !missing.isEmpty { Issue.record("logs:\n\(dump())\n--- old primary restarted\n\(reborn.log())") }
             // CAIRN_SENTINEL_LOGS=1 prints every log of a passing run too.
             if ProcessInfo.processInfo.environment["CAIRN_SENTINEL_LOGS"] != nil {
                 print("acknowledged \(acked.count) of \(writes.attempts) writes; promoted :\(newPort)\n\(dump())")
@@ -197,6 +211,7 @@ struct SentinelTests {
 
     @Test func failoverOfCairnPrimaryWithCairnReplicas() throws { try failover(redisReplica: false) }
     @Test func failoverOfCairnPrimaryWithARedisReplica() throws { try failover(redisReplica: true) }
+    @Test func failoverToARedisReplicaThatCairnFollows() throws { try failover(redisReplica: true, preferRedis: true) }
 
     /// The transaction a Sentinel sends to reconfigure a node (MULTI, SLAVEOF, CONFIG REWRITE, CLIENT
     /// KILL TYPE normal and pubsub, EXEC) answers as on redis-server, kills the same clients, and
@@ -205,7 +220,7 @@ struct SentinelTests {
         func run(cairn: Bool) throws -> [String] {
             let dir = try makeTempDir("cairn-sentinel-tx")
             defer { removeTree(dir) }
-            try "appendonly no\n".write(toFile: dir + "/node.conf", atomically: true, encoding: .utf8)
+            try "appendonly no\nmin-replicas-to-write 1\nmin-replicas-max-lag 10\n".write(toFile: dir + "/node.conf", atomically: true, encoding: .utf8)
             let node = try ServerProcess(cairn: cairn, dir: dir, configFile: dir + "/node.conf")
             let sentinel = try node.client()
             var out: [String] = []
