@@ -235,7 +235,9 @@ public final class Snapshots {
             lastBgsaveOK = false
         case .signaled(let signo):
             log(true, "Background saving terminated by signal \(signo)")
-            lastBgsaveOK = false
+            removeTempFile(of: c.pid)
+            // SIGUSR1 is how a save is stopped on purpose (Redis's convention): not an error.
+            if signo != SIGUSR1 { lastBgsaveOK = false }
         }
         if case .success = outcome { onBackgroundSaveDone(true) } else { onBackgroundSaveDone(false) }
         return true
@@ -245,10 +247,17 @@ public final class Snapshots {
     public func killChild() {
         guard let c = child else { return }
         c.kill()
-        unlink(settings().dir + "/temp-\(c.pid).rdb")
+        if !childIsDiskless { removeTempFile(of: c.pid) }
         child = nil
         childIsDiskless = false
         onBackgroundSaveDone(false)
+    }
+
+    /// Removes a stopped save's temporary file, timed as Redis's "rdb-unlink-temp-file" latency event.
+    func removeTempFile(of pid: pid_t) {
+        let t0 = Snapshots.monotonicUsec()
+        unlink(settings().dir + "/temp-\(pid).rdb")
+        engine.latency.add("rdb-unlink-temp-file", ms: Int((Snapshots.monotonicUsec() - t0) / 1000), now: Int(engine.now / 1000))
     }
 
     /// The cron's part: reap the child, start a scheduled BGSAVE, and check the save points.

@@ -97,6 +97,37 @@ private final class StreamReader {
         #expect(both[0] == both[1])
     }
 
+    /// PUBLISH and SPUBLISH go down the replication stream (a replica's subscribers get them, as
+    /// Sentinel's hello messages do), alone, inside a transaction and in another database.
+    @Test func publishPropagatesAsRedis() throws {
+        let both = try streams { c, _ in
+            for line in ["PUBLISH ch hello", "SPUBLISH sch hi", "MULTI", "PUBLISH ch in-tx", "SET k v", "EXEC",
+                         "MULTI", "PUBLISH ch alone", "EXEC", "SELECT 2", "PUBLISH ch db2", "SET k2 v", "SELECT 0"] {
+                _ = try c.send(line)
+            }
+        }
+        #expect(both[0] == both[1])
+        #expect(both[1].contains("publish ch hello"))
+    }
+
+    /// …but not into the AOF: a transaction's PUBLISH leaves its one write unwrapped there, and a
+    /// transaction of PUBLISHes leaves nothing (the same bytes as redis-server's incremental file).
+    @Test func publishStaysOutOfTheAOF() throws {
+        var files: [String] = []
+        for cairn in [true, false] {
+            let s = try ServerProcess(cairn: cairn, args: ["--appendonly", "yes"])
+            let c = try s.client()
+            for line in ["MULTI", "PUBLISH ch x", "SET k v", "EXEC", "MULTI", "PUBLISH a 1", "PUBLISH b 2", "EXEC", "PUBLISH c 3", "SET z 1"] {
+                _ = try c.send(line)
+            }
+            let dir = s.dir + "/appendonlydir"
+            let incr = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".incr.aof") })
+            try waitFor("the AOF written", timeout: 5) { (try? String(contentsOfFile: dir + "/" + incr, encoding: .utf8))?.contains("$1\r\nz\r\n") == true }
+            files.append(try String(contentsOfFile: dir + "/" + incr, encoding: .utf8))
+        }
+        #expect(files[0] == files[1])
+    }
+
     /// Stream writes in their deterministic forms: XADD with the ID it generated and an approximate
     /// trim made exact, XREADGROUP as XCLAIM … LASTID (or XGROUP SETID with NOACK), XCLAIM and
     /// XAUTOCLAIM as XCLAIM, XGROUP subcommands as sent. Delivery times (the clock) are masked.

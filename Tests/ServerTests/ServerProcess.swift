@@ -23,8 +23,9 @@ final class ServerProcess {
     /// `dir`: run in this existing folder (kept afterwards) instead of a new temporary one.
     /// `untilLoaded`: return only once the dataset is loaded (PING no longer answers -LOADING).
     /// `configFile`: a config file to start with (the first argument, as redis-server takes it).
+    /// `port`: listen there (a server restarted where it was) instead of on a new free port.
     init(cairn: Bool = true, args: [String] = [], files: [String: String] = [:], dir existing: String? = nil,
-         environment: [String: String] = [:], untilLoaded: Bool = true, configFile: String? = nil) throws {
+         environment: [String: String] = [:], untilLoaded: Bool = true, configFile: String? = nil, port fixedPort: Int? = nil) throws {
         if let existing {
             dir = existing
             sharedDir = true
@@ -34,7 +35,7 @@ final class ServerProcess {
         }
         for (name, source) in files { try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name) }
         isCairn = cairn
-        port = freeLoopbackPort()
+        port = fixedPort ?? freeLoopbackPort()
         logPath = dir + "/server.log"
         process.executableURL = URL(fileURLWithPath: cairn ? Paths.cairnServer : Paths.redisServer)
         // DEBUG (DIGEST, RELOAD...) is refused by default in both servers (enable-debug-command no);

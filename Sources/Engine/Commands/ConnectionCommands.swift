@@ -184,7 +184,7 @@ public enum ConnectionCommands {
         ctx.bulk("proto"); ctx.integer(proto)
         ctx.bulk("id"); ctx.integer(s.id)
         ctx.bulk("mode"); ctx.bulk("standalone")
-        ctx.bulk("role"); ctx.bulk("master")
+        ctx.bulk("role"); ctx.bulk(e.isReplica ? "replica" : "master")
         ctx.bulk("modules"); ctx.arrayHeader(0)
     }
 

@@ -57,6 +57,7 @@ public enum PubSubCommands {
             },
             CommandSpec("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate]) { ctx in
                 ctx.integer(ctx.engine.publish(channel: ctx.key(1), message: ctx.key(2)))
+                ctx.engine.propagateToReplicas(ctx.session.db, ctx.args)
             },
             CommandSpec("pubsub", arity: -2, flags: [.pubsub, .loading, .stale]) { ctx in
                 let e = ctx.engine

@@ -31,6 +31,7 @@ public enum ShardedPubSubCommands {
             },
             CommandSpec("spublish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate], firstKey: 1, lastKey: 1, step: 1) { ctx in
                 ctx.integer(ctx.engine.spublish(channel: ctx.key(1), message: ctx.key(2)))
+                ctx.engine.propagateToReplicas(ctx.session.db, ctx.args)
             },
         ]
     }

@@ -155,7 +155,8 @@ public final class Engine {
     /// a write propagated verbatim is then logged from these bytes instead of being encoded again.
     public var rawRequest: UnsafeRawBufferPointer? = nil
     /// While EXEC runs with a sink: the transaction's writes, emitted wrapped in MULTI/EXEC.
-    var transactionOps: [(db: Int, args: [[UInt8]])]? = nil
+    /// (`replicasOnly`: for the replication stream alone, as PUBLISH is.)
+    var transactionOps: [(db: Int, args: [[UInt8]], replicasOnly: Bool)]? = nil
     /// redis.set_repl(redis.REPL_NONE): the running script's writes are not propagated.
     var propagationSuppressed = false
 
@@ -612,14 +613,21 @@ public final class Engine {
     static let delName = Array("DEL".utf8)
 
     /// Sends one write to the sink, or into the running transaction's list.
-    func emit(_ db: Int, _ args: [[UInt8]]) {
+    func emit(_ db: Int, _ args: [[UInt8]], replicasOnly: Bool = false) {
         if propagationSuppressed { return }
         if transactionOps != nil {
-            transactionOps!.append((db, args))
+            transactionOps!.append((db, args, replicasOnly))
         } else {
-            propagationSink?(db, args)
+            if !replicasOnly { propagationSink?(db, args) }
             replicationSink?(db, args)
         }
+    }
+
+    /// A command replicas run too but the AOF does not keep (PUBLISH, SPUBLISH: Redis 7.0 sends them
+    /// down the replication stream so a replica's subscribers get the message).
+    public func propagateToReplicas(_ db: Int, _ args: [[UInt8]]) {
+        guard replicationSink != nil || transactionOps != nil else { return }
+        emit(db, args, replicasOnly: true)
     }
 
     /// Starts collecting a transaction's writes (EXEC).
@@ -632,19 +640,20 @@ public final class Engine {
     func endPropagatedTransaction() {
         guard let ops = transactionOps else { return }
         transactionOps = nil
-        guard isPropagating, let first = ops.first else { return }
-        let aof = propagationSink, replicas = replicationSink
-        func sink(_ db: Int, _ args: [[UInt8]]) {
-            aof?(db, args)
-            replicas?(db, args)
+        guard isPropagating else { return }
+        // Each sink gets its ops, wrapped in MULTI/EXEC when there are several.
+        func send(_ sink: ((Int, [[UInt8]]) -> Void)?, _ ops: [(db: Int, args: [[UInt8]], replicasOnly: Bool)]) {
+            guard let sink, let first = ops.first, let last = ops.last else { return }
+            if ops.count == 1 {
+                sink(first.db, first.args)
+                return
+            }
+            sink(first.db, [Array("MULTI".utf8)])
+            for op in ops { sink(op.db, op.args) }
+            sink(last.db, [Array("EXEC".utf8)])
         }
-        if ops.count == 1 {
-            sink(first.db, first.args)
-            return
-        }
-        sink(first.db, [Array("MULTI".utf8)])
-        for op in ops { sink(op.db, op.args) }
-        sink(ops[ops.count - 1].db, [Array("EXEC".utf8)])
+        send(propagationSink, ops.filter { !$0.replicasOnly })
+        send(replicationSink, ops)
     }
 
     // MARK: - Keys changing: WATCH and blocked clients

@@ -9,6 +9,9 @@ extension Engine {
         for db in databases { db.expiryHeld = on || paused }
     }
 
+    /// True while this node replicates a primary (REPLICAOF host port): HELLO reports role `replica`.
+    public var isReplica: Bool { replicaExpiry }
+
     /// Runs `body` (a command of the primary's stream) with no key considered expired.
     public func runPrimaryStreamCommand(_ body: () -> Void) {
         for db in databases { db.expiryPaused = true }

@@ -89,7 +89,7 @@ extension CairnServer {
         guard failover.state == .waitingForSync else { return }
         if failover.endTime != 0 && engine.now >= failover.endTime {
             if failover.force, let host = failover.host {
-                log.notice("FAILOVER to \(host):\(failover.port) is forced after the timeout.")
+                log.notice("FAILOVER to \(host):\(failover.port) time out exceeded, failing over.")
                 startFailoverHandover(host: host, port: failover.port)
             } else {
                 abortFailover("Replica never caught up before timeout")
@@ -121,7 +121,8 @@ extension CairnServer {
     func abortFailover(_ reason: String) {
         guard failover.state != .none else { return }
         if failover.state == .inProgress { becomePrimary() }
-        log.notice("FAILOVER aborted: \(reason)")
+        // Redis's lines (the suite counts them).
+        log.notice(failover.host.map { "FAILOVER to \($0):\(failover.port) aborted: \(reason)" } ?? "FAILOVER to any replica aborted: \(reason)")
         clearFailover()
     }
 

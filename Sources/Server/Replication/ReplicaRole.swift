@@ -118,10 +118,12 @@ extension CairnServer {
     }
 
     func setMaster(host: String, port: Int) {
+        // master_link_down_since_seconds counts from the loss of a link that was up (-1 when none was).
+        let downSince = masterLink.map { $0.state == .connected ? engine.now : $0.downSince } ?? 0
         dropMasterLink()
         config.setReplicaOf(host: host, port: port)
         masterLink = MasterLink(host: host, port: port)
-        masterLink!.downSince = engine.now
+        masterLink!.downSince = downSince
         engine.setReplicaExpiry(true)
         log.role = "S"
         // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.
@@ -148,6 +150,9 @@ extension CairnServer {
         log.role = "M"
         replication.shiftIDs()
         replication.selectedDB = -1
+        // The backlog's TTL counts from the promotion, or a promoted node with no replica yet would
+        // drop its history (and its former peers' partial resyncs) at the next cron.
+        replication.noReplicasSince = engine.now
         if replication.backlog == nil { createBacklog() }
         engine.replicationSink = { [unowned self] db, args in self.propagate(db, args) }
         updateRoleGate()
@@ -512,7 +517,6 @@ extension CairnServer {
         if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
         m.fd = -1
         m.state = .connect
-        if m.downSince == 0 { m.downSince = engine.now }
     }
 
     /// The master client's connection closed.

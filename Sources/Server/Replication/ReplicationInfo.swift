@@ -68,13 +68,13 @@ extension CairnServer {
         }
         let listed = replication.replicas.filter { !$0.oldProtocol }
         f("connected_slaves", listed.count)
-        if masterLink == nil {
-            let minReplicas = config.int("min-replicas-to-write"), maxLag = config.int("min-replicas-max-lag")
-            if minReplicas > 0 && maxLag > 0 { f("min_slaves_good_slaves", goodReplicas(maxLag: maxLag)) }
-        }
+        // In either role, as Redis (Sentinel and the suite read it on primaries; a replica with
+        // replicas of its own counts them too).
+        let minReplicas = config.int("min-replicas-to-write"), maxLag = config.int("min-replicas-max-lag")
+        if minReplicas > 0 && maxLag > 0 { f("min_slaves_good_slaves", goodReplicas(maxLag: maxLag)) }
         for (i, l) in listed.enumerated() {
             let lag = l.ackTime > 0 ? Int((now - l.ackTime) / 1000) : 0
-            lines.append("slave\(i):ip=\(l.ip),port=\(l.listeningPort),state=\(l.state.rawValue),offset=\(l.ackOffset),lag=\(lag)")
+            lines.append("slave\(i):ip=\(l.ip),port=\(l.listeningPort),state=\(l.state.infoName),offset=\(l.ackOffset),lag=\(lag)")
         }
         f("master_failover_state", failover.state.rawValue)
         f("master_replid", replication.replid)
@@ -94,4 +94,9 @@ extension CairnServer {
         let frac = scaled % 100
         return "\(scaled / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
     }
+}
+
+extension ReplicaLink.State {
+    /// The state INFO's slaveN lines show: Redis names both waits for a snapshot `wait_bgsave`.
+    var infoName: String { self == .waitBgsaveEnd ? "wait_bgsave" : rawValue }
 }

@@ -1,0 +1,44 @@
+// A BGSAVE child that dies of a signal: its temporary file is removed (timed as Redis's
+// "rdb-unlink-temp-file" latency event) and the save counts as failed, as redis-server does.
+import Foundation
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.enabled(if: Paths.haveRedis && Paths.haveCairn), .serialized) struct KilledSaveChildTests {
+    /// The pid of the server's only child process.
+    func childPID(of server: ServerProcess) -> pid_t? {
+        let pid = server.process.processIdentifier
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").first.flatMap { pid_t($0) }
+    }
+
+    /// Starts a slow BGSAVE, kills its child with `signal`; returns (temp file left, bgsave status).
+    func killSaveChild(cairn: Bool, signal: Int32) throws -> (tempLeft: Bool, status: String?) {
+        let s = try ServerProcess(cairn: cairn, args: ["--rdb-key-save-delay", "100000"])
+        let c = try s.client()
+        _ = try c.send("DEBUG POPULATE 1000")
+        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
+        var child: pid_t? = nil
+        try waitFor("the save child", timeout: 10) {
+            child = childPID(of: s)
+            return child != nil && FileManager.default.fileExists(atPath: s.dir + "/temp-\(child!).rdb")
+        }
+        kill(child!, signal)
+        try waitFor("the save ends", timeout: 10) { try c.infoInteger("persistence", "rdb_bgsave_in_progress") == 0 }
+        return (FileManager.default.fileExists(atPath: s.dir + "/temp-\(child!).rdb"), try c.infoField("persistence", "rdb_last_bgsave_status"))
+    }
+
+    /// (SIGKILL only: the test runner's children inherit a blocked signal mask, so a SIGUSR1 sent to
+    /// a save child may never be delivered.)
+    @Test func killedChildLeavesNoTempFile() throws {
+        let redis = try killSaveChild(cairn: false, signal: SIGKILL)
+        let cairn = try killSaveChild(cairn: true, signal: SIGKILL)
+        #expect(!redis.tempLeft)
+        #expect(!cairn.tempLeft)
+        #expect(cairn.status == redis.status)
+        #expect(cairn.status == "err")
+    }
+}
