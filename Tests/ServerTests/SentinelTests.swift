@@ -156,6 +156,9 @@ struct SentinelTests {
             try waitFor("the writer sees the primary gone", timeout: 10) { writes.done }
             let acked = writes.acknowledged
             #expect(acked.count >= 300)
+            // Where each replica's copy of the stream ended (it stands still once the primary is dead).
+            var offsetAtKill: [Int: Int] = [:]
+            for r in replicas { offsetAtKill[r.port] = try r.client().infoInteger("replication", "master_repl_offset") }
 
             // The Sentinels agree on a promoted replica.
             var newPort = 0
@@ -183,9 +186,16 @@ struct SentinelTests {
                 }
             }
             let nc = try promoted.client(), oc = try other.client()
-            // The other replica continued from the promoted one's history: a partial resync.
-            #expect(try nc.infoInteger("stats", "sync_partial_ok") == 1)
-            #expect(try nc.infoInteger("stats", "sync_full") == 0)
+            // The other replica continued from the promoted one's history: a partial resync, unless it
+            // had received more of the dead primary's stream than the promoted one (its history is then
+            // not a prefix of the new primary's, and Redis too answers with a full sync; this happens
+            // when Sentinel promotes by priority, not offset).
+            if let o = offsetAtKill[other.port], let p = offsetAtKill[newPort], o > p {
+                #expect(try nc.infoInteger("stats", "sync_partial_ok") + nc.infoInteger("stats", "sync_full") == 1)
+            } else {
+                #expect(try nc.infoInteger("stats", "sync_partial_ok") == 1)
+                #expect(try nc.infoInteger("stats", "sync_full") == 0)
+            }
             // Nothing WAIT acknowledged is lost.
             var missing: [Int] = []
             for i in acked where try nc.send("GET w:\(i)") != "$\(String(i).utf8.count)\r\n\(i)\r\n" { missing.append(i) }
