@@ -22,6 +22,8 @@ public final class CairnServer {
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
+    /// TLS connections whose reading stopped with bytes left inside OpenSSL (Net/TLS.swift).
+    var tlsPendingReads: [Connection] = []
     var signalFD: Int32 = -1
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
@@ -427,14 +429,21 @@ public final class CairnServer {
     /// before reading the next (so a big argument's length is known before its bytes are read).
     func readFrom(_ conn: Connection) {
         // A client whose script is running is not read until the script ends (Redis's protectClient).
-        if engine.runningScript && engine.currentScript?.caller === conn.session { return }
+        if engine.runningScript && engine.currentScript?.caller === conn.session {
+            if conn.ssl != nil && tlsPending(conn) { noteTLSPending(conn) }
+            return
+        }
         while !conn.closed {
             var want = readBuffer.count
             let bulk = conn.partial.bulkLength
             if bulk >= CairnServer.bigArgumentBytes {
                 // A big argument: read no further than its end, so its buffer holds it exactly.
                 let remaining = bulk + 2 - conn.queryLength
-                if remaining <= 0 { processInput(conn); return }
+                if remaining <= 0 {
+                    processInput(conn)
+                    if conn.ssl != nil && tlsPending(conn) { noteTLSPending(conn) }
+                    return
+                }
                 want = min(want, remaining)
             } else if conn.query.capacity < CairnServer.queryReadBytes {
                 conn.query.reserveCapacity(CairnServer.queryReadBytes)
@@ -648,10 +657,11 @@ public final class CairnServer {
 
     func beforeSleep() {
         runResumedClients()
+        let tlsAgain = readTLSPending()
         engine.trackingBroadcast()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
-        loop.busy = engine.eviction.inProgress
+        loop.busy = engine.eviction.inProgress || tlsAgain
         // The AOF first: under `always` its fsync happens before any of these replies is sent.
         aof.flush()
         requestAcks()
