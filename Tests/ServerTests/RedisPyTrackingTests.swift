@@ -23,8 +23,12 @@ let redisPy5Path: String? = {
     if usable(dir) { return dir }
     // Installed beside the final place and renamed into it, so an interrupted install is never used.
     guard let staging = try? makeTempDir("cairn-redis-py-staging") else { return nil }
-    let r = try? runProcess("/usr/bin/env", ["python3", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                                             "--no-deps", "--target", staging, "redis==5.0.*"], timeout: 300)
+    let pip = ["python3", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", staging, "redis==5.0.*"]
+    var r = try? runProcess("/usr/bin/env", pip, timeout: 300)
+    if r?.status != 0 {
+        // An older Debian pip may refuse even a --target install in an externally managed Python.
+        r = try? runProcess("/usr/bin/env", pip + ["--break-system-packages"], timeout: 300)
+    }
     guard r?.status == 0, usable(staging) else {
         removeTree(staging)
         return nil
