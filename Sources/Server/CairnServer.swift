@@ -295,8 +295,14 @@ public final class CairnServer {
         return opened
     }
 
+    /// Start-up's listeners. A port that cannot be bound logs why, then Redis's "Failed listening on
+    /// port N (TCP), aborting." (Redis's test harness reads that line to retry with another port).
     func openListeners() throws {
-        let tcp = try openTCPListeners(bind: config.bind, port: config.port)
+        let tcp: [Int32]
+        do { tcp = try openTCPListeners(bind: config.bind, port: config.port) } catch {
+            log.warning("\(error)")
+            throw ListenError(description: "Failed listening on port \(config.port) (TCP), aborting.")
+        }
         for fd in tcp {
             listeners.append(fd)
             loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
@@ -304,7 +310,7 @@ public final class CairnServer {
         tcpListeners = tcp
         boundTo = (config.bind, config.port)
         if listeners.isEmpty && config.port != 0 {
-            throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.")
+            throw ListenError(description: "Failed listening on port \(config.port) (TCP), aborting.")
         }
         try openTLSListeners()
         if let path = config.unixSocket {

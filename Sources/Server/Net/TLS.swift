@@ -144,8 +144,13 @@ extension CairnServer {
             tls.clientCtx = makeClientContext()
         }
         guard port != 0 else { return }
-        let fds = try openTCPListeners(bind: config.bind, port: port)
-        if fds.isEmpty { throw ListenError(description: "Failed listening on port \(port) (tls), aborting.") }
+        let failed = ListenError(description: "Failed listening on port \(port) (TLS), aborting.")
+        let fds: [Int32]
+        do { fds = try openTCPListeners(bind: config.bind, port: port) } catch {
+            log.warning("\(error)")
+            throw failed
+        }
+        if fds.isEmpty { throw failed }
         for fd in fds { addTLSListener(fd) }
         tls.boundPort = port
     }
