@@ -9,6 +9,7 @@ static inline long cairn_ssl_ctx_set_options(SSL_CTX *ctx, long options) { retur
 static inline long cairn_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 static inline long cairn_ssl_ctx_set_session_cache_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_session_cache_mode(ctx, mode); }
 static inline long cairn_ssl_ctx_sess_set_cache_size(SSL_CTX *ctx, long size) { return SSL_CTX_sess_set_cache_size(ctx, size); }
+static inline long cairn_ssl_ctx_set_read_ahead(SSL_CTX *ctx, long on) { SSL_CTX_set_read_ahead(ctx, on); return 1; }
 static inline long cairn_ssl_ctx_set_dh_auto(SSL_CTX *ctx, long on) { return SSL_CTX_set_dh_auto(ctx, on); }
 
 static inline long cairn_ssl_op_no_sslv2(void) { return SSL_OP_NO_SSLv2; }

@@ -22,6 +22,8 @@ public final class CairnServer {
     var connections: [Int32: Connection] = [:]
     var bySession: [Int: Connection] = [:]
     var pendingWrites: [Connection] = []
+    /// TLS connections whose reading stopped with bytes left inside OpenSSL (Net/TLS.swift).
+    var tlsPendingReads: [Connection] = []
     var signalFD: Int32 = -1
     public internal(set) var startTime = EventLoop.monotonicMS()
     public internal(set) var startUnix: Int64 = 0
@@ -293,8 +295,14 @@ public final class CairnServer {
         return opened
     }
 
+    /// Start-up's listeners. A port that cannot be bound logs why, then Redis's "Failed listening on
+    /// port N (TCP), aborting." (Redis's test harness reads that line to retry with another port).
     func openListeners() throws {
-        let tcp = try openTCPListeners(bind: config.bind, port: config.port)
+        let tcp: [Int32]
+        do { tcp = try openTCPListeners(bind: config.bind, port: config.port) } catch {
+            log.warning("\(error)")
+            throw ListenError(description: "Failed listening on port \(config.port) (TCP), aborting.")
+        }
         for fd in tcp {
             listeners.append(fd)
             loop.add(fd) { [unowned self] _, _, _ in self.accept(fd) }
@@ -302,7 +310,7 @@ public final class CairnServer {
         tcpListeners = tcp
         boundTo = (config.bind, config.port)
         if listeners.isEmpty && config.port != 0 {
-            throw ListenError(description: "Failed listening on port \(config.port) (tcp), aborting.")
+            throw ListenError(description: "Failed listening on port \(config.port) (TCP), aborting.")
         }
         try openTLSListeners()
         if let path = config.unixSocket {
@@ -427,14 +435,21 @@ public final class CairnServer {
     /// before reading the next (so a big argument's length is known before its bytes are read).
     func readFrom(_ conn: Connection) {
         // A client whose script is running is not read until the script ends (Redis's protectClient).
-        if engine.runningScript && engine.currentScript?.caller === conn.session { return }
+        if engine.runningScript && engine.currentScript?.caller === conn.session {
+            if conn.ssl != nil && tlsPending(conn) { noteTLSPending(conn) }
+            return
+        }
         while !conn.closed {
             var want = readBuffer.count
             let bulk = conn.partial.bulkLength
             if bulk >= CairnServer.bigArgumentBytes {
                 // A big argument: read no further than its end, so its buffer holds it exactly.
                 let remaining = bulk + 2 - conn.queryLength
-                if remaining <= 0 { processInput(conn); return }
+                if remaining <= 0 {
+                    processInput(conn)
+                    if conn.ssl != nil && tlsPending(conn) { noteTLSPending(conn) }
+                    return
+                }
                 want = min(want, remaining)
             } else if conn.query.capacity < CairnServer.queryReadBytes {
                 conn.query.reserveCapacity(CairnServer.queryReadBytes)
@@ -648,10 +663,11 @@ public final class CairnServer {
 
     func beforeSleep() {
         runResumedClients()
+        let tlsAgain = readTLSPending()
         engine.trackingBroadcast()
         // An eviction pass that ran out of time goes on between events, not only at the next cron tick.
         if engine.eviction.inProgress { engine.performEvictions() }
-        loop.busy = engine.eviction.inProgress
+        loop.busy = engine.eviction.inProgress || tlsAgain
         // The AOF first: under `always` its fsync happens before any of these replies is sent.
         aof.flush()
         requestAcks()

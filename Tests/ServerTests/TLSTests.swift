@@ -153,4 +153,106 @@ struct TLSTests {
         #expect(try certs.ping(port: tlsPort, client: nil, ca: "other-ca.crt"))
         #expect(server.log().contains("Failed to load certificate: /nonexistent.crt"))
     }
+
+    /// What OpenSSL reads ahead of a request must not wait for another socket event: a big argument
+    /// and thousands of commands sent in one burst, and commands pipelined behind a BLPOP that another
+    /// connection then serves, get every reply, byte for byte as from Redis.
+    @Test(.enabled(if: which("python3") != nil, "needs python3"))
+    func burstsOverTLSAsRedis() throws {
+        let certs = try TestCertificates()
+        let script = #"""
+        import hashlib, socket, ssl, sys, threading, time
+        port = int(sys.argv[1])
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        def connect():
+            return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+        def cmd(*a):
+            out = b"*%d\r\n" % len(a)
+            for x in a:
+                x = x if isinstance(x, bytes) else str(x).encode()
+                out += b"$%d\r\n%s\r\n" % (len(x), x)
+            return out
+        def until(s, end):
+            buf = b""
+            while not buf.endswith(end):
+                chunk = s.recv(1 << 16)
+                if not chunk: sys.exit("closed after %d bytes" % len(buf))
+                buf += chunk
+            return buf
+        marker = cmd("ECHO", "end-of-burst")
+        end = b"$12\r\nend-of-burst\r\n"
+        s = connect()
+        burst = cmd("SET", "big", b"v" * 700000) + b"".join(cmd("INCR", "n") for _ in range(3000)) + cmd("GET", "big")
+        burst += b"".join(cmd("RPUSH", "l", i) for i in range(500)) + cmd("LRANGE", "l", 0, -1) + marker
+        s.sendall(burst)
+        replies = until(s, end)
+        # Commands behind a BLPOP wait in the query buffer (or in OpenSSL) until another client serves it.
+        s.sendall(cmd("BLPOP", "q", 0) + b"".join(cmd("INCR", "m") for _ in range(200)) + marker)
+        time.sleep(0.3)
+        o = connect()
+        o.sendall(cmd("RPUSH", "q", "x"))
+        until(o, b":1\r\n")
+        replies += until(s, end)
+        print(len(replies), hashlib.sha256(replies).hexdigest())
+        """#
+        var outputs: [String] = []
+        for cairn in [false, true] {
+            let tlsPort = freeLoopbackPort()
+            let server = try ServerProcess(cairn: cairn, args: certs.serverArgs(tlsPort: tlsPort, auth: "no"))
+            let r = try runProcess("/usr/bin/env", ["python3", "-c", script, String(tlsPort)], timeout: 120)
+            let out = String(decoding: r.out, as: UTF8.self)
+            #expect(r.status == 0, "\(cairn ? "Cairn" : "Redis"): \(out)\(r.err)")
+            outputs.append(out)
+            _ = server
+        }
+        #expect(outputs[0].count > 10 && outputs[0] == outputs[1], "Redis: \(outputs[0]) Cairn: \(outputs[1])")
+    }
+
+    /// A tls-port (or port) that is taken stops the start with Redis's two lines, the second of which
+    /// Redis's own test harness reads to retry on another port.
+    @Test func busyPortsFailAsRedis() throws {
+        let certs = try TestCertificates()
+        let busy = try RawListener()
+        for (flag, kind) in [("--tls-port", "TLS"), ("--port", "TCP")] {
+            var lines: [[String]] = []
+            for exe in [Paths.redisServer, Paths.cairnServer] {
+                var args = certs.serverArgs(tlsPort: flag == "--tls-port" ? busy.port : 0, auth: "no")
+                args += ["--bind", "127.0.0.1", "--save", "", "--port", String(flag == "--port" ? busy.port : freeLoopbackPort())]
+                let r = try runProcess(exe, args, stderrToStdout: true, timeout: 30)
+                #expect(r.status == 1)
+                // "pid:M date time # text" -> text
+                lines.append(String(decoding: r.out, as: UTF8.self).split(separator: "\n").compactMap { line in
+                    line.range(of: " # ").map { String(line[$0.upperBound...]) }
+                })
+            }
+            #expect(lines[0].contains("Failed listening on port \(busy.port) (\(kind)), aborting."), "\(lines[0])")
+            #expect(lines[1].suffix(2) == lines[0].suffix(2), "\(lines[1])")
+        }
+    }
+}
+
+/// A loopback port held by a listening socket for the life of the value.
+final class RawListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else { close(fd); throw TestFailure(description: "cannot hold a loopback port") }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
 }

@@ -9,7 +9,8 @@
 //
 // Memory: the server's measure is its allocator count (client buffers included, the AOF buffer and
 // replica output left out, as Redis's mem_not_counted_for_evict). When that count is one atomic read
-// (`measureIsCheap`), every check and every eviction reads it afresh, as Redis does. Otherwise
+// (`measureIsCheap`), every check reads it afresh and each eviction is credited with what its
+// deletion freed (not what the messages it sends cost), as Redis does. Otherwise
 // (glibc's mallinfo2 walks its free lists) it runs at most once per cron tick and the figure moves
 // between measurements by estimates: each write adds its argument bytes plus an entry's overhead,
 // each eviction subtracts the key's estimated size; the next measurement corrects any drift.
@@ -146,19 +147,34 @@ extension Engine {
                 latency.add("eviction-cycle", ms: Int((Eviction.monotonicMicros() - start) / 1000), now: Int(now / 1000))
             }
         }
+        // What to free is fixed at the start, and each eviction counts only what its deletion freed,
+        // as Redis's performEvictions: the invalidation messages and keyspace events an eviction
+        // sends grow client buffers, and counting that growth as memory still to free would evict
+        // more keys, whose messages grow the buffers again, until the database is empty.
+        let toFree = ev.used - ev.maxmemory
+        var freed = 0
         var evicted = 0
-        while ev.used > ev.maxmemory {
+        defer { if ev.measureIsCheap { ev.remeasure() } }
+        while freed < toFree {
             guard let (db, key) = pickEvictionCandidate() else { return .failed }
             let database = databases[db]
-            guard let value = database.keys[key] else { continue }
-            if !ev.measureIsCheap { ev.drift -= estimateMemory(key, value) }
-            database.remove(key)
+            guard let estimate = database.keys[key].map({ estimateMemory(key, $0) }) else { continue }
+            if ev.measureIsCheap, let measure = ev.measure {
+                let before = measure()
+                database.remove(key)
+                // The key's bytes may outlive the entry for a moment (the tracking table, the caller
+                // here): the estimate stands in when the allocator saw less go.
+                freed += max(before - measure(), estimate)
+            } else {
+                database.remove(key)
+                ev.drift -= estimate
+                freed += estimate
+            }
             stats.evictedKeys += 1
             signalModifiedKey(db: db, key: key)
             notify(KeyspaceEventClass.evicted, "evicted", key, db: db)
             if isPropagating { emit(db, [Engine.delName, key.bytes]) }
             evicted += 1
-            if ev.measureIsCheap { ev.remeasure() }
             if evicted % 16 == 0 && Eviction.monotonicMicros() - start > limit { return .running }
         }
         return .ok

@@ -30,6 +30,8 @@ final class Connection {
     /// waits for the socket to become writable (Net/TLS.swift).
     var ssl: OpaquePointer? = nil
     var tlsReadWantsWrite = false
+    /// In the server's list of TLS connections with bytes left inside OpenSSL.
+    var tlsPendingQueued = false
     /// When pending output first passed the soft output-buffer limit (ms; 0 = not over).
     var softLimitSince: Int64 = 0
     /// The memory last counted for this client in the server's totals, and under which kind.

@@ -41,7 +41,7 @@ enum Listener {
         if rc != 0 {
             let e = String(cString: strerror(errno))
             close(fd)
-            throw ListenError(description: "Could not create server TCP listening socket \(address):\(port): bind: \(e)")
+            throw ListenError(description: "Warning: Could not create server TCP listening socket \(address):\(port): bind: \(e)")
         }
         if listen(fd, backlog) != 0 {
             let e = String(cString: strerror(errno))
