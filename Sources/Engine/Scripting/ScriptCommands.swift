@@ -21,8 +21,16 @@ public enum ScriptCommands {
             let isSha = s.name.hasPrefix("evalsha")
             s.dynamicFlags = { e, args in evalFlags(e, args, base: s.flags, sha: isSha) }
         }
-        return [eval, evalsha, evalRO, evalshaRO,
-                CommandSpec("script", arity: -2, flags: [.noScript]) { ctx in scriptCommand(ctx) }]
+        let script = CommandSpec("script", arity: -2, flags: [.noScript]) { ctx in scriptCommand(ctx) }
+        // SCRIPT LOAD and SCRIPT HELP may run on a stale replica (their own flags in Redis 7.0).
+        script.dynamicFlags = { e, args in
+            guard args.count >= 2 else { return script.flags }
+            switch e.lowercasedName(args[1]) {
+            case "load", "help": return script.flags.union(.stale)
+            default: return script.flags
+            }
+        }
+        return [eval, evalsha, evalRO, evalshaRO, script]
     }
 
     /// The flags an EVAL runs with: its script's shebang flags replace write/denyoom/stale (Redis's

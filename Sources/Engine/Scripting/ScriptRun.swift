@@ -97,11 +97,21 @@ extension ScriptingVM {
     func runCommand(_ run: ScriptRun, _ args: [[UInt8]]) -> String? {
         let e = engine
         guard let spec = lookupCallCommand(args[0]) else { return "Unknown Redis command called from script" }
-        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
-            return "Wrong number of args calling Redis command from script"
+        // A refused command counts as a rejected call of that command, as in Redis's scriptCall.
+        func refuse(_ text: String) -> String {
+            spec.stat.rejectedCalls += 1
+            return text
         }
-        if spec.flags.contains(.noScript) && !e.scriptDenyDisabled { return "This Redis command is not allowed from script" }
+        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
+            return refuse("Wrong number of args calling Redis command from script")
+        }
+        if spec.flags.contains(.noScript) && !e.scriptDenyDisabled { return refuse("This Redis command is not allowed from script") }
         let s = scriptSession
+        let gate = e.roleGate
+        // A stale replica's refusal comes before the ACL's; READONLY and NOREPLICAS after it.
+        if let gate, gate(s, spec.flags.subtracting(.write)) == .staleInScript {
+            return refuse("-" + RoleRefusal.staleInScript.message)
+        }
         if !e.acl.sessionUnrestricted(s), let (denial, index) = e.permissionDenial(e.acl.userOf(s), spec, args) {
             e.logDenial(s, denial, index: index, args: args, spec: spec, context: "lua")
             let why: String
@@ -111,25 +121,26 @@ extension ScriptingVM {
             case .channel: why = "can't publish to the channel mentioned in the command"
             case .auth: why = "no permission"
             }
-            return "The user executing the script \(why)"
+            return refuse("The user executing the script \(why)")
         }
         let isWrite = spec.flags.contains(.write)
         if run.readOnly && (isWrite || spec.flags.contains(.mayReplicate)) {
-            return "Write commands are not allowed from read-only scripts."
+            return refuse("Write commands are not allowed from read-only scripts.")
         }
-        if isWrite && !run.dirty && (e.persistenceFailing.snapshot || e.persistenceFailing.aof),
-           let refuse = e.hooks.writeRefusal, let text = refuse() {
-            return "-" + text
+        // Before its first write a script may still be refused: READONLY on a read-only replica, MISCONF,
+        // NOREPLICAS (for an EVAL without a shebang only: one with flags was checked before it started,
+        // and Redis recounts good replicas in its cron, which a running script holds).
+        if isWrite && !run.dirty {
+            let refusal = gate?(s, spec.flags.union(.stale))
+            if refusal == .readOnly { return refuse("-" + RoleRefusal.readOnly.message) }
+            if e.persistenceFailing.snapshot || e.persistenceFailing.aof, let writeRefusal = e.hooks.writeRefusal,
+               let text = writeRefusal() {
+                return refuse("-" + text)
+            }
+            if refusal == .noReplicas && run.flags.contains(.evalCompat) { return refuse("-" + RoleRefusal.noReplicas.message) }
         }
         if !run.allowOOM && e.eviction.maxmemory > 0 && !run.dirty && run.startedOOM && spec.flags.contains(.denyOOM) {
-            return "-OOM command not allowed when used memory > 'maxmemory'."
-        }
-        // A replica's READONLY and stale refusals as for any client. A primary's NOREPLICAS reaches only the
-        // first write of an EVAL without a shebang (one with flags was checked before it started), since
-        // Redis recounts good replicas in its cron, which a running script holds.
-        if let gate = e.roleGate, let refusal = gate(s, spec.flags),
-           refusal != .noReplicas || (run.flags.contains(.evalCompat) && !run.dirty) {
-            return "-" + refusal.message
+            return refuse("-OOM command not allowed when used memory > 'maxmemory'.")
         }
         if isWrite { run.dirty = true }
         s.resp = run.resp
