@@ -40,7 +40,9 @@ public enum ScriptCommands {
         guard args.count >= 2 else { return base }
         let vm = e.scripting
         // The script EVAL/EVALSHA ran last, by the bytes it was named with: no hashing of the body.
-        if let last = vm.lastScript, ScriptingVM.sameBytes(vm.lastName, args[1]) { return commandFlags(base, last.flags) }
+        if let last = vm.lastScript, sha ? ScriptSHA(hex: args[1]) == last.sha : ScriptingVM.sameBytes(vm.lastName, args[1]) {
+            return commandFlags(base, last.flags)
+        }
         let flags: ScriptFlags
         if sha {
             guard let name = ScriptSHA(hex: args[1]), let s = vm.scripts[name] else { return base }
@@ -83,11 +85,14 @@ public enum ScriptCommands {
         guard let numkeys = ctx.integerArgument(2), numkeysFit(ctx, numkeys) else { return }
         let vm = e.scripting
         let script: CachedScript
-        if let last = vm.lastScript, ScriptingVM.sameBytes(vm.lastName, ctx.args[1]) {
+        // EVALSHA of the script run last: its digest compared inline (no hashing, no lookup); EVAL of the
+        // last short body: its bytes compared.
+        let shaName = sha ? ScriptSHA(hex: ctx.args[1]) : nil
+        if let last = vm.lastScript, sha ? shaName == last.sha : ScriptingVM.sameBytes(vm.lastName, ctx.args[1]) {
             script = last
         } else {
             if sha {
-                guard let name = ScriptSHA(hex: ctx.args[1]), let found = vm.scripts[name] else {
+                guard let name = shaName, let found = vm.scripts[name] else {
                     ctx.error("NOSCRIPT No matching script. Please use EVAL.")
                     return
                 }
@@ -101,7 +106,10 @@ public enum ScriptCommands {
                 }
             }
             // EVAL bodies are remembered only when short (the name compared is the whole body).
-            if sha || ctx.args[1].count <= 256 {
+            if sha {
+                vm.lastName = []
+                vm.lastScript = script
+            } else if ctx.args[1].count <= 256 {
                 vm.lastName = ctx.args[1]
                 vm.lastScript = script
             }
@@ -113,9 +121,9 @@ public enum ScriptCommands {
         let run = vm.makeRun(caller: ctx.session, script: script.sha, flags: script.flags, readOnly: readOnly,
                              startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
-        e.runScript(run) {
-            vm.execute(run, function: script.ref, command: ctx.args, keys: 3 ..< 3 + n, args: 3 + n ..< ctx.args.count)
-        }
+        let outer = e.beginScriptPropagation()
+        vm.execute(run, function: script.ref, command: ctx.args, keys: 3 ..< 3 + n, args: 3 + n ..< ctx.args.count)
+        e.endScriptPropagation(outer)
     }
 
     /// Redis's scriptPrepareForRun checks, for `caller` running a script with `flags`: the refusal
@@ -221,9 +229,20 @@ extension Engine {
     /// writes are propagated as one MULTI/EXEC (a single write alone), unless a transaction already
     /// collects them.
     func runScript(_ run: ScriptRun, _ body: () -> Void) {
+        let outer = beginScriptPropagation()
+        body()
+        endScriptPropagation(outer)
+    }
+
+    /// The two halves of runScript, for a caller that runs the body itself: returns whether a
+    /// transaction already collects the writes.
+    @inline(__always) func beginScriptPropagation() -> Bool {
         let outer = transactionOps != nil
         if !outer { beginPropagatedTransaction() }
-        body()
+        return outer
+    }
+
+    @inline(__always) func endScriptPropagation(_ outer: Bool) {
         if !outer { endPropagatedTransaction() }
     }
 

@@ -156,9 +156,9 @@ extension ScriptingVM {
     @inline(__always)
     func lookupCallCommand(_ name: [UInt8]) -> CommandSpec? {
         // The table's version first: a spec from a replaced table may be gone.
-        if lastCallTable == engine.commandTableVersion, ScriptingVM.sameBytes(name, lastCallName), let spec = lastCallSpec { return spec }
+        if lastCallTable == engine.commandTableVersion, lastCallName.matches(name), let spec = lastCallSpec { return spec }
         guard let spec = engine.lookupCommand(name) else { return nil }
-        lastCallName = name
+        lastCallName = CommandNameCache(name)
         lastCallSpec = spec
         lastCallTable = engine.commandTableVersion
         return spec

@@ -71,7 +71,7 @@ public final class ScriptingVM {
     var callArgs: [[UInt8]] = []
     var spareArgs: [[UInt8]] = []
     /// The command the last redis.call named (lookupCallCommand), and the command table it came from.
-    var lastCallName: [UInt8] = []
+    var lastCallName = CommandNameCache()
     unowned(unsafe) var lastCallSpec: CommandSpec?
     var lastCallTable = -1
     /// The object runs are described by, reused while nothing else holds it (see makeRun).
