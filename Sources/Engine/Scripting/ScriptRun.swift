@@ -131,7 +131,9 @@ extension ScriptingVM {
         // NOREPLICAS (for an EVAL without a shebang only: one with flags was checked before it started,
         // and Redis recounts good replicas in its cron, which a running script holds).
         if isWrite && !run.dirty {
-            let refusal = gate?(s, spec.flags.union(.stale))
+            // Judged for the caller: a script the primary's stream runs on a replica may write (Redis's
+            // mustObeyClient).
+            let refusal = gate?(run.caller, spec.flags.union(.stale))
             if refusal == .readOnly { return refuse("-" + RoleRefusal.readOnly.message) }
             if e.persistenceFailing.snapshot || e.persistenceFailing.aof, let writeRefusal = e.hooks.writeRefusal,
                let text = writeRefusal() {
