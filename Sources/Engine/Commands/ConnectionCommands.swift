@@ -584,7 +584,8 @@ public enum ConnectionCommands {
             ctx.ok()
         case "OBJECT":
             guard ctx.argc == 3 else { wrongSubcommandArity(ctx); return }
-            guard let v = ctx.db.lookupNoTouch(ctx.key(2), now: ctx.now) else { ctx.error(RedisError.noSuchKey); return }
+            // The key as stored, even when logically expired (Redis 7.0 looks it up in the dict directly).
+            guard let v = ctx.db.keys[ctx.key(2)] else { ctx.error(RedisError.noSuchKey); return }
             let bits = ctx.db.accessBits(ctx.key(2)) ?? 0
             let idle = ctx.engine.keyAccess.idleSeconds(bits)
             ctx.simple("Value at:0x7f0000000000 refcount:1 encoding:\(v.encodingName) serializedlength:\(estimateMemory(ctx.key(2), v)) lru:\(bits) lru_seconds_idle:\(idle)")

@@ -133,7 +133,7 @@ extension Engine {
     /// caller, as Redis does (a script that reads nothing tracks nothing).
     @inline(__always) func trackingAfterRead(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) {
         if session.isScript {
-            guard let run = currentScript, run.caller.tracking.on, !run.caller.tracking.bcast,
+            guard tracking.clients > 0, let run = currentScript, run.caller.tracking.on, !run.caller.tracking.bcast,
                   let name = run.command.first, let callerSpec = lookupCommand(name) else { return }
             trackingRememberKeys(run.caller, callerSpec, run.command)
         } else if session.tracking.on && !session.tracking.bcast {

@@ -65,6 +65,8 @@ public final class Engine {
     public private(set) var commands: [String: CommandSpec] = [:]
     /// Command name bytes exactly as received → spec.
     var commandCache: [ByteString: CommandSpec] = [:]
+    /// Counts the changes of the command table (register, rename-command), for caches of its lookups.
+    private(set) var commandTableVersion = 0
     /// `requirepass`: the default user's password (setting it replaces the default user's passwords).
     public var requirePass: [UInt8]? = nil {
         didSet { if requirePass != oldValue { acl.setDefaultPassword(requirePass) } }
@@ -114,8 +116,8 @@ public final class Engine {
     /// Sessions in MONITOR mode.
     public internal(set) var monitors: [Session] = []
     /// Set by the server while replication can refuse a command (a replica's READONLY and MASTERDOWN, a
-    /// primary's NOREPLICAS): returns the error text, or nil to run the command.
-    public var roleGate: ((Session, CommandFlags) -> String?)? = nil
+    /// primary's NOREPLICAS): returns the refusal for a command with those (effective) flags, or nil.
+    public var roleGate: ((Session, CommandFlags) -> RoleRefusal?)? = nil
     /// True while this node replicates a primary: expired keys read as absent but stay until the
     /// primary's DEL, and no key expires actively (ReplicaExpiry.swift).
     public internal(set) var replicaExpiry = false
@@ -155,10 +157,9 @@ public final class Engine {
     /// a write propagated verbatim is then logged from these bytes instead of being encoded again.
     public var rawRequest: UnsafeRawBufferPointer? = nil
     /// While EXEC runs with a sink: the transaction's writes, emitted wrapped in MULTI/EXEC.
-    /// (`replicasOnly`: for the replication stream alone, as PUBLISH is.)
-    var transactionOps: [(db: Int, args: [[UInt8]], replicasOnly: Bool)]? = nil
-    /// redis.set_repl(redis.REPL_NONE): the running script's writes are not propagated.
-    var propagationSuppressed = false
+    var transactionOps: [(db: Int, args: [[UInt8]], targets: PropagationTargets)]? = nil
+    /// Where writes go now: everywhere, except while a script's redis.set_repl says otherwise.
+    var propagationTargets = PropagationTargets.all
 
     // Scripting (Sources/Engine/Scripting).
     /// The Lua interpreter and script cache, created on first use.
@@ -170,8 +171,8 @@ public final class Engine {
     public internal(set) var scriptingCreated = false
     /// The function libraries (FUNCTION LOAD), created on first use.
     public lazy var functions = FunctionLibraries(engine: self)
-    /// The script (EVAL or FCALL) being run, if any.
-    public internal(set) var currentScript: ScriptRun?
+    /// The script (EVAL or FCALL) being run, if any (not retained: the command running it holds it).
+    public internal(set) unowned(unsafe) var currentScript: ScriptRun?
     /// The interpreter function libraries live in, created on first use.
     lazy var functionsVM: ScriptingVM = {
         functionsVMCreated = true
@@ -213,6 +214,7 @@ public final class Engine {
     public func register(_ specs: [CommandSpec]) {
         for s in specs { commands[s.name] = s }
         commandCache.removeAll()
+        commandTableVersion += 1
     }
 
     /// rename-command: the command answers to `to` instead of `from` (an empty `to` removes it). It
@@ -221,6 +223,7 @@ public final class Engine {
         guard let spec = commands.removeValue(forKey: lowercasedName(from)) else { return }
         if !to.isEmpty { commands[lowercasedName(to)] = spec }
         commandCache.removeAll()
+        commandTableVersion += 1
     }
 
     /// Refreshes the command clock from the system clock.
@@ -306,8 +309,16 @@ public final class Engine {
             reject(session, spec, refusal)
             return
         }
-        if let gate = roleGate, let text = gate(session, spec.dynamicFlags?(self, args) ?? spec.flags) {
-            reject(session, spec, text)
+        if let gate = roleGate, let refusal = gate(session, roleFlags(session, spec, args)) {
+            if spec.name == "exec" && session.multi != nil {
+                // A refused EXEC discards the transaction, as Redis does.
+                session.multi = nil
+                session.multiFailed = false
+                unwatchAll(session)
+                reject(session, spec, "EXECABORT Transaction discarded because of: " + refusal.message)
+            } else {
+                reject(session, spec, refusal.message)
+            }
             return
         }
         if persistenceFailing.snapshot || persistenceFailing.aof,
@@ -360,6 +371,21 @@ public final class Engine {
         if !tracking.pending.isEmpty { trackingSendPending(session) }
         // Not while a script runs (a command served during a busy script): its keys wait for its end.
         if !readyKeys.isEmpty && !runningScript { serveReadyKeys() }
+    }
+
+    /// The flags replication judges a command by: its effective flags (EVAL's from its script), and for
+    /// EXEC those of its queue too (a queued write makes it a write, a queued command that may not run
+    /// stale makes it one too), as Redis's processCommand does.
+    func roleFlags(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) -> CommandFlags {
+        var flags = spec.dynamicFlags?(self, args) ?? spec.flags
+        if spec.name == "exec", let queue = session.multi {
+            for q in queue {
+                let f = q.spec.dynamicFlags?(self, q.args) ?? q.spec.flags
+                if f.contains(.write) { flags.insert(.write) }
+                if !f.contains(.stale) { flags.remove(.stale) }
+            }
+        }
+        return flags
     }
 
     /// Whether `spec` is refused while memory is over the limit: commands that may grow memory, EXEC
@@ -459,7 +485,8 @@ public final class Engine {
                 propagateOverride = nil
                 for op in ops { emit(session.db, op) }
             } else if dirty != dirtyBefore && spec.flags.contains(.write) {
-                if let raw, transactionOps == nil, let rawSink = propagationRawSink, AOFCommands.isCanonicalRecord(raw, args) {
+                if let raw, transactionOps == nil, propagationTargets == .all, let rawSink = propagationRawSink,
+                   AOFCommands.isCanonicalRecord(raw, args) {
                     rawSink(session.db, raw)
                     replicationSink?(session.db, args)
                 } else {
@@ -612,22 +639,29 @@ public final class Engine {
 
     static let delName = Array("DEL".utf8)
 
-    /// Sends one write to the sink, or into the running transaction's list.
-    func emit(_ db: Int, _ args: [[UInt8]], replicasOnly: Bool = false) {
-        if propagationSuppressed { return }
+    /// Sends one write to the sinks `propagationTargets` names (narrowed to `only`), or into the
+    /// running transaction's list.
+    func emit(_ db: Int, _ args: [[UInt8]], only: PropagationTargets = .all) {
+        let targets = propagationTargets.intersection(only)
+        if targets.isEmpty { return }
         if transactionOps != nil {
-            transactionOps!.append((db, args, replicasOnly))
+            transactionOps!.append((db, args, targets))
         } else {
-            if !replicasOnly { propagationSink?(db, args) }
-            replicationSink?(db, args)
+            send(db, args, to: targets)
         }
+    }
+
+    /// One write to the AOF and/or the replicas.
+    private func send(_ db: Int, _ args: [[UInt8]], to targets: PropagationTargets) {
+        if targets.contains(.aof) { propagationSink?(db, args) }
+        if targets.contains(.replicas) { replicationSink?(db, args) }
     }
 
     /// A command replicas run too but the AOF does not keep (PUBLISH, SPUBLISH: Redis 7.0 sends them
     /// down the replication stream so a replica's subscribers get the message).
     public func propagateToReplicas(_ db: Int, _ args: [[UInt8]]) {
         guard replicationSink != nil || transactionOps != nil else { return }
-        emit(db, args, replicasOnly: true)
+        emit(db, args, only: .replicas)
     }
 
     /// Starts collecting a transaction's writes (EXEC).
@@ -636,24 +670,29 @@ public final class Engine {
     }
 
     /// Emits a transaction's writes: one write alone, several wrapped in MULTI/EXEC so a reader that
-    /// finds the file cut inside them drops them all.
+    /// finds the file cut inside them drops them all. Each write goes where it was meant to (a script's
+    /// redis.set_repl, PUBLISH's replicas only).
     func endPropagatedTransaction() {
         guard let ops = transactionOps else { return }
         transactionOps = nil
         guard isPropagating else { return }
-        // Each sink gets its ops, wrapped in MULTI/EXEC when there are several.
-        func send(_ sink: ((Int, [[UInt8]]) -> Void)?, _ ops: [(db: Int, args: [[UInt8]], replicasOnly: Bool)]) {
-            guard let sink, let first = ops.first, let last = ops.last else { return }
-            if ops.count == 1 {
+        // Each sink gets the ops meant for it, wrapped in MULTI/EXEC when there are several (a
+        // transaction whose one write is for the AOF and whose PUBLISH is for replicas leaves the write
+        // unwrapped in the AOF, as Redis 7.0).
+        func flush(_ sink: ((Int, [[UInt8]]) -> Void)?, _ target: PropagationTargets) {
+            guard let sink else { return }
+            let mine = ops.filter { $0.targets.contains(target) }
+            guard let first = mine.first, let last = mine.last else { return }
+            if mine.count == 1 {
                 sink(first.db, first.args)
                 return
             }
             sink(first.db, [Array("MULTI".utf8)])
-            for op in ops { sink(op.db, op.args) }
+            for op in mine { sink(op.db, op.args) }
             sink(last.db, [Array("EXEC".utf8)])
         }
-        send(propagationSink, ops.filter { !$0.replicasOnly })
-        send(replicationSink, ops)
+        flush(propagationSink, .aof)
+        flush(replicationSink, .replicas)
     }
 
     // MARK: - Keys changing: WATCH and blocked clients

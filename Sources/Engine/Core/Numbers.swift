@@ -36,6 +36,30 @@ public func formatDouble17g(_ d: Double) -> [UInt8] {
     }
 }
 
+/// Appends `d` as "%.17g" writes it; integral values below 10^15 (the usual arguments of a script's
+/// redis.call) without going through vsnprintf.
+public func appendDouble17g(_ d: Double, to out: inout [UInt8]) {
+    guard d == d.rounded(.towardZero), abs(d) < 1e15, !(d == 0 && d.sign == .minus) else {
+        out.append(contentsOf: formatDouble17g(d))
+        return
+    }
+    var v = Int64(d)
+    if v < 0 {
+        out.append(UInt8(ascii: "-"))
+        v = -v
+    }
+    var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: room for the 15 digits
+    withUnsafeMutableBytes(of: &digits) { buf in
+        var i = 16
+        repeat {
+            i -= 1
+            buf[i] = UInt8(48 + v % 10)
+            v /= 10
+        } while v > 0
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i...]))
+    }
+}
+
 /// Shortest text that reads back as `d` (`%.17g` trimmed the way Redis 7's RESP3 doubles are).
 public func formatDoubleShortest(_ d: Double) -> [UInt8] {
     if d.isInfinite { return Array((d > 0 ? "inf" : "-inf").utf8) }

@@ -42,16 +42,16 @@ public enum FunctionCommands {
             return
         }
         guard ScriptCommands.numkeysFit(ctx, numkeys) else { return }
-        if let refusal = ScriptCommands.prepareRefusal(e, flags: f.flags, readOnly: readOnly) {
+        if let refusal = ScriptCommands.prepareRefusal(e, caller: ctx.session, flags: f.flags, readOnly: readOnly) {
             ctx.error(refusal)
             return
         }
-        let run = ScriptRun(caller: ctx.session, function: f.name, flags: f.flags, readOnly: readOnly,
-                            startedOOM: e.preCommandOOM, command: ctx.args)
-        let n = Int(numkeys)
         let vm = e.functionsVM
+        let run = vm.makeRun(caller: ctx.session, function: f.name, flags: f.flags, readOnly: readOnly,
+                             startedOOM: e.preCommandOOM, command: ctx.args)
+        let n = Int(numkeys)
         e.runScript(run) {
-            vm.execute(run, function: f.ref, keys: ctx.args[3 ..< 3 + n], args: ctx.args[(3 + n)...])
+            vm.execute(run, function: f.ref, command: ctx.args, keys: 3 ..< 3 + n, args: 3 + n ..< ctx.args.count)
         }
     }
 

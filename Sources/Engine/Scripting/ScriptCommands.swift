@@ -21,8 +21,16 @@ public enum ScriptCommands {
             let isSha = s.name.hasPrefix("evalsha")
             s.dynamicFlags = { e, args in evalFlags(e, args, base: s.flags, sha: isSha) }
         }
-        return [eval, evalsha, evalRO, evalshaRO,
-                CommandSpec("script", arity: -2, flags: [.noScript]) { ctx in scriptCommand(ctx) }]
+        let script = CommandSpec("script", arity: -2, flags: [.noScript]) { ctx in scriptCommand(ctx) }
+        // SCRIPT LOAD and SCRIPT HELP may run on a stale replica (their own flags in Redis 7.0).
+        script.dynamicFlags = { e, args in
+            guard args.count >= 2 else { return script.flags }
+            switch e.lowercasedName(args[1]) {
+            case "load", "help": return script.flags.union(.stale)
+            default: return script.flags
+            }
+        }
+        return [eval, evalsha, evalRO, evalshaRO, script]
     }
 
     /// The flags an EVAL runs with: its script's shebang flags replace write/denyoom/stale (Redis's
@@ -30,11 +38,16 @@ public enum ScriptCommands {
     /// command's own.
     static func evalFlags(_ e: Engine, _ args: [[UInt8]], base: CommandFlags, sha: Bool) -> CommandFlags {
         guard args.count >= 2 else { return base }
+        let vm = e.scripting
+        // The script EVAL/EVALSHA ran last, by the bytes it was named with: no hashing of the body.
+        if let last = vm.lastScript, sha ? ScriptSHA(hex: args[1]) == last.sha : ScriptingVM.sameBytes(vm.lastName, args[1]) {
+            return commandFlags(base, last.flags)
+        }
         let flags: ScriptFlags
         if sha {
-            guard let name = ScriptSHA(hex: args[1]), let s = e.scripting.scripts[name] else { return base }
+            guard let name = ScriptSHA(hex: args[1]), let s = vm.scripts[name] else { return base }
             flags = s.flags
-        } else if let s = e.scripting.scripts[ScriptSHA(of: args[1])] {
+        } else if let s = vm.scripts[ScriptSHA(of: args[1])] {
             flags = s.flags
         } else {
             guard case .success(let r) = ScriptFlags.parseShebang(args[1]) else { return base }
@@ -72,11 +85,14 @@ public enum ScriptCommands {
         guard let numkeys = ctx.integerArgument(2), numkeysFit(ctx, numkeys) else { return }
         let vm = e.scripting
         let script: CachedScript
-        if let last = vm.lastScript, vm.lastName == ctx.args[1] {
+        // EVALSHA of the script run last: its digest compared inline (no hashing, no lookup); EVAL of the
+        // last short body: its bytes compared.
+        let shaName = sha ? ScriptSHA(hex: ctx.args[1]) : nil
+        if let last = vm.lastScript, sha ? shaName == last.sha : ScriptingVM.sameBytes(vm.lastName, ctx.args[1]) {
             script = last
         } else {
             if sha {
-                guard let name = ScriptSHA(hex: ctx.args[1]), let found = vm.scripts[name] else {
+                guard let name = shaName, let found = vm.scripts[name] else {
                     ctx.error("NOSCRIPT No matching script. Please use EVAL.")
                     return
                 }
@@ -90,27 +106,42 @@ public enum ScriptCommands {
                 }
             }
             // EVAL bodies are remembered only when short (the name compared is the whole body).
-            if sha || ctx.args[1].count <= 256 {
+            if sha {
+                vm.lastName = []
+                vm.lastScript = script
+            } else if ctx.args[1].count <= 256 {
                 vm.lastName = ctx.args[1]
                 vm.lastScript = script
             }
         }
-        if let refusal = prepareRefusal(e, flags: script.flags, readOnly: readOnly) {
+        if let refusal = prepareRefusal(e, caller: ctx.session, flags: script.flags, readOnly: readOnly) {
             ctx.error(refusal)
             return
         }
-        let run = ScriptRun(caller: ctx.session, script: script.sha, flags: script.flags, readOnly: readOnly,
-                            startedOOM: e.preCommandOOM, command: ctx.args)
+        let run = vm.makeRun(caller: ctx.session, script: script.sha, flags: script.flags, readOnly: readOnly,
+                             startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
-        e.runScript(run) {
-            vm.execute(run, function: script.ref, keys: ctx.args[3 ..< 3 + n], args: ctx.args[(3 + n)...])
-        }
+        let outer = e.beginScriptPropagation()
+        vm.execute(run, function: script.ref, command: ctx.args, keys: 3 ..< 3 + n, args: 3 + n ..< ctx.args.count)
+        e.endScriptPropagation(outer)
     }
 
-    /// Redis's scriptPrepareForRun checks for a script with a shebang: the refusal text, or nil.
-    static func prepareRefusal(_ e: Engine, flags: ScriptFlags, readOnly: Bool) -> String? {
-        if flags.contains(.evalCompat) { return nil }
+    /// Redis's scriptPrepareForRun checks, for `caller` running a script with `flags`: the refusal
+    /// text, or nil. A script without a shebang is refused only on a stale replica; one with a shebang
+    /// by its flags: stale, read-only replica, MISCONF, *_RO, too few replicas, OOM.
+    static func prepareRefusal(_ e: Engine, caller: Session, flags: ScriptFlags, readOnly: Bool) -> String? {
+        let gate = e.roleGate
+        if flags.contains(.evalCompat) {
+            if let gate, gate(caller, []) == .masterDown { return RoleRefusal.masterDown.message }
+            return nil
+        }
+        if !flags.contains(.allowStale), let gate, gate(caller, []) == .masterDown {
+            return "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."
+        }
         if !flags.contains(.noWrites) {
+            if let gate, gate(caller, [.write, .stale]) == .readOnly {
+                return "READONLY Can not run script with write flag on readonly replica"
+            }
             if e.persistenceFailing.snapshot || e.persistenceFailing.aof, let refuse = e.hooks.writeRefusal, let text = refuse() {
                 if text.contains("AOF") {
                     return "MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: \(text)"
@@ -118,6 +149,7 @@ public enum ScriptCommands {
                 return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
             }
             if readOnly { return "ERR Can not execute a script with write flag using *_ro command." }
+            if let gate, gate(caller, [.write, .stale]) == .noReplicas { return RoleRefusal.noReplicas.message }
         }
         if e.preCommandOOM && e.eviction.maxmemory > 0 && !flags.contains(.allowOOM) && !flags.contains(.noWrites) {
             return "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
@@ -197,9 +229,20 @@ extension Engine {
     /// writes are propagated as one MULTI/EXEC (a single write alone), unless a transaction already
     /// collects them.
     func runScript(_ run: ScriptRun, _ body: () -> Void) {
+        let outer = beginScriptPropagation()
+        body()
+        endScriptPropagation(outer)
+    }
+
+    /// The two halves of runScript, for a caller that runs the body itself: returns whether a
+    /// transaction already collects the writes.
+    @inline(__always) func beginScriptPropagation() -> Bool {
         let outer = transactionOps != nil
         if !outer { beginPropagatedTransaction() }
-        body()
+        return outer
+    }
+
+    @inline(__always) func endScriptPropagation(_ outer: Bool) {
         if !outer { endPropagatedTransaction() }
     }
 

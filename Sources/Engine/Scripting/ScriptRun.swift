@@ -9,27 +9,29 @@ import CLua
 import StorageFormat
 
 public final class ScriptRun {
-    public let caller: Session
+    /// The client that called the script. Not retained: it outlives the run (its command is running),
+    /// and nothing reads a run's fields once it is over (see ScriptingVM.makeRun).
+    public private(set) unowned(unsafe) var caller: Session
     /// The script's SHA1 for EVAL, the function's name for FCALL (error messages, SCRIPT KILL, FUNCTION
     /// STATS), made only when asked for.
     var name: String { script?.string ?? functionName }
-    private let script: ScriptSHA?
-    private let functionName: String
-    let isEval: Bool
-    let flags: ScriptFlags
+    private var script: ScriptSHA?
+    private var functionName: String
+    private(set) var isEval: Bool
+    private(set) var flags: ScriptFlags
     /// EVAL_RO / FCALL_RO, or the no-writes flag.
-    let readOnly: Bool
+    private(set) var readOnly: Bool
     /// allow-oom (not in compatibility mode).
-    let allowOOM: Bool
+    private(set) var allowOOM: Bool
     /// The server was over maxmemory when the script started.
-    let startedOOM: Bool
+    private(set) var startedOOM: Bool
     /// The arguments of the calling command (FUNCTION STATS).
-    let command: [[UInt8]]
-    let startUS: Int
+    private(set) var command: [[UInt8]]
+    private(set) var startUS: Int
     /// RESP version of the script's client (redis.setresp).
     var resp = 2
-    /// redis.set_repl: bit 1 AOF, bit 2 replicas.
-    var replFlags = 3
+    /// redis.set_repl: where the script's writes go from now on (REPL_AOF, REPL_REPLICA, both, none).
+    var replTargets = PropagationTargets.all
     /// A write command ran (SCRIPT KILL then refuses).
     var dirty = false
     var timedOut = false
@@ -50,6 +52,34 @@ public final class ScriptRun {
         self.startUS = ScriptRun.monotonicUS()
     }
 
+    /// Makes this object describe a new run (ScriptingVM.makeRun reuses one object per interpreter, so a
+    /// script's run costs no allocation).
+    func restart(caller: Session, script: ScriptSHA?, function: String, flags: ScriptFlags, readOnly: Bool,
+                 startedOOM: Bool, command: [[UInt8]]) {
+        self.caller = caller
+        self.script = script
+        if !functionName.isEmpty || !function.isEmpty { self.functionName = function }
+        self.isEval = script != nil
+        self.flags = flags
+        let compat = flags.contains(.evalCompat)
+        self.readOnly = readOnly || (!compat && flags.contains(.noWrites))
+        self.allowOOM = !compat && flags.contains(.allowOOM)
+        self.startedOOM = startedOOM
+        self.command = command
+        self.startUS = ScriptRun.monotonicUS()
+        resp = 2
+        replTargets = .all
+        dirty = false
+        timedOut = false
+        killed = false
+    }
+
+    /// Drops the arguments the run held once it is over, so the object can wait for its next run
+    /// without keeping them alive.
+    func finish() {
+        command = []
+    }
+
     static func monotonicUS() -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -66,13 +96,22 @@ extension ScriptingVM {
     /// other texts become "ERR ...").
     func runCommand(_ run: ScriptRun, _ args: [[UInt8]]) -> String? {
         let e = engine
-        guard let spec = e.lookupCommand(args[0]) else { return "Unknown Redis command called from script" }
-        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
-            return "Wrong number of args calling Redis command from script"
+        guard let spec = lookupCallCommand(args[0]) else { return "Unknown Redis command called from script" }
+        // A refused command counts as a rejected call of that command, as in Redis's scriptCall.
+        func refuse(_ text: String) -> String {
+            spec.stat.rejectedCalls += 1
+            return text
         }
-        if spec.flags.contains(.noScript) && !e.scriptDenyDisabled { return "This Redis command is not allowed from script" }
+        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
+            return refuse("Wrong number of args calling Redis command from script")
+        }
+        if spec.flags.contains(.noScript) && !e.scriptDenyDisabled { return refuse("This Redis command is not allowed from script") }
         let s = scriptSession
-        s.user = run.caller.user
+        let gate = e.roleGate
+        // A stale replica's refusal comes before the ACL's; READONLY and NOREPLICAS after it.
+        if let gate, gate(s, spec.flags.subtracting(.write)) == .staleInScript {
+            return refuse("-" + RoleRefusal.staleInScript.message)
+        }
         if !e.acl.sessionUnrestricted(s), let (denial, index) = e.permissionDenial(e.acl.userOf(s), spec, args) {
             e.logDenial(s, denial, index: index, args: args, spec: spec, context: "lua")
             let why: String
@@ -82,33 +121,49 @@ extension ScriptingVM {
             case .channel: why = "can't publish to the channel mentioned in the command"
             case .auth: why = "no permission"
             }
-            return "The user executing the script \(why)"
+            return refuse("The user executing the script \(why)")
         }
         let isWrite = spec.flags.contains(.write)
         if run.readOnly && (isWrite || spec.flags.contains(.mayReplicate)) {
-            return "Write commands are not allowed from read-only scripts."
+            return refuse("Write commands are not allowed from read-only scripts.")
         }
-        if isWrite && !run.dirty && (e.persistenceFailing.snapshot || e.persistenceFailing.aof),
-           let refuse = e.hooks.writeRefusal, let text = refuse() {
-            return "-" + text
+        // Before its first write a script may still be refused: READONLY on a read-only replica, MISCONF,
+        // NOREPLICAS (for an EVAL without a shebang only: one with flags was checked before it started,
+        // and Redis recounts good replicas in its cron, which a running script holds).
+        if isWrite && !run.dirty {
+            // Judged for the caller: a script the primary's stream runs on a replica may write (Redis's
+            // mustObeyClient).
+            let refusal = gate?(run.caller, spec.flags.union(.stale))
+            if refusal == .readOnly { return refuse("-" + RoleRefusal.readOnly.message) }
+            if e.persistenceFailing.snapshot || e.persistenceFailing.aof, let writeRefusal = e.hooks.writeRefusal,
+               let text = writeRefusal() {
+                return refuse("-" + text)
+            }
+            if refusal == .noReplicas && run.flags.contains(.evalCompat) { return refuse("-" + RoleRefusal.noReplicas.message) }
         }
         if !run.allowOOM && e.eviction.maxmemory > 0 && !run.dirty && run.startedOOM && spec.flags.contains(.denyOOM) {
-            return "-OOM command not allowed when used memory > 'maxmemory'."
-        }
-        // A replica's READONLY and stale refusals as for any client. A primary's NOREPLICAS reaches only the
-        // first write of an EVAL without a shebang (one with flags was checked before it started), since
-        // Redis recounts good replicas in its cron, which a running script holds.
-        if let gate = e.roleGate, let text = gate(s, spec.flags),
-           !text.hasPrefix("NOREPLICAS") || (run.flags.contains(.evalCompat) && !run.dirty) {
-            return "-" + text
+            return refuse("-OOM command not allowed when used memory > 'maxmemory'.")
         }
         if isWrite { run.dirty = true }
         s.resp = run.resp
-        let suppressed = e.propagationSuppressed
-        e.propagationSuppressed = run.replFlags == 0
+        let targets = e.propagationTargets
+        e.propagationTargets = run.replTargets
         e.call(s, spec, args)
-        e.propagationSuppressed = suppressed
+        e.propagationTargets = targets
         return nil
+    }
+
+    /// The command a redis.call names: the last one found when the name's bytes repeat (a script's
+    /// calls usually name the same few commands), else the engine's lookup.
+    @inline(__always)
+    func lookupCallCommand(_ name: [UInt8]) -> CommandSpec? {
+        // The table's version first: a spec from a replaced table may be gone.
+        if lastCallTable == engine.commandTableVersion, lastCallName.matches(name), let spec = lastCallSpec { return spec }
+        guard let spec = engine.lookupCommand(name) else { return nil }
+        lastCallName = CommandNameCache(name)
+        lastCallSpec = spec
+        lastCallTable = engine.commandTableVersion
+        return spec
     }
 
     /// A redis.* function called from Lua. Returns the number of results pushed, or -1 after pushing
@@ -166,7 +221,7 @@ extension ScriptingVM {
             guard argc == 1 else { return raise(L, "redis.set_repl() requires two arguments.") }
             let v = Int(truncatingLikeC: lua_tonumber(L, -1))
             guard v & ~3 == 0 else { return raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.") }
-            run.replFlags = v
+            run.replTargets = PropagationTargets(rawValue: UInt8(v))
             return 0
         case .replicateCommands:
             lua_pushboolean(L, 1)
@@ -204,7 +259,8 @@ extension ScriptingVM {
             return 0
         case .aclCheckCmd:
             guard let run = current else { return raise(L, "redis.acl_check_cmd can only be called inside a script invocation") }
-            guard let args = commandArguments(L) else { return -1 }
+            guard loadCommandArguments(L) else { return -1 }
+            let args = callArgs
             guard let spec = engine.lookupCommand(args[0]) else { return raise(L, "Invalid command passed to redis.acl_check_cmd()") }
             let user = engine.acl.userOf(run.caller)
             lua_pushboolean(L, engine.permissionDenial(user, spec, args) == nil ? 1 : 0)
@@ -244,30 +300,47 @@ extension ScriptingVM {
         return Int(Int32(truncatingIfNeeded: Int(truncatingLikeC: d)))
     }
 
-    /// The arguments of a redis.call, from the Lua stack (numbers as "%.17g"), popped; nil after
-    /// pushing the error table.
-    func commandArguments(_ L: OpaquePointer) -> [[UInt8]]? {
-        let argc = lua_gettop(L)
+    /// Reads the arguments of a redis.call from the Lua stack (numbers as "%.17g") into `callArgs`
+    /// and pops them; false after pushing the error table.
+    /// `callArgs` and its byte arrays are reused from call to call: each is overwritten in place when
+    /// nothing else holds it (a command that kept its arguments, the propagated writes of a
+    /// transaction, makes the next call copy), so a script's redis.call usually allocates nothing here.
+    func loadCommandArguments(_ L: OpaquePointer) -> Bool {
+        let argc = Int(lua_gettop(L))
         if argc == 0 {
             LuaReplies.pushErrorTable(L, "Please specify at least one argument for this redis lib call")
-            return nil
+            return false
         }
-        var args: [[UInt8]] = []
-        args.reserveCapacity(Int(argc))
-        for i in 1 ... argc {
-            let t = lua_type(L, i)
+        while callArgs.count > argc { spareArgs.append(callArgs.removeLast()) }
+        while callArgs.count < argc { callArgs.append(spareArgs.popLast() ?? []) }
+        for i in 0 ..< argc {
+            let index = Int32(i + 1)
+            let t = lua_type(L, index)
             if t == LUA_TNUMBER {
-                args.append(formatDouble17g(lua_tonumber(L, i)))
-            } else if t == LUA_TSTRING, let b = LuaReplies.bytes(L, i) {
-                args.append(b)
+                callArgs[i].removeAll(keepingCapacity: true)
+                appendDouble17g(lua_tonumber(L, index), to: &callArgs[i])
+            } else if t == LUA_TSTRING {
+                var len = 0
+                let p = cairn_lua_tolstring(L, index, &len)
+                let bytes = UnsafeRawBufferPointer(start: p, count: len)
+                if callArgs[i].count == len {
+                    // The same length as last time (the same command, a key of the same shape): overwritten
+                    // in place (copied first if something else holds the array).
+                    if len > 0 { callArgs[i].withUnsafeMutableBytes { $0.copyMemory(from: bytes) } }
+                    continue
+                }
+                // A large argument's buffer is not kept for the next call.
+                if callArgs[i].capacity > 1 << 16 && len <= 1 << 16 { callArgs[i] = [] }
+                callArgs[i].removeAll(keepingCapacity: true)
+                callArgs[i].append(contentsOf: bytes)
             } else {
                 lua_settop(L, 0)
                 LuaReplies.pushErrorTable(L, "Lua redis lib command arguments must be strings or integers")
-                return nil
+                return false
             }
         }
         lua_settop(L, 0)
-        return args
+        return true
     }
 
     private func redisCall(_ L: OpaquePointer, raise: Bool) -> Int32 {
@@ -275,7 +348,7 @@ extension ScriptingVM {
             LuaReplies.pushErrorTable(L, "redis.call/pcall can only be called inside a script invocation")
             return -1
         }
-        guard let args = commandArguments(L) else { return raise ? -1 : 1 }
+        guard loadCommandArguments(L) else { return raise ? -1 : 1 }
         if inCall {
             let warning = "luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?"
             engine.hooks.warning?(warning)
@@ -284,7 +357,7 @@ extension ScriptingVM {
         }
         inCall = true
         defer { inCall = false }
-        if let refusal = runCommand(run, args) {
+        if let refusal = runCommand(run, callArgs) {
             engine.recordErrorStatsOnly(LuaReplies.errorTableText(refusal))
             LuaReplies.pushErrorTable(L, refusal)
             lua_pushboolean(L, 1)

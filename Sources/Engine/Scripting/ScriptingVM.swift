@@ -57,8 +57,8 @@ public final class ScriptingVM {
     /// Bytes the cached scripts take (bodies and names), INFO used_memory_scripts_eval.
     public private(set) var scriptsMemory = 0
     var random = ScriptRandom()
-    /// The script being run, if any.
-    public internal(set) var current: ScriptRun?
+    /// The script being run, if any (not retained: the command running it holds it).
+    public internal(set) unowned(unsafe) var current: ScriptRun?
     /// The client the scripts' redis.call commands run as.
     let scriptSession: Session
     var gcCounter = 0
@@ -66,6 +66,16 @@ public final class ScriptingVM {
     var argumentFunction = "?"
     /// Per-run redis.call nesting guard.
     var inCall = false
+    /// The arguments of the current redis.call, and byte arrays kept for longer ones (see
+    /// loadCommandArguments).
+    var callArgs: [[UInt8]] = []
+    var spareArgs: [[UInt8]] = []
+    /// The command the last redis.call named (lookupCallCommand), and the command table it came from.
+    var lastCallName = CommandNameCache()
+    unowned(unsafe) var lastCallSpec: CommandSpec?
+    var lastCallTable = -1
+    /// The object runs are described by, reused while nothing else holds it (see makeRun).
+    private var spareRun: ScriptRun?
 
     /// While FUNCTION LOAD runs a library's code: the library that redis.register_function adds to.
     var loading: LibraryUnderLoad?
@@ -191,6 +201,14 @@ public final class ScriptingVM {
         cairn_lua_setglobal(L, "redis")
     }
 
+    /// Whether two byte strings are equal, compared with memcmp (names a script or command was last
+    /// found by are compared on every run).
+    @inline(__always)
+    static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
     // MARK: - The script cache
 
     /// Lower-case hex SHA1 of `body`.
@@ -224,23 +242,40 @@ public final class ScriptingVM {
 
     // MARK: - Running
 
-    /// Runs the compiled function stored in the registry under `registryKey` for `run`, writing its
+    /// The description of a new run: the object of the previous run when nothing else holds it any
+    /// more (no allocation), a new one otherwise.
+    func makeRun(caller: Session, script: ScriptSHA? = nil, function: String = "", flags: ScriptFlags, readOnly: Bool,
+                 startedOOM: Bool, command: [[UInt8]]) -> ScriptRun {
+        if spareRun != nil && isKnownUniquelyReferenced(&spareRun) {
+            let run = spareRun.unsafelyUnwrapped
+            run.restart(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
+                        startedOOM: startedOOM, command: command)
+            return run
+        }
+        let run = ScriptRun(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
+                            startedOOM: startedOOM, command: command)
+        spareRun = run
+        return run
+    }
+
+    /// Runs a compiled script or library function (its registry reference `ref`) for `run`, writing its
     /// result (or error) as `run.caller`'s reply. EVAL passes KEYS and ARGV as globals, FCALL as
     /// the function's two arguments.
-    /// Runs a compiled script or library function (its registry reference).
-    func execute(_ run: ScriptRun, function ref: Int32, keys: ArraySlice<[UInt8]>, args: ArraySlice<[UInt8]>) {
+    /// `keys` and `args` are the ranges of `command` (the calling command's arguments) holding them.
+    func execute(_ run: ScriptRun, function ref: Int32, command: [[UInt8]], keys: Range<Int>, args: Range<Int>) {
         let caller = run.caller
-        // The script's client starts in the caller's database, speaking RESP2.
+        // The script's client starts in the caller's database, speaking RESP2, as the caller's user.
         scriptSession.db = caller.db
+        if scriptSession.user !== caller.user { scriptSession.user = caller.user }
         scriptSession.resp = 2
         let registry = cairn_lua_registryindex()
         lua_rawgeti(L, registry, handlerRef)
         lua_rawgeti(L, registry, ref)
-        func pushArray(_ items: ArraySlice<[UInt8]>) {
+        func pushArray(_ items: Range<Int>) {
             lua_createtable(L, Int32(items.count), 0)
             var i: Int32 = 1
-            for a in items {
-                LuaReplies.pushBytes(L, a)
+            for k in items {
+                command[k].withUnsafeBytes { LuaReplies.pushBytes(L, $0) }
                 lua_rawseti(L, -2, i)
                 i += 1
             }
@@ -300,6 +335,7 @@ public final class ScriptingVM {
             run.timedOut = false
             engine.scriptTimedOut = false
         }
+        run.finish()
     }
 
     /// Every 100,000 instructions of a script: past busy-reply-threshold, the server serves other

@@ -179,16 +179,15 @@ extension CairnServer {
                 if s.isMaster { return nil }
                 if !serveStale, self.masterLink?.state != .connected, !flags.contains(.stale) {
                     // A script allowed to run stale (allow-stale) may still call only stale-safe commands.
-                    if s.isScript { return "ERR Can not execute the command on a stale replica" }
-                    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                    return s.isScript ? .staleInScript : .masterDown
                 }
-                if readOnly, flags.contains(.write) { return "READONLY You can't write against a read only replica." }
+                if readOnly, flags.contains(.write) { return .readOnly }
                 return nil
             }
         } else if minReplicas > 0 && maxLag > 0 {
             engine.roleGate = { [unowned self] _, flags in
                 guard flags.contains(.write) else { return nil }
-                return self.goodReplicas(maxLag: maxLag) < minReplicas ? "NOREPLICAS Not enough good replicas to write." : nil
+                return self.goodReplicas(maxLag: maxLag) < minReplicas ? .noReplicas : nil
             }
         } else {
             engine.roleGate = nil
