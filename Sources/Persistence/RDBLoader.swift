@@ -38,7 +38,22 @@ public enum RDBLoader {
     /// they expire after loading).
     public static func load(path: String, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
                             progress: ((Int) -> Void)? = nil) throws -> LoadResult {
-        let decoder = try RDBDecoder(path: path, options: decoderOptions)
+        try load(decoder: RDBDecoder(path: path, options: decoderOptions), into: engine, replaceExisting: replaceExisting,
+                 keepExpired: keepExpired, progress: progress)
+    }
+
+    /// Loads what `source` delivers (a replica's diskless load reads the primary's socket). The decoder
+    /// stops at the RDB's end; `decoder` hands the caller what it read past it.
+    public static func load(source: ByteSource, into engine: Engine, keepExpired: Bool = false,
+                            progress: ((Int) -> Void)? = nil, decoder: ((RDBDecoder) -> Void)? = nil) throws -> LoadResult {
+        let d = try RDBDecoder(source: source, options: decoderOptions)
+        let result = try load(decoder: d, into: engine, keepExpired: keepExpired, progress: progress)
+        decoder?(d)
+        return result
+    }
+
+    static func load(decoder: RDBDecoder, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
+                     progress: ((Int) -> Void)?) throws -> LoadResult {
         let builder = EngineValueBuilder(config: engine.config)
         var result = LoadResult()
         var database = engine.databases[0]

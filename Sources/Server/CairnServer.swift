@@ -670,24 +670,41 @@ public final class CairnServer {
 
     func writeTo(_ conn: Connection) {
         let s = conn.session
-        while conn.sent < s.out.count {
-            let n = s.out.withUnsafeBytes { connectionWrite(conn, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
-            if n > 0 {
-                conn.sent += n
-                s.outputSent = conn.sent
-                stats.netOutputBytes += n
-            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+        while true {
+            while conn.sent < s.out.count {
+                let n = s.out.withUnsafeBytes { connectionWrite(conn, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
+                if n > 0 {
+                    conn.sent += n
+                    s.outputSent = conn.sent
+                    stats.netOutputBytes += n
+                } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                    if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
+                    return
+                } else {
+                    closeConnection(conn)
+                    return
+                }
+            }
+            // A replica's snapshot file follows its header once the reply buffer has drained.
+            guard let transfer = conn.rdbTransfer else { break }
+            s.resetOutput()
+            conn.sent = 0
+            switch continueRDBFileTransfer(conn, transfer) {
+            case .wouldBlock:
                 if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
                 return
-            } else {
+            case .failed:
                 closeConnection(conn)
                 return
+            case .done, .queued:
+                continue
             }
         }
         s.resetOutput()
         conn.sent = 0
         updateClientMemory(conn)
         if conn.wantsWrite { conn.wantsWrite = false; loop.setWritable(conn.fd, false) }
+        if replicationState.disklessPaused && s.isReplica { resumeDisklessRelay() }
         if s.closeAfterReply {
             closeConnection(conn)
             return
@@ -699,6 +716,7 @@ public final class CairnServer {
     func closeConnection(_ conn: Connection) {
         if conn.closed { return }
         conn.closed = true
+        conn.rdbTransfer = nil
         loop.remove(conn.fd)
         freeTLS(conn)
         close(conn.fd)

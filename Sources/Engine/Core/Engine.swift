@@ -949,6 +949,24 @@ public final class Engine {
         trackingInvalidateOnFlush()
     }
 
+    /// Moves every database's keys into holders it returns, leaving the keyspace empty (a replica's
+    /// swapdb diskless load keeps the old data aside while the new arrives). O(databases).
+    public func stashDatabases() -> [Database] {
+        databases.map { db in
+            let holder = Database(id: db.id, access: keyAccess)
+            db.swapContents(with: holder)
+            return holder
+        }
+    }
+
+    /// Puts the keys `stashDatabases` set aside back, dropping what the keyspace holds now.
+    public func restoreDatabases(_ stash: [Database]) {
+        for (db, holder) in zip(databases, stash) {
+            db.removeAll()
+            db.swapContents(with: holder)
+        }
+    }
+
     public func swapDatabases(_ a: Int, _ b: Int) {
         signalFlushedDB(a, replacedWith: b)
         signalFlushedDB(b, replacedWith: a)

@@ -222,42 +222,13 @@ extension CairnServer {
         replication.bgsaveForReplication = false
         if replication.disklessPipe >= 0 { disklessSyncDone(ok); return }
         let waiting = replication.replicas.filter { $0.state == .waitBgsaveEnd && !$0.diskless }
-        var image: [UInt8]? = nil
-        if ok && !waiting.isEmpty { image = readWholeFile(rdbPath()) }
         for l in waiting {
-            guard let image else {
-                log.warning("SYNC failed. BGSAVE child returned an error")
-                if let c = bySession[l.session.id] { closeConnection(c) }
-                continue
-            }
-            let s = l.session
-            l.state = .sendBulk
-            s.out += Array("$\(image.count)\r\n".utf8)
-            s.out += image
-            l.rdbEnd = s.out.count
-            s.out += l.pending
-            l.pending = []
-            l.state = .online
-            l.ackTime = engine.now
-            log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
-            s.wakeup?()
+            // The file goes out from disk as the socket takes it (RDBFileTransfer), not read whole.
+            if ok && startRDBFileTransfer(l, path: rdbPath()) { continue }
+            log.warning("SYNC failed. BGSAVE child returned an error")
+            if let c = bySession[l.session.id] { closeConnection(c) }
         }
         if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
-    }
-
-    func readWholeFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out += chunk[0 ..< n]
-        }
     }
 
     // MARK: - The stream
@@ -287,7 +258,7 @@ extension CairnServer {
             switch l.state {
             case .waitBgsaveStart: continue
             case .waitBgsaveEnd: l.pending += bytes
-            case .sendBulk where l.awaitingFirstAck: l.pending += bytes
+            case .sendBulk where l.awaitingFirstAck || l.sendingFile: l.pending += bytes
             case .sendBulk, .online:
                 let s = l.session
                 if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
@@ -305,6 +276,8 @@ extension CairnServer {
         let l = replication.replicas.remove(at: i)
         if !l.oldProtocol { log.notice("Connection with replica \(l.ip):\(l.listeningPort) lost.") }
         if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
+        // A diskless relay paused for this replica's socket goes on for the others.
+        if l.diskless && replication.disklessPaused { resumeDisklessRelay() }
         checkWaitingClients()
     }
 

@@ -40,6 +40,8 @@ final class ReplicaLink {
     /// After a diskless transfer the stream waits for the replica's first ACK (it cannot tell the
     /// end marker from what follows otherwise), as Redis 7.0 does.
     var awaitingFirstAck = false
+    /// A disk-based sync's file is being sent (RDBFileTransfer): the stream waits in `pending`.
+    var sendingFile = false
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
     var waitingSince: Int64 = 0
     init(session: Session) { self.session = session }
@@ -73,6 +75,8 @@ final class ReplicationState {
     /// The diskless transfer under way: the pipe from the child, and the 40-byte end marker.
     var disklessPipe: Int32 = -1
     var disklessMarker: [UInt8] = []
+    /// The pipe is out of the event loop: at EOF, or while a replica's socket catches up.
+    var disklessPaused = false
     /// Seconds counter for repl-ping-replica-period (cron runs once a second for replication).
     var cronLoops = 0
     var lastReplicationCron: Int64 = 0
