@@ -159,6 +159,10 @@ public final class Snapshots {
         return nil
     }
 
+    /// The running child's report pipe (it hangs up when the child exits), for a caller that wants to
+    /// reap it as soon as it ends rather than at the next cron tick.
+    public var childPipeFD: Int32? { child?.pipeFD }
+
     /// True while the running child streams to a pipe for replicas (diskless sync): its end is not a save.
     public private(set) var childIsDiskless = false
 

@@ -22,7 +22,7 @@ final class MasterSocketSource: ByteSource {
     /// Bytes still to deliver of a `$<length>` transfer (nil: an `$EOF:` one, ended by the decoder).
     var remaining: Int?
     let timeoutMS: Int64
-    /// Runs while the socket has nothing (the event loop, the newline to the primary).
+    /// Runs between reads and while the socket has nothing (the event loop, the newline to the primary).
     let idle: () -> Void
     /// True once the link was dropped (REPLICAOF elsewhere, SHUTDOWN): the read fails.
     let cancelled: () -> Bool
@@ -48,6 +48,8 @@ final class MasterSocketSource: ByteSource {
             remaining = remaining.map { $0 - n }
             return n
         }
+        // Clients are served between reads as well, however steadily the bytes come (idle rate-limits itself).
+        idle()
         var silentSince = EventLoop.monotonicMS()
         while true {
             if cancelled() { throw IOError(path: "MASTER", reason: "the link with the master was dropped") }

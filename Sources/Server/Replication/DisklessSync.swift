@@ -54,7 +54,15 @@ extension CairnServer {
                 for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd {
                     l.session.out.append(contentsOf: bytes)
                     l.rdbEnd = l.session.out.count
-                    if let c = bySession[l.session.id] { writeTo(c) }
+                    guard let c = bySession[l.session.id] else { continue }
+                    writeTo(c)
+                    // A socket that did not take everything: the replica's clock for repl-timeout starts.
+                    if c.closed { continue }
+                    if c.sent < l.session.out.count {
+                        if l.lastPartialWrite == 0 { l.lastPartialWrite = engine.now }
+                    } else {
+                        l.lastPartialWrite = 0
+                    }
                 }
                 continue
             }
@@ -65,6 +73,8 @@ extension CairnServer {
             if !replication.disklessPaused { loop.remove(fd) }
             replication.disklessPaused = true
             if !drain {
+                let up = replication.replicas.filter { $0.diskless && $0.state == .waitBgsaveEnd }.count
+                log.warning("Diskless rdb transfer, done reading from pipe, \(up) replicas still up.")
                 // The child exits right after closing the pipe: reap it now rather than at the next cron.
                 for _ in 0 ..< 200 where replication.disklessPipe == fd {
                     if snapshots.checkChild() { break }
@@ -82,6 +92,17 @@ extension CairnServer {
             if l.session.out.count - c.sent > CairnServer.disklessOutputHigh { return true }
         }
         return false
+    }
+
+    /// A replica in the transfer left: with none left the child is killed; otherwise the relay goes on.
+    func disklessReplicaLeft() {
+        guard replication.disklessPipe >= 0 else { return }
+        if !replication.replicas.contains(where: { $0.diskless && $0.state == .waitBgsaveEnd }) {
+            log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+            snapshots.killChild()
+            return
+        }
+        if replication.disklessPaused { resumeDisklessRelay() }
     }
 
     /// A replica's socket drained: a relay paused for it goes on.

@@ -107,17 +107,23 @@ extension CairnServer {
             ctx.error("ERR SYNC and PSYNC are invalid with pending output")
             return
         }
-        let link = replication.handshaking.removeValue(forKey: s.id) ?? ReplicaLink(session: s)
+        let link = replication.handshaking[s.id] ?? ReplicaLink(session: s)
         log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
         if psync {
             let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
-            let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) ?? -1
+            guard let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) else {
+                log.warning("Replica \(link.ip):\(link.listeningPort) asks for synchronization but with a wrong offset")
+                ctx.error("ERR value is not an integer or out of range")
+                return
+            }
+            replication.handshaking[s.id] = nil
             if tryPartialResync(link, replid: wantedID, offset: wantedOffset) {
                 replication.syncPartialOK += 1
                 return
             }
             if wantedID != "?" { replication.syncPartialErr += 1 }
         } else {
+            replication.handshaking[s.id] = nil
             link.oldProtocol = true
         }
         replication.syncFull += 1
@@ -214,10 +220,37 @@ extension CairnServer {
         for l in replication.replicas where l.state == .waitBgsaveStart {
             setUpFullResync(l, offset: replication.offset)
         }
+        watchSnapshotChild()
+    }
+
+    /// The child of a save for replicas is reaped as soon as it exits (its report pipe hangs up), not at
+    /// the next cron tick, so the file starts going out at once.
+    func watchSnapshotChild() {
+        guard let fd = snapshots.childPipeFD else { return }
+        replication.childWatchFD = fd
+        loop.add(fd) { [unowned self] _, _, _ in
+            guard self.snapshots.childPipeFD == fd else { self.unwatchSnapshotChild(); return }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 0)
+            // A progress report: read it (checkChild drains the pipe while the child runs).
+            guard p.revents & Int16(POLLHUP) != 0 else { self.snapshots.checkChild(); return }
+            self.unwatchSnapshotChild()
+            for _ in 0 ..< 400 {
+                if self.snapshots.checkChild() { return }
+                usleep(250)
+            }
+        }
+    }
+
+    func unwatchSnapshotChild() {
+        guard replication.childWatchFD >= 0 else { return }
+        loop.remove(replication.childWatchFD)
+        replication.childWatchFD = -1
     }
 
     /// A background save ended: replicas waiting for it get the file, or are dropped if it failed.
     func backgroundSaveDone(_ ok: Bool) {
+        unwatchSnapshotChild()
         guard replication.bgsaveForReplication || replication.replicas.contains(where: { $0.state == .waitBgsaveEnd }) else { return }
         replication.bgsaveForReplication = false
         if replication.disklessPipe >= 0 { disklessSyncDone(ok); return }
@@ -255,6 +288,8 @@ extension CairnServer {
         backlog.append(bytes)
         replication.offset += bytes.count
         for l in replication.replicas {
+            // A replica CLIENT KILL marked gets nothing more (Redis's CLOSE_ASAP), even inside the same MULTI.
+            if l.session.closeAfterReply { continue }
             switch l.state {
             case .waitBgsaveStart: continue
             case .waitBgsaveEnd: l.pending += bytes
@@ -276,8 +311,8 @@ extension CairnServer {
         let l = replication.replicas.remove(at: i)
         if !l.oldProtocol { log.notice("Connection with replica \(l.ip):\(l.listeningPort) lost.") }
         if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
-        // A diskless relay paused for this replica's socket goes on for the others.
-        if l.diskless && replication.disklessPaused { resumeDisklessRelay() }
+        // A diskless relay paused for this replica's socket goes on for the others (or stops with none).
+        if l.diskless && l.state == .waitBgsaveEnd { disklessReplicaLeft() }
         checkWaitingClients()
     }
 
@@ -308,6 +343,12 @@ extension CairnServer {
         }
         // Replicas that stopped acknowledging for repl-timeout go.
         let timeout = Int64(config.int("repl-timeout")) * 1000
+        // And those of a diskless transfer whose socket has taken nothing for as long.
+        for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd && l.lastPartialWrite > 0
+            && now - l.lastPartialWrite > timeout {
+            log.warning("Disconnecting timedout replica (full sync): \(l.ip):\(l.listeningPort)")
+            if let c = bySession[l.session.id] { closeConnection(c) }
+        }
         for l in replication.replicas where l.state == .online && !l.oldProtocol && l.ackTime > 0 && now - l.ackTime > timeout {
             log.warning("Disconnecting timedout replica (streaming sync): \(l.ip):\(l.listeningPort)")
             if let c = bySession[l.session.id] { closeConnection(c) }

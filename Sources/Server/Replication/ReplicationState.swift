@@ -40,6 +40,8 @@ final class ReplicaLink {
     /// After a diskless transfer the stream waits for the replica's first ACK (it cannot tell the
     /// end marker from what follows otherwise), as Redis 7.0 does.
     var awaitingFirstAck = false
+    /// When a diskless transfer's write to it last stayed partial (ms; 0: the socket took everything).
+    var lastPartialWrite: Int64 = 0
     /// A disk-based sync's file is being sent (RDBFileTransfer): the stream waits in `pending`.
     var sendingFile = false
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
@@ -75,6 +77,8 @@ final class ReplicationState {
     /// The diskless transfer under way: the pipe from the child, and the 40-byte end marker.
     var disklessPipe: Int32 = -1
     var disklessMarker: [UInt8] = []
+    /// The report pipe of a save for replicas, watched to reap the child promptly (-1: none).
+    var childWatchFD: Int32 = -1
     /// The pipe is out of the event loop: at EOF, or while a replica's socket catches up.
     var disklessPaused = false
     /// Seconds counter for repl-ping-replica-period (cron runs once a second for replication).
