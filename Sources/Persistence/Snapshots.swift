@@ -196,6 +196,7 @@ public final class Snapshots {
         childIsDiskless = true
         childStart = Snapshots.nowSeconds()
         log(false, "Starting BGSAVE for SYNC with target: replicas sockets")
+        log(false, "Background RDB transfer started by pid \(started.pid)")
         return .success(readEnd)
     }
 

@@ -543,6 +543,10 @@ public final class CairnServer {
             } else if s.isMaster {
                 engine.runPrimaryStreamCommand { engine.execute(s, args) }
                 afterPrimaryCommand(conn, args)
+            } else if s.isReplica {
+                let before = s.out.count
+                engine.execute(s, args)
+                if s.out.count > before { replicaGeneratedReply(conn, args, from: before); return }
             } else {
                 engine.execute(s, args)
             }

@@ -289,6 +289,11 @@ public final class Engine {
         }
         // DEBUG gating, NOAUTH and ACL permissions (AccessControlDispatch.swift).
         if !admit(session, spec, args) { return }
+        // An attached replica only acknowledges; a command touching the keyspace from it is refused (Redis 7.0).
+        if session.isReplica && !spec.flags.isDisjoint(with: [.write, .readonly, .mayReplicate]) {
+            reject(session, spec, "ERR Replica can't interact with the keyspace")
+            return
+        }
         preCommandOOM = eviction.maxmemory > 0 && performEvictions() == .failed
         // EVAL and FCALL take some flags from their script; asked only when a check needs them.
         if preCommandOOM && refusedOnOOM(session, spec, spec.dynamicFlags?(self, args) ?? spec.flags) {
@@ -565,6 +570,13 @@ public final class Engine {
         guard name.count <= 64, let s = commands[lowercasedName(name)] else { return nil }
         if commandCache.count < 4096 { commandCache[key] = s }
         return s
+    }
+
+    /// A request's command as Redis names it in logs ("get", "xinfo|help"); the name as sent if unknown.
+    public func commandLogName(_ args: [[UInt8]]) -> String {
+        guard let first = args.first else { return "" }
+        guard let spec = lookupCommand(first) else { return String(decoding: first, as: UTF8.self).lowercased() }
+        return fullName(spec, args)
     }
 
     func statName(_ spec: CommandSpec, _ args: [[UInt8]]) -> String {

@@ -96,6 +96,7 @@ extension CairnServer {
     /// Loads the RDB whose bulk header was just read from the socket, then the link goes live.
     func loadFromSocket(_ m: MasterLink) {
         let swapdb = config.enumName("repl-diskless-load") == "swapdb"
+        disconnectReplicasForFullSync()
         loop.remove(m.fd)
         m.loading = true
         // What was read past the header is the RDB's start (and, past a $<length>, already stream).

@@ -29,6 +29,7 @@ extension CairnServer {
             l.session.wakeup?()
         }
         replication.disklessPaused = false
+        replication.disklessAtEOF = false
         loop.add(fd) { [unowned self] _, _, _ in self.relayDisklessPipe(drain: false) }
     }
 
@@ -72,6 +73,7 @@ extension CairnServer {
             // EOF (or an error): the child is done writing.
             if !replication.disklessPaused { loop.remove(fd) }
             replication.disklessPaused = true
+            replication.disklessAtEOF = true
             if !drain {
                 let up = replication.replicas.filter { $0.diskless && $0.state == .waitBgsaveEnd }.count
                 log.warning("Diskless rdb transfer, done reading from pipe, \(up) replicas still up.")
@@ -108,7 +110,7 @@ extension CairnServer {
     /// A replica's socket drained: a relay paused for it goes on.
     func resumeDisklessRelay() {
         let fd = replication.disklessPipe
-        guard fd >= 0, replication.disklessPaused, !disklessReplicasBacklogged() else { return }
+        guard fd >= 0, replication.disklessPaused, !replication.disklessAtEOF, !disklessReplicasBacklogged() else { return }
         replication.disklessPaused = false
         loop.add(fd) { [unowned self] _, _, _ in self.relayDisklessPipe(drain: false) }
         relayDisklessPipe(drain: false)
@@ -120,6 +122,7 @@ extension CairnServer {
         close(replication.disklessPipe)
         replication.disklessPipe = -1
         replication.disklessPaused = false
+        replication.disklessAtEOF = false
         replication.bgsaveForReplication = false
         for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd {
             l.diskless = false

@@ -303,6 +303,21 @@ extension CairnServer {
         }
     }
 
+    /// An attached replica's command produced a reply: it must not reach the replication link (the
+    /// replica would take it for stream), so it is dropped and the replica disconnected, as Redis 7.0.
+    func replicaGeneratedReply(_ conn: Connection, _ args: [[UInt8]], from start: Int) {
+        let s = conn.session
+        let name = engine.commandLogName(args)
+        if s.out[start] == UInt8(ascii: "-") {
+            var text = Array(s.out[(start + 1)...])
+            if let cr = text.firstIndex(of: 13) { text.removeSubrange(cr...) }
+            log.warning("== CRITICAL == This master is sending an error to its replica: '\(String(decoding: text, as: UTF8.self))' after processing the command '\(name)'")
+        }
+        s.out.removeSubrange(start...)
+        log.warning("Replica generated a reply to command '\(name)', disconnecting it: \(ConnectionCommands.clientLine(engine, s))")
+        closeConnection(conn)
+    }
+
     /// A connection closed: if it was a replica, it leaves.
     func detachReplica(_ s: Session) {
         replication.handshaking[s.id] = nil
@@ -313,6 +328,13 @@ extension CairnServer {
         if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
         // A diskless relay paused for this replica's socket goes on for the others (or stops with none).
         if l.diskless && l.state == .waitBgsaveEnd { disklessReplicaLeft() }
+        // A save made only for replicas that all left is of no use: without save points it is killed.
+        if !l.diskless && l.state == .waitBgsaveEnd && replication.bgsaveForReplication && replication.disklessPipe < 0
+            && snapshots.childRunning && !replication.replicas.contains(where: { $0.state == .waitBgsaveEnd })
+            && persistenceSettings().saveParams.isEmpty {
+            log.warning("Background saving for replication is no longer needed: killing the child.")
+            snapshots.killChild()
+        }
         checkWaitingClients()
     }
 

@@ -138,8 +138,8 @@ extension CairnServer {
         waiters.removeAll()
         if replication.backlog == nil { createBacklog() }
         updateRoleGate()
-        // Our replicas resync with us (partially, we hope): they learn of the change that way.
-        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+        // Our replicas stay (as Redis 7.0): they are disconnected only when this node's history changes
+        // (a +CONTINUE with a new ID, or a full sync's dataset about to load).
         log.notice("Connecting to MASTER \(host):\(port)")
         connectToMaster()
     }
@@ -358,8 +358,6 @@ extension CairnServer {
             m.pendingOffset = Int(words[2]) ?? 0
             m.cachedDB = 0
             log.notice("Full resync from master: \(words[1]):\(words[2])")
-            // This node's history ends here: its own replicas must resync too.
-            for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
             m.state = .transfer
             m.bulkLength = -2
             m.received = 0
@@ -478,7 +476,13 @@ extension CairnServer {
         m.bulkLength >= 0 ? m.received == m.bulkLength : m.tail == m.eofMarker
     }
 
+    /// A full sync's dataset is about to replace this node's: its history ends, its replicas must resync.
+    func disconnectReplicasForFullSync() {
+        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+    }
+
     func finishBulk(_ m: MasterLink) {
+        disconnectReplicasForFullSync()
         // While the file loads, the loop runs for clients: the link's socket stays out of it.
         loop.remove(m.fd)
         m.loading = true

@@ -81,6 +81,8 @@ final class ReplicationState {
     var childWatchFD: Int32 = -1
     /// The pipe is out of the event loop: at EOF, or while a replica's socket catches up.
     var disklessPaused = false
+    /// The child closed the pipe: nothing more to relay.
+    var disklessAtEOF = false
     /// Seconds counter for repl-ping-replica-period (cron runs once a second for replication).
     var cronLoops = 0
     var lastReplicationCron: Int64 = 0
