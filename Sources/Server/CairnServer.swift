@@ -546,7 +546,8 @@ public final class CairnServer {
             } else if s.isReplica {
                 let before = s.out.count
                 engine.execute(s, args)
-                if s.out.count > before { replicaGeneratedReply(conn, args, from: before); return }
+                // REPLCONF ACK may release the stream held for the replica: that is not a reply.
+                if s.out.count > before && !isReplconf(args[0]) { replicaGeneratedReply(conn, args, from: before); return }
             } else {
                 engine.execute(s, args)
             }

@@ -318,6 +318,10 @@ extension CairnServer {
         closeConnection(conn)
     }
 
+    func isReplconf(_ name: [UInt8]) -> Bool {
+        name.count == 8 && name.map { $0 | 0x20 } == Array("replconf".utf8)
+    }
+
     /// A connection closed: if it was a replica, it leaves.
     func detachReplica(_ s: Session) {
         replication.handshaking[s.id] = nil
