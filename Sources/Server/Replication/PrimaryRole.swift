@@ -269,7 +269,11 @@ extension CairnServer {
     /// One write from the engine (this node as the origin of the stream).
     func propagate(_ db: Int, _ args: [[UInt8]]) {
         if masterLink != nil { return } // a replica relays its primary's stream verbatim instead
-        var bytes: [UInt8] = []
+        // One buffer reused for every write (no allocation per propagated command).
+        var bytes = replication.encodeBuffer
+        replication.encodeBuffer = []
+        bytes.removeAll(keepingCapacity: true)
+        defer { replication.encodeBuffer = bytes }
         if db != replication.selectedDB {
             let number = Array(String(db).utf8)
             RESPEncoder.arrayHeader(2, to: &bytes)

@@ -70,6 +70,8 @@ final class ReplicationState {
     var replicas: [ReplicaLink] = []
     /// Clients that sent REPLCONF but not yet PSYNC/SYNC, by session id.
     var handshaking: [Int: ReplicaLink] = [:]
+    /// Scratch space propagate encodes each write into.
+    var encodeBuffer: [UInt8] = []
     /// The database the stream last selected (-1: the next command selects).
     var selectedDB = -1
     /// A BGSAVE is running to feed replicas.
