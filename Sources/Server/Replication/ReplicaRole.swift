@@ -127,6 +127,8 @@ extension CairnServer {
         config.setReplicaOf(host: host, port: port)
         masterLink = MasterLink(host: host, port: port)
         masterLink!.downSince = engine.now
+        masterLink!.cachedDB = replication.restoredStreamDB
+        replication.restoredStreamDB = 0
         engine.setReplicaExpiry(true)
         log.role = "S"
         // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.

@@ -70,6 +70,8 @@ final class ReplicationState {
     var replicas: [ReplicaLink] = []
     /// Clients that sent REPLCONF but not yet PSYNC/SYNC, by session id.
     var handshaking: [Int: ReplicaLink] = [:]
+    /// The stream's database saved in the RDB loaded at start (repl-stream-db), for the first link.
+    var restoredStreamDB = 0
     /// Scratch space propagate encodes each write into.
     var encodeBuffer: [UInt8] = []
     /// The database the stream last selected (-1: the next command selects).
