@@ -805,7 +805,11 @@ public final class CairnServer {
             unlink(config.dir + "/temp-\(getpid()).rdb")
             exit(1)
         }
-        log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+        if engine.isLoading {
+            log.warning("Received shutdown signal during loading, scheduling shutdown.")
+        } else {
+            log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+        }
         shutdownASAP = true
     }
 

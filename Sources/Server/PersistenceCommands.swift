@@ -294,6 +294,10 @@ extension CairnServer {
                 lastPoll = now
                 self.engine.updateClock()
                 self.loop.runOnce()
+                // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
+                if self.shutdownASAP && self.engine.isLoading && self.prepareForShutdown(save: false, force: false) {
+                    self.shutdown(code: 0)
+                }
             }
         }
     }
