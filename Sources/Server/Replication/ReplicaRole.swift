@@ -138,6 +138,13 @@ extension CairnServer {
             w.session.wakeup?()
         }
         waiters.removeAll()
+        // And the clients blocked on keys (BLPOP, XREAD...): the primary's stream would otherwise serve
+        // them on this replica (Redis's disconnectAllBlockedClients).
+        for s in engine.sessions.values where s.blocked != nil && !s.isScript {
+            engine.unblock(s)
+            s.out += Array("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n".utf8)
+            s.wakeup?()
+        }
         if replication.backlog == nil { createBacklog() }
         updateRoleGate()
         // Our replicas stay (as Redis 7.0): they are disconnected only when this node's history changes
