@@ -541,8 +541,9 @@ public final class CairnServer {
                 }
                 conn.runningFromQuery = false
             } else if s.isMaster {
+                let before = s.out.count
                 engine.runPrimaryStreamCommand { engine.execute(s, args) }
-                afterPrimaryCommand(conn, args)
+                afterPrimaryCommand(conn, args, replyFrom: before)
             } else if s.isReplica {
                 let before = s.out.count
                 engine.execute(s, args)

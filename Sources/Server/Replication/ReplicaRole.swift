@@ -626,9 +626,16 @@ extension CairnServer {
     // MARK: - The stream
 
     /// After each command of the primary's stream: no reply, the bytes relayed and counted.
-    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]]) {
+    /// `replyFrom`: where this command's reply starts in the output (an ACK queued before it stays).
+    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]], replyFrom start: Int) {
         let s = conn.session
-        s.out.removeAll(keepingCapacity: true)
+        if start < s.out.count && s.out[start] == UInt8(ascii: "-") {
+            // An error the primary never sees: logged, as Redis does (the datasets may have diverged).
+            var text = Array(s.out[(start + 1)...])
+            if let cr = text.firstIndex(of: 13) { text.removeSubrange(cr...) }
+            log.warning("== CRITICAL == This replica is sending an error to its master: '\(String(decoding: text, as: UTF8.self))' after processing the command '\(engine.commandLogName(args))'")
+        }
+        if start < s.out.count { s.out.removeSubrange(min(start, s.out.count)...) }
         guard let m = masterLink else { return }
         let ackWanted = m.ackRequested
         m.ackRequested = false
