@@ -297,6 +297,7 @@ extension CairnServer {
                 // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
                 if self.shutdownASAP && self.engine.isLoading && self.prepareForShutdown(save: false, force: false) {
                     self.shutdown(code: 0)
+                    exit(0) // the loader is below on the stack: the process ends here
                 }
             }
         }
