@@ -302,7 +302,13 @@ extension CairnServer {
                 let s = l.session
                 if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
                 s.out += bytes
-                s.wakeup?()
+                // Scheduled once per event-loop pass: a pipeline of writes does not redo the replica's
+                // output-limit and memory accounting for every command (the pass's write sends them all).
+                if let c = bySession[s.id] {
+                    if !c.pending { schedule(c) }
+                } else {
+                    s.wakeup?()
+                }
             }
         }
     }
