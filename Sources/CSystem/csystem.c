@@ -4,6 +4,7 @@
 #include <sys/signalfd.h>
 #include <signal.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 int cairn_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -240,4 +241,8 @@ void cairn_set_proc_title(const char *title) {
     if (n >= room) n = room - 1;
     memcpy(title_start, title, n);
     memset(title_start + n, 0, room - n);
+}
+
+int cairn_start_writeback(int fd, long long offset, long long count) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)count, SYNC_FILE_RANGE_WRITE);
 }

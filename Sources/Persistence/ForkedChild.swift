@@ -34,6 +34,12 @@ struct ForkedChild {
         let pid = fork()
         if pid == 0 {
             close(fds[0])
+            // SIGUSR1 ends the child (kill()), whatever disposition and mask the server was started with.
+            signal(SIGUSR1, SIG_DFL)
+            var usr1 = sigset_t()
+            sigemptyset(&usr1)
+            sigaddset(&usr1, SIGUSR1)
+            sigprocmask(SIG_UNBLOCK, &usr1, nil)
             // Never block on a parent that does not read (DEBUG PAUSE-CRON): a report is dropped instead.
             _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
             ChildInfo.startInChild(pipe: fds[1])
@@ -79,11 +85,18 @@ struct ForkedChild {
         return (outcome, finalCow)
     }
 
-    /// Kills the child and waits for it; returns its wait status.
+    /// Kills the child and waits for it; returns its wait status. SIGUSR1 first (as Redis); a child that
+    /// does not die of it within a second (the signal inherited ignored or blocked from whoever started
+    /// the server) gets SIGKILL, so the parent never waits on a child blocked writing to it.
     @discardableResult
     func kill() -> Int32 {
         Glibc.kill(pid, SIGUSR1)
         var status: Int32 = 0
+        for _ in 0 ..< 1000 {
+            if waitpid(pid, &status, WNOHANG) == pid { close(pipeFD); return status }
+            usleep(1000)
+        }
+        Glibc.kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
         close(pipeFD)
         return status

@@ -14,6 +14,8 @@ public struct LoadResult: Sendable {
     /// The first few empty keys skipped (for the log).
     public var emptyKeyNames: [[UInt8]] = []
     public var bytes = 0
+    /// The replication aux fields of the file (repl-id, repl-offset, repl-stream-db), when present.
+    public var replicationAux: ReplicationAux? = nil
 }
 
 public struct LoadError: Error, CustomStringConvertible {
@@ -38,7 +40,22 @@ public enum RDBLoader {
     /// they expire after loading).
     public static func load(path: String, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
                             progress: ((Int) -> Void)? = nil) throws -> LoadResult {
-        let decoder = try RDBDecoder(path: path, options: decoderOptions)
+        try load(decoder: RDBDecoder(path: path, options: decoderOptions), into: engine, replaceExisting: replaceExisting,
+                 keepExpired: keepExpired, progress: progress)
+    }
+
+    /// Loads what `source` delivers (a replica's diskless load reads the primary's socket). The decoder
+    /// stops at the RDB's end; `decoder` hands the caller what it read past it.
+    public static func load(source: ByteSource, into engine: Engine, keepExpired: Bool = false,
+                            progress: ((Int) -> Void)? = nil, decoder: ((RDBDecoder) -> Void)? = nil) throws -> LoadResult {
+        let d = try RDBDecoder(source: source, options: decoderOptions)
+        let result = try load(decoder: d, into: engine, keepExpired: keepExpired, progress: progress)
+        decoder?(d)
+        return result
+    }
+
+    static func load(decoder: RDBDecoder, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
+                     progress: ((Int) -> Void)?) throws -> LoadResult {
         let builder = EngineValueBuilder(config: engine.config)
         var result = LoadResult()
         var database = engine.databases[0]
@@ -117,6 +134,19 @@ public enum RDBLoader {
             case .emptyKey(let s):
                 result.emptyKeysSkipped += 1
                 if result.emptyKeyNames.count < 10 { result.emptyKeyNames.append(s.keyBytes) }
+            case .aux(let k, let v):
+                let key = String(decoding: k, as: UTF8.self), text = String(decoding: v, as: UTF8.self)
+                switch key {
+                case "repl-id" where v.count == 40:
+                    result.replicationAux = ReplicationAux(streamDB: result.replicationAux?.streamDB ?? 0, id: text,
+                                                           offset: result.replicationAux?.offset ?? 0)
+                case "repl-offset":
+                    if let n = Int(text) { result.replicationAux = ReplicationAux(streamDB: result.replicationAux?.streamDB ?? 0, id: result.replicationAux?.id ?? "", offset: n) }
+                case "repl-stream-db":
+                    if let n = Int(text) { result.replicationAux = ReplicationAux(streamDB: n, id: result.replicationAux?.id ?? "", offset: result.replicationAux?.offset ?? 0) }
+                default:
+                    break
+                }
             case .end:
                 try flush()
                 result.bytes = decoder.offset

@@ -18,7 +18,19 @@ public struct SnapshotOptions: Sendable {
     /// Aggregates written straight from their structures (false: through StorageFormat's value model,
     /// the slower path that copies each value; kept to check the two give the same bytes).
     public var inPlace = true
+    /// The replication aux fields to write (repl-stream-db, repl-id, repl-offset), if any.
+    public var replicationAux: ReplicationAux? = nil
     public init() {}
+}
+
+/// A node's replication ID and offset, and the database its stream last selected, as an RDB keeps them.
+public struct ReplicationAux: Sendable {
+    public var streamDB: Int
+    public var id: String
+    public var offset: Int
+    public init(streamDB: Int, id: String, offset: Int) {
+        self.streamDB = streamDB; self.id = id; self.offset = offset
+    }
 }
 
 public struct SnapshotError: Error, CustomStringConvertible {
@@ -53,6 +65,11 @@ public enum SnapshotWriter {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         try writer.writeStandardAux(ctime: Int64(ts.tv_sec), usedMem: Int64(usedMemory), aofBase: options.aofBase)
+        if let r = options.replicationAux {
+            try writer.writeAux(Array("repl-stream-db".utf8), StrictInteger.format(Int64(r.streamDB)))
+            try writer.writeAux(Array("repl-id".utf8), Array(r.id.utf8))
+            try writer.writeAux(Array("repl-offset".utf8), StrictInteger.format(Int64(r.offset)))
+        }
         // Function libraries come before the keys, as Redis writes them.
         for code in engine.functionLibraryCodes { try writer.writeFunction(code: code) }
         var keys = 0

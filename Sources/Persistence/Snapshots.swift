@@ -16,6 +16,9 @@ public struct PersistenceSettings: Sendable {
     public var checksum: Bool
     public var saveParams: [(seconds: Int, changes: Int)]
     public var stopWritesOnBgsaveError: Bool
+    /// This node's place in replication, saved as the aux fields repl-stream-db, repl-id, repl-offset
+    /// (nil: none), so a restarted replica can continue from its primary with a partial resync.
+    public var replicationAux: ReplicationAux? = nil
     public init(dir: String, dbfilename: String, compression: Bool, checksum: Bool,
                 saveParams: [(seconds: Int, changes: Int)], stopWritesOnBgsaveError: Bool) {
         self.dir = dir; self.dbfilename = dbfilename; self.compression = compression; self.checksum = checksum
@@ -87,6 +90,7 @@ public final class Snapshots {
         var o = SnapshotOptions()
         o.compression = s.compression
         o.checksum = s.checksum
+        o.replicationAux = s.replicationAux
         return o
     }
 
@@ -159,6 +163,10 @@ public final class Snapshots {
         return nil
     }
 
+    /// The running child's report pipe (it hangs up when the child exits), for a caller that wants to
+    /// reap it as soon as it ends rather than at the next cron tick.
+    public var childPipeFD: Int32? { child?.pipeFD }
+
     /// True while the running child streams to a pipe for replicas (diskless sync): its end is not a save.
     public private(set) var childIsDiskless = false
 
@@ -192,6 +200,7 @@ public final class Snapshots {
         childIsDiskless = true
         childStart = Snapshots.nowSeconds()
         log(false, "Starting BGSAVE for SYNC with target: replicas sockets")
+        log(false, "Background RDB transfer started by pid \(started.pid)")
         return .success(readEnd)
     }
 

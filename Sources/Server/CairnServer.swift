@@ -556,8 +556,14 @@ public final class CairnServer {
                 }
                 conn.runningFromQuery = false
             } else if s.isMaster {
+                let before = s.out.count
                 engine.runPrimaryStreamCommand { engine.execute(s, args) }
-                afterPrimaryCommand(conn, args)
+                afterPrimaryCommand(conn, args, replyFrom: before)
+            } else if s.isReplica {
+                let before = s.out.count
+                engine.execute(s, args)
+                // REPLCONF ACK may release the stream held for the replica: that is not a reply.
+                if s.out.count > before && !isReplconf(args[0]) { replicaGeneratedReply(conn, args, from: before); return }
             } else {
                 engine.execute(s, args)
             }
@@ -686,24 +692,41 @@ public final class CairnServer {
 
     func writeTo(_ conn: Connection) {
         let s = conn.session
-        while conn.sent < s.out.count {
-            let n = s.out.withUnsafeBytes { connectionWrite(conn, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
-            if n > 0 {
-                conn.sent += n
-                s.outputSent = conn.sent
-                stats.netOutputBytes += n
-            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+        while true {
+            while conn.sent < s.out.count {
+                let n = s.out.withUnsafeBytes { connectionWrite(conn, $0.baseAddress! + conn.sent, s.out.count - conn.sent) }
+                if n > 0 {
+                    conn.sent += n
+                    s.outputSent = conn.sent
+                    stats.netOutputBytes += n
+                } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                    if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
+                    return
+                } else {
+                    closeConnection(conn)
+                    return
+                }
+            }
+            // A replica's snapshot file follows its header once the reply buffer has drained.
+            guard let transfer = conn.rdbTransfer else { break }
+            s.resetOutput()
+            conn.sent = 0
+            switch continueRDBFileTransfer(conn, transfer) {
+            case .wouldBlock:
                 if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
                 return
-            } else {
+            case .failed:
                 closeConnection(conn)
                 return
+            case .done, .queued:
+                continue
             }
         }
         s.resetOutput()
         conn.sent = 0
         updateClientMemory(conn)
         if conn.wantsWrite { conn.wantsWrite = false; loop.setWritable(conn.fd, false) }
+        if replicationState.disklessPaused && s.isReplica { resumeDisklessRelay() }
         if s.closeAfterReply {
             closeConnection(conn)
             return
@@ -715,6 +738,7 @@ public final class CairnServer {
     func closeConnection(_ conn: Connection) {
         if conn.closed { return }
         conn.closed = true
+        conn.rdbTransfer = nil
         loop.remove(conn.fd)
         freeTLS(conn)
         close(conn.fd)
@@ -798,7 +822,11 @@ public final class CairnServer {
             unlink(config.dir + "/temp-\(getpid()).rdb")
             exit(1)
         }
-        log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+        if engine.isLoading {
+            log.warning("Received shutdown signal during loading, scheduling shutdown.")
+        } else {
+            log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+        }
         shutdownASAP = true
     }
 

@@ -11,9 +11,15 @@ import ToolKit
 
 extension CairnServer {
     func persistenceSettings() -> PersistenceSettings {
-        PersistenceSettings(dir: config.dir, dbfilename: config.dbfilename, compression: config.rdbcompression,
-                            checksum: config.rdbchecksum, saveParams: config.saveParams,
-                            stopWritesOnBgsaveError: config.stopWritesOnBgsaveError)
+        var s = PersistenceSettings(dir: config.dir, dbfilename: config.dbfilename, compression: config.rdbcompression,
+                                    checksum: config.rdbchecksum, saveParams: config.saveParams,
+                                    stopWritesOnBgsaveError: config.stopWritesOnBgsaveError)
+        // A replica keeps its primary's ID and offset in the file (Redis's rdbPopulateSaveInfo).
+        if let m = masterLink {
+            let db = m.conn?.session.db ?? m.cachedDB
+            s.replicationAux = ReplicationAux(streamDB: db, id: replication.replid, offset: replication.offset)
+        }
+        return s
     }
 
     func aofSettings() -> AOFSettings {
@@ -242,6 +248,12 @@ extension CairnServer {
         do {
             let result = try RDBLoader.load(path: path, into: engine, progress: loadingProgress())
             snapshots.lastLoad = result
+            // A replica restarting from its own save continues where it was: PSYNC asks for the next byte.
+            if case .replica(let r)? = config.value("replicaof"), r != nil, let aux = result.replicationAux, aux.id.count == 40 {
+                replication.replid = aux.id
+                replication.offset = aux.offset
+                replication.restoredStreamDB = aux.streamDB
+            }
             for k in result.emptyKeyNames { log.notice("rdbLoadObject skipping empty key: \(String(decoding: k, as: UTF8.self))") }
             if result.emptyKeysSkipped > 0 { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired), empty keys skipped: \(result.emptyKeysSkipped).") }
             else { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).") }
@@ -282,6 +294,11 @@ extension CairnServer {
                 lastPoll = now
                 self.engine.updateClock()
                 self.loop.runOnce()
+                // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
+                if self.shutdownASAP && self.engine.isLoading && self.prepareForShutdown(save: false, force: false) {
+                    self.shutdown(code: 0)
+                    exit(0) // the loader is below on the stack: the process ends here
+                }
             }
         }
     }

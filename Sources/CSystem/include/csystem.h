@@ -18,6 +18,8 @@ int cairn_termination_signalfd(void);
 /// Reads one signal from a signalfd; returns its number, or -1.
 int cairn_read_signal(int fd);
 int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len);
+/// Starts writeback of a file's byte range without waiting (sync_file_range SYNC_FILE_RANGE_WRITE).
+int cairn_start_writeback(int fd, long long offset, long long count);
 
 /// Bytes the program holds from the allocator: the running count of malloc_count.c (usable bytes of
 /// every live block), or, when that is not in force, glibc's mallinfo2 (in-use arena bytes plus

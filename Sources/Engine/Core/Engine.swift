@@ -293,6 +293,11 @@ public final class Engine {
         }
         // DEBUG gating, NOAUTH and ACL permissions (AccessControlDispatch.swift).
         if !admit(session, spec, args) { return }
+        // An attached replica only acknowledges; a command touching the keyspace from it is refused (Redis 7.0).
+        if session.isReplica && !spec.flags.isDisjoint(with: [.write, .readonly, .mayReplicate]) {
+            reject(session, spec, "ERR Replica can't interact with the keyspace")
+            return
+        }
         preCommandOOM = eviction.maxmemory > 0 && performEvictions() == .failed
         // EVAL and FCALL take some flags from their script; asked only when a check needs them.
         if preCommandOOM && refusedOnOOM(session, spec, spec.dynamicFlags?(self, args) ?? spec.flags) {
@@ -593,6 +598,13 @@ public final class Engine {
         guard name.count <= 64, let s = commands[lowercasedName(name)] else { return nil }
         if commandCache.count < 4096 { commandCache[key] = s }
         return s
+    }
+
+    /// A request's command as Redis names it in logs ("get", "xinfo|help"); the name as sent if unknown.
+    public func commandLogName(_ args: [[UInt8]]) -> String {
+        guard let first = args.first else { return "" }
+        guard let spec = lookupCommand(first) else { return String(decoding: first, as: UTF8.self).lowercased() }
+        return fullName(spec, args)
     }
 
     func statName(_ spec: CommandSpec, _ args: [[UInt8]]) -> String {
@@ -995,6 +1007,24 @@ public final class Engine {
             db.removeAll()
         }
         trackingInvalidateOnFlush()
+    }
+
+    /// Moves every database's keys into holders it returns, leaving the keyspace empty (a replica's
+    /// swapdb diskless load keeps the old data aside while the new arrives). O(databases).
+    public func stashDatabases() -> [Database] {
+        databases.map { db in
+            let holder = Database(id: db.id, access: keyAccess)
+            db.swapContents(with: holder)
+            return holder
+        }
+    }
+
+    /// Puts the keys `stashDatabases` set aside back, dropping what the keyspace holds now.
+    public func restoreDatabases(_ stash: [Database]) {
+        for (db, holder) in zip(databases, stash) {
+            db.removeAll()
+            db.swapContents(with: holder)
+        }
     }
 
     public func swapDatabases(_ a: Int, _ b: Int) {

@@ -40,6 +40,8 @@ final class Connection {
     /// Its eviction bucket and index there (-1: in none).
     var bucket = -1
     var bucketSlot = -1
+    /// A disk-based full sync's snapshot file on its way to this replica (RDBFileTransfer.swift).
+    var rdbTransfer: RDBFileTransfer? = nil
 
     init(fd: Int32, session: Session) {
         self.fd = fd

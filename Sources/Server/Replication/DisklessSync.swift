@@ -28,21 +28,42 @@ extension CairnServer {
             l.session.out += ReplicationWire.eofPreamble(replication.disklessMarker)
             l.session.wakeup?()
         }
+        replication.disklessPaused = false
+        replication.disklessAtEOF = false
         loop.add(fd) { [unowned self] _, _, _ in self.relayDisklessPipe(drain: false) }
     }
 
-    /// Relays what the pipe holds to the replicas in the transfer; at EOF the pipe leaves the loop.
+    /// Unsent bytes a replica in the transfer may hold before the pipe is read again: the child waits
+    /// on a full pipe instead of the dataset piling up in this process.
+    static let disklessOutputHigh = 4 << 20
+
+    /// Relays what the pipe holds to the replicas in the transfer; at EOF the pipe leaves the loop and
+    /// the child is reaped at once (not at the next cron tick), so the end mark goes out without delay.
     func relayDisklessPipe(drain: Bool) {
         let fd = replication.disklessPipe
         guard fd >= 0 else { return }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let chunk = readBuffer
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if !drain && disklessReplicasBacklogged() {
+                // Wait for the sockets: writeTo resumes the relay when they have drained.
+                if !replication.disklessPaused { replication.disklessPaused = true; loop.remove(fd) }
+                return
+            }
+            let n = read(fd, chunk.baseAddress, chunk.count)
             if n > 0 {
+                let bytes = UnsafeRawBufferPointer(rebasing: chunk[0 ..< n])
                 for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd {
-                    l.session.out += chunk[0 ..< n]
+                    l.session.out.append(contentsOf: bytes)
                     l.rdbEnd = l.session.out.count
-                    l.session.wakeup?()
+                    guard let c = bySession[l.session.id] else { continue }
+                    writeTo(c)
+                    // A socket that did not take everything: the replica's clock for repl-timeout starts.
+                    if c.closed { continue }
+                    if c.sent < l.session.out.count {
+                        if l.lastPartialWrite == 0 { l.lastPartialWrite = engine.now }
+                    } else {
+                        l.lastPartialWrite = 0
+                    }
                 }
                 continue
             }
@@ -50,9 +71,49 @@ extension CairnServer {
             if n < 0 && errno == EAGAIN && !drain { return }
             if n < 0 && errno == EAGAIN { usleep(1000); continue }
             // EOF (or an error): the child is done writing.
-            loop.remove(fd)
+            if !replication.disklessPaused { loop.remove(fd) }
+            replication.disklessPaused = true
+            replication.disklessAtEOF = true
+            if !drain {
+                let up = replication.replicas.filter { $0.diskless && $0.state == .waitBgsaveEnd }.count
+                log.warning("Diskless rdb transfer, done reading from pipe, \(up) replicas still up.")
+                // The child exits right after closing the pipe: reap it now rather than at the next cron.
+                for _ in 0 ..< 200 where replication.disklessPipe == fd {
+                    if snapshots.checkChild() { break }
+                    usleep(500)
+                }
+            }
             return
         }
+    }
+
+    /// True when a replica in the transfer has more than disklessOutputHigh bytes unsent.
+    func disklessReplicasBacklogged() -> Bool {
+        for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd {
+            guard let c = bySession[l.session.id] else { continue }
+            if l.session.out.count - c.sent > CairnServer.disklessOutputHigh { return true }
+        }
+        return false
+    }
+
+    /// A replica in the transfer left: with none left the child is killed; otherwise the relay goes on.
+    func disklessReplicaLeft() {
+        guard replication.disklessPipe >= 0 else { return }
+        if !replication.replicas.contains(where: { $0.diskless && $0.state == .waitBgsaveEnd }) {
+            log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+            snapshots.killChild()
+            return
+        }
+        if replication.disklessPaused { resumeDisklessRelay() }
+    }
+
+    /// A replica's socket drained: a relay paused for it goes on.
+    func resumeDisklessRelay() {
+        let fd = replication.disklessPipe
+        guard fd >= 0, replication.disklessPaused, !replication.disklessAtEOF, !disklessReplicasBacklogged() else { return }
+        replication.disklessPaused = false
+        loop.add(fd) { [unowned self] _, _, _ in self.relayDisklessPipe(drain: false) }
+        relayDisklessPipe(drain: false)
     }
 
     /// The child exited: on success the marker and the buffered stream go out.
@@ -60,6 +121,8 @@ extension CairnServer {
         relayDisklessPipe(drain: true)
         close(replication.disklessPipe)
         replication.disklessPipe = -1
+        replication.disklessPaused = false
+        replication.disklessAtEOF = false
         replication.bgsaveForReplication = false
         for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd {
             l.diskless = false

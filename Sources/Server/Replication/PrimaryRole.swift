@@ -107,17 +107,23 @@ extension CairnServer {
             ctx.error("ERR SYNC and PSYNC are invalid with pending output")
             return
         }
-        let link = replication.handshaking.removeValue(forKey: s.id) ?? ReplicaLink(session: s)
+        let link = replication.handshaking[s.id] ?? ReplicaLink(session: s)
         log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
         if psync {
             let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
-            let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) ?? -1
+            guard let wantedOffset = Int(String(decoding: ctx.args[2], as: UTF8.self)) else {
+                log.warning("Replica \(link.ip):\(link.listeningPort) asks for synchronization but with a wrong offset")
+                ctx.error("ERR value is not an integer or out of range")
+                return
+            }
+            replication.handshaking[s.id] = nil
             if tryPartialResync(link, replid: wantedID, offset: wantedOffset) {
                 replication.syncPartialOK += 1
                 return
             }
             if wantedID != "?" { replication.syncPartialErr += 1 }
         } else {
+            replication.handshaking[s.id] = nil
             link.oldProtocol = true
         }
         replication.syncFull += 1
@@ -214,50 +220,48 @@ extension CairnServer {
         for l in replication.replicas where l.state == .waitBgsaveStart {
             setUpFullResync(l, offset: replication.offset)
         }
+        watchSnapshotChild()
+    }
+
+    /// The child of a save for replicas is reaped as soon as it exits (its report pipe hangs up), not at
+    /// the next cron tick, so the file starts going out at once.
+    func watchSnapshotChild() {
+        guard let fd = snapshots.childPipeFD else { return }
+        replication.childWatchFD = fd
+        loop.add(fd) { [unowned self] _, _, _ in
+            guard self.snapshots.childPipeFD == fd else { self.unwatchSnapshotChild(); return }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 0)
+            // A progress report: read it (checkChild drains the pipe while the child runs).
+            guard p.revents & Int16(POLLHUP) != 0 else { self.snapshots.checkChild(); return }
+            self.unwatchSnapshotChild()
+            for _ in 0 ..< 400 {
+                if self.snapshots.checkChild() { return }
+                usleep(250)
+            }
+        }
+    }
+
+    func unwatchSnapshotChild() {
+        guard replication.childWatchFD >= 0 else { return }
+        loop.remove(replication.childWatchFD)
+        replication.childWatchFD = -1
     }
 
     /// A background save ended: replicas waiting for it get the file, or are dropped if it failed.
     func backgroundSaveDone(_ ok: Bool) {
+        unwatchSnapshotChild()
         guard replication.bgsaveForReplication || replication.replicas.contains(where: { $0.state == .waitBgsaveEnd }) else { return }
         replication.bgsaveForReplication = false
         if replication.disklessPipe >= 0 { disklessSyncDone(ok); return }
         let waiting = replication.replicas.filter { $0.state == .waitBgsaveEnd && !$0.diskless }
-        var image: [UInt8]? = nil
-        if ok && !waiting.isEmpty { image = readWholeFile(rdbPath()) }
         for l in waiting {
-            guard let image else {
-                log.warning("SYNC failed. BGSAVE child returned an error")
-                if let c = bySession[l.session.id] { closeConnection(c) }
-                continue
-            }
-            let s = l.session
-            l.state = .sendBulk
-            s.out += Array("$\(image.count)\r\n".utf8)
-            s.out += image
-            l.rdbEnd = s.out.count
-            s.out += l.pending
-            l.pending = []
-            l.state = .online
-            l.ackTime = engine.now
-            log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
-            s.wakeup?()
+            // The file goes out from disk as the socket takes it (RDBFileTransfer), not read whole.
+            if ok && startRDBFileTransfer(l, path: rdbPath()) { continue }
+            log.warning("SYNC failed. BGSAVE child returned an error")
+            if let c = bySession[l.session.id] { closeConnection(c) }
         }
         if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
-    }
-
-    func readWholeFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out += chunk[0 ..< n]
-        }
     }
 
     // MARK: - The stream
@@ -265,7 +269,11 @@ extension CairnServer {
     /// One write from the engine (this node as the origin of the stream).
     func propagate(_ db: Int, _ args: [[UInt8]]) {
         if masterLink != nil { return } // a replica relays its primary's stream verbatim instead
-        var bytes: [UInt8] = []
+        // One buffer reused for every write (no allocation per propagated command).
+        var bytes = replication.encodeBuffer
+        replication.encodeBuffer = []
+        bytes.removeAll(keepingCapacity: true)
+        defer { replication.encodeBuffer = bytes }
         if db != replication.selectedDB {
             let number = Array(String(db).utf8)
             RESPEncoder.arrayHeader(2, to: &bytes)
@@ -284,17 +292,44 @@ extension CairnServer {
         backlog.append(bytes)
         replication.offset += bytes.count
         for l in replication.replicas {
+            // A replica CLIENT KILL marked gets nothing more (Redis's CLOSE_ASAP), even inside the same MULTI.
+            if l.session.closeAfterReply { continue }
             switch l.state {
             case .waitBgsaveStart: continue
             case .waitBgsaveEnd: l.pending += bytes
-            case .sendBulk where l.awaitingFirstAck: l.pending += bytes
+            case .sendBulk where l.awaitingFirstAck || l.sendingFile: l.pending += bytes
             case .sendBulk, .online:
                 let s = l.session
                 if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
                 s.out += bytes
-                s.wakeup?()
+                // Scheduled once per event-loop pass: a pipeline of writes does not redo the replica's
+                // output-limit and memory accounting for every command (the pass's write sends them all).
+                if let c = bySession[s.id] {
+                    if !c.pending { schedule(c) }
+                } else {
+                    s.wakeup?()
+                }
             }
         }
+    }
+
+    /// An attached replica's command produced a reply: it must not reach the replication link (the
+    /// replica would take it for stream), so it is dropped and the replica disconnected, as Redis 7.0.
+    func replicaGeneratedReply(_ conn: Connection, _ args: [[UInt8]], from start: Int) {
+        let s = conn.session
+        let name = engine.commandLogName(args)
+        if s.out[start] == UInt8(ascii: "-") {
+            var text = Array(s.out[(start + 1)...])
+            if let cr = text.firstIndex(of: 13) { text.removeSubrange(cr...) }
+            log.warning("== CRITICAL == This master is sending an error to its replica: '\(String(decoding: text, as: UTF8.self))' after processing the command '\(name)'")
+        }
+        s.out.removeSubrange(start...)
+        log.warning("Replica generated a reply to command '\(name)', disconnecting it: \(ConnectionCommands.clientLine(engine, s))")
+        closeConnection(conn)
+    }
+
+    func isReplconf(_ name: [UInt8]) -> Bool {
+        name.count == 8 && name.map { $0 | 0x20 } == Array("replconf".utf8)
     }
 
     /// A connection closed: if it was a replica, it leaves.
@@ -305,6 +340,15 @@ extension CairnServer {
         let l = replication.replicas.remove(at: i)
         if !l.oldProtocol { log.notice("Connection with replica \(l.ip):\(l.listeningPort) lost.") }
         if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
+        // A diskless relay paused for this replica's socket goes on for the others (or stops with none).
+        if l.diskless && l.state == .waitBgsaveEnd { disklessReplicaLeft() }
+        // A save made only for replicas that all left is of no use: without save points it is killed.
+        if !l.diskless && l.state == .waitBgsaveEnd && replication.bgsaveForReplication && replication.disklessPipe < 0
+            && snapshots.childRunning && !replication.replicas.contains(where: { $0.state == .waitBgsaveEnd })
+            && persistenceSettings().saveParams.isEmpty {
+            log.warning("Background saving for replication is no longer needed: killing the child.")
+            snapshots.killChild()
+        }
         checkWaitingClients()
     }
 
@@ -335,6 +379,12 @@ extension CairnServer {
         }
         // Replicas that stopped acknowledging for repl-timeout go.
         let timeout = Int64(config.int("repl-timeout")) * 1000
+        // And those of a diskless transfer whose socket has taken nothing for as long.
+        for l in replication.replicas where l.diskless && l.state == .waitBgsaveEnd && l.lastPartialWrite > 0
+            && now - l.lastPartialWrite > timeout {
+            log.warning("Disconnecting timedout replica (full sync): \(l.ip):\(l.listeningPort)")
+            if let c = bySession[l.session.id] { closeConnection(c) }
+        }
         for l in replication.replicas where l.state == .online && !l.oldProtocol && l.ackTime > 0 && now - l.ackTime > timeout {
             log.warning("Disconnecting timedout replica (streaming sync): \(l.ip):\(l.listeningPort)")
             if let c = bySession[l.session.id] { closeConnection(c) }

@@ -9,6 +9,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystem
 import Engine
 import Persistence
 import StorageFormat
@@ -33,6 +34,10 @@ final class MasterLink {
     var tail: [UInt8] = []
     var tempFD: Int32 = -1
     var tempPath = ""
+    /// The transferred RDB is being loaded (the link's timeout waits).
+    var loading = false
+    /// Bytes of the temporary file already handed to writeback (sync_file_range every 8 MB).
+    var syncedUpTo = 0
     var transferStart: Int64 = 0
     /// The stream connection once connected.
     var conn: Connection? = nil
@@ -124,6 +129,8 @@ extension CairnServer {
         config.setReplicaOf(host: host, port: port)
         masterLink = MasterLink(host: host, port: port)
         masterLink!.downSince = downSince
+        masterLink!.cachedDB = replication.restoredStreamDB
+        replication.restoredStreamDB = 0
         engine.setReplicaExpiry(true)
         log.role = "S"
         // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.
@@ -133,10 +140,17 @@ extension CairnServer {
             w.session.wakeup?()
         }
         waiters.removeAll()
+        // And the clients blocked on keys (BLPOP, XREAD...): the primary's stream would otherwise serve
+        // them on this replica (Redis's disconnectAllBlockedClients).
+        for s in engine.sessions.values where s.blocked != nil && !s.isScript {
+            engine.unblock(s)
+            s.out += Array("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n".utf8)
+            s.wakeup?()
+        }
         if replication.backlog == nil { createBacklog() }
         updateRoleGate()
-        // Our replicas resync with us (partially, we hope): they learn of the change that way.
-        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+        // Our replicas stay (as Redis 7.0): they are disconnected only when this node's history changes
+        // (a +CONTINUE with a new ID, or a full sync's dataset about to load).
         log.notice("Connecting to MASTER \(host):\(port)")
         connectToMaster()
     }
@@ -249,13 +263,18 @@ extension CairnServer {
             return
         }
         guard readable || hangup else { return }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let chunk = readBuffer
         while m.fd >= 0 && m.state != .connected {
-            let n = chunk.withUnsafeMutableBytes { read(m.fd, $0.baseAddress, $0.count) }
+            if m.state == .transfer && m.tempFD >= 0 && m.input.isEmpty {
+                // The RDB's body: straight from the socket to the temporary file.
+                if !receiveBulkDirect(m) { return }
+                continue
+            }
+            let n = read(m.fd, chunk.baseAddress, chunk.count)
             if n > 0 {
                 m.lastIO = engine.now
                 stats.netInputBytes += n
-                m.input += chunk[0 ..< n]
+                m.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0 ..< n]))
                 advanceHandshake(m)
                 if n < chunk.count { return }
             } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
@@ -352,11 +371,11 @@ extension CairnServer {
             m.pendingOffset = Int(words[2]) ?? 0
             m.cachedDB = 0
             log.notice("Full resync from master: \(words[1]):\(words[2])")
-            // This node's history ends here: its own replicas must resync too.
-            for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
             m.state = .transfer
             m.bulkLength = -2
             m.received = 0
+            m.syncedUpTo = 0
+            m.tail = []
             m.transferStart = engine.now
             return
         }
@@ -396,10 +415,14 @@ extension CairnServer {
                 m.eofMarker = marker
                 m.tail = []
                 m.bulkLength = -1
-                log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+                log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to \(useDisklessLoad() ? "parser" : "disk")")
             } else {
                 m.bulkLength = Int(line.dropFirst()) ?? 0
-                log.notice("MASTER <-> REPLICA sync: receiving \(m.bulkLength) bytes from master to disk")
+                log.notice("MASTER <-> REPLICA sync: receiving \(m.bulkLength) bytes from master to \(useDisklessLoad() ? "parser" : "disk")")
+            }
+            if useDisklessLoad() {
+                loadFromSocket(m)
+                return
             }
             m.tempPath = config.dir + "/temp-\(engine.now / 1000).\(getpid()).rdb"
             m.tempFD = open(m.tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -409,27 +432,73 @@ extension CairnServer {
                 return
             }
         }
-        var take = m.input.count
-        var markerSeen = false
-        if m.bulkLength >= 0 {
-            take = min(take, m.bulkLength - m.received)
-        } else if let end = ReplicationWire.markerEnd(m.eofMarker, tail: m.tail, next: m.input) {
-            // The stream may follow the marker in the same read: it stays in the input.
-            take = end
-            markerSeen = true
-        }
+        let take = m.bulkLength >= 0 ? min(m.input.count, m.bulkLength - m.received) : m.input.count
         if take > 0 {
-            let ok = m.input.withUnsafeBytes { p in DurableFileWrite.all(m.tempFD, UnsafeRawBufferPointer(rebasing: p[0 ..< take])) }
-            if !ok { masterLinkFailed(m); return }
-            if m.bulkLength < 0 {
-                m.tail += m.input[0 ..< take]
-                if m.tail.count > ReplicationWire.markerLength { m.tail.removeFirst(m.tail.count - ReplicationWire.markerLength) }
-            }
+            let ok = m.input.withUnsafeBytes { p in bulkBytesArrived(m, UnsafeRawBufferPointer(rebasing: p[0 ..< take])) }
             m.input.removeFirst(take)
-            m.received += take
+            if !ok { masterLinkFailed(m); return }
         }
-        let done = m.bulkLength >= 0 ? m.received == m.bulkLength : markerSeen
-        guard done else { return }
+        if bulkComplete(m) { finishBulk(m) }
+    }
+
+    /// Reads the RDB's body from the socket into the temporary file, without going through the
+    /// handshake input. False when the socket has nothing more for now (or the link failed or the
+    /// transfer ended).
+    func receiveBulkDirect(_ m: MasterLink) -> Bool {
+        let buffer = readBuffer
+        var want = buffer.count
+        if m.bulkLength >= 0 { want = min(want, m.bulkLength - m.received) }
+        let n = want > 0 ? read(m.fd, buffer.baseAddress, want) : 0
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return false }
+        if n <= 0 && want > 0 {
+            log.warning("I/O error trying to sync with MASTER: connection lost")
+            masterLinkFailed(m)
+            return false
+        }
+        m.lastIO = engine.now
+        stats.netInputBytes += n
+        if !bulkBytesArrived(m, UnsafeRawBufferPointer(rebasing: buffer[0 ..< n])) { masterLinkFailed(m); return false }
+        if bulkComplete(m) { finishBulk(m); return false }
+        return n == want
+    }
+
+    /// RDB bytes from the primary: into the temporary file, the last 40 remembered for the EOF mark.
+    func bulkBytesArrived(_ m: MasterLink, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard DurableFileWrite.all(m.tempFD, bytes) else { return false }
+        m.received += bytes.count
+        if m.bulkLength < 0 {
+            let keep = ReplicationWire.markerLength
+            if bytes.count >= keep {
+                m.tail = Array(bytes[(bytes.count - keep)...])
+            } else {
+                m.tail.append(contentsOf: bytes)
+                if m.tail.count > keep { m.tail.removeFirst(m.tail.count - keep) }
+            }
+        }
+        // Start writing back what arrived every 8 MB, so the final fsync has little left (as Redis).
+        if m.received - m.syncedUpTo >= 8 << 20 {
+            _ = cairn_start_writeback(m.tempFD, Int64(m.syncedUpTo), Int64(m.received - m.syncedUpTo))
+            m.syncedUpTo = m.received
+        }
+        return true
+    }
+
+    /// A `$<length>` transfer is complete at its length; an `$EOF:` one when its last 40 bytes are the
+    /// mark (the primary sends nothing after it until this node's first ACK, as Redis does).
+    func bulkComplete(_ m: MasterLink) -> Bool {
+        m.bulkLength >= 0 ? m.received == m.bulkLength : m.tail == m.eofMarker
+    }
+
+    /// A full sync's dataset is about to replace this node's: its history ends, its replicas must resync.
+    func disconnectReplicasForFullSync() {
+        for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
+    }
+
+    func finishBulk(_ m: MasterLink) {
+        disconnectReplicasForFullSync()
+        // While the file loads, the loop runs for clients: the link's socket stays out of it.
+        loop.remove(m.fd)
+        m.loading = true
         if m.bulkLength < 0 { _ = ftruncate(m.tempFD, off_t(m.received - 40)) }
         fsync(m.tempFD)
         close(m.tempFD)
@@ -453,11 +522,12 @@ extension CairnServer {
         engine.isLoading = true
         loadingStart = engine.now / 1000
         do {
-            _ = try RDBLoader.load(path: finalPath, into: engine, keepExpired: true, progress: loadingProgress())
+            _ = try RDBLoader.load(path: finalPath, into: engine, keepExpired: true, progress: replicaLoadingProgress(m))
         } catch {
             engine.isLoading = false
             engine.propagationSink = sinks.0
             engine.replicationSink = sinks.1
+            m.loading = false
             log.warning("Failed trying to load the MASTER synchronization DB from disk: \(error)")
             engine.flushAll()
             masterLinkFailed(m)
@@ -466,6 +536,30 @@ extension CairnServer {
         engine.isLoading = false
         engine.propagationSink = sinks.0
         engine.replicationSink = sinks.1
+        finishFullSync(m)
+    }
+
+    /// The loading progress of a full sync: clients are served (-LOADING) as at start-up, and a newline
+    /// goes to the primary every second so it does not time this replica out meanwhile (as Redis).
+    func replicaLoadingProgress(_ m: MasterLink) -> (Int) -> Void {
+        let inner = loadingProgress()
+        var lastNewline = EventLoop.monotonicMS()
+        return { [unowned self, weak m] bytes in
+            inner(bytes)
+            guard let m, m.fd >= 0 else { return }
+            let now = EventLoop.monotonicMS()
+            if now - lastNewline >= 1000 {
+                lastNewline = now
+                var nl: UInt8 = 10
+                _ = write(m.fd, &nl, 1)
+                m.lastIO = self.engine.now
+            }
+        }
+    }
+
+    /// A full sync's dataset is in: the primary's history becomes this node's, and the link goes live.
+    func finishFullSync(_ m: MasterLink) {
+        m.loading = false
         // The new history: the primary's ID and offset, a fresh backlog, no second ID.
         replication.replid = m.pendingID
         replication.offset = m.pendingOffset
@@ -512,6 +606,7 @@ extension CairnServer {
     }
 
     func masterLinkFailed(_ m: MasterLink) {
+        m.loading = false
         if m.tempFD >= 0 { close(m.tempFD); unlink(m.tempPath); m.tempFD = -1 }
         if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
         m.fd = -1
@@ -534,9 +629,16 @@ extension CairnServer {
     // MARK: - The stream
 
     /// After each command of the primary's stream: no reply, the bytes relayed and counted.
-    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]]) {
+    /// `replyFrom`: where this command's reply starts in the output (an ACK queued before it stays).
+    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]], replyFrom start: Int) {
         let s = conn.session
-        s.out.removeAll(keepingCapacity: true)
+        if start < s.out.count && s.out[start] == UInt8(ascii: "-") {
+            // An error the primary never sees: logged, as Redis does (the datasets may have diverged).
+            var text = Array(s.out[(start + 1)...])
+            if let cr = text.firstIndex(of: 13) { text.removeSubrange(cr...) }
+            log.warning("== CRITICAL == This replica is sending an error to its master: '\(String(decoding: text, as: UTF8.self))' after processing the command '\(engine.commandLogName(args))'")
+        }
+        if start < s.out.count { s.out.removeSubrange(min(start, s.out.count)...) }
         guard let m = masterLink else { return }
         let ackWanted = m.ackRequested
         m.ackRequested = false
@@ -582,7 +684,7 @@ extension CairnServer {
                 closeConnection(c)
             }
         default:
-            if engine.now - m.lastIO > timeout {
+            if !m.loading && engine.now - m.lastIO > timeout {
                 log.warning("Timeout connecting to the MASTER...")
                 masterLinkFailed(m)
             }

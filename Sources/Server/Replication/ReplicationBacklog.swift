@@ -24,12 +24,14 @@ final class ReplicationBacklog {
         var from = 0
         if bytes.count > ring.count { from = bytes.count - ring.count; firstByteOffset += from }
         var i = from
-        ring.withUnsafeMutableBufferPointer { r in
-            while i < bytes.count {
-                let n = min(r.count - head, bytes.count - i)
-                for k in 0 ..< n { r[head + k] = bytes[i + k] }
-                head = (head + n) % r.count
-                i += n
+        ring.withUnsafeMutableBytes { r in
+            bytes.withUnsafeBytes { b in
+                while i < b.count {
+                    let n = min(r.count - head, b.count - i)
+                    (r.baseAddress! + head).copyMemory(from: b.baseAddress! + i, byteCount: n)
+                    head = (head + n) % r.count
+                    i += n
+                }
             }
         }
         let added = bytes.count - from
@@ -45,11 +47,9 @@ final class ReplicationBacklog {
         guard offset >= firstByteOffset, offset <= firstByteOffset + histlen else { return nil }
         let skip = offset - firstByteOffset
         let count = histlen - skip
-        var out = [UInt8]()
-        out.reserveCapacity(count)
         let start = (head - histlen + skip + 2 * ring.count) % ring.count
-        for k in 0 ..< count { out.append(ring[(start + k) % ring.count]) }
-        return out
+        let first = min(count, ring.count - start)
+        return Array(ring[start ..< start + first]) + ring[0 ..< count - first]
     }
 
     /// A new size (CONFIG SET repl-backlog-size): keeps the newest bytes that fit.

@@ -40,6 +40,10 @@ final class ReplicaLink {
     /// After a diskless transfer the stream waits for the replica's first ACK (it cannot tell the
     /// end marker from what follows otherwise), as Redis 7.0 does.
     var awaitingFirstAck = false
+    /// When a diskless transfer's write to it last stayed partial (ms; 0: the socket took everything).
+    var lastPartialWrite: Int64 = 0
+    /// A disk-based sync's file is being sent (RDBFileTransfer): the stream waits in `pending`.
+    var sendingFile = false
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
     var waitingSince: Int64 = 0
     init(session: Session) { self.session = session }
@@ -66,6 +70,10 @@ final class ReplicationState {
     var replicas: [ReplicaLink] = []
     /// Clients that sent REPLCONF but not yet PSYNC/SYNC, by session id.
     var handshaking: [Int: ReplicaLink] = [:]
+    /// The stream's database saved in the RDB loaded at start (repl-stream-db), for the first link.
+    var restoredStreamDB = 0
+    /// Scratch space propagate encodes each write into.
+    var encodeBuffer: [UInt8] = []
     /// The database the stream last selected (-1: the next command selects).
     var selectedDB = -1
     /// A BGSAVE is running to feed replicas.
@@ -73,6 +81,12 @@ final class ReplicationState {
     /// The diskless transfer under way: the pipe from the child, and the 40-byte end marker.
     var disklessPipe: Int32 = -1
     var disklessMarker: [UInt8] = []
+    /// The report pipe of a save for replicas, watched to reap the child promptly (-1: none).
+    var childWatchFD: Int32 = -1
+    /// The pipe is out of the event loop: at EOF, or while a replica's socket catches up.
+    var disklessPaused = false
+    /// The child closed the pipe: nothing more to relay.
+    var disklessAtEOF = false
     /// Seconds counter for repl-ping-replica-period (cron runs once a second for replication).
     var cronLoops = 0
     var lastReplicationCron: Int64 = 0

@@ -161,6 +161,12 @@ public final class RDBDecoder {
     /// Absolute offset of the next unread byte.
     public var offset: Int { input.offset }
 
+    /// Bytes the decoder read from its source past what it consumed (after `.end`: what followed the
+    /// RDB, such as a diskless transfer's end mark).
+    public var unreadBytes: [UInt8] {
+        input.mappedSize >= 0 ? [] : Array(UnsafeRawBufferPointer(rebasing: input.buffer[input.position ..< input.end]))
+    }
+
     /// The key being read (after its name was read), for error reports.
     public var currentKey: [UInt8]? {
         keyLength >= 0 ? Array(UnsafeRawBufferPointer(start: keyBuffer, count: keyLength)) : nil

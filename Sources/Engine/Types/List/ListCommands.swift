@@ -365,8 +365,13 @@ public enum ListCommands {
         ctx.signalReady(dst)
         ctx.bulk(e)
         // BLMOVE / BRPOPLPUSH are logged as the move they did, which never blocks on replay.
+        // (BRPOPLPUSH as RPOPLPUSH, as Redis 7.0 logs it.)
         if ctx.spec.flags.contains(.blocking) && ctx.propagating {
-            ctx.propagate([Array("LMOVE".utf8), ctx.args[1], ctx.args[2], sideName(fromLeft), sideName(toLeft)])
+            if ctx.spec.name == "brpoplpush" {
+                ctx.propagate([Array("RPOPLPUSH".utf8), ctx.args[1], ctx.args[2]])
+            } else {
+                ctx.propagate([Array("LMOVE".utf8), ctx.args[1], ctx.args[2], sideName(fromLeft), sideName(toLeft)])
+            }
         }
     }
 

@@ -188,6 +188,9 @@ public enum StringCommands {
         // applied, are dropped, and a given PXAT is written in Redis's upper case).
         if let at = expireAt, ctx.propagating {
             ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[2], StringCommands.pxatName, StrictInteger.format(at)])
+        } else if flags.contains(.get) && ctx.propagating {
+            // Without GET (Redis 7.0 drops it: the replica has no reply to give), the other flags kept.
+            ctx.propagate(ctx.args.enumerated().filter { i, a in i < 3 || a.map({ $0 | 0x20 }) != Array("get".utf8) }.map(\.1))
         }
     }
 
@@ -230,6 +233,8 @@ public enum StringCommands {
         guard let old = readString(ctx, key) else { return }
         if let s = old { ctx.bulk(s) } else { ctx.null() }
         store(ctx, key, StringValue(ctx.args[2]))
+        // Logged as SET key value, as Redis 7.0 does.
+        if ctx.propagating { ctx.propagate([StringCommands.setName, ctx.args[1], ctx.args[2]]) }
     }
 
     static func getdel(_ ctx: CommandContext) {
