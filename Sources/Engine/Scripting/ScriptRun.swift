@@ -15,19 +15,19 @@ public final class ScriptRun {
     /// The script's SHA1 for EVAL, the function's name for FCALL (error messages, SCRIPT KILL, FUNCTION
     /// STATS), made only when asked for.
     var name: String { script?.string ?? functionName }
-    private var script: ScriptSHA?
-    private var functionName: String
-    private(set) var isEval: Bool
-    private(set) var flags: ScriptFlags
+    private var script: ScriptSHA? = nil
+    private var functionName = ""
+    private(set) var isEval = false
+    private(set) var flags: ScriptFlags = []
     /// EVAL_RO / FCALL_RO, or the no-writes flag.
-    private(set) var readOnly: Bool
+    private(set) var readOnly = false
     /// allow-oom (not in compatibility mode).
-    private(set) var allowOOM: Bool
+    private(set) var allowOOM = false
     /// The server was over maxmemory when the script started.
-    private(set) var startedOOM: Bool
+    private(set) var startedOOM = false
     /// The arguments of the calling command (FUNCTION STATS).
-    private(set) var command: [[UInt8]]
-    private(set) var startUS: Int
+    private(set) var command: [[UInt8]] = []
+    private(set) var startUS = 0
     /// RESP version of the script's client (redis.setresp).
     var resp = 2
     /// redis.set_repl: where the script's writes go from now on (REPL_AOF, REPL_REPLICA, both, none).
@@ -40,16 +40,8 @@ public final class ScriptRun {
     init(caller: Session, script: ScriptSHA? = nil, function: String = "", flags: ScriptFlags, readOnly: Bool,
          startedOOM: Bool, command: [[UInt8]]) {
         self.caller = caller
-        self.script = script
-        self.functionName = function
-        self.isEval = script != nil
-        self.flags = flags
-        let compat = flags.contains(.evalCompat)
-        self.readOnly = readOnly || (!compat && flags.contains(.noWrites))
-        self.allowOOM = !compat && flags.contains(.allowOOM)
-        self.startedOOM = startedOOM
-        self.command = command
-        self.startUS = ScriptRun.monotonicUS()
+        restart(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
+                startedOOM: startedOOM, command: command)
     }
 
     /// Makes this object describe a new run (ScriptingVM.makeRun reuses one object per interpreter, so a
