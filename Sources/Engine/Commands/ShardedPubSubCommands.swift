@@ -48,13 +48,6 @@ extension Engine {
     public func spublish(channel: ByteString, message: ByteString) -> Int {
         guard let list = shardChannels[channel] else { return 0 }
         stats.pubsubMessages += 1
-        for s in list {
-            RESPEncoder.pushHeader(3, resp: s.resp, to: &s.out)
-            RESPEncoder.bulk(Array("smessage".utf8), to: &s.out)
-            channel.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
-            message.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
-            s.wakeup?()
-        }
-        return list.count
+        return deliver(Engine.shardMessageKind, channel: channel, message: message, to: list)
     }
 }

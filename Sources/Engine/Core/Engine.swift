@@ -923,20 +923,27 @@ public final class Engine {
         s.shardChannels.removeAll()
     }
 
+    static let messageKind = Array("message".utf8)
+    static let shardMessageKind = Array("smessage".utf8)
+
+    /// Sends each of `list` a `[kind, channel, message]` push (PUBLISH's "message", SPUBLISH's
+    /// "smessage"); returns how many it went to.
+    func deliver(_ kind: [UInt8], channel: ByteString, message: ByteString, to list: [Session]) -> Int {
+        for s in list {
+            RESPEncoder.pushHeader(3, resp: s.resp, to: &s.out)
+            RESPEncoder.bulk(kind, to: &s.out)
+            channel.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+            message.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
+            s.wakeup?()
+        }
+        return list.count
+    }
+
     /// Delivers `message` to subscribers of `channel` and matching patterns; returns the receiver count.
     public func publish(channel: ByteString, message: ByteString) -> Int {
         var n = 0
         stats.pubsubMessages += 1
-        if let list = channels[channel] {
-            for s in list {
-                RESPEncoder.pushHeader(3, resp: s.resp, to: &s.out)
-                RESPEncoder.bulk(Array("message".utf8), to: &s.out)
-                channel.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
-                message.withUnsafeBytes { RESPEncoder.bulk($0, to: &s.out) }
-                s.wakeup?()
-                n += 1
-            }
-        }
+        if let list = channels[channel] { n += deliver(Engine.messageKind, channel: channel, message: message, to: list) }
         for (p, s) in patterns where globMatch(pattern: p.bytes, string: channel.bytes, noCase: false) {
             RESPEncoder.pushHeader(4, resp: s.resp, to: &s.out)
             RESPEncoder.bulk(Array("pmessage".utf8), to: &s.out)
