@@ -485,6 +485,10 @@ public final class CairnServer {
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
         engine.updateClock()
+        // The primary's stream runs with no key considered expired (its DELs expire them).
+        let fromPrimary = s.isMaster
+        if fromPrimary { engine.holdExpiryForPrimaryStream(true) }
+        defer { if fromPrimary { engine.holdExpiryForPrimaryStream(false) } }
         input: while s.blocked == nil && !s.postponed && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
@@ -557,8 +561,8 @@ public final class CairnServer {
                 conn.runningFromQuery = false
             } else if s.isMaster {
                 let before = s.out.count
-                engine.runPrimaryStreamCommand { engine.execute(s, args) }
-                afterPrimaryCommand(conn, args, replyFrom: before)
+                engine.execute(s, args)
+                afterPrimaryCommand(conn, args, raw: raw, replyFrom: before)
             } else if s.isReplica {
                 let before = s.out.count
                 engine.execute(s, args)

@@ -12,10 +12,9 @@ extension Engine {
     /// True while this node replicates a primary (REPLICAOF host port): HELLO reports role `replica`.
     public var isReplica: Bool { replicaExpiry }
 
-    /// Runs `body` (a command of the primary's stream) with no key considered expired.
-    public func runPrimaryStreamCommand(_ body: () -> Void) {
-        for db in databases { db.expiryPaused = true }
-        body()
-        for db in databases { db.expiryPaused = loadingAOF }
+    /// While on, no key is considered expired: the commands of the primary's stream run so. Set around
+    /// a whole batch of the link's input (nothing else runs in between), not once per command.
+    public func holdExpiryForPrimaryStream(_ on: Bool) {
+        for db in databases { db.expiryPaused = on || loadingAOF }
     }
 }

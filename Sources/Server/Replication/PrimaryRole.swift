@@ -288,6 +288,11 @@ extension CairnServer {
 
     /// Stream bytes into the backlog and to every replica past the snapshot.
     func feedStream(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { feedStream($0) }
+    }
+
+    /// The same from borrowed bytes (a replica relays the request bytes it read from its primary).
+    func feedStream(_ bytes: UnsafeRawBufferPointer) {
         guard let backlog = replication.backlog else { return }
         backlog.append(bytes)
         replication.offset += bytes.count
@@ -296,12 +301,12 @@ extension CairnServer {
             if l.session.closeAfterReply { continue }
             switch l.state {
             case .waitBgsaveStart: continue
-            case .waitBgsaveEnd: l.pending += bytes
-            case .sendBulk where l.awaitingFirstAck || l.sendingFile: l.pending += bytes
+            case .waitBgsaveEnd: l.pending.append(contentsOf: bytes)
+            case .sendBulk where l.awaitingFirstAck || l.sendingFile: l.pending.append(contentsOf: bytes)
             case .sendBulk, .online:
                 let s = l.session
                 if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
-                s.out += bytes
+                s.out.append(contentsOf: bytes)
                 // Scheduled once per event-loop pass: a pipeline of writes does not redo the replica's
                 // output-limit and memory accounting for every command (the pass's write sends them all).
                 if let c = bySession[s.id] {

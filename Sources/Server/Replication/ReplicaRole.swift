@@ -630,7 +630,7 @@ extension CairnServer {
 
     /// After each command of the primary's stream: no reply, the bytes relayed and counted.
     /// `replyFrom`: where this command's reply starts in the output (an ACK queued before it stays).
-    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]], replyFrom start: Int) {
+    func afterPrimaryCommand(_ conn: Connection, _ args: [[UInt8]], raw: Range<Int>?, replyFrom start: Int) {
         let s = conn.session
         if start < s.out.count && s.out[start] == UInt8(ascii: "-") {
             // An error the primary never sees: logged, as Redis does (the datasets may have diverged).
@@ -643,20 +643,31 @@ extension CairnServer {
         let ackWanted = m.ackRequested
         m.ackRequested = false
         if ackWanted { sendAck(m) }
-        var bytes: [UInt8] = []
-        RESPEncoder.arrayHeader(args.count, to: &bytes)
-        for a in args { RESPEncoder.bulk(a, to: &bytes) }
         if replication.backlog == nil { createBacklog() }
+        // The bytes read from the primary are relayed as they are (the offset counts what was read);
+        // a command that arrived in pieces is encoded again, in the primary's canonical form.
+        let verbatim = raw.map { $0.upperBound <= conn.query.count } ?? false
         // Inside MULTI the offset stays before it: a link lost mid-transaction resumes from MULTI.
-        if s.multi != nil {
-            m.multiBytes += bytes
-            return
-        }
-        if !m.multiBytes.isEmpty {
-            bytes = m.multiBytes + bytes
+        if s.multi != nil || !m.multiBytes.isEmpty {
+            if verbatim, let raw { m.multiBytes += conn.query[raw] } else { Self.encode(args, to: &m.multiBytes) }
+            if s.multi != nil { return }
+            feedStream(m.multiBytes)
             m.multiBytes = []
+        } else if verbatim, let raw {
+            conn.query.withUnsafeBytes { feedStream(UnsafeRawBufferPointer(rebasing: $0[raw])) }
+        } else {
+            var bytes = replication.encodeBuffer
+            replication.encodeBuffer = []
+            bytes.removeAll(keepingCapacity: true)
+            Self.encode(args, to: &bytes)
+            feedStream(bytes)
+            replication.encodeBuffer = bytes
         }
-        feedStream(bytes)
+    }
+
+    static func encode(_ args: [[UInt8]], to out: inout [UInt8]) {
+        RESPEncoder.arrayHeader(args.count, to: &out)
+        for a in args { RESPEncoder.bulk(a, to: &out) }
     }
 
     func sendAck(_ m: MasterLink) {

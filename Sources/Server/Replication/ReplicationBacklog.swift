@@ -21,20 +21,23 @@ final class ReplicationBacklog {
 
     /// Appends stream bytes, dropping the oldest when full.
     func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    func append(_ b: UnsafeRawBufferPointer) {
         var from = 0
-        if bytes.count > ring.count { from = bytes.count - ring.count; firstByteOffset += from }
+        if b.count > ring.count { from = b.count - ring.count; firstByteOffset += from }
         var i = from
         ring.withUnsafeMutableBytes { r in
-            bytes.withUnsafeBytes { b in
-                while i < b.count {
-                    let n = min(r.count - head, b.count - i)
-                    (r.baseAddress! + head).copyMemory(from: b.baseAddress! + i, byteCount: n)
-                    head = (head + n) % r.count
-                    i += n
-                }
+            while i < b.count {
+                let n = min(r.count - head, b.count - i)
+                (r.baseAddress! + head).copyMemory(from: b.baseAddress! + i, byteCount: n)
+                head += n
+                if head == r.count { head = 0 }
+                i += n
             }
         }
-        let added = bytes.count - from
+        let added = b.count - from
         histlen += added
         if histlen > ring.count {
             firstByteOffset += histlen - ring.count
