@@ -56,6 +56,11 @@ int cairn_accept(int fd, struct sockaddr *addr, socklen_t *len) {
 // glibc's own arena figures say nothing about what the program holds.
 extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
 
+void cairn_tune_allocator(void) {
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+}
+
 size_t cairn_malloc_used(void) {
     if (__sanitizer_get_current_allocated_bytes) return __sanitizer_get_current_allocated_bytes();
     if (cairn_malloc_counting()) {

@@ -76,6 +76,9 @@ public final class CairnServer {
     var loadingStart: Int64 = 0
     var loadingBytes = 0
 
+    /// The allocator's settings for a server process (cairn_tune_allocator says why); called first thing.
+    public static func tuneAllocator() { cairn_tune_allocator() }
+
     public init(config: ServerConfig) {
         self.config = config
         protoMaxBulkLen = config.protoMaxBulkLen

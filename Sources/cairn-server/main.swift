@@ -5,6 +5,8 @@ import Glibc
 #endif
 import Server
 
+CairnServer.tuneAllocator()
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "-v" || arguments.first == "--version" {
     print("Cairn server v=\(CairnServer.version) (Redis-compatible) bits=64")

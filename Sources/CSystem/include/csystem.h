@@ -31,6 +31,12 @@ int cairn_malloc_counting(void);
 /// the loader handed out before the count began).
 long long cairn_malloc_counted(void);
 
+/// Keeps big blocks (up to 4 MB) in glibc's heap instead of mmap, and lets the heap keep up to 32 MB of
+/// free space at its top instead of trimming it at once. Otherwise a reply buffer that grows to a few
+/// hundred KB for a pipeline of big values and is freed once written comes back as fresh zeroed pages
+/// (page faults) on every batch; jemalloc, Redis's allocator, likewise keeps freed pages for reuse.
+void cairn_tune_allocator(void);
+
 /// Installs the crash report: on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGABRT the process writes
 /// a report with a stack trace to the log descriptor (async-signal-safe writes only), then dies of the
 /// same signal (or exits with status 1 when `exit_on_panic`). `title` names the program and version.
