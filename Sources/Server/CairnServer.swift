@@ -466,7 +466,7 @@ public final class CairnServer {
                     closeConnection(conn)
                     return
                 }
-                processInput(conn)
+                processInput(conn, clockUpdated: true)
                 if n < want && !tlsPending(conn) { return }
             } else {
                 if n == 0 { closeConnection(conn); return }
@@ -480,11 +480,13 @@ public final class CairnServer {
     /// Parses and runs every complete command in the query buffer (stopping while the client is
     /// blocked). Arguments are taken out of the buffer as they complete, as Redis reads them, so a
     /// request arriving in pieces is parsed once and the buffer holds only what is not parsed yet.
-    func processInput(_ conn: Connection) {
+    /// `clockUpdated`: the caller has just refreshed the engine's clock (after a read), so it is not
+    /// read again (two clock reads per request at -P 1).
+    func processInput(_ conn: Connection, clockUpdated: Bool = false) {
         let s = conn.session
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
-        engine.updateClock()
+        if !clockUpdated { engine.updateClock() }
         input: while s.blocked == nil && !s.postponed && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
