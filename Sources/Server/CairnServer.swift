@@ -469,7 +469,7 @@ public final class CairnServer {
                     closeConnection(conn)
                     return
                 }
-                processInput(conn)
+                processInput(conn, clockUpdated: true)
                 if n < want && !tlsPending(conn) { return }
             } else {
                 if n == 0 { closeConnection(conn); return }
@@ -483,11 +483,13 @@ public final class CairnServer {
     /// Parses and runs every complete command in the query buffer (stopping while the client is
     /// blocked). Arguments are taken out of the buffer as they complete, as Redis reads them, so a
     /// request arriving in pieces is parsed once and the buffer holds only what is not parsed yet.
-    func processInput(_ conn: Connection) {
+    /// `clockUpdated`: the caller has just refreshed the engine's clock (after a read), so it is not
+    /// read again (two clock reads per request at -P 1).
+    func processInput(_ conn: Connection, clockUpdated: Bool = false) {
         let s = conn.session
         var limits = RESPLimits()
         limits.maxBulkLength = protoMaxBulkLen
-        engine.updateClock()
+        if !clockUpdated { engine.updateClock() }
         // The primary's stream runs with no key considered expired (its DELs expire them).
         let fromPrimary = s.isMaster
         if fromPrimary { engine.holdExpiryForPrimaryStream(true) }

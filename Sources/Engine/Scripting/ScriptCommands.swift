@@ -80,10 +80,21 @@ public enum ScriptCommands {
     }
 
     static func evalCommand(_ ctx: CommandContext, sha: Bool, readOnly: Bool) {
-        let e = ctx.engine
-        if !e.monitors.isEmpty { e.feedMonitors(ctx.session, ctx.args) }
+        // The engine, the caller and the interpreter are used unretained: the command running holds
+        // the first two, the engine the third (an EVAL costs no reference counting for them).
+        ctx.withEngine { e in
+            ctx.withSession { caller in
+                Unmanaged.passUnretained(e.scripting)._withUnsafeGuaranteedRef { vm in
+                    evalCommand(ctx, e, caller, vm, sha: sha, readOnly: readOnly)
+                }
+            }
+        }
+    }
+
+    private static func evalCommand(_ ctx: CommandContext, _ e: Engine, _ caller: Session, _ vm: ScriptingVM,
+                                    sha: Bool, readOnly: Bool) {
+        if !e.monitors.isEmpty { e.feedMonitors(caller, ctx.args) }
         guard let numkeys = ctx.integerArgument(2), numkeysFit(ctx, numkeys) else { return }
-        let vm = e.scripting
         let script: CachedScript
         // EVALSHA of the script run last: its digest compared inline (no hashing, no lookup); EVAL of the
         // last short body: its bytes compared.
@@ -114,11 +125,11 @@ public enum ScriptCommands {
                 vm.lastScript = script
             }
         }
-        if let refusal = prepareRefusal(e, caller: ctx.session, flags: script.flags, readOnly: readOnly) {
+        if let refusal = prepareRefusal(e, caller: caller, flags: script.flags, readOnly: readOnly) {
             ctx.error(refusal)
             return
         }
-        let run = vm.makeRun(caller: ctx.session, script: script.sha, flags: script.flags, readOnly: readOnly,
+        let run = vm.makeRun(caller: caller, script: script.sha, flags: script.flags, readOnly: readOnly,
                              startedOOM: e.preCommandOOM, command: ctx.args)
         let n = Int(numkeys)
         let outer = e.beginScriptPropagation()

@@ -38,16 +38,16 @@ public final class ScriptRun {
     var killed = false
 
     init(caller: Session, script: ScriptSHA? = nil, function: String = "", flags: ScriptFlags, readOnly: Bool,
-         startedOOM: Bool, command: [[UInt8]]) {
+         startedOOM: Bool, command: [[UInt8]], startUS: Int) {
         self.caller = caller
         restart(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
-                startedOOM: startedOOM, command: command)
+                startedOOM: startedOOM, command: command, startUS: startUS)
     }
 
     /// Makes this object describe a new run (ScriptingVM.makeRun reuses one object per interpreter, so a
-    /// script's run costs no allocation).
+    /// script's run costs no allocation). `startUS`: the monotonic clock at the start, in microseconds.
     func restart(caller: Session, script: ScriptSHA?, function: String, flags: ScriptFlags, readOnly: Bool,
-                 startedOOM: Bool, command: [[UInt8]]) {
+                 startedOOM: Bool, command: [[UInt8]], startUS: Int) {
         self.caller = caller
         self.script = script
         if !functionName.isEmpty || !function.isEmpty { self.functionName = function }
@@ -58,7 +58,7 @@ public final class ScriptRun {
         self.allowOOM = !compat && flags.contains(.allowOOM)
         self.startedOOM = startedOOM
         self.command = command
-        self.startUS = ScriptRun.monotonicUS()
+        self.startUS = startUS
         resp = 2
         replTargets = .all
         dirty = false
@@ -87,8 +87,15 @@ extension ScriptingVM {
     /// Returns the refusal text instead when the command may not run ("-CODE ..." keeps its code,
     /// other texts become "ERR ...").
     func runCommand(_ run: ScriptRun, _ args: [[UInt8]]) -> String? {
-        let e = engine
-        guard let spec = lookupCallCommand(args[0]) else { return "Unknown Redis command called from script" }
+        // The engine and the spec are used unretained: the engine outlives its interpreter, and the
+        // command table (with lastCallSpec) holds the spec.
+        Unmanaged.passUnretained(engine)._withUnsafeGuaranteedRef { e in
+            guard let spec = lookupCallCommand(args[0]) else { return "Unknown Redis command called from script" }
+            return spec._withUnsafeGuaranteedRef { runCommand(run, args, e, $0) }
+        }
+    }
+
+    private func runCommand(_ run: ScriptRun, _ args: [[UInt8]], _ e: Engine, _ spec: CommandSpec) -> String? {
         // A refused command counts as a rejected call of that command, as in Redis's scriptCall.
         func refuse(_ text: String) -> String {
             spec.stat.rejectedCalls += 1
@@ -147,15 +154,17 @@ extension ScriptingVM {
 
     /// The command a redis.call names: the last one found when the name's bytes repeat (a script's
     /// calls usually name the same few commands), else the engine's lookup.
+    /// The spec is returned unretained: the command table holds it (and lastCallSpec, strongly).
     @inline(__always)
-    func lookupCallCommand(_ name: [UInt8]) -> CommandSpec? {
+    func lookupCallCommand(_ name: [UInt8]) -> Unmanaged<CommandSpec>? {
         // The table's version first: a spec from a replaced table may be gone.
-        if lastCallTable == engine.commandTableVersion, lastCallName.matches(name), let spec = lastCallSpec { return spec }
+        if lastCallTable == engine.commandTableVersion, lastCallName.matches(name), let spec = lastCallSpecRef { return spec }
         guard let spec = engine.lookupCommand(name) else { return nil }
         lastCallName = CommandNameCache(name)
         lastCallSpec = spec
+        lastCallSpecRef = Unmanaged.passUnretained(spec)
         lastCallTable = engine.commandTableVersion
-        return spec
+        return lastCallSpecRef
     }
 
     /// A redis.* function called from Lua. Returns the number of results pushed, or -1 after pushing
@@ -340,6 +349,11 @@ extension ScriptingVM {
             LuaReplies.pushErrorTable(L, "redis.call/pcall can only be called inside a script invocation")
             return -1
         }
+        // The run is used unretained: the command running the script holds it.
+        return Unmanaged.passUnretained(run)._withUnsafeGuaranteedRef { redisCall(L, raise: raise, $0) }
+    }
+
+    private func redisCall(_ L: OpaquePointer, raise: Bool, _ run: ScriptRun) -> Int32 {
         guard loadCommandArguments(L) else { return raise ? -1 : 1 }
         if inCall {
             let warning = "luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?"

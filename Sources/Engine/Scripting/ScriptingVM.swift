@@ -72,7 +72,10 @@ public final class ScriptingVM {
     var spareArgs: [[UInt8]] = []
     /// The command the last redis.call named (lookupCallCommand), and the command table it came from.
     var lastCallName = CommandNameCache()
-    unowned(unsafe) var lastCallSpec: CommandSpec?
+    /// Held strongly, so the spec a redis.call runs stays alive even if the command it runs replaces
+    /// the table; used through lastCallSpecRef, without retaining it per call.
+    var lastCallSpec: CommandSpec?
+    var lastCallSpecRef: Unmanaged<CommandSpec>?
     var lastCallTable = -1
     /// The object runs are described by, reused while nothing else holds it (see makeRun).
     private var spareRun: ScriptRun?
@@ -244,16 +247,20 @@ public final class ScriptingVM {
 
     /// The description of a new run: the object of the previous run when nothing else holds it any
     /// more (no allocation), a new one otherwise.
+    /// The run starts at the engine's command clock (the end of the previous command, or the clock
+    /// read after this command's input arrived): within this command's own parsing of now, without
+    /// reading the clock again.
     func makeRun(caller: Session, script: ScriptSHA? = nil, function: String = "", flags: ScriptFlags, readOnly: Bool,
                  startedOOM: Bool, command: [[UInt8]]) -> ScriptRun {
+        let startUS = engine.callStartNS / 1000
         if spareRun != nil && isKnownUniquelyReferenced(&spareRun) {
             let run = spareRun.unsafelyUnwrapped
             run.restart(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
-                        startedOOM: startedOOM, command: command)
+                        startedOOM: startedOOM, command: command, startUS: startUS)
             return run
         }
         let run = ScriptRun(caller: caller, script: script, function: function, flags: flags, readOnly: readOnly,
-                            startedOOM: startedOOM, command: command)
+                            startedOOM: startedOOM, command: command, startUS: startUS)
         spareRun = run
         return run
     }
@@ -263,7 +270,28 @@ public final class ScriptingVM {
     /// the function's two arguments.
     /// `keys` and `args` are the ranges of `command` (the calling command's arguments) holding them.
     func execute(_ run: ScriptRun, function ref: Int32, command: [[UInt8]], keys: Range<Int>, args: Range<Int>) {
-        let caller = run.caller
+        // The caller is used unretained: its command is running.
+        Unmanaged.passUnretained(run.caller)._withUnsafeGuaranteedRef {
+            execute(run, $0, function: ref, command: command, keys: keys, args: args)
+        }
+    }
+
+    /// A Lua array of `command[items]`, pushed.
+    private func pushArray(_ command: [[UInt8]], _ items: Range<Int>) {
+        lua_createtable(L, Int32(items.count), 0)
+        var i: Int32 = 1
+        // Through the buffer, so an element is read without retaining it.
+        command.withUnsafeBufferPointer { buffer in
+            for k in items {
+                buffer[k].withUnsafeBytes { LuaReplies.pushBytes(L, $0) }
+                lua_rawseti(L, -2, i)
+                i += 1
+            }
+        }
+    }
+
+    private func execute(_ run: ScriptRun, _ caller: Session, function ref: Int32, command: [[UInt8]], keys: Range<Int>,
+                         args: Range<Int>) {
         // The script's client starts in the caller's database, speaking RESP2, as the caller's user.
         scriptSession.db = caller.db
         if scriptSession.user !== caller.user { scriptSession.user = caller.user }
@@ -271,26 +299,17 @@ public final class ScriptingVM {
         let registry = cairn_lua_registryindex()
         lua_rawgeti(L, registry, handlerRef)
         lua_rawgeti(L, registry, ref)
-        func pushArray(_ items: Range<Int>) {
-            lua_createtable(L, Int32(items.count), 0)
-            var i: Int32 = 1
-            for k in items {
-                command[k].withUnsafeBytes { LuaReplies.pushBytes(L, $0) }
-                lua_rawseti(L, -2, i)
-                i += 1
-            }
-        }
         var nargs: Int32 = 0
         if run.isEval {
             lua_rawgeti(L, registry, globalsRef)
-            pushArray(keys)
+            pushArray(command, keys)
             lua_setfield(L, -2, "KEYS")
-            pushArray(args)
+            pushArray(command, args)
             lua_setfield(L, -2, "ARGV")
             cairn_lua_pop(L, 1)
         } else {
-            pushArray(keys)
-            pushArray(args)
+            pushArray(command, keys)
+            pushArray(command, args)
             nargs = 2
         }
         current = run
