@@ -94,9 +94,15 @@ public enum ChildInfo {
         send(finalKind)
     }
 
+    /// In the child: called when a report finds the parent gone (the pipe's read end closed with it);
+    /// logs and exits, so a killed server leaves no snapshot child running on (Redis's child does so too).
+    nonisolated(unsafe) static var parentGone: ((Int32) -> Void)? = nil
+
     static func send(_ kind: Int64) {
         var msg: (Int64, Int64, Int64, Int64) = (kind, Int64(keys), Int64(cow), cowUpdated)
-        _ = withUnsafeBytes(of: &msg) { write(pipeFD, $0.baseAddress, $0.count) }
+        let n = withUnsafeBytes(of: &msg) { write(pipeFD, $0.baseAddress, $0.count) }
+        // EAGAIN: a parent that does not read now (DEBUG PAUSE-CRON) loses this report, nothing more.
+        if n < 0 && errno == EPIPE, kind == progressKind, let gone = parentGone { gone(errno) }
     }
 
     /// The parent's side: reads every whole message waiting on the (non-blocking) pipe into

@@ -45,11 +45,18 @@ struct ForkedChild {
             ChildInfo.startInChild(pipe: fds[1])
             prepare()
             var status: Int32 = 0
-            do {
-                try work()
-            } catch {
-                log(true, "\(error)")
-                status = 1
+            withoutActuallyEscaping(log) { log in
+                ChildInfo.parentGone = { e in
+                    log(true, "Child failed reporting info to parent, exiting. \(String(cString: strerror(e)))")
+                    _exit(1)
+                }
+                do {
+                    try work()
+                } catch {
+                    log(true, "\(error)")
+                    status = 1
+                }
+                ChildInfo.parentGone = nil
             }
             ChildInfo.sendFinal()
             close(fds[1])

@@ -41,4 +41,27 @@ import Glibc
         #expect(cairn.status == redis.status)
         #expect(cairn.status == "err")
     }
+
+    /// The server dies (SIGKILL, as the OOM killer would) while its save child runs: the child finds
+    /// out at its next report to the parent and exits, as Redis's does, instead of saving on alone.
+    @Test(arguments: [false, true]) func childExitsWhenTheServerIsKilled(cairn: Bool) throws {
+        let s = try ServerProcess(cairn: cairn, args: ["--rdb-key-save-delay", "1000"])
+        let c = try s.client()
+        _ = try c.send("DEBUG POPULATE 10000")
+        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
+        var child: pid_t? = nil
+        try waitFor("the save child", timeout: 10) {
+            child = childPID(of: s)
+            return child != nil
+        }
+        s.stopping = true
+        kill(s.process.processIdentifier, SIGKILL)
+        s.process.waitUntilExit()
+        // 10,000 keys at 1 ms each would take 10 s; the child reports about once a second.
+        try waitFor("the orphaned child exits", timeout: 6) { kill(child!, 0) != 0 }
+        if cairn {
+            let log = (try? String(contentsOfFile: s.logPath, encoding: .utf8)) ?? ""
+            #expect(log.contains("Child failed reporting info to parent, exiting."))
+        }
+    }
 }
