@@ -38,10 +38,12 @@ public enum RDBLoader {
     /// keys with the bytes read so far, so the server can answer clients with -LOADING meanwhile.
     /// `keepExpired`: keep keys whose expiry has passed (an AOF's RDB preamble, as Redis loads it:
     /// they expire after loading).
+    /// `onExpiredKey`: called with (database, key) for each key skipped because its expiry has passed
+    /// (a primary restarting from its own file puts a DEL for it in its replication backlog, as Redis).
     public static func load(path: String, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
-                            progress: ((Int) -> Void)? = nil) throws -> LoadResult {
+                            progress: ((Int) -> Void)? = nil, onExpiredKey: ((Int, [UInt8]) -> Void)? = nil) throws -> LoadResult {
         try load(decoder: RDBDecoder(path: path, options: decoderOptions), into: engine, replaceExisting: replaceExisting,
-                 keepExpired: keepExpired, progress: progress)
+                 keepExpired: keepExpired, progress: progress, onExpiredKey: onExpiredKey)
     }
 
     /// Loads what `source` delivers (a replica's diskless load reads the primary's socket). The decoder
@@ -55,7 +57,7 @@ public enum RDBLoader {
     }
 
     static func load(decoder: RDBDecoder, into engine: Engine, replaceExisting: Bool = false, keepExpired: Bool = false,
-                     progress: ((Int) -> Void)?) throws -> LoadResult {
+                     progress: ((Int) -> Void)?, onExpiredKey: ((Int, [UInt8]) -> Void)? = nil) throws -> LoadResult {
         let builder = EngineValueBuilder(config: engine.config)
         var result = LoadResult()
         var database = engine.databases[0]
@@ -117,6 +119,7 @@ public enum RDBLoader {
             case .key(let s):
                 if !keepExpired, let t = s.expiresAt, t <= now {
                     result.keysExpired += 1
+                    if let f = onExpiredKey { f(database.id, Array(s.key)) }
                     continue
                 }
                 guard let value = builder.takeValue() else { continue }

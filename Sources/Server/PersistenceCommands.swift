@@ -18,6 +18,11 @@ extension CairnServer {
         if let m = masterLink {
             let db = m.conn?.session.db ?? m.cachedDB
             s.replicationAux = ReplicationAux(streamDB: db, id: replication.replid, offset: replication.offset)
+        } else if replication.backlog != nil {
+            // A primary in a replication chain too: restarted from this file it keeps its old ID as
+            // master_replid2, so its replicas continue with a partial resync (Redis 7.0).
+            let db = max(0, replication.selectedDB)
+            s.replicationAux = ReplicationAux(streamDB: db, id: replication.replid, offset: replication.offset)
         }
         return s
     }
@@ -245,14 +250,34 @@ extension CairnServer {
         engine.isLoading = true
         loadingStart = engine.now / 1000
         defer { engine.isLoading = false }
+        var isReplica = false
+        if case .replica(let r)? = config.value("replicaof"), r != nil { isReplica = true }
+        // A primary keeps a backlog from the start: keys found expired in the file become DELs in it,
+        // so replicas that continue its stream delete them too.
+        if !isReplica { createBacklog() }
         do {
-            let result = try RDBLoader.load(path: path, into: engine, progress: loadingProgress())
+            let del = Array((config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL").utf8)
+            let result = try RDBLoader.load(path: path, into: engine, progress: loadingProgress(),
+                                            onExpiredKey: isReplica ? nil : { [unowned self] db, key in self.propagate(db, [del, key]) })
             snapshots.lastLoad = result
-            // A replica restarting from its own save continues where it was: PSYNC asks for the next byte.
-            if case .replica(let r)? = config.value("replicaof"), r != nil, let aux = result.replicationAux, aux.id.count == 40 {
+            let aux = result.replicationAux.flatMap { $0.id.count == 40 ? $0 : nil }
+            if isReplica, let aux {
+                // A replica restarting from its own save continues where it was: PSYNC asks for the next byte.
                 replication.replid = aux.id
                 replication.offset = aux.offset
                 replication.restoredStreamDB = aux.streamDB
+            } else if !isReplica {
+                if let aux, let backlog = replication.backlog {
+                    // A primary restarting from its own save: its old ID stays valid up to the saved
+                    // offset, and its offsets continue from there.
+                    replication.replid2 = aux.id
+                    replication.secondOffset = aux.offset + 1
+                    replication.offset += aux.offset
+                    backlog.rebase(endingAt: replication.offset)
+                    replication.noReplicasSince = engine.now
+                } else {
+                    freeBacklog()
+                }
             }
             for k in result.emptyKeyNames { log.notice("rdbLoadObject skipping empty key: \(String(decoding: k, as: UTF8.self))") }
             if result.emptyKeysSkipped > 0 { log.notice("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired), empty keys skipped: \(result.emptyKeysSkipped).") }

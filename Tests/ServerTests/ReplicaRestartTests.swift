@@ -38,4 +38,51 @@ import Glibc
         _ = try rc.send("SELECT 2")
         #expect(try rc.send("GET in2") == "$1\r\ny\r\n")
     }
+
+    /// A primary restarted from its own RDB keeps its old replication ID as master_replid2 (valid up to
+    /// the saved offset) and continues its offsets, so its replica resyncs partially; keys that expired
+    /// while it was down become DELs in its backlog, which the replica applies. Checked against Redis
+    /// 7.0 doing the same with the same replica.
+    @Test(arguments: [false, true])
+    func restartedPrimaryServesAPartialResync(primaryCairn: Bool) throws {
+        let dir = try makeTempDir("cairn-primary-restart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pargs = ["--save", "3600 1", "--repl-diskless-sync-delay", "0", "--repl-timeout", "3600", "--repl-ping-replica-period", "3600"]
+        var p: ServerProcess? = try ServerProcess(cairn: primaryCairn, args: pargs, dir: dir)
+        let port = p!.port
+        var pc = try p!.client()
+        let r = try ServerProcess(cairn: true, args: ["--replicaof", "127.0.0.1", String(port), "--repl-timeout", "3600"])
+        let rc = try r.client()
+        _ = try pc.send("DEBUG SET-ACTIVE-EXPIRE 0")
+        for i in 0 ..< 50 { _ = try pc.send("SET k\(i) v\(i)") }
+        for i in 0 ..< 16 { _ = try pc.send("SELECT \(i)"); _ = try pc.send("SET gone\(i) x PX 50") }
+        try waitFor("replica caught up", timeout: 20) {
+            try rc.infoInteger("replication", "slave_repl_offset") == pc.infoInteger("replication", "master_repl_offset")
+        }
+        let replid = try #require(try pc.infoField("replication", "master_replid"))
+        let offset = try pc.infoInteger("replication", "master_repl_offset")
+        // The primary has the replica's ACK of it (else a shutdown asks for one: REPLCONF GETACK moves
+        // the offset on).
+        try waitFor("acknowledged", timeout: 10) { try pc.send("INFO replication").contains(",offset=\(offset),") }
+        usleep(100_000) // the sixteen keys expire while the primary is down
+        p!.stopping = true
+        _ = p!.terminate()
+        p = nil
+        p = try ServerProcess(cairn: primaryCairn, args: pargs, dir: dir, port: port)
+        pc = try p!.client()
+        try waitFor("replica back", timeout: 20) { try rc.infoField("replication", "master_link_status") == "up" }
+        #expect(try pc.infoField("replication", "master_replid2") == replid)
+        #expect(try pc.infoInteger("replication", "second_repl_offset") == offset + 1)
+        #expect(try pc.infoInteger("stats", "sync_partial_ok") == 1)
+        #expect(try pc.infoInteger("stats", "sync_full") == 0)
+        #expect(try pc.infoInteger("persistence", "rdb_last_load_keys_expired") == 16)
+        let histlen = try pc.infoInteger("replication", "repl_backlog_histlen")
+        #expect(histlen > 0)
+        #expect(try pc.infoInteger("replication", "master_repl_offset") == offset + histlen)
+        try waitFor("replica applied the DELs", timeout: 20) {
+            try rc.infoInteger("replication", "slave_repl_offset") == pc.infoInteger("replication", "master_repl_offset")
+        }
+        #expect(try pc.send("DEBUG DIGEST") == rc.send("DEBUG DIGEST"))
+        #expect(try rc.send("DBSIZE") == ":50\r\n")
+    }
 }

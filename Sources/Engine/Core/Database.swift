@@ -20,6 +20,11 @@ public final class Database {
     /// While clients are paused (CLIENT PAUSE) an expired key reads as absent but is not deleted, so
     /// the dataset stays still; it is deleted at the first access after the pause.
     var expiryHeld = false
+    /// On a writable replica: keys its own clients (not its primary's stream) gave an expiry. The
+    /// primary never sends a DEL for them, so the replica expires them itself (Redis's
+    /// slaveKeysWithExpire); `recordOwnExpires` is on while such a client's command runs.
+    var ownExpiringKeys = Set<ByteString>()
+    var recordOwnExpires = false
 
     /// How accesses stamp keys (LRU clock or LFU counter); the engine shares one among its databases.
     public var access: KeyAccess
@@ -153,6 +158,26 @@ public final class Database {
     /// Sets the absolute expiry of an existing key.
     public func setExpire(_ key: ByteString, at ms: Int64) {
         expires[key] = ms
+        if recordOwnExpires { ownExpiringKeys.insert(key) }
+    }
+
+    /// A writable replica's cron: deletes those of its own expiring keys whose time has come, and
+    /// forgets the ones that are gone or no longer have an expiry. Returns the number deleted.
+    func expireOwnKeys(now: Int64) -> Int {
+        guard !ownExpiringKeys.isEmpty else { return 0 }
+        var done: [ByteString] = []
+        var removed = 0
+        for k in ownExpiringKeys {
+            guard let t = expires.count > 0 ? expires[k] : nil else { done.append(k); continue }
+            if t > now { continue }
+            keys.removeValue(forKey: k)
+            expires.removeValue(forKey: k)
+            onExpired?(self, k)
+            done.append(k)
+            removed += 1
+        }
+        for k in done { ownExpiringKeys.remove(k) }
+        return removed
     }
 
     /// Removes the expiry of `key`; returns whether it had one.
@@ -165,6 +190,7 @@ public final class Database {
     public func removeAll() {
         keys.removeAll()
         expires.removeAll()
+        ownExpiringKeys = []
         expireCursor = 0
     }
 
@@ -185,6 +211,7 @@ public final class Database {
     public func swapContents(with other: Database) {
         swap(&keys, &other.keys)
         swap(&expires, &other.expires)
+        swap(&ownExpiringKeys, &other.ownExpiringKeys)
         expireCursor = 0
         other.expireCursor = 0
     }

@@ -961,7 +961,8 @@ public final class Engine {
     /// Redis's active expiry: samples keys with a TTL in each database, within `limit` checks per db.
     @discardableResult
     public func activeExpireCycle(limitPerDB: Int = 200) -> Int {
-        guard config.activeExpireEnabled, !replicaExpiry else { return 0 }
+        guard config.activeExpireEnabled else { return 0 }
+        if replicaExpiry { return expireReplicaOwnKeys() }
         // A client pause keeps the dataset still: no key expires until it ends.
         if pauseType != .off && checkPauseTimeout() { return 0 }
         let t0 = latency.threshold > 0 ? Eviction.monotonicMicros() : 0

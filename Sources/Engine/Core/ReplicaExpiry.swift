@@ -6,7 +6,11 @@ extension Engine {
     public func setReplicaExpiry(_ on: Bool) {
         replicaExpiry = on
         let paused = pauseType != .off
-        for db in databases { db.expiryHeld = on || paused }
+        for db in databases {
+            db.expiryHeld = on || paused
+            db.recordOwnExpires = on
+            if !on { db.ownExpiringKeys = [] }
+        }
     }
 
     /// True while this node replicates a primary (REPLICAOF host port): HELLO reports role `replica`.
@@ -15,6 +19,16 @@ extension Engine {
     /// While on, no key is considered expired: the commands of the primary's stream run so. Set around
     /// a whole batch of the link's input (nothing else runs in between), not once per command.
     public func holdExpiryForPrimaryStream(_ on: Bool) {
-        for db in databases { db.expiryPaused = on || loadingAOF }
+        for db in databases {
+            db.expiryPaused = on || loadingAOF
+            db.recordOwnExpires = !on && replicaExpiry
+        }
+    }
+
+    /// A replica's share of the active expiry cycle: only the keys its own clients gave an expiry.
+    func expireReplicaOwnKeys() -> Int {
+        var removed = 0
+        for db in databases where !db.ownExpiringKeys.isEmpty { removed += db.expireOwnKeys(now: now) }
+        return removed
     }
 }

@@ -55,6 +55,12 @@ final class ReplicationBacklog {
         return Array(ring[start ..< start + first]) + ring[0 ..< count - first]
     }
 
+    /// Renumbers what the backlog holds so that it ends at stream offset `end` (a primary restarting
+    /// from its own RDB continues its old offsets).
+    func rebase(endingAt end: Int) {
+        firstByteOffset = end - histlen + 1
+    }
+
     /// A new size (CONFIG SET repl-backlog-size): keeps the newest bytes that fit.
     func resize(_ newSize: Int) {
         guard newSize != ring.count, newSize > 0 else { return }
