@@ -259,6 +259,28 @@ public struct CommandContext {
         return v
     }
 
+    /// `lookupRead` without the copy: runs `body` on the table's own value of `key` (see
+    /// Database.withValue), counting the keyspace hit, or counts the miss and returns nil.
+    @inline(__always)
+    public func withReadValue<R>(_ key: ByteString, _ body: (inout RedisValue) -> R) -> R? {
+        let t = now
+        if let r = withDB({ $0.withValue(key, now: t, body) }) {
+            withEngine { $0.stats.keyspaceHits += 1 }
+            return r
+        }
+        withEngine { $0.stats.keyspaceMisses += 1 }
+        notify(KeyspaceEventClass.keyMiss, "keymiss", key)
+        return nil
+    }
+
+    /// `lookupWrite` without the copy: runs `body` on the table's own value of `key` (see
+    /// Database.withValue), or returns nil when it is absent.
+    @inline(__always)
+    public func withWriteValue<R>(_ key: ByteString, _ body: (inout RedisValue) -> R) -> R? {
+        let t = now
+        return withDB { $0.withValue(key, now: t, body) }
+    }
+
     /// Reads `key` for a write (no hit/miss counting).
     public func lookupWrite(_ key: ByteString) -> RedisValue? {
         let t = now
