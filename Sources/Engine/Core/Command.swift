@@ -157,7 +157,16 @@ public struct CommandContext {
     @inline(__always) public var resp: Int { withSession { $0.resp } }
 
     /// Argument `i` as a key or member.
-    @inline(__always) public func key(_ i: Int) -> ByteString { ByteString(args[i]) }
+    /// A short key is built from the borrowed bytes (no retain of the argument); a longer one shares
+    /// the argument's array (a retain, cheaper than copying it).
+    @inline(__always) public func key(_ i: Int) -> ByteString {
+        // Everything inlined (no opaque call), so the argument is not retained around the read.
+        let short: ByteString? = args[i].withUnsafeBytes { b in
+            b.count <= ByteString.inlineCapacity
+                ? ByteString(smallFrom: b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: b.count) : nil
+        }
+        return short ?? ByteString(args[i])
+    }
     /// Argument `i`, upper-cased as ASCII, for option matching ("NX", "WITHSCORES").
     public func option(_ i: Int) -> String {
         let a = args[i]

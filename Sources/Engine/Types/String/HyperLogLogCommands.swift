@@ -111,7 +111,9 @@ public enum HyperLogLogCommands {
     static func addElements(_ s: inout [UInt8], _ args: UnsafeBufferPointer<[UInt8]>, maxBytes: Int) -> (changed: Int, corrupt: Bool) {
         var changed = 0
         for j in 2 ..< args.count {
-            let r = args[j].withUnsafeBytes { HyperLogLog.add(&s, $0, maxBytes: maxBytes) }
+            // The hash first, then the update outside the closure: the element is then only borrowed.
+            let (index, count) = args[j].withUnsafeBytes(HyperLogLog.patternLength)
+            let r = HyperLogLog.set(&s, index, count, maxBytes: maxBytes)
             if r == 1 { changed += 1 } else if r == -1 { return (changed, true) }
         }
         if changed > 0 { HyperLogLog.invalidateCache(&s) }
