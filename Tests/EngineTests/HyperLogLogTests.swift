@@ -374,6 +374,29 @@ import TestSupport
         #expect(log == ["PFADD h a b c", "PFCOUNT h", "PFMERGE m h", "PFDEBUG TODENSE m"])
     }
 
+    /// PFADD and PFCOUNT change the keyspace's bytes in place: a dense PFADD that raises no register
+    /// writes nothing (no propagation, the cached count stays valid), one that does invalidates the
+    /// cache, and a value shared with another key (COPY) is not changed through it.
+    @Test func inPlaceUpdates() {
+        let h = EngineHarness()
+        var log: [String] = []
+        h.engine.propagationSink = { _, args in log.append(args.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")) }
+        h.run("PFADD h a b c")
+        h.run("PFDEBUG TODENSE h")
+        #expect(h.run("PFCOUNT h") == ":3\r\n")
+        let before = h.run("GET h")
+        #expect(h.run("PFADD h a b") == ":0\r\n")
+        #expect(h.run("PFCOUNT h") == ":3\r\n")
+        #expect(h.run("GET h") == before)
+        h.run("COPY h h2")
+        #expect(h.run("PFADD h d e f g") == ":1\r\n")
+        #expect(h.run("PFCOUNT h") == ":7\r\n")
+        #expect(h.run("GET h2") == before)
+        #expect(h.run("PFCOUNT h2") == ":3\r\n")
+        #expect(h.run("PFCOUNT h h2") == ":7\r\n")
+        #expect(log == ["PFADD h a b c", "PFDEBUG TODENSE h", "PFCOUNT h", "COPY h h2", "PFADD h d e f g", "PFCOUNT h"])
+    }
+
     @Test func selfTestPasses() {
         let h = EngineHarness()
         #expect(h.run("PFSELFTEST") == "+OK\r\n")

@@ -157,7 +157,16 @@ public struct CommandContext {
     @inline(__always) public var resp: Int { withSession { $0.resp } }
 
     /// Argument `i` as a key or member.
-    @inline(__always) public func key(_ i: Int) -> ByteString { ByteString(args[i]) }
+    /// A short key is built from the borrowed bytes (no retain of the argument); a longer one shares
+    /// the argument's array (a retain, cheaper than copying it).
+    @inline(__always) public func key(_ i: Int) -> ByteString {
+        // Everything inlined (no opaque call), so the argument is not retained around the read.
+        let short: ByteString? = args[i].withUnsafeBytes { b in
+            b.count <= ByteString.inlineCapacity
+                ? ByteString(smallFrom: b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: b.count) : nil
+        }
+        return short ?? ByteString(args[i])
+    }
     /// Argument `i`, upper-cased as ASCII, for option matching ("NX", "WITHSCORES").
     public func option(_ i: Int) -> String {
         let a = args[i]
@@ -257,6 +266,28 @@ public struct CommandContext {
             withEngine { $0.stats.keyspaceHits += 1 }
         }
         return v
+    }
+
+    /// `lookupRead` without the copy: runs `body` on the table's own value of `key` (see
+    /// Database.withValue), counting the keyspace hit, or counts the miss and returns nil.
+    @inline(__always)
+    public func withReadValue<R>(_ key: ByteString, _ body: (inout RedisValue) -> R) -> R? {
+        let t = now
+        if let r = withDB({ $0.withValue(key, now: t, body) }) {
+            withEngine { $0.stats.keyspaceHits += 1 }
+            return r
+        }
+        withEngine { $0.stats.keyspaceMisses += 1 }
+        notify(KeyspaceEventClass.keyMiss, "keymiss", key)
+        return nil
+    }
+
+    /// `lookupWrite` without the copy: runs `body` on the table's own value of `key` (see
+    /// Database.withValue), or returns nil when it is absent.
+    @inline(__always)
+    public func withWriteValue<R>(_ key: ByteString, _ body: (inout RedisValue) -> R) -> R? {
+        let t = now
+        return withDB { $0.withValue(key, now: t, body) }
     }
 
     /// Reads `key` for a write (no hit/miss counting).

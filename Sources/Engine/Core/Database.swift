@@ -61,8 +61,22 @@ public final class Database {
     @inline(__always)
     public func lookup(_ key: ByteString, now: Int64) -> RedisValue? {
         if expires.count > 0 && expireIfNeeded(key, now: now) { return nil }
-        let a = access
-        return keys.access(key) { a.touched($0) }
+        // The access object lives as long as the database: used unretained (a retain per lookup less).
+        let a = Unmanaged.passUnretained(access)
+        return keys.access(key) { old in a._withUnsafeGuaranteedRef { $0.touched(old) } }
+    }
+
+    /// Runs `body` on the table's own value of `key` (nil when absent), expiring the key first if due
+    /// and stamping the access as `lookup` does. Nothing is copied out, so a value whose storage the
+    /// table alone holds can be read without reference counting and changed without copying (PFADD's
+    /// register updates, PFCOUNT's cached cardinality). `body` must not add or remove keys.
+    @inline(__always)
+    public func withValue<R>(_ key: ByteString, now: Int64, _ body: (inout RedisValue) -> R) -> R? {
+        if expires.count > 0 && expireIfNeeded(key, now: now) { return nil }
+        // The access object lives as long as the database: used unretained.
+        let a = Unmanaged.passUnretained(access)
+        guard let e = keys.stamped(key, { old in a._withUnsafeGuaranteedRef { $0.touched(old) } }) else { return nil }
+        return body(&e.pointee.value)
     }
 
     /// Whether `key` exists, expiring it first if due and stamping the access as `lookup` does (a write
@@ -70,8 +84,8 @@ public final class Database {
     @inline(__always)
     public func existsForWrite(_ key: ByteString, now: Int64) -> Bool {
         if expires.count > 0 && expireIfNeeded(key, now: now) { return false }
-        let a = access
-        return keys.touch(key) { a.touched($0) }
+        let a = Unmanaged.passUnretained(access)
+        return keys.touch(key) { old in a._withUnsafeGuaranteedRef { $0.touched(old) } }
     }
 
     /// The value of `key`, expiring it first if due, without stamping an access (TYPE, EXISTS, TTL,

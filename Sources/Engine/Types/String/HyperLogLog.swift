@@ -224,20 +224,19 @@ public enum HyperLogLog {
         var found = false
         s.withUnsafeBytes { b in
             while p < end {
-                let op = b[p]
-                var oplen = 1
-                if isZero(op) {
-                    span = zeroLen(op)
-                } else if isVal(op) {
-                    span = valLen(op)
-                } else {
-                    span = xzeroLen(op, byteAfter(b, p))
-                    oplen = 2
-                }
-                if index <= first + span - 1 { found = true; break }
+                // The opcode's span chosen without branching on its kind (they alternate
+                // unpredictably): VAL 1vvvvvxx covers xx+1, ZERO 00xxxxxx xxxxxx+1, XZERO 01xxxxxx
+                // yyyyyyyy xxxxxxyyyyyyyy+1 in two bytes.
+                let op = Int(b[p])
+                let next = Int(byteAfter(b, p))
+                let isX = (op >> 6) == 1 ? 1 : 0
+                let low6 = op & 0x3f
+                let zspan = isX == 1 ? (low6 << 8 | next) : low6
+                span = (op >= 0x80 ? op & 3 : zspan) &+ 1
+                if index < first &+ span { found = true; break }
                 prev = p
-                p += oplen
-                first += span
+                p &+= 1 &+ isX
+                first &+= span
             }
         }
         _ = found
@@ -275,39 +274,46 @@ public enum HyperLogLog {
         }
 
         if !updatedInPlace {
-            // General case: split the opcode into up to three.
-            var seq: [UInt8] = []
-            seq.reserveCapacity(5)
+            // General case: split the opcode into up to three (at most 5 bytes, built in a word on
+            // the stack rather than an array, which would be an allocation per PFADD).
+            var seq: UInt64 = 0
+            var seqLen = 0
+            @inline(__always) func put(_ b: UInt8) {
+                seq |= UInt64(b) &<< UInt64(8 * seqLen)
+                seqLen += 1
+            }
             let last = first + span - 1
-            func zeros(_ len: Int) {
+            @inline(__always) func zeros(_ len: Int) {
                 if len > sparseZeroMaxLen {
                     let (a, b) = xzeroOp(len)
-                    seq.append(a); seq.append(b)
+                    put(a); put(b)
                 } else {
-                    seq.append(UInt8(len - 1))
+                    put(UInt8(len - 1))
                 }
             }
             if isZeroOp || isXZeroOp {
                 if index != first { zeros(index - first) }
-                seq.append(valOp(Int(count), 1))
+                put(valOp(Int(count), 1))
                 if index != last { zeros(last - index) }
             } else {
                 let curval = valValue(op)
-                if index != first { seq.append(valOp(curval, index - first)) }
-                seq.append(valOp(Int(count), 1))
-                if index != last { seq.append(valOp(curval, last - index)) }
+                if index != first { put(valOp(curval, index - first)) }
+                put(valOp(Int(count), 1))
+                if index != last { put(valOp(curval, last - index)) }
             }
             // Step 3: substitute the new sequence for the old opcode.
             let oldlen = isXZeroOp ? 2 : 1
-            let deltalen = seq.count - oldlen
+            let deltalen = seqLen - oldlen
             if deltalen > 0 && s.count + deltalen > maxBytes { return promote(&s, index, count) }
             if p + oldlen > s.count {
                 // A trailing XZERO missing its second byte (Redis read the terminator as it): Redis
                 // grows the string by deltalen and copies the sequence at p, so its last byte falls
                 // past the new end.
-                s.replaceSubrange(p ..< s.count, with: seq.dropLast())
+                var bytes: [UInt8] = []
+                for i in 0 ..< seqLen - 1 { bytes.append(UInt8(truncatingIfNeeded: seq >> UInt64(8 * i))) }
+                s.replaceSubrange(p ..< s.count, with: bytes)
             } else {
-                s.replaceSubrange(p ..< p + oldlen, with: seq)
+                replace(&s, at: p, length: oldlen, with: seq, count: seqLen)
             }
             end = s.count
         }
@@ -345,6 +351,23 @@ public enum HyperLogLog {
         return 1
     }
 
+    /// Replaces the `length` bytes at `p` of `s` with the `count` low bytes of `seq` (least significant
+    /// first), moving the bytes after them: Redis's memmove within the sds, growing the array in place.
+    static func replace(_ s: inout [UInt8], at p: Int, length: Int, with seq: UInt64, count: Int) {
+        let oldCount = s.count
+        let delta = count - length
+        if delta > 0 {
+            for _ in 0 ..< delta { s.append(0) }
+        }
+        s.withUnsafeMutableBytes { b in
+            guard let base = b.baseAddress else { return }
+            let tail = oldCount - (p + length)
+            if delta != 0 && tail > 0 { memmove(base + p + count, base + p + length, tail) }
+            for i in 0 ..< count { base.storeBytes(of: UInt8(truncatingIfNeeded: seq >> UInt64(8 * i)), toByteOffset: p + i, as: UInt8.self) }
+        }
+        if delta < 0 { s.removeLast(-delta) }
+    }
+
     /// Promotes to dense and sets the register there (the path Redis takes past the sparse limits).
     static func promote(_ s: inout [UInt8], _ index: Int, _ count: UInt8) -> Int {
         guard sparseToDense(&s) else { return -1 }
@@ -369,34 +392,43 @@ public enum HyperLogLog {
 
     // MARK: - Histogram and estimate
 
-    static func denseHistogram(_ s: UnsafeRawBufferPointer, _ h: inout [Int]) {
-        var r = headerSize
-        for _ in 0 ..< 1024 {
-            let b0 = Int(s[r]), b1 = Int(s[r + 1]), b2 = Int(s[r + 2]), b3 = Int(s[r + 3])
-            let b4 = Int(s[r + 4]), b5 = Int(s[r + 5]), b6 = Int(s[r + 6]), b7 = Int(s[r + 7])
-            let b8 = Int(s[r + 8]), b9 = Int(s[r + 9]), b10 = Int(s[r + 10]), b11 = Int(s[r + 11])
-            h[b0 & 63] += 1
-            h[(b0 >> 6 | b1 << 2) & 63] += 1
-            h[(b1 >> 4 | b2 << 4) & 63] += 1
-            h[(b2 >> 2) & 63] += 1
-            h[b3 & 63] += 1
-            h[(b3 >> 6 | b4 << 2) & 63] += 1
-            h[(b4 >> 4 | b5 << 4) & 63] += 1
-            h[(b5 >> 2) & 63] += 1
-            h[b6 & 63] += 1
-            h[(b6 >> 6 | b7 << 2) & 63] += 1
-            h[(b7 >> 4 | b8 << 4) & 63] += 1
-            h[(b8 >> 2) & 63] += 1
-            h[b9 & 63] += 1
-            h[(b9 >> 6 | b10 << 2) & 63] += 1
-            h[(b10 >> 4 | b11 << 4) & 63] += 1
-            h[(b11 >> 2) & 63] += 1
-            r += 12
+    static func denseHistogram(_ s: UnsafeRawBufferPointer, _ h: UnsafeMutablePointer<Int>) {
+        // Four histograms, register k counted in histogram k % 4, summed at the end: registers often
+        // hold the same value, and one histogram would make each increment wait for the previous one.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { buf in
+            let c = buf.baseAddress!
+            c.initialize(repeating: 0, count: 256)
+            let c1 = c + 64, c2 = c + 128, c3 = c + 192
+            let src = s.baseAddress! + headerSize
+            var r = 0
+            for _ in 0 ..< registerCount / 16 {
+                // 12 bytes hold 16 six-bit registers, least significant bits first.
+                let lo = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: r, as: UInt64.self))
+                let hi = UInt64(UInt32(littleEndian: src.loadUnaligned(fromByteOffset: r + 8, as: UInt32.self)))
+                c[Int(lo & 63)] &+= 1
+                c1[Int((lo >> 6) & 63)] &+= 1
+                c2[Int((lo >> 12) & 63)] &+= 1
+                c3[Int((lo >> 18) & 63)] &+= 1
+                c[Int((lo >> 24) & 63)] &+= 1
+                c1[Int((lo >> 30) & 63)] &+= 1
+                c2[Int((lo >> 36) & 63)] &+= 1
+                c3[Int((lo >> 42) & 63)] &+= 1
+                c[Int((lo >> 48) & 63)] &+= 1
+                c1[Int((lo >> 54) & 63)] &+= 1
+                c2[Int(((lo >> 60) | (hi << 4)) & 63)] &+= 1
+                c3[Int((hi >> 2) & 63)] &+= 1
+                c[Int((hi >> 8) & 63)] &+= 1
+                c1[Int((hi >> 14) & 63)] &+= 1
+                c2[Int((hi >> 20) & 63)] &+= 1
+                c3[Int((hi >> 26) & 63)] &+= 1
+                r &+= 12
+            }
+            for k in 0 ..< 64 { h[k] &+= Int(c[k]) &+ Int(c1[k]) &+ Int(c2[k]) &+ Int(c3[k]) }
         }
     }
 
     /// The sparse histogram; false when the opcodes do not cover exactly 16384 registers.
-    static func sparseHistogram(_ s: UnsafeRawBufferPointer, _ h: inout [Int]) -> Bool {
+    static func sparseHistogram(_ s: UnsafeRawBufferPointer, _ h: UnsafeMutablePointer<Int>) -> Bool {
         var idx = 0
         var p = headerSize
         while p < s.count {
@@ -414,7 +446,7 @@ public enum HyperLogLog {
             } else {
                 let n = valLen(b)
                 idx += n
-                h[valValue(b)] += n
+                h[valValue(b) & 63] += n
                 p += 1
             }
         }
@@ -452,7 +484,7 @@ public enum HyperLogLog {
     }
 
     /// The estimate from a register histogram (64 buckets), as Redis 7.0's hllCount computes it.
-    static func estimate(_ h: [Int]) -> UInt64 {
+    static func estimate(_ h: UnsafeMutablePointer<Int>) -> UInt64 {
         let m = Double(registerCount)
         var z = m * tau((m - Double(h[q + 1])) / m)
         var j = q
@@ -468,28 +500,68 @@ public enum HyperLogLog {
 
     /// The estimated cardinality of a valid HLL string, or nil when its sparse form is corrupt.
     public static func count(_ s: UnsafeRawBufferPointer) -> UInt64? {
-        var h = [Int](repeating: 0, count: 64)
-        if s[4] == dense {
-            denseHistogram(s, &h)
-        } else if !sparseHistogram(s, &h) {
-            return nil
+        withHistogram { h in
+            if s[4] == dense {
+                denseHistogram(s, h)
+            } else if !sparseHistogram(s, h) {
+                return nil
+            }
+            return estimate(h)
         }
-        return estimate(h)
+    }
+
+    /// Runs `body` with a zeroed 64-bucket register histogram (512 bytes, on the stack).
+    @inline(__always)
+    static func withHistogram<R>(_ body: (UnsafeMutablePointer<Int>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 64) { h in
+            let p = h.baseAddress!
+            p.initialize(repeating: 0, count: 64)
+            return body(p)
+        }
     }
 
     /// The estimate over 16384 byte-sized registers (PFCOUNT of several keys).
-    static func countRaw(_ registers: [UInt8]) -> UInt64 {
-        var h = [Int](repeating: 0, count: 64)
-        for r in registers { h[Int(r)] += 1 }
-        return estimate(h)
+    static func countRaw(_ registers: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        withHistogram { h in
+            // Four histograms, as in denseHistogram, so equal registers do not serialize the increments.
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { buf in
+                let c = buf.baseAddress!
+                c.initialize(repeating: 0, count: 256)
+                let n = registers.count & ~3
+                var i = 0
+                while i < n {
+                    c[Int(registers[i] & 63)] &+= 1
+                    c[64 + Int(registers[i &+ 1] & 63)] &+= 1
+                    c[128 + Int(registers[i &+ 2] & 63)] &+= 1
+                    c[192 + Int(registers[i &+ 3] & 63)] &+= 1
+                    i &+= 4
+                }
+                while i < registers.count { c[Int(registers[i] & 63)] &+= 1; i &+= 1 }
+                for k in 0 ..< 64 { h[k] &+= Int(c[k]) &+ Int(c[64 + k]) &+ Int(c[128 + k]) &+ Int(c[192 + k]) }
+            }
+            return estimate(h)
+        }
     }
 
     /// max[i] = MAX(max[i], register i of the HLL `s`); false when a sparse form is corrupt.
-    static func merge(into max: inout [UInt8], _ s: UnsafeRawBufferPointer) -> Bool {
+    static func merge(into max: UnsafeMutableBufferPointer<UInt8>, _ s: UnsafeRawBufferPointer) -> Bool {
         if s[4] == dense {
-            for i in 0 ..< registerCount {
-                let v = denseGet(s, headerSize, i)
-                if v > max[i] { max[i] = v }
+            guard let src = s.baseAddress, let m = max.baseAddress else { return true }
+            var r = headerSize
+            var i = 0
+            @inline(__always) func take(_ v: UInt64) {
+                let b = UInt8(truncatingIfNeeded: v & 63)
+                if b > m[i] { m[i] = b }
+                i += 1
+            }
+            // 12 bytes hold 16 six-bit registers, least significant bits first.
+            while i < registerCount {
+                let lo = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: r, as: UInt64.self))
+                let hi = UInt64(UInt32(littleEndian: src.loadUnaligned(fromByteOffset: r + 8, as: UInt32.self)))
+                for k in 0 ..< 10 { take(lo >> UInt64(6 * k)) }
+                take((lo >> 60) | (hi << 4))
+                for k in 0 ..< 5 { take(hi >> UInt64(2 + 6 * k)) }
+                r += 12
             }
             return true
         }

@@ -49,49 +49,115 @@ public enum HyperLogLogCommands {
         }
     }
 
+    // MARK: - The table's own value, in place
+    //
+    // PFADD and PFCOUNT work on the keyspace entry itself (CommandContext.withWriteValue and
+    // withReadValue): one key lookup, the bytes read where they lie (no copy of the value, so no
+    // reference counting), and changed in place when the command writes.
+
+    /// What a key's value is to an HLL command.
+    enum Kind { case hll, notHLL, wrongType }
+
+    /// Redis's isHLLObject on the table's value: a string that passes the header checks.
+    @inline(__always)
+    static func kind(_ v: inout RedisValue) -> Kind {
+        switch v {
+        case .string(.raw(let b)), .string(.bytes(let b)): return b.withUnsafeBytes(HyperLogLog.isValid) ? .hll : .notHLL
+        case .string(.int): return .notHLL
+        default: return .wrongType
+        }
+    }
+
+    /// The error reply for a value that is not an HLL (`kind` was not `.hll`).
+    static func refuse(_ ctx: CommandContext, _ k: Kind) {
+        if k == .wrongType { ctx.wrongType() } else { ctx.error(HyperLogLog.notHLL) }
+    }
+
+    /// Runs `body` on the bytes of the HLL `v` where they lie.
+    @inline(__always)
+    static func withBytes<R>(_ v: inout RedisValue, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch v {
+        case .string(.raw(let b)), .string(.bytes(let b)): return b.withUnsafeBytes(body)
+        default: return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    /// Redis's dbUnshareStringValue on the table's value: `bytes` becomes `raw` (no byte changes).
+    @inline(__always)
+    static func unshare(_ v: inout RedisValue) {
+        if case .string(.bytes(let b)) = v { v = .string(.raw(b)) }
+    }
+
+    /// Runs `edit` on the bytes of the HLL `v` (an HLL is at least 16 bytes, so they are an array the
+    /// table alone holds): taken out, the table's reference dropped so the array is uniquely held and
+    /// changes without a copy, and put back as `raw`.
+    @inline(__always)
+    static func edit<R>(_ v: inout RedisValue, _ edit: (inout [UInt8]) -> R) -> R {
+        var bytes: [UInt8]
+        switch v {
+        case .string(.raw(let b)), .string(.bytes(let b)): bytes = b.bytes
+        default: bytes = []
+        }
+        v = .string(.int(0))
+        let r = edit(&bytes)
+        v = .string(.raw(ByteString(keepingCapacity: bytes)))
+        return r
+    }
+
+    // MARK: - PFADD
+
     /// Adds the elements `args[2...]` to the HLL `s`: how many changed a register, and whether `s`
     /// turned out corrupt (the adding stops there).
-    static func addElements(_ s: inout [UInt8], _ args: [[UInt8]], maxBytes: Int) -> (changed: Int, corrupt: Bool) {
+    static func addElements(_ s: inout [UInt8], _ args: UnsafeBufferPointer<[UInt8]>, maxBytes: Int) -> (changed: Int, corrupt: Bool) {
         var changed = 0
         for j in 2 ..< args.count {
-            let r = args[j].withUnsafeBytes { HyperLogLog.add(&s, $0, maxBytes: maxBytes) }
+            // The hash first, then the update outside the closure: the element is then only borrowed.
+            let (index, count) = args[j].withUnsafeBytes(HyperLogLog.patternLength)
+            let r = HyperLogLog.set(&s, index, count, maxBytes: maxBytes)
             if r == 1 { changed += 1 } else if r == -1 { return (changed, true) }
         }
         if changed > 0 { HyperLogLog.invalidateCache(&s) }
         return (changed, false)
     }
 
+    /// Whether adding the elements `args[2...]` to the dense HLL `s` would raise a register. Most
+    /// PFADDs to a big HLL change nothing; they are answered from the bytes in place.
+    static func denseWouldChange(_ s: UnsafeRawBufferPointer, _ args: UnsafeBufferPointer<[UInt8]>) -> Bool {
+        for j in 2 ..< args.count {
+            let (index, count) = args[j].withUnsafeBytes(HyperLogLog.patternLength)
+            if count > HyperLogLog.denseGet(s, HyperLogLog.headerSize, index) { return true }
+        }
+        return false
+    }
+
+    enum AddOutcome { case missing, refused(Kind), updated(Int), corrupt }
+
     static func pfadd(_ ctx: CommandContext) {
         let key = ctx.key(1)
         let maxBytes = ctx.config.hllSparseMaxBytes
-        let args = ctx.args
-        // The lookup's copy of the value is gone once this switch ends, so the edit below changes the
-        // table's bytes in place instead of copying all 12 KB of a dense HLL.
-        let exists: Bool
-        switch ctx.lookupWrite(key) {
-        case nil: exists = false
-        case .string(let v)?:
-            guard isHLL(ctx, v) else { return }
-            exists = true
-        default:
-            return ctx.wrongType()
+        let outcome = ctx.args.withUnsafeBufferPointer { args -> AddOutcome in
+            ctx.withWriteValue(key) { v -> AddOutcome in
+                let k = kind(&v)
+                guard k == .hll else { return .refused(k) }
+                unshare(&v)
+                let unchanged = withBytes(&v) { s in s[4] == HyperLogLog.dense && !denseWouldChange(s, args) }
+                if unchanged { return .updated(0) }
+                let (changed, corrupt) = edit(&v) { addElements(&$0, args, maxBytes: maxBytes) }
+                return corrupt ? .corrupt : .updated(changed)
+            } ?? .missing
         }
-        var updated = 0
-        var corrupt = false
-        if exists {
-            _ = ctx.withDB { db in
-                StringCommands.editRaw(db, key) { s in
-                    (updated, corrupt) = addElements(&s, args, maxBytes: maxBytes)
-                }
-            }
-        } else {
+        var updated: Int
+        switch outcome {
+        case .refused(let k): return refuse(ctx, k)
+        case .corrupt: return ctx.error(HyperLogLog.invalidObject)
+        case .updated(let n): updated = n
+        case .missing:
             var s = HyperLogLog.makeEmpty()
             // Creating the key is an update even when no element is given.
-            updated = 1 + addElements(&s, args, maxBytes: maxBytes).changed
+            updated = 1 + ctx.args.withUnsafeBufferPointer { addElements(&s, $0, maxBytes: maxBytes).changed }
             HyperLogLog.invalidateCache(&s)
             ctx.withDB { $0.set(key, .string(.raw(ByteString(s)))) }
         }
-        if corrupt { return ctx.error(HyperLogLog.invalidObject) }
         if updated > 0 {
             ctx.modified(key, changes: updated)
             ctx.notify(KeyspaceEventClass.string, "pfadd", key)
@@ -99,30 +165,57 @@ public enum HyperLogLogCommands {
         ctx.integer(updated > 0 ? 1 : 0)
     }
 
+    // MARK: - PFCOUNT
+
+    enum CountOutcome { case refused(Kind), cached(UInt64), computed(UInt64), corrupt }
+
     static func pfcount(_ ctx: CommandContext) {
-        if ctx.argc > 2 {
-            var max = [UInt8](repeating: 0, count: HyperLogLog.registerCount)
-            for j in 1 ..< ctx.argc {
-                guard let found = readHLL(ctx, ctx.key(j)) else { return }
-                guard let s = found else { continue }
-                if !s.withUnsafeBytes({ HyperLogLog.merge(into: &max, $0) }) {
-                    return ctx.error(HyperLogLog.invalidObject)
-                }
-            }
-            return ctx.integer(Int(truncatingIfNeeded: HyperLogLog.countRaw(max)))
-        }
+        if ctx.argc > 2 { return pfcountUnion(ctx) }
         let key = ctx.key(1)
-        guard let found = readHLL(ctx, key) else { return }
-        guard let s = found else { return ctx.integer(0) }
-        if s.count <= 44 { unshare(ctx, key) }  // only an embstr-sized value can be shared
-        let (valid, cached) = s.withUnsafeBytes { (HyperLogLog.cacheIsValid($0), HyperLogLog.cachedCardinality($0)) }
-        if valid { return ctx.integer(Int(truncatingIfNeeded: cached)) }
-        guard let card = s.withUnsafeBytes(HyperLogLog.count) else { return ctx.error(HyperLogLog.invalidObject) }
-        _ = StringCommands.editRaw(ctx.db, key) { HyperLogLog.setCachedCardinality(&$0, card) }
-        // A read-only command that changed the value: propagated as it is, as Redis does.
-        ctx.modified(key)
-        ctx.propagate(ctx.args)
-        ctx.integer(Int(truncatingIfNeeded: card))
+        let outcome = ctx.withReadValue(key) { v -> CountOutcome in
+            let k = kind(&v)
+            guard k == .hll else { return .refused(k) }
+            unshare(&v)
+            let (valid, cached) = withBytes(&v) { (HyperLogLog.cacheIsValid($0), HyperLogLog.cachedCardinality($0)) }
+            if valid { return .cached(cached) }
+            guard let card = withBytes(&v, HyperLogLog.count) else { return .corrupt }
+            edit(&v) { HyperLogLog.setCachedCardinality(&$0, card) }
+            return .computed(card)
+        }
+        switch outcome {
+        case nil: ctx.integer(0)
+        case .refused(let k)?: refuse(ctx, k)
+        case .corrupt?: ctx.error(HyperLogLog.invalidObject)
+        case .cached(let n)?: ctx.integer(Int(truncatingIfNeeded: n))
+        case .computed(let n)?:
+            // A read-only command that changed the value: propagated as it is, as Redis does.
+            ctx.modified(key)
+            ctx.propagate(ctx.args)
+            ctx.integer(Int(truncatingIfNeeded: n))
+        }
+    }
+
+    /// PFCOUNT of several keys: their registers merged into bytes, and those counted.
+    static func pfcountUnion(_ ctx: CommandContext) {
+        var max = [UInt8](repeating: 0, count: HyperLogLog.registerCount)
+        let ok = max.withUnsafeMutableBufferPointer { m -> Bool in
+            for j in 1 ..< ctx.argc {
+                let merged = ctx.withReadValue(ctx.key(j)) { v -> Bool in
+                    let k = kind(&v)
+                    guard k == .hll else {
+                        refuse(ctx, k)
+                        return false
+                    }
+                    if withBytes(&v, { HyperLogLog.merge(into: m, $0) }) { return true }
+                    ctx.error(HyperLogLog.invalidObject)
+                    return false
+                }
+                if merged == false { return false }
+            }
+            return true
+        }
+        guard ok else { return }
+        ctx.integer(Int(truncatingIfNeeded: max.withUnsafeBufferPointer(HyperLogLog.countRaw)))
     }
 
     static func pfmerge(_ ctx: CommandContext) {
@@ -132,7 +225,7 @@ public enum HyperLogLogCommands {
             guard let found = readHLL(ctx, ctx.key(j)) else { return }
             guard let s = found else { continue }
             if s[4] == HyperLogLog.dense { useDense = true }
-            if !s.withUnsafeBytes({ HyperLogLog.merge(into: &max, $0) }) {
+            if !max.withUnsafeMutableBufferPointer({ m in s.withUnsafeBytes { HyperLogLog.merge(into: m, $0) } }) {
                 return ctx.error(HyperLogLog.invalidObject)
             }
         }
