@@ -116,6 +116,10 @@ public final class CairnServer {
         config.onResetStat = { [unowned self] in
             self.engine.resetStats()
             self.stats = ServerStats()
+            // sync_full, sync_partial_ok, sync_partial_err start over too, as Redis's resetServerStats.
+            self.replication.syncFull = 0
+            self.replication.syncPartialOK = 0
+            self.replication.syncPartialErr = 0
         }
         config.onChange["watchdog-period"] = { [unowned self] _ in
             self.scheduleWatchdog()
