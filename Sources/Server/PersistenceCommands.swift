@@ -194,6 +194,16 @@ extension CairnServer {
                 ctx.ok()
             }
             return true
+        case "REPLICATE" where ctx.argc >= 3:
+            // The given command goes down the replication stream only (the dataset here is not
+            // touched): a test of a replica's divergence handling, as Redis's DEBUG REPLICATE.
+            if masterLink == nil, replication.backlog != nil {
+                var bytes: [UInt8] = []
+                CairnServer.encode(Array(ctx.args[2...]), to: &bytes)
+                feedStream(bytes)
+            }
+            ctx.ok()
+            return true
         case "AOF-FLUSH-SLEEP" where ctx.argc == 3:
             aof.flushSleepMicros = Int(StrictInteger.parse(ctx.args[2]) ?? 0)
             ctx.ok()

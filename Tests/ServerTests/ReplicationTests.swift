@@ -112,6 +112,23 @@ import Glibc
         #expect(fullAfter == 1)
     }
 
+    /// DEBUG REPLICATE sends a command down the stream only: the replica (Redis or Cairn) runs it, logs
+    /// the error it gets for an unknown command as a divergence, and stays linked.
+    @Test(arguments: [false, true]) func debugReplicateReachesTheReplicaOnly(replicaCairn: Bool) throws {
+        let p = try ServerProcess(cairn: true)
+        let pc = try p.client()
+        let r = try ServerProcess(cairn: replicaCairn, args: ["--replicaof", "127.0.0.1", String(p.port)])
+        let rc = try r.client()
+        try waitFor("link up", timeout: 10) { try rc.infoField("replication", "master_link_status") == "up" }
+        #expect(try pc.send("DEBUG REPLICATE fake-command-1") == "+OK\r\n")
+        #expect(try pc.send("SET foo bar2") == "+OK\r\n")
+        try waitFor("replicated", timeout: 10) { try rc.send("GET foo") == "$4\r\nbar2\r\n" }
+        let log = r.log()
+        #expect(log.contains("== CRITICAL =="))
+        #expect(log.contains("fake-command-1"))
+        #expect(try rc.infoField("replication", "master_link_status") == "up")
+    }
+
     @Test func killLinkCairnPrimary() throws { try killLink(primaryCairn: true) }
     @Test func killLinkCairnReplica() throws { try killLink(primaryCairn: false) }
 
