@@ -315,38 +315,48 @@ private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
     }
 
     /// A single insert never does O(n) work: while a table grows to 2M keys (through every doubling,
-    /// each one rehashed incrementally), the slowest insert stays far below a full rehash's cost.
+    /// each one rehashed incrementally), the slowest insert stays far below a full rehash's cost; the
+    /// same for removes down to empty.
+    /// The machine can stall the whole process now and then (a VM pause, another test's load: one run
+    /// saw a single 1.2 s stall at key 52,333 while the same insert took microseconds on every other
+    /// run), so each bound gets up to three rounds: O(n) work fails every round, a stall only one.
     @Test func singleInsertTimeStaysBoundedWhileGrowing() {
         let n = 2_000_000
         let keys = (0 ..< n).map { key($0) }
-        var t = KeyTable<Int64>()
-        var worst: UInt64 = 0
-        var worstAt = 0
-        var rehashes = 0
-        var wasRehashing = false
-        for i in 0 ..< n {
-            let start = DispatchTime.now().uptimeNanoseconds
-            t[keys[i]] = Int64(i)
-            let d = DispatchTime.now().uptimeNanoseconds - start
-            if d > worst { worst = d; worstAt = i }
-            if t.isRehashing && !wasRehashing { rehashes += 1 }
-            wasRehashing = t.isRehashing
-        }
-        print("KeyTable: slowest of \(n) inserts took \(Double(worst) / 1e6) ms (at key \(worstAt)); \(rehashes) incremental rehashes")
-        #expect(rehashes >= 15)
         // A full rehash of 2M keys takes far longer than either bound; a sanitizer build (shadow memory
         // for each new bucket array, a busy machine) gets a looser one.
         let bound: UInt64 = ProcessInfo.processInfo.environment["CAIRN_TEST_SANITIZER"] == nil ? 50_000_000 : 250_000_000
-        #expect(worst < bound)
-        var worstRemove: UInt64 = 0
-        for i in 0 ..< n {
-            let start = DispatchTime.now().uptimeNanoseconds
-            t.removeValue(forKey: keys[i])
-            worstRemove = max(worstRemove, DispatchTime.now().uptimeNanoseconds - start)
+        var bestInsert = UInt64.max, bestRemove = UInt64.max
+        for round in 1 ... 3 {
+            var t = KeyTable<Int64>()
+            var worst: UInt64 = 0
+            var worstAt = 0
+            var rehashes = 0
+            var wasRehashing = false
+            for i in 0 ..< n {
+                let start = DispatchTime.now().uptimeNanoseconds
+                t[keys[i]] = Int64(i)
+                let d = DispatchTime.now().uptimeNanoseconds - start
+                if d > worst { worst = d; worstAt = i }
+                if t.isRehashing && !wasRehashing { rehashes += 1 }
+                wasRehashing = t.isRehashing
+            }
+            print("KeyTable round \(round): slowest of \(n) inserts took \(Double(worst) / 1e6) ms (at key \(worstAt)); \(rehashes) incremental rehashes")
+            #expect(rehashes >= 15)
+            bestInsert = min(bestInsert, worst)
+            var worstRemove: UInt64 = 0
+            for i in 0 ..< n {
+                let start = DispatchTime.now().uptimeNanoseconds
+                t.removeValue(forKey: keys[i])
+                worstRemove = max(worstRemove, DispatchTime.now().uptimeNanoseconds - start)
+            }
+            print("KeyTable round \(round): slowest of \(n) removes took \(Double(worstRemove) / 1e6) ms")
+            #expect(t.isEmpty)
+            bestRemove = min(bestRemove, worstRemove)
+            if bestInsert < bound && bestRemove < bound { break }
         }
-        print("KeyTable: slowest of \(n) removes took \(Double(worstRemove) / 1e6) ms")
-        #expect(worstRemove < bound)
-        #expect(t.isEmpty)
+        #expect(bestInsert < bound)
+        #expect(bestRemove < bound)
     }
 
     @Test func worksThroughDatabase() {
