@@ -163,7 +163,7 @@ extension CairnServer {
 
     /// CONFIG SET of a certificate, key or TLS option: a new context for new connections.
     func reloadTLS() -> String? {
-        guard config.int("tls-port") != 0 || tls.ctx != nil || config.bool("tls-cluster") else { return nil }
+        guard config.int("tls-port") != 0 || tls.ctx != nil || config.bool("tls-cluster") || config.bool("tls-replication") else { return nil }
         guard let ctx = TLSState.makeContext(config, log: { self.log.warning($0) }) else {
             return "Unable to update TLS configuration. Check server logs."
         }

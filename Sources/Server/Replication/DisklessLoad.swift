@@ -4,10 +4,12 @@
 // With swapdb the current keys and function libraries are set aside first and the load fills an empty
 // keyspace: on success the old data is dropped, on failure (a short read, a broken end mark, a corrupt
 // RDB) it comes back as it was. Without swapdb the dataset is flushed before loading, as Redis does.
-// Clients are answered -LOADING meanwhile (Redis 7.0's async_loading is not implemented).
+// Clients are answered -LOADING meanwhile (Redis 7.0's async_loading is not implemented). Over TLS
+// (tls-replication) the source reads through the link's SSL session.
 #if canImport(Glibc)
 import Glibc
 #endif
+import COpenSSL
 import Engine
 import Persistence
 import StorageFormat
@@ -17,6 +19,8 @@ import StorageFormat
 /// event loop runs (clients get -LOADING); silence longer than repl-timeout fails the read.
 final class MasterSocketSource: ByteSource {
     let fd: Int32
+    /// The link's TLS session, when replication speaks TLS.
+    let ssl: OpaquePointer?
     var prefix: [UInt8]
     var prefixUsed = 0
     /// Bytes still to deliver of a `$<length>` transfer (nil: an `$EOF:` one, ended by the decoder).
@@ -28,8 +32,9 @@ final class MasterSocketSource: ByteSource {
     let cancelled: () -> Bool
     var knownSize: Int? { nil }
 
-    init(fd: Int32, prefix: [UInt8], remaining: Int?, timeoutMS: Int64, idle: @escaping () -> Void, cancelled: @escaping () -> Bool) {
+    init(fd: Int32, ssl: OpaquePointer? = nil, prefix: [UInt8], remaining: Int?, timeoutMS: Int64, idle: @escaping () -> Void, cancelled: @escaping () -> Bool) {
         self.fd = fd
+        self.ssl = ssl
         self.prefix = prefix
         self.remaining = remaining
         self.timeoutMS = timeoutMS
@@ -53,7 +58,26 @@ final class MasterSocketSource: ByteSource {
         var silentSince = EventLoop.monotonicMS()
         while true {
             if cancelled() { throw IOError(path: "MASTER", reason: "the link with the master was dropped") }
-            let n = Glibc.read(fd, buffer.baseAddress, want)
+            var events = Int16(POLLIN)
+            let n: Int
+            if let ssl {
+                ERR_clear_error()
+                let r = SSL_read(ssl, buffer.baseAddress, Int32(clamping: want))
+                if r > 0 {
+                    n = Int(r)
+                } else {
+                    switch SSL_get_error(ssl, r) {
+                    case SSL_ERROR_WANT_READ: n = -1; errno = EAGAIN
+                    case SSL_ERROR_WANT_WRITE: n = -1; errno = EAGAIN; events = Int16(POLLOUT)
+                    case SSL_ERROR_ZERO_RETURN: n = 0
+                    default:
+                        let reason = ERR_peek_error() != 0 ? TLSState.lastError() : "connection lost"
+                        throw IOError(path: "MASTER", reason: "TLS read failed: \(reason)")
+                    }
+                }
+            } else {
+                n = Glibc.read(fd, buffer.baseAddress, want)
+            }
             if n > 0 {
                 remaining = remaining.map { $0 - n }
                 return n
@@ -61,7 +85,7 @@ final class MasterSocketSource: ByteSource {
             if n == 0 { throw IOError(path: "MASTER", reason: "Unexpected EOF reading RDB file") }
             if errno == EINTR { continue }
             guard errno == EAGAIN else { throw IOError(path: "MASTER", errno: errno) }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var p = pollfd(fd: fd, events: events, revents: 0)
             if poll(&p, 1, 50) > 0 { silentSince = EventLoop.monotonicMS(); continue }
             idle()
             if EventLoop.monotonicMS() - silentSince > timeoutMS {
@@ -110,7 +134,7 @@ extension CairnServer {
         let progress = replicaLoadingProgress(m)
         let fd = m.fd
         let source = MasterSocketSource(
-            fd: fd, prefix: prefix, remaining: m.bulkLength >= 0 ? m.bulkLength : nil,
+            fd: fd, ssl: m.ssl, prefix: prefix, remaining: m.bulkLength >= 0 ? m.bulkLength : nil,
             timeoutMS: Int64(config.int("repl-timeout")) * 1000,
             idle: { [unowned self] in progress(self.loadingBytes) },
             cancelled: { [weak self, weak m] in

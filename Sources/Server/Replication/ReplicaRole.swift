@@ -5,10 +5,13 @@
 // `+FULLRESYNC` and the RDB (`$<length>` or the diskless `$EOF:<40 bytes>` framing) to a temporary
 // file that is loaded in place of the dataset. From then on the link is a client whose commands are
 // applied without replies (REPLCONF GETACK is answered with an ACK), counted into this node's offset
-// and relayed verbatim to its own backlog and replicas.
+// and relayed verbatim to its own backlog and replicas. With tls-replication yes the link is a TLS
+// client session (MasterTLS.swift): the handshake runs after the TCP connect, still without blocking,
+// and every phase reads and writes through it; the stream's Connection then owns the SSL object.
 #if canImport(Glibc)
 import Glibc
 #endif
+import COpenSSL
 import CSystem
 import Engine
 import Persistence
@@ -25,6 +28,8 @@ final class MasterLink {
     let port: Int
     var state = State.connect
     var fd: Int32 = -1
+    /// The TLS session (tls-replication yes) until the stream's Connection takes it over.
+    var ssl: OpaquePointer? = nil
     /// Handshake reply bytes not yet consumed.
     var input: [UInt8] = []
     /// The RDB transfer: bytes expected ($<len>; -1: EOF-marked), received, the EOF marker, temp file.
@@ -180,6 +185,7 @@ extension CairnServer {
         if let c = m.conn { m.conn = nil; c.session.isMaster = false; closeConnection(c) }
         if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
         m.fd = -1
+        freeMasterTLS(m)
         if m.tempFD >= 0 { close(m.tempFD); unlink(m.tempPath); m.tempFD = -1 }
         m.state = .connect
     }
@@ -246,6 +252,10 @@ extension CairnServer {
     }
 
     func masterLinkEvent(_ m: MasterLink, readable: Bool, writable: Bool, hangup: Bool) {
+        if m.state == .connecting && m.ssl != nil {
+            masterTLSHandshake(m)
+            return
+        }
         if m.state == .connecting {
             guard writable || hangup else { return }
             var err: Int32 = 0
@@ -254,6 +264,11 @@ extension CairnServer {
             if err != 0 {
                 log.warning("Error condition on socket for SYNC: \(String(cString: strerror(err)))")
                 masterLinkFailed(m)
+                return
+            }
+            if config.bool("tls-replication") {
+                // The TLS handshake next, driven by the socket's events like the rest.
+                startMasterTLS(m)
                 return
             }
             loop.setWritable(m.fd, false)
@@ -270,13 +285,14 @@ extension CairnServer {
                 if !receiveBulkDirect(m) { return }
                 continue
             }
-            let n = read(m.fd, chunk.baseAddress, chunk.count)
+            let n = masterRead(m, chunk.baseAddress!, chunk.count)
             if n > 0 {
                 m.lastIO = engine.now
                 stats.netInputBytes += n
                 m.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0 ..< n]))
                 advanceHandshake(m)
-                if n < chunk.count { return }
+                // A short read drained the socket; through TLS only EAGAIN says OpenSSL holds nothing more.
+                if n < chunk.count && m.ssl == nil { return }
             } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 return
             } else {
@@ -292,7 +308,7 @@ extension CairnServer {
         RESPEncoder.arrayHeader(words.count, to: &bytes)
         for w in words { RESPEncoder.bulk(Array(w.utf8), to: &bytes) }
         // Handshake messages are small: the socket buffer takes them whole.
-        _ = bytes.withUnsafeBytes { write(m.fd, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { masterWrite(m, $0.baseAddress!, $0.count) }
     }
 
     /// One line from the handshake input (without CRLF), or nil until it is complete.
@@ -353,8 +369,11 @@ extension CairnServer {
     }
 
     func sendPort(_ m: MasterLink) {
+        // The port this replica is reached on: the TLS one when replication speaks TLS (as Redis).
         let announced = config.int("replica-announce-port")
-        sendToMaster(m, ["REPLCONF", "listening-port", String(announced != 0 ? announced : config.port)])
+        let tlsPort = config.int("tls-port")
+        let port = announced != 0 ? announced : config.bool("tls-replication") && tlsPort != 0 ? tlsPort : config.port
+        sendToMaster(m, ["REPLCONF", "listening-port", String(port)])
         let ip = config.string("replica-announce-ip")
         if !ip.isEmpty {
             sendToMaster(m, ["REPLCONF", "ip-address", ip])
@@ -448,7 +467,7 @@ extension CairnServer {
         let buffer = readBuffer
         var want = buffer.count
         if m.bulkLength >= 0 { want = min(want, m.bulkLength - m.received) }
-        let n = want > 0 ? read(m.fd, buffer.baseAddress, want) : 0
+        let n = want > 0 ? masterRead(m, buffer.baseAddress!, want) : 0
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return false }
         if n <= 0 && want > 0 {
             log.warning("I/O error trying to sync with MASTER: connection lost")
@@ -459,7 +478,7 @@ extension CairnServer {
         stats.netInputBytes += n
         if !bulkBytesArrived(m, UnsafeRawBufferPointer(rebasing: buffer[0 ..< n])) { masterLinkFailed(m); return false }
         if bulkComplete(m) { finishBulk(m); return false }
-        return n == want
+        return n == want || m.ssl != nil
     }
 
     /// RDB bytes from the primary: into the temporary file, the last 40 remembered for the EOF mark.
@@ -551,7 +570,7 @@ extension CairnServer {
             if now - lastNewline >= 1000 {
                 lastNewline = now
                 var nl: UInt8 = 10
-                _ = write(m.fd, &nl, 1)
+                _ = self.masterWrite(m, &nl, 1)
                 m.lastIO = self.engine.now
             }
         }
@@ -584,12 +603,18 @@ extension CairnServer {
         session.address = "\(m.host):\(m.port)"
         session.localAddress = ""
         let conn = Connection(fd: m.fd, session: session)
+        conn.ssl = m.ssl
+        m.ssl = nil
         connections[m.fd] = conn
         bySession[session.id] = conn
         session.wakeup = { [unowned self, weak conn] in if let conn { self.schedule(conn) } }
         loop.add(m.fd) { [unowned self, weak conn] readable, writable, _ in
             guard let conn else { return }
             if readable { self.readFrom(conn) }
+            if writable && conn.tlsReadWantsWrite {
+                conn.tlsReadWantsWrite = false
+                self.readFrom(conn)
+            }
             if writable && !conn.closed { self.writeTo(conn) }
         }
         m.conn = conn
@@ -602,6 +627,8 @@ extension CairnServer {
             m.input = []
             processInput(conn)
         }
+        // Stream bytes OpenSSL already took from the socket raise no event: read them now.
+        if !conn.closed && tlsPending(conn) { readFrom(conn) }
         sendAck(m)
     }
 
@@ -610,6 +637,7 @@ extension CairnServer {
         if m.tempFD >= 0 { close(m.tempFD); unlink(m.tempPath); m.tempFD = -1 }
         if m.fd >= 0 && m.state != .connected { loop.remove(m.fd); close(m.fd) }
         m.fd = -1
+        freeMasterTLS(m)
         m.state = .connect
     }
 
