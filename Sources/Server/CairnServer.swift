@@ -461,6 +461,10 @@ public final class CairnServer {
             } else if conn.query.capacity < CairnServer.queryReadBytes {
                 conn.query.reserveCapacity(CairnServer.queryReadBytes)
             }
+            // The primary's stream: one read of at most 16 KB per event, as Redis reads its master link
+            // (applying a long stream in one go holds a core the other processes are waiting for).
+            let fromPrimary = conn.session.isMaster
+            if fromPrimary { want = min(want, CairnServer.queryReadBytes) }
             let n = connectionRead(conn, readBuffer.baseAddress!, want)
             if n > 0 {
                 conn.query.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0 ..< n]))
@@ -474,7 +478,7 @@ public final class CairnServer {
                     return
                 }
                 processInput(conn, clockUpdated: true)
-                if n < want && !tlsPending(conn) { return }
+                if (n < want || fromPrimary) && !tlsPending(conn) { return }
             } else {
                 if n == 0 { closeConnection(conn); return }
                 if errno == EAGAIN || errno == EINTR { return }
