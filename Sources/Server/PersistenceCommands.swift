@@ -15,13 +15,11 @@ extension CairnServer {
                                     checksum: config.rdbchecksum, saveParams: config.saveParams,
                                     stopWritesOnBgsaveError: config.stopWritesOnBgsaveError)
         // A replica keeps its primary's ID and offset in the file (Redis's rdbPopulateSaveInfo).
-        if let m = masterLink {
-            let db = m.conn?.session.db ?? m.cachedDB
-            s.replicationAux = ReplicationAux(streamDB: db, id: replication.replid, offset: replication.offset)
-        } else if replication.backlog != nil {
-            // A primary in a replication chain too: restarted from this file it keeps its old ID as
-            // master_replid2, so its replicas continue with a partial resync (Redis 7.0).
-            let db = max(0, replication.selectedDB)
+        // A primary in a replication chain too: restarted from this file it keeps its old ID as
+        // master_replid2, so its replicas continue with a partial resync (Redis 7.0).
+        let streamDB = masterLink.map { $0.conn?.session.db ?? $0.cachedDB }
+            ?? (replication.backlog != nil ? max(0, replication.selectedDB) : nil)
+        if let db = streamDB {
             s.replicationAux = ReplicationAux(streamDB: db, id: replication.replid, offset: replication.offset)
         }
         return s
@@ -197,11 +195,7 @@ extension CairnServer {
         case "REPLICATE" where ctx.argc >= 3:
             // The given command goes down the replication stream only (the dataset here is not
             // touched): a test of a replica's divergence handling, as Redis's DEBUG REPLICATE.
-            if masterLink == nil, replication.backlog != nil {
-                var bytes: [UInt8] = []
-                CairnServer.encode(Array(ctx.args[2...]), to: &bytes)
-                feedStream(bytes)
-            }
+            if masterLink == nil, replication.backlog != nil { streamCommand(Array(ctx.args[2...])) }
             ctx.ok()
             return true
         case "AOF-FLUSH-SLEEP" where ctx.argc == 3:

@@ -50,10 +50,16 @@ public final class Database {
     public func expireIfNeeded(_ key: ByteString, now: Int64) -> Bool {
         guard isExpired(key, now: now) else { return false }
         if expiryHeld { return true }
+        removeExpired(key)
+        return true
+    }
+
+    /// Deletes a key whose expiry has passed and reports it (stats, keyspace event, propagation).
+    @inline(__always)
+    func removeExpired(_ key: ByteString) {
         keys.removeValue(forKey: key)
         expires.removeValue(forKey: key)
         onExpired?(self, key)
-        return true
     }
 
     /// The value of `key`, expiring it first if due, and stamps the access (LRU clock or LFU
@@ -184,9 +190,7 @@ public final class Database {
         for k in ownExpiringKeys {
             guard let t = expires.count > 0 ? expires[k] : nil else { done.append(k); continue }
             if t > now { continue }
-            keys.removeValue(forKey: k)
-            expires.removeValue(forKey: k)
-            onExpired?(self, k)
+            removeExpired(k)
             done.append(k)
             removed += 1
         }

@@ -269,20 +269,21 @@ extension CairnServer {
     /// One write from the engine (this node as the origin of the stream).
     func propagate(_ db: Int, _ args: [[UInt8]]) {
         if masterLink != nil { return } // a replica relays its primary's stream verbatim instead
-        // One buffer reused for every write (no allocation per propagated command).
+        streamCommand(args, selecting: db)
+    }
+
+    /// Encodes `args` as a RESP command (after a SELECT when `db` is given and is not the stream's
+    /// database) and streams it. One buffer is reused for every command (no allocation per write).
+    func streamCommand(_ args: [[UInt8]], selecting db: Int? = nil) {
         var bytes = replication.encodeBuffer
         replication.encodeBuffer = []
         bytes.removeAll(keepingCapacity: true)
         defer { replication.encodeBuffer = bytes }
-        if db != replication.selectedDB {
-            let number = Array(String(db).utf8)
-            RESPEncoder.arrayHeader(2, to: &bytes)
-            RESPEncoder.bulk(Array("SELECT".utf8), to: &bytes)
-            RESPEncoder.bulk(number, to: &bytes)
+        if let db, db != replication.selectedDB {
+            AOFCommands.append([Array("SELECT".utf8), Array(String(db).utf8)], to: &bytes)
             replication.selectedDB = db
         }
-        RESPEncoder.arrayHeader(args.count, to: &bytes)
-        for a in args { RESPEncoder.bulk(a, to: &bytes) }
+        AOFCommands.append(args, to: &bytes)
         feedStream(bytes)
     }
 

@@ -677,25 +677,15 @@ extension CairnServer {
         let verbatim = raw.map { $0.upperBound <= conn.query.count } ?? false
         // Inside MULTI the offset stays before it: a link lost mid-transaction resumes from MULTI.
         if s.multi != nil || !m.multiBytes.isEmpty {
-            if verbatim, let raw { m.multiBytes += conn.query[raw] } else { Self.encode(args, to: &m.multiBytes) }
+            if verbatim, let raw { m.multiBytes += conn.query[raw] } else { AOFCommands.append(args, to: &m.multiBytes) }
             if s.multi != nil { return }
             feedStream(m.multiBytes)
             m.multiBytes = []
         } else if verbatim, let raw {
             conn.query.withUnsafeBytes { feedStream(UnsafeRawBufferPointer(rebasing: $0[raw])) }
         } else {
-            var bytes = replication.encodeBuffer
-            replication.encodeBuffer = []
-            bytes.removeAll(keepingCapacity: true)
-            Self.encode(args, to: &bytes)
-            feedStream(bytes)
-            replication.encodeBuffer = bytes
+            streamCommand(args)
         }
-    }
-
-    static func encode(_ args: [[UInt8]], to out: inout [UInt8]) {
-        RESPEncoder.arrayHeader(args.count, to: &out)
-        for a in args { RESPEncoder.bulk(a, to: &out) }
     }
 
     func sendAck(_ m: MasterLink) {
