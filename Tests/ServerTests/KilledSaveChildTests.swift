@@ -16,19 +16,26 @@ import Glibc
     }
 
     /// Starts a slow BGSAVE, kills its child with `signal`; returns (temp file left, bgsave status).
-    func killSaveChild(cairn: Bool, signal: Int32) throws -> (tempLeft: Bool, status: String?) {
-        let s = try ServerProcess(cairn: cairn, args: ["--rdb-key-save-delay", "100000"])
+    /// Starts a server whose BGSAVE of `keys` keys takes `delay` µs per key; returns it, a client and the
+    /// save child's pid once the child has created its temporary file.
+    func startSlowSave(cairn: Bool, delay: Int, keys: Int) throws -> (ServerProcess, RawClient, pid_t) {
+        let s = try ServerProcess(cairn: cairn, args: ["--rdb-key-save-delay", String(delay)])
         let c = try s.client()
-        _ = try c.send("DEBUG POPULATE 1000")
+        _ = try c.send("DEBUG POPULATE \(keys)")
         #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
         var child: pid_t? = nil
         try waitFor("the save child", timeout: 10) {
             child = childPID(of: s)
             return child != nil && FileManager.default.fileExists(atPath: s.dir + "/temp-\(child!).rdb")
         }
-        kill(child!, signal)
+        return (s, c, child!)
+    }
+
+    func killSaveChild(cairn: Bool, signal: Int32) throws -> (tempLeft: Bool, status: String?) {
+        let (s, c, child) = try startSlowSave(cairn: cairn, delay: 100_000, keys: 1000)
+        kill(child, signal)
         try waitFor("the save ends", timeout: 10) { try c.infoInteger("persistence", "rdb_bgsave_in_progress") == 0 }
-        return (FileManager.default.fileExists(atPath: s.dir + "/temp-\(child!).rdb"), try c.infoField("persistence", "rdb_last_bgsave_status"))
+        return (FileManager.default.fileExists(atPath: s.dir + "/temp-\(child).rdb"), try c.infoField("persistence", "rdb_last_bgsave_status"))
     }
 
     /// (SIGKILL only: the test runner's children inherit a blocked signal mask, so a SIGUSR1 sent to
@@ -45,20 +52,12 @@ import Glibc
     /// The server dies (SIGKILL, as the OOM killer would) while its save child runs: the child finds
     /// out at its next report to the parent and exits, as Redis's does, instead of saving on alone.
     @Test(arguments: [false, true]) func childExitsWhenTheServerIsKilled(cairn: Bool) throws {
-        let s = try ServerProcess(cairn: cairn, args: ["--rdb-key-save-delay", "1000"])
-        let c = try s.client()
-        _ = try c.send("DEBUG POPULATE 10000")
-        #expect(try c.send("BGSAVE") == "+Background saving started\r\n")
-        var child: pid_t? = nil
-        try waitFor("the save child", timeout: 10) {
-            child = childPID(of: s)
-            return child != nil
-        }
+        let (s, _, child) = try startSlowSave(cairn: cairn, delay: 1000, keys: 10_000)
         s.stopping = true
         kill(s.process.processIdentifier, SIGKILL)
         s.process.waitUntilExit()
         // 10,000 keys at 1 ms each would take 10 s; the child reports about once a second.
-        try waitFor("the orphaned child exits", timeout: 6) { kill(child!, 0) != 0 }
+        try waitFor("the orphaned child exits", timeout: 6) { kill(child, 0) != 0 }
         if cairn {
             let log = (try? String(contentsOfFile: s.logPath, encoding: .utf8)) ?? ""
             #expect(log.contains("Child failed reporting info to parent, exiting."))
