@@ -33,7 +33,7 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "StorageFormat", dependencies: ["CLZF", "CZlib"], swiftSettings: fastSettings),
         .target(name: "Engine", dependencies: [
-            "StorageFormat", "CLua", "CLuaLibs",
+            "StorageFormat", "CLua", "CLuaLibs", "CSystem",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: fastSettings),
         .target(name: "CSystem"),

@@ -93,8 +93,8 @@ public final class CairnServer {
         engine.eviction.measure = { [unowned self] in
             max(0, self.usedMemory() - self.memoryNotCountedForEviction)
         }
-        EngineMemory.expansionAllowed = { [weak self] bytes in
-            guard let self, self.engine.eviction.maxmemory > 0 else { return true }
+        EngineMemory.expansionAllowed = { [unowned self] bytes in
+            guard self.engine.eviction.maxmemory > 0 else { return true }
             return self.engine.eviction.measureIsCheap
                 ? (self.engine.eviction.measure?() ?? 0) + bytes <= self.engine.eviction.maxmemory : true
         }
@@ -372,11 +372,13 @@ public final class CairnServer {
             }
             connections[fd] = conn
             bySession[session.id] = conn
-            // `weak conn`: reading can close the connection (and free it) before the writable half
-            // of the same event runs; the strong reference taken at the top keeps it alive until then.
-            session.wakeup = { [unowned self, weak conn] in if let conn { self.schedule(conn) } }
-            loop.add(fd) { [unowned self, weak conn] readable, writable, hangup in
-                guard let conn else { return }
+            // No weak reference to the connection: one would give it a side table, and every retain of it
+            // on the request path the slow path. The loop's handler holds it until closeConnection removes
+            // the handler (a read that closes it leaves `closed` set for the writable half of the event);
+            // the session finds it by id.
+            session.wakeup = { [unowned self, id = session.id] in if let conn = self.bySession[id] { self.schedule(conn) } }
+            loop.add(fd) { [unowned self] readable, writable, hangup in
+                if conn.closed { return }
                 if readable { self.readFrom(conn) }
                 if writable && conn.tlsReadWantsWrite {
                     conn.tlsReadWantsWrite = false
@@ -501,7 +503,14 @@ public final class CairnServer {
         // The primary's stream runs with no key considered expired (its DELs expire them).
         let fromPrimary = s.isMaster
         if fromPrimary { engine.holdExpiryForPrimaryStream(true) }
-        defer { if fromPrimary { engine.holdExpiryForPrimaryStream(false) } }
+        defer {
+            if fromPrimary {
+                flushRelay(conn)
+                engine.holdExpiryForPrimaryStream(false)
+            }
+        }
+        // Where the last look ahead over pipelined requests ended (see prefetchAhead).
+        var lookedAhead = 0
         input: while s.blocked == nil && !s.postponed && !s.closeAfterReply && !conn.closed {
             if !s.authenticated && !engine.acl.defaultAutoAuth {
                 limits.maxMultibulkCount = 10
@@ -522,6 +531,9 @@ public final class CairnServer {
                 if conn.queryLength == 0 { break }
                 let fresh = conn.partial.remaining == 0
                 let start = conn.queryStart
+                if fresh && start >= lookedAhead {
+                    lookedAhead = engine.prefetchPays(db: s.db) ? prefetchAhead(conn, from: start, db: s.db) : Int.max
+                }
                 // A mutating access borrows the buffer in place (a read would retain it per command).
                 let result = conn.query.withUnsafeMutableBytes { bytes in
                     RESPRequestParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start...]), partial: &conn.partial, limits: limits)
@@ -597,6 +609,7 @@ public final class CairnServer {
             if conn.closed || checkOutputLimit(conn) { return }
         }
         if conn.closed { return }
+        if fromPrimary { flushRelay(conn) }
         compactQuery(conn)
         s.argvBytes = conn.partial.argumentBytes
         s.argvCount = conn.partial.args.count
@@ -611,12 +624,33 @@ public final class CairnServer {
         schedule(conn)
     }
 
+    /// Looks ahead over the next pipelined requests (up to 16) from query offset `start` and, when there
+    /// are at least two, prefetches the keyspace lines their keys' lookups will read, so the batch's cache
+    /// misses overlap (a pipeline on random keys, a replica applying its primary's stream). Returns where
+    /// the walked requests end, at least `start + 1`, so each request is looked at once.
+    @inline(__always)
+    func prefetchAhead(_ conn: Connection, from start: Int, db: Int) -> Int {
+        withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: 16) { keys in
+            // A mutating access borrows the buffer in place (a read would retain it).
+            conn.query.withUnsafeMutableBytes { bytes in
+                var n = 0
+                let walked = RESPRequestParser.scanKeys(UnsafeRawBufferPointer(rebasing: bytes[start...]), limit: 16) { key in
+                    keys[n] = key
+                    n += 1
+                }
+                if n >= 2 { engine.prefetchKeys(UnsafeBufferPointer(rebasing: keys[..<n]), db: db) }
+                return start + max(walked, 1)
+            }
+        }
+    }
+
     /// A big argument that fills the query buffer exactly becomes the argument itself, without a copy,
     /// and the buffer starts over at that size (Redis expects another such argument).
     @inline(__always)
     func takeBigArgument(_ conn: Connection) {
         let bulk = conn.partial.bulkLength
         guard bulk >= CairnServer.bigArgumentBytes, conn.queryStart == 0, conn.query.count == bulk + 2 else { return }
+        flushRelay(conn)
         var arg = conn.query
         conn.query = []
         arg.removeLast(2)

@@ -368,3 +368,54 @@ private func scanAll<V>(_ t: KeyTable<V>, count: Int = 10) -> [ByteString] {
         #expect(db.randomKey(now: 0) != nil)
     }
 }
+
+/// The lookups of long keys read the stored string in place (ByteString.storedEquals), relying on the
+/// layout `largeTag` checks at start; and prefetching a batch of keys is only a hint.
+@Suite struct KeyTableInPlaceLookupTests {
+    @Test func theLongStringLayoutIsRecognised() {
+        // nil would silently turn the in-place paths off (correct, but slower): the layout must be known.
+        #expect(ByteString.largeTag != nil)
+    }
+
+    @Test func storedEqualsMatchesEquality() throws {
+        let tag = try #require(ByteString.largeTag)
+        let samples: [ByteString] = [
+            ByteString(), ByteString(Array("abc".utf8)), ByteString(Array("fourteen-bytes".utf8)),
+            ByteString(Array("fifteen-bytes!!".utf8)), ByteString(Array("fifteen-bytes!?".utf8)),
+            ByteString(Array("key:000000012345".utf8)), ByteString(Array("key:000000012346".utf8)),
+            ByteString(Array("key:0000000123456".utf8)), ByteString([UInt8](repeating: 0, count: 300)),
+        ]
+        for stored in samples {
+            var s = stored
+            for probe in samples {
+                let same = withUnsafeBytes(of: &s) { ByteString.storedEquals($0.baseAddress!, probe, largeTag: tag) }
+                #expect(same == (stored == probe), "\(stored) vs \(probe)")
+            }
+            // An equal string in another buffer (not the same array) still compares equal.
+            let copy = stored.withUnsafeBytes { ByteString($0) }
+            #expect(withUnsafeBytes(of: &s) { ByteString.storedEquals($0.baseAddress!, copy, largeTag: tag) })
+        }
+    }
+
+    @Test func prefetchChangesNothingAndLookupsStayRight() {
+        var t = KeyTable<Int>()
+        for i in 0 ..< 5000 { t[key(i, long: i % 2 == 0)] = i }
+        let before = contents(t)
+        let probes = (0 ..< 40).map { Array("k:\($0 * 131)".utf8) + ($0 % 2 == 0 ? Array("-a-rather-long-key-suffix".utf8) : []) }
+        var ranges: [UnsafeRawBufferPointer] = []
+        let buffers = probes.map { p -> UnsafeMutableRawBufferPointer in
+            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: p.count, alignment: 1)
+            b.copyBytes(from: p)
+            return b
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        for b in buffers { ranges.append(UnsafeRawBufferPointer(b)) }
+        ranges.withUnsafeBufferPointer { t.prefetch($0) }
+        #expect(contents(t) == before)
+        for (n, p) in probes.enumerated() {
+            let i = n * 131
+            #expect(t[ByteString(p)] == (i < 5000 && (i % 2 == 0) == (n % 2 == 0) ? i : nil))
+        }
+        #expect(t[key(4999)] == 4999 && t[key(4998, long: true)] == 4998 && t[key(4998)] == nil)
+    }
+}

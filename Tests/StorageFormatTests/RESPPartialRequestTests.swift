@@ -66,4 +66,30 @@ private func parseInPieces(_ input: [UInt8], step: Int) -> (commands: [[[UInt8]]
             #expect(parseInPieces(bad, step: step).error == expected)
         }
     }
+
+    /// The look ahead a server prefetches keys with: each complete request's second argument, stopping at
+    /// the first incomplete or inline one, and the bytes walked.
+    @Test func scanKeysWalksCompleteRequests() {
+        let reqs: [[String]] = [["SET", "key:1", "v"], ["GET", "k2"], ["PING"], ["MSET", "a", "1", "b", "2"], ["INCR", ""]]
+        var input: [UInt8] = []
+        var ends: [Int] = []
+        for r in reqs {
+            input += Array("*\(r.count)\r\n".utf8)
+            for a in r { input += Array("$\(a.utf8.count)\r\n\(a)\r\n".utf8) }
+            ends.append(input.count)
+        }
+        func scan(_ bytes: [UInt8], limit: Int = 16) -> ([String], Int) {
+            var keys: [String] = []
+            let n = bytes.withUnsafeBytes { RESPRequestParser.scanKeys($0, limit: limit) { keys.append(String(decoding: $0, as: UTF8.self)) } }
+            return (keys, n)
+        }
+        #expect(scan(input) == (["key:1", "k2", "a", ""], ends[4]))
+        #expect(scan(input, limit: 2) == (["key:1", "k2"], ends[1]))
+        // Cut inside the fourth request: the first three are walked.
+        #expect(scan(Array(input[..<(ends[3] - 3)])) == (["key:1", "k2"], ends[2]))
+        // An inline request, or a malformed length, stops the walk where it starts.
+        #expect(scan(Array(input[..<ends[1]]) + Array("PING\r\n".utf8) + input) == (["key:1", "k2"], ends[1]))
+        #expect(scan(Array("*2\r\n$x\r\n".utf8)) == ([], 0))
+        #expect(scan([]) == ([], 0))
+    }
 }

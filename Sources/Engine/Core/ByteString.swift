@@ -236,6 +236,61 @@ public struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertibl
         }
     }
 
+    /// `hash64(seed:)` of the string `bytes` would make, without making it.
+    @inline(__always)
+    static func hash64(bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        if bytes.count <= inlineCapacity {
+            return ByteString(smallFrom: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: bytes.count).hash64(seed: seed)
+        }
+        return WyHash.hash(bytes, seed: seed)
+    }
+
+    /// How a long string's stored form looks, for `heapObject(ofStringAt:)`: the byte-14 tag of the
+    /// `.large` case, worked out once from a known string. nil when the form is not the one expected (an
+    /// array reference in bytes 0-7, a tag in the high half of byte 14 that no short string has).
+    /// The array object is checked too: its count at byte 16 and its bytes from byte 32 (Swift's
+    /// stable layout of array storage), which `storedEquals` reads.
+    static let largeTag: UInt8? = {
+        let bytes = [UInt8](repeating: 7, count: 32)
+        var long = ByteString(keepingCapacity: bytes)
+        var short = ByteString(smallFrom: UnsafeRawPointer(bitPattern: 8)!, count: 0)
+        let shortTag = Swift.withUnsafeBytes(of: &short) { $0[14] & 0xF0 }
+        let elements = bytes.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        return Swift.withUnsafeBytes(of: &long) { raw -> UInt8? in
+            let tag = raw[14] & 0xF0
+            let object = raw.load(as: UInt.self)
+            guard object == unsafeBitCast(bytes, to: UInt.self), tag != shortTag, object != 0,
+                  UnsafeRawPointer(bitPattern: object)!.load(fromByteOffset: 16, as: Int.self) == bytes.count,
+                  object + 32 == elements
+            else { return nil }
+            return tag
+        }
+    }()
+
+    /// Whether the string stored at `p` (a key in a table's entry) equals `key`, reading a stored long
+    /// string's bytes in place instead of copying it out (a copy is a retain and a release, on a line
+    /// that may not be in cache). `largeTag` is `ByteString.largeTag`.
+    @inline(__always)
+    static func storedEquals(_ p: UnsafeRawPointer, _ key: ByteString, largeTag: UInt8) -> Bool {
+        guard case .large(let k) = key.repr else {
+            return p.assumingMemoryBound(to: ByteString.self).pointee == key
+        }
+        guard p.load(fromByteOffset: 14, as: UInt8.self) & 0xF0 == largeTag,
+              let object = UnsafeRawPointer(bitPattern: p.load(as: UInt.self)) else { return false }
+        let n = object.load(fromByteOffset: 16, as: Int.self)
+        return k.withUnsafeBytes { kb in
+            n == kb.count && memcmp(object + 32, kb.baseAddress!, n) == 0
+        }
+    }
+
+    /// For prefetching only: the heap object holding the bytes of the string stored at `p`, or nil when it
+    /// is stored inline. Reads the raw words in place (no retain, which would itself wait for the line).
+    @inline(__always)
+    static func heapObject(ofStringAt p: UnsafeRawPointer, largeTag: UInt8) -> UnsafeRawPointer? {
+        guard p.load(fromByteOffset: 14, as: UInt8.self) & 0xF0 == largeTag else { return nil }
+        return UnsafeRawPointer(bitPattern: p.load(as: UInt.self))
+    }
+
     @inlinable public func hash(into h: inout Hasher) {
         h.combine(hash64(seed: WyHash.processSeed))
     }

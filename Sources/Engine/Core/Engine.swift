@@ -226,6 +226,21 @@ public final class Engine {
         commandTableVersion += 1
     }
 
+    /// Prefetches the keyspace lines that looking up `keys` in database `db` will read, so a batch of
+    /// pipelined requests waits for its cache misses together rather than one lookup at a time.
+    @inline(__always)
+    public func prefetchKeys(_ keys: UnsafeBufferPointer<UnsafeRawBufferPointer>, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].keys.prefetch(keys)
+    }
+
+    /// Whether database `db` is big enough for `prefetchKeys` to pay: its entries no longer fit in a
+    /// core's cache (under that, the look ahead would only cost time).
+    @inline(__always)
+    public func prefetchPays(db: Int) -> Bool {
+        db >= 0 && db < databases.count && databases[db].keys.count >= 32768
+    }
+
     /// Refreshes the command clock from the system clock.
     public func updateClock() {
         var ts = timespec()

@@ -19,6 +19,7 @@
 //            runs, tables neither grow, shrink nor rehash (so the child's pages are not copied), unless
 //            the ratio of elements to buckets, or of the two tables' sizes, passes 5.
 // Memory: 40 bytes per entry for RedisValue (16 key + 16 value + 8), plus 4-8 bytes of buckets.
+import CSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -150,6 +151,9 @@ public struct KeyTable<Value> {
     public mutating func touch(_ key: ByteString, _ stamp: (UInt32) -> UInt32) -> Bool {
         stamped(key, stamp) != nil
     }
+
+    /// Prefetches what looking up `keys` will read (see KeyTableStorage.prefetch).
+    public func prefetch(_ keys: UnsafeBufferPointer<UnsafeRawBufferPointer>) { storage.prefetch(keys) }
 
     /// Touches the buckets and chains `keys` will be inserted into (see KeyTableStorage.warm).
     public func warm(_ keys: UnsafeBufferPointer<ByteString>) { storage.warm(keys) }
@@ -589,9 +593,20 @@ final class KeyTableStorage<Value> {
     func chainFind(_ head: UInt32, _ key: ByteString, _ h: UInt64) -> Int? {
         var c = head
         let tag = Self.tag(h)
+        guard let largeTag = ByteString.largeTag else {
+            while c != 0 {
+                let e = entry(Int(c &- 1))
+                if e.pointee.tag == tag && e.pointee.key == key { return Int(c &- 1) }
+                c = e.pointee.next
+            }
+            return nil
+        }
+        let keyOffset = MemoryLayout<Entry>.offset(of: \Entry.key)!
         while c != 0 {
             let e = entry(Int(c &- 1))
-            if e.pointee.tag == tag && e.pointee.key == key { return Int(c &- 1) }
+            if e.pointee.tag == tag && ByteString.storedEquals(UnsafeRawPointer(e) + keyOffset, key, largeTag: largeTag) {
+                return Int(c &- 1)
+            }
             c = e.pointee.next
         }
         return nil
@@ -624,6 +639,42 @@ final class KeyTableStorage<Value> {
             for i in 0 ..< keys.count where heads[i] != 0 { acc &+= entry(Int(heads[i] &- 1)).pointee.meta }
         }
         warmSink &+= acc
+    }
+
+    /// Brings in what finding each of `keys` will read, in three passes of independent prefetches: the
+    /// buckets, then each chain's first entry, then that entry's out-of-line key bytes. A batch's cache
+    /// misses then overlap instead of each lookup waiting for its own in turn (a pipeline of requests, a
+    /// replica's stream). Only hints: a prefetch never faults, and nothing here changes the table.
+    func prefetch(_ keys: UnsafeBufferPointer<UnsafeRawBufferPointer>) {
+        guard rehashIndex < 0, size0 > 0, count > 0, keys.count <= 64 else { return }
+        let t = t0.unsafelyUnwrapped
+        let mask = UInt64(size0 &- 1)
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: keys.count) { slot in
+            for i in 0 ..< keys.count {
+                let h = ByteString.hash64(bytes: keys[i], seed: seed)
+                slot[i] = (h & mask) | (UInt64(Self.tag(h)) &<< 56)
+                cairn_prefetch(t + Int(truncatingIfNeeded: h & mask))
+            }
+            for i in 0 ..< keys.count {
+                let head = t[Int(truncatingIfNeeded: slot[i] & mask)]
+                slot[i] = (slot[i] & 0xFF00_0000_0000_0000) | UInt64(head)
+                if head != 0 { cairn_prefetch(entry(Int(head &- 1))) }
+            }
+            guard let largeTag = ByteString.largeTag else { return }
+            let keyOffset = MemoryLayout<Entry>.offset(of: \Entry.key)!
+            let metaOffset = MemoryLayout<Entry>.offset(of: \Entry.meta)!
+            for i in 0 ..< keys.count {
+                let head = UInt32(truncatingIfNeeded: slot[i])
+                guard head != 0 else { continue }
+                let e = UnsafeRawPointer(entry(Int(head &- 1)))
+                guard e.load(fromByteOffset: metaOffset, as: UInt32.self) & 0xFF == UInt32(truncatingIfNeeded: slot[i] &>> 56),
+                      let object = ByteString.heapObject(ofStringAt: e + keyOffset, largeTag: largeTag)
+                else { continue }
+                // The array's count (compared first), then its first bytes.
+                cairn_prefetch(object + 16)
+                cairn_prefetch(object + 48)
+            }
+        }
     }
 
     // MARK: Insert and remove

@@ -15,6 +15,10 @@ final class Connection {
     var partial = RESPPartialRequest()
     /// A command runs with the AOF reading its request straight from `query` (which must not change).
     var runningFromQuery = false
+    /// On a replica's link to its primary: the span of `query` holding commands applied but not yet
+    /// relayed to this node's backlog and replicas (consecutive verbatim requests, fed in one piece).
+    var relayStart = 0
+    var relayEnd = 0
     /// A command CLIENT PAUSE holds back, run when the pause ends.
     var heldCommand: [[UInt8]]? = nil
     /// The largest the query buffer's content grew to since the cron last looked (Redis's querybuf_peak).

@@ -137,9 +137,9 @@ extension CairnServer {
             fd: fd, ssl: m.ssl, prefix: prefix, remaining: m.bulkLength >= 0 ? m.bulkLength : nil,
             timeoutMS: Int64(config.int("repl-timeout")) * 1000,
             idle: { [unowned self] in progress(self.loadingBytes) },
-            cancelled: { [weak self, weak m] in
-                guard let self, let m else { return true }
-                return self.masterLink !== m || m.fd != fd
+            cancelled: { [unowned self, id = ObjectIdentifier(m)] in
+                guard let m = self.masterLink else { return true }
+                return ObjectIdentifier(m) != id || m.fd != fd
             })
         var stash: [Database]? = nil
         var stashedLibraries: [[UInt8]] = []

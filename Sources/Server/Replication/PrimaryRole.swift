@@ -180,7 +180,9 @@ extension CairnServer {
 
     func createBacklog() {
         replication.backlog = ReplicationBacklog(size: config.int("repl-backlog-size"), startingAfter: replication.offset)
-        engine.replicationSink = { [unowned self] db, args in self.propagate(db, args) }
+        // A replica relays its primary's stream as it arrives and streams none of its own writes: with no
+        // sink, its commands skip the propagation path altogether.
+        engine.replicationSink = masterLink == nil ? { [unowned self] db, args in self.propagate(db, args) } : nil
     }
 
     func freeBacklog() {

@@ -12,12 +12,14 @@ final class RDBFileTransfer {
     let fd: Int32
     let size: Int
     var offset = 0
-    weak var link: ReplicaLink?
+    /// The replica's session, by id: its link is looked up when the file is done (a weak reference would
+    /// give the link a side table, and every later retain of it the slow path).
+    let sessionID: Int
 
     init(fd: Int32, size: Int, link: ReplicaLink) {
         self.fd = fd
         self.size = size
-        self.link = link
+        self.sessionID = link.session.id
     }
 
     deinit { close(fd) }
@@ -74,7 +76,7 @@ extension CairnServer {
             return .failed
         }
         conn.rdbTransfer = nil
-        if let l = t.link {
+        if let l = replication.replicas.first(where: { $0.session.id == t.sessionID }) {
             let s = l.session
             s.out += l.pending
             l.pending = []

@@ -136,6 +136,7 @@ extension CairnServer {
         masterLink!.downSince = downSince
         masterLink!.cachedDB = replication.restoredStreamDB
         replication.restoredStreamDB = 0
+        engine.replicationSink = nil  // see createBacklog
         engine.setReplicaExpiry(true)
         log.role = "S"
         // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.
@@ -245,8 +246,9 @@ extension CairnServer {
         m.input = []
         m.lastIO = engine.now
         log.notice("MASTER <-> REPLICA sync started")
-        loop.add(fd, writable: true) { [unowned self, weak m] readable, writable, hangup in
-            guard let m, m === self.masterLink, m.fd == fd else { return }
+        // The link by identity, not `weak m` (a side table would slow every later retain of it).
+        loop.add(fd, writable: true) { [unowned self, id = ObjectIdentifier(m)] readable, writable, hangup in
+            guard let m = self.masterLink, ObjectIdentifier(m) == id, m.fd == fd else { return }
             self.masterLinkEvent(m, readable: readable, writable: writable, hangup: hangup)
         }
     }
@@ -563,9 +565,9 @@ extension CairnServer {
     func replicaLoadingProgress(_ m: MasterLink) -> (Int) -> Void {
         let inner = loadingProgress()
         var lastNewline = EventLoop.monotonicMS()
-        return { [unowned self, weak m] bytes in
+        return { [unowned self, id = ObjectIdentifier(m)] bytes in
             inner(bytes)
-            guard let m, m.fd >= 0 else { return }
+            guard let m = self.masterLink, ObjectIdentifier(m) == id, m.fd >= 0 else { return }
             let now = EventLoop.monotonicMS()
             if now - lastNewline >= 1000 {
                 lastNewline = now
@@ -607,9 +609,10 @@ extension CairnServer {
         m.ssl = nil
         connections[m.fd] = conn
         bySession[session.id] = conn
-        session.wakeup = { [unowned self, weak conn] in if let conn { self.schedule(conn) } }
-        loop.add(m.fd) { [unowned self, weak conn] readable, writable, _ in
-            guard let conn else { return }
+        // As for clients: no weak reference to the connection (see accept).
+        session.wakeup = { [unowned self, id = session.id] in if let conn = self.bySession[id] { self.schedule(conn) } }
+        loop.add(m.fd) { [unowned self] readable, writable, _ in
+            if conn.closed { return }
             if readable { self.readFrom(conn) }
             if writable && conn.tlsReadWantsWrite {
                 conn.tlsReadWantsWrite = false
@@ -668,13 +671,24 @@ extension CairnServer {
         }
         if start < s.out.count { s.out.removeSubrange(min(start, s.out.count)...) }
         guard let m = masterLink else { return }
+        // The bytes read from the primary are relayed as they are (the offset counts what was read);
+        // a command that arrived in pieces is encoded again, in the primary's canonical form.
+        let verbatim = raw.map { $0.upperBound <= conn.query.count } ?? false
+        if verbatim, let raw, !m.ackRequested, s.multi == nil, m.multiBytes.isEmpty, replication.backlog != nil {
+            // The common case: the request joins the span relayed at the end of the batch (as Redis
+            // relays what a read applied), or starts a new one.
+            if conn.relayEnd != raw.lowerBound || conn.relayStart == conn.relayEnd {
+                flushRelay(conn)
+                conn.relayStart = raw.lowerBound
+            }
+            conn.relayEnd = raw.upperBound
+            return
+        }
+        flushRelay(conn)
         let ackWanted = m.ackRequested
         m.ackRequested = false
         if ackWanted { sendAck(m) }
         if replication.backlog == nil { createBacklog() }
-        // The bytes read from the primary are relayed as they are (the offset counts what was read);
-        // a command that arrived in pieces is encoded again, in the primary's canonical form.
-        let verbatim = raw.map { $0.upperBound <= conn.query.count } ?? false
         // Inside MULTI the offset stays before it: a link lost mid-transaction resumes from MULTI.
         if s.multi != nil || !m.multiBytes.isEmpty {
             if verbatim, let raw { m.multiBytes += conn.query[raw] } else { AOFCommands.append(args, to: &m.multiBytes) }
@@ -686,6 +700,17 @@ extension CairnServer {
         } else {
             streamCommand(args)
         }
+    }
+
+    /// Relays the span of applied requests `afterPrimaryCommand` gathered from the primary link's query
+    /// buffer (before the buffer moves, and before anything reads the offset).
+    @inline(__always)
+    func flushRelay(_ conn: Connection) {
+        guard conn.relayEnd > conn.relayStart else { return }
+        let span = conn.relayStart ..< min(conn.relayEnd, conn.query.count)
+        conn.relayStart = 0
+        conn.relayEnd = 0
+        conn.query.withUnsafeMutableBytes { feedStream(UnsafeRawBufferPointer(rebasing: $0[span])) }
     }
 
     func sendAck(_ m: MasterLink) {

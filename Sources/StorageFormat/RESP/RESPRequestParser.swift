@@ -291,3 +291,54 @@ public enum RESPRequestParser {
         }
     }
 }
+
+extension RESPRequestParser {
+    /// A look ahead over pipelined requests, for prefetching: walks up to `limit` complete multibulk
+    /// requests at the start of `buf` and calls `key` with the bytes of each one's second argument (the
+    /// key of most commands). Stops at the first request that is incomplete, inline or malformed: the
+    /// real parse reports those. Returns how many bytes the walked requests span.
+    @inline(__always)
+    public static func scanKeys(_ buf: UnsafeRawBufferPointer, limit: Int, _ key: (UnsafeRawBufferPointer) -> Void) -> Int {
+        guard let base = buf.baseAddress else { return 0 }
+        let end = buf.count
+        var pos = 0
+        var done = 0
+        /// Reads "<digits>\r\n" from `at` (after a type byte); nil when incomplete or not a small number.
+        @inline(__always)
+        func number(_ at: inout Int) -> Int? {
+            var n = 0
+            var i = at
+            while i < end {
+                let c = base.load(fromByteOffset: i, as: UInt8.self)
+                if c == 13 {
+                    guard i > at, i + 1 < end, base.load(fromByteOffset: i + 1, as: UInt8.self) == 10 else { return nil }
+                    at = i + 2
+                    return n
+                }
+                guard c >= 48, c <= 57, i - at < 10 else { return nil }
+                n = n * 10 + Int(c - 48)
+                i += 1
+            }
+            return nil
+        }
+        scan: while done < limit && pos < end {
+            var p = pos
+            guard base.load(fromByteOffset: p, as: UInt8.self) == 42 else { break }  // '*'
+            p += 1
+            guard let argc = number(&p), argc > 0 else { break }
+            var keyStart = 0
+            var keyLength = -1
+            for a in 0 ..< argc {
+                guard p < end, base.load(fromByteOffset: p, as: UInt8.self) == 36 else { break scan }  // '$'
+                p += 1
+                guard let n = number(&p), end - p >= n + 2 else { break scan }
+                if a == 1 { keyStart = p; keyLength = n }
+                p += n + 2
+            }
+            if keyLength >= 0 { key(UnsafeRawBufferPointer(start: base + keyStart, count: keyLength)) }
+            pos = p
+            done += 1
+        }
+        return pos
+    }
+}
