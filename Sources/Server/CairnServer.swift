@@ -230,12 +230,12 @@ public final class CairnServer {
         showBanner()
         log.notice("Server initialized")
         if !loadUsersAtStart() { return 1 }
-        loop.beforeSleep = { [unowned self] in self.beforeSleep() }
+        loop.beforeSleep = { [unowned(unsafe) self] in self.beforeSleep() }
         if !loadDataAtStart() { return 1 }
         log.notice("Ready to accept connections")
         startReplicationFromConfig()
         cronTimer = loop.every(Int64(1000 / max(1, min(500, config.hz)))) { [unowned self] in self.cron() }
-        loop.beforeSleep = { [unowned self] in self.beforeSleep() }
+        loop.beforeSleep = { [unowned(unsafe) self] in self.beforeSleep() }
         loop.run()
         return exitCode ?? 0
     }
@@ -377,7 +377,7 @@ public final class CairnServer {
             // the handler (a read that closes it leaves `closed` set for the writable half of the event);
             // the session finds it by id.
             session.wakeup = { [unowned self, id = session.id] in if let conn = self.bySession[id] { self.schedule(conn) } }
-            loop.add(fd) { [unowned self] readable, writable, hangup in
+            loop.add(fd) { [unowned(unsafe) self] readable, writable, hangup in
                 if conn.closed { return }
                 if readable { self.readFrom(conn) }
                 if writable && conn.tlsReadWantsWrite {
@@ -575,8 +575,8 @@ public final class CairnServer {
             s.argvBytes = argBytes
             s.argvCount = args.count
             let offsetBefore = replicationState.offset
-            if let raw, engine.propagationRawSink != nil, !s.isMaster {
-                // The AOF may log a verbatim write from the request's own bytes.
+            if let raw, engine.takesRawRequests, !s.isMaster {
+                // The AOF and the replication stream may take a verbatim write from the request's own bytes.
                 conn.runningFromQuery = true
                 conn.query.withUnsafeBytes { bytes in
                     engine.rawRequest = UnsafeRawBufferPointer(rebasing: bytes[raw])
@@ -733,10 +733,21 @@ public final class CairnServer {
         // Clients unblocked by another client's command may have commands waiting.
         let batch = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
+        // Replies first, then the replicas' stream (as Redis's pending-write list comes out): the clients
+        // waiting on this pass get their replies before a replica is woken to compete for a core.
+        var replicasLast = false
         for c in batch {
+            if c.session.isReplica { replicasLast = true; continue }
             c.pending = false
             if c.closed { continue }
             writeTo(c)
+        }
+        if replicasLast {
+            for c in batch where c.session.isReplica {
+                c.pending = false
+                if c.closed { continue }
+                writeTo(c)
+            }
         }
         if clientsOverLimit || clientEvictionDue { evictClients() }
     }

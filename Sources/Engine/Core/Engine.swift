@@ -153,6 +153,13 @@ public final class Engine {
     @inline(__always) public var isPropagating: Bool { propagationSink != nil || replicationSink != nil }
     /// Receives a write whose client request bytes are already its record (see `rawRequest`).
     public var propagationRawSink: ((Int, UnsafeRawBufferPointer) -> Void)? = nil
+    /// The same for the replication stream; used only while `replicationSink` is set (which says whether
+    /// writes are streamed at all).
+    public var replicationRawSink: ((Int, UnsafeRawBufferPointer) -> Void)? = nil
+    /// Whether a request's own bytes may serve as its record somewhere (the server then sets `rawRequest`).
+    @inline(__always) public var takesRawRequests: Bool {
+        propagationRawSink != nil || (replicationSink != nil && replicationRawSink != nil)
+    }
     /// The request being executed exactly as the client sent it (set by the server around `execute`):
     /// a write propagated verbatim is then logged from these bytes instead of being encoded again.
     public var rawRequest: UnsafeRawBufferPointer? = nil
@@ -505,10 +512,11 @@ public final class Engine {
                 propagateOverride = nil
                 for op in ops { emit(session.db, op) }
             } else if dirty != dirtyBefore && spec.flags.contains(.write) {
-                if let raw, transactionOps == nil, propagationTargets == .all, let rawSink = propagationRawSink,
-                   AOFCommands.isCanonicalRecord(raw, args) {
-                    rawSink(session.db, raw)
-                    replicationSink?(session.db, args)
+                if let raw, transactionOps == nil, propagationTargets == .all, AOFCommands.isCanonicalRecord(raw, args) {
+                    if let rawSink = propagationRawSink { rawSink(session.db, raw) } else { propagationSink?(session.db, args) }
+                    if let sink = replicationSink {
+                        if let rawSink = replicationRawSink { rawSink(session.db, raw) } else { sink(session.db, args) }
+                    }
                 } else {
                     emit(session.db, args)
                 }

@@ -182,7 +182,9 @@ extension CairnServer {
         replication.backlog = ReplicationBacklog(size: config.int("repl-backlog-size"), startingAfter: replication.offset)
         // A replica relays its primary's stream as it arrives and streams none of its own writes: with no
         // sink, its commands skip the propagation path altogether.
-        engine.replicationSink = masterLink == nil ? { [unowned self] db, args in self.propagate(db, args) } : nil
+        engine.replicationSink = masterLink == nil ? { [unowned(unsafe) self] db, args in self.propagate(db, args) } : nil
+        // The server lives as long as the process: no reference counting on the write path.
+        engine.replicationRawSink = { [unowned(unsafe) self] db, raw in self.propagateRaw(db, raw) }
     }
 
     func freeBacklog() {
@@ -274,6 +276,13 @@ extension CairnServer {
         streamCommand(args, selecting: db)
     }
 
+    /// A write whose request bytes are its canonical encoding: streamed as they are.
+    func propagateRaw(_ db: Int, _ raw: UnsafeRawBufferPointer) {
+        if masterLink != nil { return }
+        if db != replication.selectedDB { streamCommand([], selecting: db) }
+        feedStream(raw)
+    }
+
     /// Encodes `args` as a RESP command (after a SELECT when `db` is given and is not the stream's
     /// database) and streams it. One buffer is reused for every command (no allocation per write).
     func streamCommand(_ args: [[UInt8]], selecting db: Int? = nil) {
@@ -285,7 +294,7 @@ extension CairnServer {
             AOFCommands.append([Array("SELECT".utf8), Array(String(db).utf8)], to: &bytes)
             replication.selectedDB = db
         }
-        AOFCommands.append(args, to: &bytes)
+        if !args.isEmpty { AOFCommands.append(args, to: &bytes) }
         feedStream(bytes)
     }
 

@@ -174,7 +174,7 @@ extension CairnServer {
         // drop its history (and its former peers' partial resyncs) at the next cron.
         replication.noReplicasSince = engine.now
         if replication.backlog == nil { createBacklog() }
-        engine.replicationSink = { [unowned self] db, args in self.propagate(db, args) }
+        engine.replicationSink = { [unowned(unsafe) self] db, args in self.propagate(db, args) }
         updateRoleGate()
         // Sub-replicas reconnect and continue with the new ID (Redis disconnects them for that).
         for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
@@ -611,7 +611,7 @@ extension CairnServer {
         bySession[session.id] = conn
         // As for clients: no weak reference to the connection (see accept).
         session.wakeup = { [unowned self, id = session.id] in if let conn = self.bySession[id] { self.schedule(conn) } }
-        loop.add(m.fd) { [unowned self] readable, writable, _ in
+        loop.add(m.fd) { [unowned(unsafe) self] readable, writable, _ in
             if conn.closed { return }
             if readable { self.readFrom(conn) }
             if writable && conn.tlsReadWantsWrite {
