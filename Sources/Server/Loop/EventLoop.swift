@@ -135,6 +135,8 @@ public final class EventLoop {
         while true {
             let n = wait(0)
             if n != 0 { return n }
+            // Another process runnable on this core (a replica, the client) gets it meanwhile.
+            sched_yield()
             clock_gettime(CLOCK_MONOTONIC, &ts)
             if Int(ts.tv_sec) &* 1_000_000_000 &+ Int(ts.tv_nsec) >= end { return 0 }
         }
