@@ -290,9 +290,9 @@ public final class Snapshots {
 
     /// INFO persistence's RDB fields.
     /// `current` is the running child's progress (a BGSAVE's or an AOF rewrite's), if any.
-    public func infoFields(loading: Bool, current: ChildProgress?) -> [String] {
+    public func infoFields(loading: Bool, asyncLoading: Bool = false, current: ChildProgress?) -> [String] {
         let now = Snapshots.nowSeconds()
-        return ["loading:\(loading ? 1 : 0)", "async_loading:0"] + ChildProgress.infoFields(current) + [
+        return ["loading:\(loading ? 1 : 0)", "async_loading:\(asyncLoading ? 1 : 0)"] + ChildProgress.infoFields(current) + [
             "rdb_changes_since_last_save:\(engine.dirty)", "rdb_bgsave_in_progress:\(childRunning ? 1 : 0)",
             "rdb_last_save_time:\(lastSave)", "rdb_last_bgsave_status:\(lastBgsaveOK ? "ok" : "err")",
             "rdb_last_bgsave_time_sec:\(lastBgsaveTimeSec)", "rdb_current_bgsave_time_sec:\(childRunning ? Int(now - childStart) : -1)",

@@ -75,6 +75,8 @@ public final class CairnServer {
     public let aof: AppendOnlyFile
     var loadingStart: Int64 = 0
     var loadingBytes = 0
+    /// Set during an async load (DisklessLoad.swift): runs the loading pass's client work against the old dataset.
+    var servingDuringLoad: ((() -> Void) -> Void)? = nil
 
     /// The allocator's settings for a server process (cairn_tune_allocator says why); called first thing.
     public static func tuneAllocator() { cairn_tune_allocator() }
@@ -575,26 +577,29 @@ public final class CairnServer {
             s.argvBytes = argBytes
             s.argvCount = args.count
             let offsetBefore = replicationState.offset
-            if let raw, engine.takesRawRequests, !s.isMaster {
-                // The AOF and the replication stream may take a verbatim write from the request's own bytes.
-                conn.runningFromQuery = true
-                conn.query.withUnsafeBytes { bytes in
-                    engine.rawRequest = UnsafeRawBufferPointer(rebasing: bytes[raw])
-                    engine.execute(s, args)
-                    engine.rawRequest = nil
-                }
-                conn.runningFromQuery = false
-            } else if s.isMaster {
+            if s.isMaster {
                 let before = s.out.count
                 engine.execute(s, args)
                 afterPrimaryCommand(conn, args, raw: raw, replyFrom: before)
-            } else if s.isReplica {
-                let before = s.out.count
-                engine.execute(s, args)
-                // REPLCONF ACK may release the stream held for the replica: that is not a reply.
-                if s.out.count > before && !isReplconf(args[0]) { replicaGeneratedReply(conn, args, from: before); return }
             } else {
-                engine.execute(s, args)
+                let before = s.out.count
+                // (Replica before the command: the PSYNC or SYNC that makes it one has its reply.)
+                let replica = s.isReplica
+                if let raw, engine.takesRawRequests {
+                    // The AOF and the replication stream may take a verbatim write from the request's own bytes.
+                    conn.runningFromQuery = true
+                    conn.query.withUnsafeBytes { bytes in
+                        engine.rawRequest = UnsafeRawBufferPointer(rebasing: bytes[raw])
+                        engine.execute(s, args)
+                        engine.rawRequest = nil
+                    }
+                    conn.runningFromQuery = false
+                } else {
+                    engine.execute(s, args)
+                }
+                // An attached replica's commands get no reply; REPLCONF ACK may release the stream held
+                // for it, which is not a reply.
+                if replica && s.out.count > before && !isReplconf(args[0]) { replicaGeneratedReply(conn, args, from: before); return }
             }
             if replicationState.offset != offsetBefore { s.replicationWriteOffset = replicationState.offset }
             s.argvBytes = 0
@@ -734,16 +739,17 @@ public final class CairnServer {
         let batch = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
         // Replies first, then the replicas' stream (as Redis's pending-write list comes out): the clients
-        // waiting on this pass get their replies before a replica is woken to compete for a core.
+        // waiting on this pass get their replies before a replica is woken to compete for a core. A replica
+        // that CLIENT KILL closes goes in order, before the replies (Redis frees it inside the command).
         var replicasLast = false
         for c in batch {
-            if c.session.isReplica { replicasLast = true; continue }
+            if c.session.isReplica && !c.session.closeAfterReply { replicasLast = true; continue }
             c.pending = false
             if c.closed { continue }
             writeTo(c)
         }
         if replicasLast {
-            for c in batch where c.session.isReplica {
+            for c in batch where c.session.isReplica && c.pending {
                 c.pending = false
                 if c.closed { continue }
                 writeTo(c)

@@ -322,7 +322,7 @@ extension CairnServer {
             if now - lastPoll >= 50 {
                 lastPoll = now
                 self.engine.updateClock()
-                self.loop.runOnce()
+                if let serve = self.servingDuringLoad { serve { self.loop.runOnce() } } else { self.loop.runOnce() }
                 // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
                 if self.shutdownASAP && self.engine.isLoading && self.prepareForShutdown(save: false, force: false) {
                     self.shutdown(code: 0)

@@ -103,6 +103,51 @@ import Glibc
         #expect(try rc.send("DBSIZE") == ":1000\r\n")
     }
 
+    /// Redis 7.0's async loading: a swapdb replica whose primary resyncs it in full within the same history
+    /// (same replication ID) keeps serving its old keys and function libraries while the new dataset
+    /// loads (async_loading:1, loading:0; REPLICAOF and CONFIG SET appendonly refused with -LOADING), then
+    /// swaps. The checks of Redis's own integration/replication async-loading tests (which Redis passes with
+    /// a Redis primary), here with a Cairn primary and a Cairn replica.
+    @Test func asyncLoadingServesTheOldDataset() throws {
+        let replicaCairn = true
+        let note = "cairn replica"
+        let p = try ServerProcess(cairn: true, args: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                                      "--rdbcompression", "no"])
+        let pc = try p.client()
+        // Big values, so the transfer flows key by key (a replica enters loading with the first bytes).
+        _ = try pc.send("DEBUG POPULATE 300 master 20000")
+        let r = try ServerProcess(cairn: replicaCairn, args: ["--repl-diskless-load", "swapdb", "--replica-read-only", "no"])
+        let rc = try r.client()
+        #expect(try rc.send("REPLICAOF 127.0.0.1 \(p.port)") == "+OK\r\n")
+        try inSync(pc, rc, "\(note)")
+        // What only the replica holds: a key and a library.
+        _ = try rc.send("SET mykey myvalue")
+        let lib = "#!lua name=rlib\nredis.register_function('rf', function() return 'old' end)"
+        #expect(try String(decoding: rc.send([Array("FUNCTION".utf8), Array("LOAD".utf8), Array(lib.utf8)]), as: UTF8.self) == "$4\r\nrlib\r\n", "\(note)")
+        // A full resync in the same history: the link drops and the backlog no longer covers the gap.
+        _ = try pc.send("CONFIG SET rdb-key-save-delay 10000")  // 10 ms per key: about 3 s of transfer
+        _ = try pc.send("CONFIG SET repl-backlog-size 16384")
+        _ = try pc.send("MULTI")
+        _ = try pc.send("CLIENT KILL TYPE replica")
+        for i in 0 ..< 10 { _ = try pc.send([Array("SET".utf8), Array("big:\(i)".utf8), [UInt8](repeating: 65, count: 16384)]) }
+        _ = try pc.send("EXEC")
+        try waitFor("\(note): async loading", timeout: 20) { try rc.infoField("persistence", "async_loading") == "1" }
+        #expect(try rc.infoField("persistence", "loading") == "0", "\(note)")
+        #expect(try rc.send("GET mykey") == "$7\r\nmyvalue\r\n", "\(note)")
+        #expect(try rc.send("FCALL rf 0") == "$3\r\nold\r\n", "\(note)")
+        #expect(try rc.send("DBSIZE") == ":301\r\n", "\(note)")
+        #expect(try rc.send("REPLICAOF NO ONE").hasPrefix("-LOADING"), "\(note)")
+        #expect(try rc.send("CONFIG SET appendonly no").hasPrefix("-LOADING"), "\(note)")
+        #expect(try rc.infoField("persistence", "async_loading") == "1", "\(note)")
+        // Then the swap: the primary's data, the replica's own key and library gone.
+        try waitFor("\(note): load done", timeout: 30) { try rc.infoField("persistence", "async_loading") == "0" }
+        _ = try pc.send("CONFIG SET rdb-key-save-delay 0")
+        try inSync(pc, rc, note + " after the swap")
+        #expect(try rc.send("GET mykey") == "$-1\r\n", "\(note)")
+        #expect(try rc.send("FCALL rf 0").hasPrefix("-ERR Function not found"), "\(note)")
+        #expect(try rc.send("DBSIZE") == ":310\r\n", "\(note)")
+    }
+
     /// CONFIG GET/SET repl-diskless-load: the same replies as Redis, including a bad value.
     @Test func configReadsAndWritesAsRedis() throws {
         let redis = try ServerProcess(cairn: false)

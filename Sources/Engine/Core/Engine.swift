@@ -123,6 +123,11 @@ public final class Engine {
     public internal(set) var replicaExpiry = false
     /// True while the dataset is being loaded at start-up: commands without the loading flag get -LOADING.
     public var isLoading = false
+    /// Redis 7.0's async loading: a replica loads its primary's dataset (repl-diskless-load swapdb, same
+    /// history) while its clients are served from the old one. The commands Redis marks no-async-loading
+    /// are refused meanwhile.
+    public var isAsyncLoading = false
+    static let refusedWhileAsyncLoading: Set<String> = ["bgrewriteaof", "bgsave", "psync", "replicaof", "save", "slaveof", "sync"]
     /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
     public var outputHardLimit = 0
     /// True while an AOF's commands are replayed. As in Redis, no key expires then (an expiry that
@@ -178,6 +183,17 @@ public final class Engine {
     public internal(set) var scriptingCreated = false
     /// The function libraries (FUNCTION LOAD), created on first use.
     public lazy var functions = FunctionLibraries(engine: self)
+
+    /// Puts `other` in place of the function libraries and returns the ones it replaces (async loading
+    /// keeps the old libraries callable while the primary's load into a fresh set).
+    public func swapFunctionLibraries(_ other: FunctionLibraries) -> FunctionLibraries {
+        let old = functions
+        functions = other
+        return old
+    }
+
+    /// An empty set of function libraries on this engine's interpreter.
+    public func newFunctionLibraries() -> FunctionLibraries { FunctionLibraries(engine: self) }
     /// The script (EVAL or FCALL) being run, if any (not retained: the command running it holds it).
     public internal(set) unowned(unsafe) var currentScript: ScriptRun?
     /// The interpreter function libraries live in, created on first use.
@@ -329,6 +345,10 @@ public final class Engine {
         if tracking.clients > 0 { trackingLimitKeys() }
         // While the AOF is replayed, a client served by a busy script's event pass gets -LOADING too.
         if (isLoading || (replaySession != nil && session !== replaySession && !session.isScript)) && !spec.flags.contains(.loading) {
+            reject(session, spec, "LOADING Redis is loading the dataset in memory")
+            return
+        }
+        if isAsyncLoading && Engine.refusedWhileAsyncLoading.contains(spec.name) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }

@@ -54,7 +54,7 @@ private func configCommand(_ ctx: CommandContext, _ config: ServerConfig) {
             pairs.append((ctx.args[i], ctx.args[i + 1]))
             i += 2
         }
-        if let e = config.set(pairs, local: isLocal(ctx.session), loading: ctx.engine.isLoading) {
+        if let e = config.set(pairs, local: isLocal(ctx.session), loading: ctx.engine.isLoading || ctx.engine.isAsyncLoading) {
             ctx.error(e)
         } else {
             config.apply(to: ctx.engine)

@@ -239,7 +239,7 @@ extension CairnServer {
 
     /// Persistence fields before the RDB and AOF issues add real values.
     func persistenceFields() -> [String] {
-        var fields = snapshots.infoFields(loading: engine.isLoading, current: snapshots.childProgress ?? aof.childProgress)
+        var fields = snapshots.infoFields(loading: engine.isLoading, asyncLoading: engine.isAsyncLoading, current: snapshots.childProgress ?? aof.childProgress)
         if engine.isLoading {
             let elapsed = max(0, engine.now / 1000 - loadingStart)
             fields += ["loading_start_time:\(loadingStart)", "loading_total_bytes:\(loadingBytes)", "loading_rdb_used_mem:0",

@@ -4,7 +4,11 @@
 // With swapdb the current keys and function libraries are set aside first and the load fills an empty
 // keyspace: on success the old data is dropped, on failure (a short read, a broken end mark, a corrupt
 // RDB) it comes back as it was. Without swapdb the dataset is flushed before loading, as Redis does.
-// Clients are answered -LOADING meanwhile (Redis 7.0's async_loading is not implemented). Over TLS
+// Clients are answered -LOADING meanwhile, except in Redis 7.0's async loading: with swapdb and a primary
+// whose replication ID is this replica's own (the new data is a later point of the same history), the
+// old keys and libraries stay readable while the new ones load. The loader fills the keyspace; each time
+// it lets clients in, the old contents are swapped back in for them (Database.swapContents, O(1)) and
+// out again after, with INFO's async_loading:1 and the no-async-loading commands refused. Over TLS
 // (tls-replication) the source reads through the link's SSL session.
 #if canImport(Glibc)
 import Glibc
@@ -143,11 +147,30 @@ extension CairnServer {
             })
         var stash: [Database]? = nil
         var stashedLibraries: [[UInt8]] = []
+        // Async loading: the old libraries stay as they are, set aside whole, and callable meanwhile.
+        var oldLibraries: FunctionLibraries? = nil
+        let asyncLoading = swapdb && replication.replid == m.pendingID
         if swapdb {
             log.notice("MASTER <-> REPLICA sync: Stashing the current dataset (repl-diskless-load swapdb)")
             stash = engine.stashDatabases()
-            stashedLibraries = engine.functionLibraryCodes
-            engine.flushFunctionLibraries()
+            if asyncLoading {
+                oldLibraries = engine.swapFunctionLibraries(engine.newFunctionLibraries())
+                let old = stash!, libraries = oldLibraries!
+                engine.isAsyncLoading = true
+                servingDuringLoad = { [unowned self] serve in
+                    // The old contents and libraries in place for the clients, the loaded ones aside.
+                    for (db, holder) in zip(self.engine.databases, old) { db.swapContents(with: holder) }
+                    let loaded = self.engine.swapFunctionLibraries(libraries)
+                    self.engine.isLoading = false
+                    serve()
+                    self.engine.isLoading = true
+                    _ = self.engine.swapFunctionLibraries(loaded)
+                    for (db, holder) in zip(self.engine.databases, old) { db.swapContents(with: holder) }
+                }
+            } else {
+                stashedLibraries = engine.functionLibraryCodes
+                engine.flushFunctionLibraries()
+            }
         } else {
             log.notice("MASTER <-> REPLICA sync: Flushing old data")
             engine.flushAll()
@@ -180,6 +203,8 @@ extension CairnServer {
             failure = "Internal error in RDB reading offset \(loadingBytes) -> \(error). Failure loading rdb format from socket, assuming connection error, resuming operation."
         }
         engine.isLoading = false
+        engine.isAsyncLoading = false
+        servingDuringLoad = nil
         engine.propagationSink = sinks.0
         engine.replicationSink = sinks.1
         if let failure {
@@ -188,8 +213,12 @@ extension CairnServer {
             if let stash {
                 log.notice("MASTER <-> REPLICA sync: Discarding the half-loaded data and restoring the previous dataset")
                 engine.restoreDatabases(stash)
-                engine.flushFunctionLibraries()
-                for code in stashedLibraries { _ = try? engine.functions.load(code: code, replace: true) }
+                if let oldLibraries {
+                    engine.swapFunctionLibraries(oldLibraries).flush()
+                } else {
+                    engine.flushFunctionLibraries()
+                    for code in stashedLibraries { _ = try? engine.functions.load(code: code, replace: true) }
+                }
             } else {
                 engine.flushAll()
             }
@@ -199,6 +228,7 @@ extension CairnServer {
         if let stash {
             log.notice("MASTER <-> REPLICA sync: Discarding the previous dataset")
             for db in stash { db.removeAll() }
+            oldLibraries?.flush()
         }
         m.input = after
         finishFullSync(m)
