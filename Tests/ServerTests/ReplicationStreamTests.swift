@@ -85,6 +85,24 @@ private final class StreamReader {
         return out
     }
 
+    /// A replica must not get replies on its link (it would take them for stream): an attached SYNC client
+    /// that sends a command with a reply is disconnected, with Redis's log line, and the others go on.
+    @Test func aReplicaCommandWithAReplyDisconnectsIt() throws {
+        for cairn in [true, false] {
+            let s = try ServerProcess(cairn: cairn, args: ["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "3600"])
+            let c = try s.client()
+            let stream = try StreamReader(port: s.port)
+            _ = try c.send("SET k done")
+            #expect(try stream.until("k").last == "set k done")
+            try stream.client.write(Array("*1\r\n$4\r\nPING\r\n".utf8))
+            #expect(stream.client.isClosedByServer(), "\(cairn ? "cairn" : "redis")")
+            #expect(try c.send("PING") == "+PONG\r\n")
+            try waitFor("\(cairn ? "cairn" : "redis"): the log line", timeout: 10) {
+                s.log().contains("Replica generated a reply to command 'ping', disconnecting it")
+            }
+        }
+    }
+
     @Test func writesPropagateAsRedis() throws {
         let both = try streams { c, _ in
             for line in ["SET a 1 EX 100", "SET a 1 PX 100000", "SET a 1 PXAT 99999999999999", "SETEX b 100 x", "EXPIRE b 200",
