@@ -8,7 +8,7 @@ import StorageFormat
 public enum ConnectionCommands {
     public static var all: [CommandSpec] {
         [
-            CommandSpec("ping", arity: -1, flags: [.fast, .stale, .subscribeContext]) { ctx in
+            CommandSpec("ping", arity: -1, flags: [.fast, .subscribeContext]) { ctx in
                 if ctx.argc > 2 { ctx.error(RedisError.wrongArity("ping")); return }
                 if ctx.session.inSubscribeMode {
                     ctx.arrayHeader(2)

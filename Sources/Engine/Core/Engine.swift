@@ -663,6 +663,18 @@ public final class Engine {
     }
 
     func reject(_ session: Session, _ spec: CommandSpec, _ message: String) {
+        if spec.name == "exec" && session.multi != nil && !message.hasPrefix("EXECABORT") {
+            // A refused EXEC (-BUSY, -LOADING...) discards its transaction and says why, as Redis's
+            // execCommandAbort.
+            session.multi = nil
+            session.multiFailed = false
+            unwatchAll(session)
+            spec.stat.rejectedCalls += 1
+            let text = "EXECABORT Transaction discarded because of: " + message
+            recordError(text)
+            RESPEncoder.error(text, to: &session.out)
+            return
+        }
         if session.multi != nil { session.multiFailed = true }
         spec.stat.rejectedCalls += 1
         recordError(message)
