@@ -357,4 +357,4 @@ let commandsNewerThanRedis70: Set<String> = ["waitaof"]
 
 let knownFlagDifferences: [String] = ["client +noscript", "config +admin", "config +noscript", "function +noscript",
                                       "latency +admin", "latency +noscript",
-                                      "ping +stale", "pubsub +pubsub", "quit -noscript", "script +noscript", "slowlog +admin"]
+                                      "pubsub +pubsub", "quit -noscript", "script +noscript", "slowlog +admin"]

@@ -127,6 +127,8 @@ public final class Engine {
     /// history) while its clients are served from the old one. The commands Redis marks no-async-loading
     /// are refused meanwhile.
     public var isAsyncLoading = false
+    /// The commands Redis 7.0 marks no-multi, refused (not queued) inside MULTI; the transaction fails.
+    static let refusedInTransaction: Set<String> = ["save", "shutdown", "sync", "psync"]
     static let refusedWhileAsyncLoading: Set<String> = ["bgrewriteaof", "bgsave", "psync", "replicaof", "save", "slaveof", "sync"]
     /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
     public var outputHardLimit = 0
@@ -382,6 +384,10 @@ public final class Engine {
         if pauseType != .off && pauseHolds(session, spec, args) {
             stats.totalCommands -= 1
             postpone(session)
+            return
+        }
+        if session.multi != nil && Engine.refusedInTransaction.contains(spec.name) {
+            reject(session, spec, "ERR Command not allowed inside a transaction")
             return
         }
         if session.multi != nil && !spec.flags.contains(.noMulti) {
