@@ -43,6 +43,11 @@ public final class CairnServer {
     var cronPaused = false
     /// A SIGTERM/SIGINT arrived: the cron runs the shutdown sequence (SHUTDOWN ABORT cancels it).
     var shutdownASAP = false
+    /// The signal that set shutdownASAP (SIGINT or SIGTERM), for shutdown-on-sigint/-sigterm.
+    var lastTerminationSignal: Int32 = 0
+    /// A shutdown waiting for replicas to catch up, and the SHUTDOWN clients blocked meanwhile.
+    var pendingShutdown: PendingShutdown? = nil
+    var shutdownWaiters: [Session] = []
     public var stats = ServerStats()
     /// Set by SHUTDOWN or a signal: the loop stops and `run()` returns this exit code.
     var exitCode: Int32? = nil
@@ -825,14 +830,8 @@ public final class CairnServer {
         engine.updateClock()
         scheduleWatchdog()
         if cronPaused { return }
-        if shutdownASAP {
-            if prepareForShutdown(save: nil, force: false) {
-                shutdown(code: 0)
-                return
-            }
-            log.warning("SIGTERM received but errors trying to shut down the server, check the logs for more information")
-            shutdownASAP = false
-        }
+        shutdownCron()
+        if exitCode != nil { return }
         snapshots.cron()
         aof.cron()
         replicationCron()
@@ -896,6 +895,7 @@ public final class CairnServer {
             log.warning("Received \(signo == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
         }
         shutdownASAP = true
+        lastTerminationSignal = signo
     }
 
     /// Reads signals that arrived while the event loop was not running (a long SAVE at shutdown).
@@ -941,7 +941,6 @@ public final class CairnServer {
 
     /// Stops serving: flushes what can be flushed, closes clients and listeners.
     public func shutdown(code: Int32) {
-        log.warning("User requested shutdown...")
         // Listeners first: once a client sees its connection close, new connections are refused.
         for l in listeners { loop.remove(l); close(l) }
         listeners.removeAll()

@@ -324,9 +324,14 @@ extension CairnServer {
                 self.engine.updateClock()
                 if let serve = self.servingDuringLoad { serve { self.loop.runOnce() } } else { self.loop.runOnce() }
                 // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
-                if self.shutdownASAP && self.engine.isLoading && self.prepareForShutdown(save: false, force: false) {
-                    self.shutdown(code: 0)
-                    exit(0) // the loader is below on the stack: the process ends here
+                // A SHUTDOWN served meanwhile ends it the same way.
+                if let code = self.exitCode { exit(code) }
+                if self.shutdownASAP && self.engine.isLoading {
+                    self.log.warning("User requested shutdown...")
+                    if self.prepareForShutdown(save: false, force: false) {
+                        self.shutdown(code: 0)
+                        exit(0) // the loader is below on the stack: the process ends here
+                    }
                 }
             }
         }

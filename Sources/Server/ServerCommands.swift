@@ -23,19 +23,12 @@ extension CairnServer {
                 let opts = Set((1 ..< ctx.argc).map { ctx.option($0) })
                 if opts.contains("ABORT") {
                     guard ctx.argc == 2 else { ctx.syntaxError(); return }
-                    guard self.shutdownASAP else { ctx.error("ERR No shutdown in progress."); return }
-                    self.shutdownASAP = false
-                    self.log.warning("Shutdown manually aborted.")
-                    ctx.ok()
+                    if self.abortShutdown() { ctx.ok() } else { ctx.error("ERR No shutdown in progress.") }
                     return
                 }
                 if opts.contains("SAVE") && opts.contains("NOSAVE") { ctx.syntaxError(); return }
                 let save: Bool? = opts.contains("NOSAVE") ? false : opts.contains("SAVE") ? true : nil
-                if self.prepareForShutdown(save: save, force: opts.contains("FORCE")) {
-                    self.shutdown(code: 0)
-                } else {
-                    ctx.error("ERR Errors trying to SHUTDOWN. Check logs.")
-                }
+                self.shutdownCommand(ctx, ShutdownRequest(save: save, now: opts.contains("NOW"), force: opts.contains("FORCE")))
             },
         ])
         engine.register(configCommands(config))

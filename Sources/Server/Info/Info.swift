@@ -59,9 +59,10 @@ extension CairnServer {
             f("executable", CommandLine.arguments.first ?? "")
             f("config_file", config.configFile ?? "")
             f("io_threads_active", 0)
+            if let p = pendingShutdown { f("shutdown_in_milliseconds", max(0, p.deadline - engine.now)) }
         case "clients":
             lines.append("# Clients")
-            f("connected_clients", clientCount)
+            f("connected_clients", clientCount - replication.replicas.count) // replicas are not counted
             f("cluster_connections", 0)
             f("maxclients", config.maxclients)
             f("client_recent_max_input_buffer", 0)
@@ -120,7 +121,7 @@ extension CairnServer {
             f("mem_fragmentation_bytes", rss - used)
             f("mem_not_counted_for_evict", memoryNotCountedForEviction)
             f("mem_replication_backlog", 0)
-            f("mem_total_replication_buffers", 0)
+            f("mem_total_replication_buffers", replicationBufferMemory)
             f("mem_clients_slaves", clientMemory[ClientKind.replica.rawValue])
             f("mem_clients_normal", evictableKindsMemory)
             f("mem_cluster_links", 0)

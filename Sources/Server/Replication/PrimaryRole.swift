@@ -377,6 +377,15 @@ extension CairnServer {
         return Int64(max(0, s.out.count - from)) + Int64(l.pending.count)
     }
 
+    /// The memory the replication stream holds: the backlog and what replicas still have to be sent.
+    var replicationBufferMemory: Int {
+        var total = replication.backlog?.histlen ?? 0
+        for l in replication.replicas {
+            if let c = bySession[l.session.id], let n = replicaPendingBytes(c) { total += Int(n) }
+        }
+        return total
+    }
+
     /// Once a second: PINGs to replicas, newlines to those waiting for a snapshot, the backlog's TTL.
     func replicationCron() {
         let now = engine.now
