@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "CLuaLibs", cSettings: [.unsafeFlags(["-I/usr/include/lua5.1"])],
                 linkerSettings: [.linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"), .linkedLibrary("lua5.1")]),
         .target(name: "Persistence", dependencies: ["Engine", "StorageFormat"], swiftSettings: fastSettings),
-        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem", "COpenSSL"], swiftSettings: fastSettings),
+        .target(name: "Server", dependencies: ["Engine", "Persistence", "StorageFormat", "ToolKit", "CSystem", "COpenSSL",
+                                               .product(name: "DequeModule", package: "swift-collections")], swiftSettings: fastSettings),
         // Dynamic symbols exported: crash reports and the watchdog's stack traces name functions.
         .executableTarget(name: "cairn-server", dependencies: ["Server"],
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),

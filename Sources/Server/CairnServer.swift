@@ -700,7 +700,13 @@ public final class CairnServer {
         if conn.session.isMaster { return false }
         let replicaBytes = conn.session.isReplica ? replicaPendingBytes(conn) : nil
         let pendingBytes = replicaBytes ?? Int64(conn.session.out.count - conn.sent)
-        let limit = replicaBytes != nil ? outputLimits.replica : conn.session.subscriptionCount > 0 ? outputLimits.pubsub : outputLimits.normal
+        var limit = replicaBytes != nil ? outputLimits.replica : conn.session.subscriptionCount > 0 ? outputLimits.pubsub : outputLimits.normal
+        if replicaBytes != nil, let size = replication.backlog?.size {
+            // A replica's limits are at least repl-backlog-size (as Redis): a partial resync the backlog
+            // allows must not then disconnect it, and the bytes it waits for are the backlog's anyway.
+            if limit.hard > 0 && limit.hard < Int64(size) { limit.hard = Int64(size) }
+            if limit.soft > 0 && limit.soft < Int64(size) { limit.soft = Int64(size) }
+        }
         if limit.hard == 0 && limit.soft == 0 { return false }
         var over = limit.hard > 0 && pendingBytes >= limit.hard
         if !over && limit.soft > 0 && pendingBytes >= limit.soft {
@@ -781,7 +787,20 @@ public final class CairnServer {
                 }
             }
             // A replica's snapshot file follows its header once the reply buffer has drained.
-            guard let transfer = conn.rdbTransfer else { break }
+            guard let transfer = conn.rdbTransfer else {
+                // And then the stream, from the shared replication buffer.
+                guard s.isReplica else { break }
+                var wouldBlock = false, failed = false
+                if sendReplicaStream(conn, wouldBlock: &wouldBlock, failed: &failed) { continue }
+                if failed { closeConnection(conn); return }
+                if wouldBlock {
+                    s.resetOutput()
+                    conn.sent = 0
+                    if !conn.wantsWrite { conn.wantsWrite = true; loop.setWritable(conn.fd, true) }
+                    return
+                }
+                break
+            }
             s.resetOutput()
             conn.sent = 0
             switch continueRDBFileTransfer(conn, transfer) {
@@ -857,7 +876,7 @@ public final class CairnServer {
         }
         // Output limits also apply to a client that is not being written to (Redis's clientsCron): one
         // that stays over its soft limit with no new replies is closed once the soft seconds pass.
-        for c in connections.values.filter({ $0.session.out.count > $0.sent }) where !c.closed { _ = checkOutputLimit(c) }
+        for c in connections.values.filter({ $0.session.out.count > $0.sent || $0.session.isReplica }) where !c.closed { _ = checkOutputLimit(c) }
         clientsCron()
         // A CLIENT PAUSE whose time has passed ends here at the latest; its clients run on.
         engine.checkPauseTimeout()

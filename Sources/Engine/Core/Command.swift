@@ -25,6 +25,11 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let skipMonitor = CommandFlags(rawValue: 1 << 14)
     /// Not a write, but may add to the replication stream (PUBLISH): held back by CLIENT PAUSE WRITE.
     public static let mayReplicate = CommandFlags(rawValue: 1 << 15)
+    /// Redis's no-multi: refused inside MULTI, failing the transaction (SAVE, SHUTDOWN, SYNC, PSYNC).
+    /// Set from the metadata table at registration; not Cairn's `noMulti`, which means "not queued".
+    public static let refusedInMulti = CommandFlags(rawValue: 1 << 16)
+    /// Redis's no-async-loading: refused with -LOADING while a replica loads asynchronously.
+    public static let noAsyncLoading = CommandFlags(rawValue: 1 << 17)
 
     /// Redis's flag names, for COMMAND INFO.
     public var names: [String] {
@@ -65,6 +70,9 @@ public final class CommandSpec {
     /// Redis's arity: N exactly, -N at least N (the name counts).
     public let arity: Int
     public let flags: CommandFlags
+    /// Flags taken from the metadata table when the command is registered (refusedInMulti,
+    /// noAsyncLoading), checked only off the hot path.
+    public internal(set) var tableFlags: CommandFlags = []
     /// Key positions (1-based; 0 = no keys; lastKey -1 = to the end).
     public let firstKey: Int
     public let lastKey: Int

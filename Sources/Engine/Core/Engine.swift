@@ -127,9 +127,6 @@ public final class Engine {
     /// history) while its clients are served from the old one. The commands Redis marks no-async-loading
     /// are refused meanwhile.
     public var isAsyncLoading = false
-    /// The commands Redis 7.0 marks no-multi, refused (not queued) inside MULTI; the transaction fails.
-    static let refusedInTransaction: Set<String> = ["save", "shutdown", "sync", "psync"]
-    static let refusedWhileAsyncLoading: Set<String> = ["bgrewriteaof", "bgsave", "psync", "replicaof", "save", "slaveof", "sync"]
     /// The normal client class's hard output-buffer limit in bytes (0: none), set by the server.
     public var outputHardLimit = 0
     /// True while an AOF's commands are replayed. As in Redis, no key expires then (an expiry that
@@ -237,7 +234,13 @@ public final class Engine {
 
     /// Adds commands to the table (the server registers CONFIG, INFO, SHUTDOWN... this way).
     public func register(_ specs: [CommandSpec]) {
-        for s in specs { commands[s.name] = s }
+        for s in specs {
+            commands[s.name] = s
+            if let m = CommandMetadata.lookup(s.name) {
+                if m.hasFlag("no_multi") && !s.flags.contains(.noMulti) { s.tableFlags.insert(.refusedInMulti) }
+                if m.hasFlag("no_async_loading") { s.tableFlags.insert(.noAsyncLoading) }
+            }
+        }
         commandCache.removeAll()
         commandTableVersion += 1
     }
@@ -350,7 +353,7 @@ public final class Engine {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
-        if isAsyncLoading && Engine.refusedWhileAsyncLoading.contains(spec.name) {
+        if isAsyncLoading && spec.tableFlags.contains(.noAsyncLoading) {
             reject(session, spec, "LOADING Redis is loading the dataset in memory")
             return
         }
@@ -386,7 +389,7 @@ public final class Engine {
             postpone(session)
             return
         }
-        if session.multi != nil && Engine.refusedInTransaction.contains(spec.name) {
+        if session.multi != nil && spec.tableFlags.contains(.refusedInMulti) {
             reject(session, spec, "ERR Command not allowed inside a transaction")
             return
         }

@@ -197,5 +197,15 @@ extension CairnServer {
     }
 
     /// Output memory of replicas, which the maxmemory eviction leaves out (with the AOF buffer).
-    var replicaOutputMemory: Int { clientMemory[ClientKind.replica.rawValue] }
+    var replicaOutputMemory: Int { clientMemory[ClientKind.replica.rawValue] + replicationBufferExcess(slack: true) }
+
+    /// The part of the shared replication buffer held for replicas beyond what the backlog keeps
+    /// (Redis counts it as the replicas' memory: mem_clients_slaves, and out of maxmemory's reach).
+    /// With `slack`, as for eviction, an allowance for the blocks' own overhead is left to the backlog.
+    func replicationBufferExcess(slack: Bool) -> Int {
+        guard let b = replication.backlog else { return 0 }
+        if !slack && replication.replicas.isEmpty { return 0 }
+        let counted = b.size + (slack ? (b.size / ReplicationBacklog.blockSize + 1) * ReplicationBacklog.blockOverhead : 0)
+        return max(0, b.memory - counted)
+    }
 }

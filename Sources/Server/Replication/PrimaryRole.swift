@@ -64,8 +64,7 @@ extension CairnServer {
                     link.state = .online
                     if link.awaitingFirstAck {
                         link.awaitingFirstAck = false
-                        s.out += link.pending
-                        link.pending = []
+                        if let c = bySession[s.id] { scheduleReplica(c) }
                     }
                 }
                 checkWaitingClients()
@@ -138,7 +137,6 @@ extension CairnServer {
         // (Not a diskless transfer: its bytes already went out to the replicas in it.)
         if snapshots.childRunning && replication.bgsaveForReplication && replication.disklessPipe < 0,
            let peer = replication.replicas.first(where: { $0 !== link && $0.state == .waitBgsaveEnd }) {
-            link.pending = peer.pending
             setUpFullResync(link, offset: peer.syncOffset)
             log.notice("Waiting for end of BGSAVE for SYNC")
             return
@@ -156,7 +154,7 @@ extension CairnServer {
     func tryPartialResync(_ link: ReplicaLink, replid: String, offset: Int) -> Bool {
         let r = replication
         let sameHistory = replid == r.replid || (replid == r.replid2 && offset <= r.secondOffset)
-        guard sameHistory, let backlog = r.backlog, let missing = backlog.bytes(from: offset) else {
+        guard sameHistory, let backlog = r.backlog, backlog.holds(from: offset) else {
             if replid != "?" {
                 if replid != r.replid && replid != r.replid2 {
                     log.notice("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(replid)', my replication IDs are '\(r.replid)' and '\(r.replid2)')")
@@ -172,9 +170,10 @@ extension CairnServer {
         link.ackTime = engine.now
         replication.replicas.append(link)
         s.out += Array((link.capaPSYNC2 ? "+CONTINUE \(r.replid)\r\n" : "+CONTINUE\r\n").utf8)
-        s.out += missing
+        // What it missed is sent from the shared buffer, as the stream that follows.
+        link.streamFrom = offset
         s.wakeup?()
-        log.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
+        log.notice("Partial resynchronization request from \(link.ip):\(link.listeningPort) accepted. Sending \(r.offset + 1 - offset) bytes of backlog starting from offset \(offset).")
         return true
     }
 
@@ -195,6 +194,7 @@ extension CairnServer {
     /// The replica waits for the RDB of the save that starts (or started) at `offset`.
     func setUpFullResync(_ link: ReplicaLink, offset: Int) {
         link.syncOffset = offset
+        link.streamFrom = offset + 1
         link.state = .waitBgsaveEnd
         replication.selectedDB = -1
         if !link.oldProtocol {
@@ -303,31 +303,85 @@ extension CairnServer {
         bytes.withUnsafeBytes { feedStream($0) }
     }
 
-    /// The same from borrowed bytes (a replica relays the request bytes it read from its primary).
+    /// The same from borrowed bytes (a replica relays the request bytes it read from its primary). The
+    /// bytes go into the shared buffer once; the replicas being streamed to are scheduled to be sent them.
     func feedStream(_ bytes: UnsafeRawBufferPointer) {
         guard let backlog = replication.backlog else { return }
         backlog.append(bytes)
         replication.offset += bytes.count
-        for l in replication.replicas {
+        for l in replication.replicas where l.streaming {
             // A replica CLIENT KILL marked gets nothing more (Redis's CLOSE_ASAP), even inside the same MULTI.
             if l.session.closeAfterReply { continue }
-            switch l.state {
-            case .waitBgsaveStart: continue
-            case .waitBgsaveEnd: l.pending.append(contentsOf: bytes)
-            case .sendBulk where l.awaitingFirstAck || l.sendingFile: l.pending.append(contentsOf: bytes)
-            case .sendBulk, .online:
-                let s = l.session
-                if s.out.count < l.rdbEnd { l.rdbEnd = 0 }
-                s.out.append(contentsOf: bytes)
-                // Scheduled once per event-loop pass: a pipeline of writes does not redo the replica's
-                // output-limit and memory accounting for every command (the pass's write sends them all).
-                if let c = bySession[s.id] {
-                    if !c.pending { schedule(c) }
-                } else {
-                    s.wakeup?()
-                }
+            // Scheduled once per event-loop pass: a pipeline of writes does not redo the replica's
+            // output-limit and memory accounting for every command (the pass's write sends them all).
+            if let c = bySession[l.session.id] {
+                if !c.pending { scheduleReplica(c) }
+            } else {
+                l.session.wakeup?()
             }
         }
+        if backlog.addedBlocks {
+            backlog.addedBlocks = false
+            trimBacklog()
+        }
+    }
+
+    /// Drops the stream bytes that neither the backlog nor any replica needs any more.
+    func trimBacklog() {
+        guard let backlog = replication.backlog else { return }
+        var needed = Int.max
+        for l in replication.replicas where l.holdsStream { needed = min(needed, l.streamFrom) }
+        backlog.trim(keepingFrom: needed)
+    }
+
+    /// Queues a replica's connection for writing: the stream it has not been sent is in the shared
+    /// buffer, not in its output buffer, so `schedule` would not see it.
+    func scheduleReplica(_ c: Connection) {
+        if c.closed || c.pending { return }
+        if checkOutputLimit(c) { return }
+        c.pending = true
+        pendingWrites.append(c)
+    }
+
+    /// Sends a streaming replica what it has not had of the stream. A plain socket is written straight
+    /// from the shared buffer; a TLS one gets a piece copied into its output buffer (returns true: the
+    /// caller writes it). Returns false when nothing more is to be sent, or the socket is full (then
+    /// `wouldBlock` is set), or the connection failed (`failed`).
+    func sendReplicaStream(_ conn: Connection, wouldBlock: inout Bool, failed: inout Bool) -> Bool {
+        let s = conn.session
+        guard s.isReplica, !s.closeAfterReply, let backlog = replication.backlog,
+              let l = replication.replicas.first(where: { $0.session === s }), l.streaming,
+              l.streamFrom < backlog.endOffset else { return false }
+        if conn.ssl != nil {
+            s.resetOutput()
+            conn.sent = 0
+            l.rdbEnd = 0
+            let want = min(backlog.endOffset - l.streamFrom, 256 * 1024)
+            let got = backlog.read(from: l.streamFrom) { piece in
+                let n = min(piece.count, want - s.out.count)
+                s.out.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[0 ..< n]))
+                return n
+            }
+            l.streamFrom += got
+            return got > 0
+        }
+        l.rdbEnd = 0
+        var error = false
+        let sent = backlog.read(from: l.streamFrom) { piece in
+            var done = 0
+            while done < piece.count {
+                let n = Glibc.write(conn.fd, piece.baseAddress! + done, piece.count - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN { wouldBlock = true } else { error = true }
+                break
+            }
+            return done
+        }
+        l.streamFrom += sent
+        stats.netOutputBytes += sent
+        if error { failed = true }
+        return false
     }
 
     /// An attached replica's command produced a reply: it must not reach the replication link (the
@@ -357,6 +411,8 @@ extension CairnServer {
         let l = replication.replicas.remove(at: i)
         if !l.oldProtocol { log.notice("Connection with replica \(l.ip):\(l.listeningPort) lost.") }
         if replication.replicas.isEmpty { replication.noReplicasSince = engine.now }
+        // What only it still needed of the stream goes.
+        trimBacklog()
         // A diskless relay paused for this replica's socket goes on for the others (or stops with none).
         if l.diskless && l.state == .waitBgsaveEnd { disklessReplicaLeft() }
         // A save made only for replicas that all left is of no use: without save points it is killed.
@@ -374,17 +430,12 @@ extension CairnServer {
         guard conn.session.isReplica, let l = replication.replicas.first(where: { $0.session === conn.session }) else { return nil }
         let s = conn.session
         let from = l.rdbEnd <= s.out.count ? max(conn.sent, l.rdbEnd) : conn.sent
-        return Int64(max(0, s.out.count - from)) + Int64(l.pending.count)
+        let stream = l.holdsStream ? max(0, (replication.backlog?.endOffset ?? l.streamFrom) - l.streamFrom) : 0
+        return Int64(max(0, s.out.count - from)) + Int64(stream)
     }
 
-    /// The memory the replication stream holds: the backlog and what replicas still have to be sent.
-    var replicationBufferMemory: Int {
-        var total = replication.backlog?.histlen ?? 0
-        for l in replication.replicas {
-            if let c = bySession[l.session.id], let n = replicaPendingBytes(c) { total += Int(n) }
-        }
-        return total
-    }
+    /// The memory of the shared replication buffer (the backlog and what replicas have not been sent).
+    var replicationBufferMemory: Int { replication.backlog?.memory ?? 0 }
 
     /// Once a second: PINGs to replicas, newlines to those waiting for a snapshot, the backlog's TTL.
     func replicationCron() {
@@ -393,6 +444,7 @@ extension CairnServer {
         replication.lastReplicationCron = now
         replication.cronLoops += 1
         masterLinkCron()
+        trimBacklog()
         let period = max(1, config.int("repl-ping-replica-period"))
         if masterLink == nil && !replication.replicas.isEmpty && replication.cronLoops % period == 0 && engine.pauseType == .off {
             propagatePing()

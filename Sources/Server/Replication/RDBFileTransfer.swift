@@ -77,9 +77,6 @@ extension CairnServer {
         }
         conn.rdbTransfer = nil
         if let l = replication.replicas.first(where: { $0.session.id == t.sessionID }) {
-            let s = l.session
-            s.out += l.pending
-            l.pending = []
             l.rdbEnd = 0
             l.state = .online
             l.sendingFile = false

@@ -86,7 +86,8 @@ extension CairnServer {
         let previous = config.onChange["repl-backlog-size"]
         config.onChange["repl-backlog-size"] = { [unowned self] c in
             if let e = previous?(c) { return e }
-            self.replication.backlog?.resize(c.int("repl-backlog-size"))
+            self.replication.backlog?.size = c.int("repl-backlog-size")
+            self.trimBacklog()
             return nil
         }
     }
@@ -130,11 +131,14 @@ extension CairnServer {
     func setMaster(host: String, port: Int) {
         // master_link_down_since_seconds counts from the loss of a link that was up (-1 when none was).
         let downSince = masterLink.map { $0.state == .connected ? engine.now : $0.downSince } ?? 0
+        // A replica moved to another primary keeps the stream's database (Redis keeps its cached master
+        // client): a partial resync continues a stream that selected it long ago.
+        let streamDB = masterLink.map { $0.conn?.session.db ?? $0.cachedDB }
         dropMasterLink()
         config.setReplicaOf(host: host, port: port)
         masterLink = MasterLink(host: host, port: port)
         masterLink!.downSince = downSince
-        masterLink!.cachedDB = replication.restoredStreamDB
+        masterLink!.cachedDB = streamDB ?? replication.restoredStreamDB
         replication.restoredStreamDB = 0
         engine.replicationSink = nil  // see createBacklog
         engine.setReplicaExpiry(true)

@@ -29,8 +29,10 @@ final class ReplicaLink {
     var ackOffset = 0
     var ackAOFOffset = -1
     var ackTime: Int64 = 0
-    /// The stream produced while the snapshot is made, sent after the RDB.
-    var pending: [UInt8] = []
+    /// The offset of the next stream byte it is to be sent from the shared buffer (the backlog), once
+    /// it has a place in the stream (not while waiting for a snapshot to start). What it has not been
+    /// sent yet, the stream produced while its snapshot is made included, is held there for it.
+    var streamFrom = 0
     /// The end of the RDB payload in the session's output buffer (not counted against output limits).
     var rdbEnd = 0
     /// The offset the full sync started at.
@@ -47,6 +49,14 @@ final class ReplicaLink {
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
     var waitingSince: Int64 = 0
     init(session: Session) { self.session = session }
+
+    /// It refers to the shared buffer from `streamFrom` on.
+    var holdsStream: Bool { state != .waitBgsaveStart }
+
+    /// It is sent the stream as it comes (not while its RDB is made or sent).
+    var streaming: Bool {
+        state == .online || (state == .sendBulk && !awaitingFirstAck && !sendingFile)
+    }
 
     var ip: String {
         if let a = announcedIP { return a }
