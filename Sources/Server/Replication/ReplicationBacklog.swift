@@ -50,13 +50,11 @@ final class ReplicationBacklog {
     func append(_ b: UnsafeRawBufferPointer) {
         guard b.count > 0 else { return }
         var from = 0
-        if !blocks.isEmpty {
-            let room = blocks[blocks.count - 1].bytes.capacity - blocks[blocks.count - 1].bytes.count
-            if room > 0 {
-                let n = min(room, b.count)
-                blocks[blocks.count - 1].bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[0 ..< n]))
-                from = n
-            }
+        if tailRoom > 0 {
+            let n = min(tailRoom, b.count)
+            blocks[blocks.count - 1].bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[0 ..< n]))
+            tailRoom -= n
+            from = n
         }
         histlen += from
         // New blocks are at least 16 KB and at most a sixteenth of the backlog (Redis's limits), so a
@@ -68,12 +66,16 @@ final class ReplicationBacklog {
             bytes.reserveCapacity(max(ReplicationBacklog.blockSize, n))
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[from ..< from + n]))
             memory += bytes.capacity + ReplicationBacklog.blockOverhead
+            tailRoom = bytes.capacity - bytes.count
             blocks.append(Block(bytes: bytes, start: endOffset))
             histlen += n
             from += n
             addedBlocks = true
         }
     }
+
+    /// Free capacity of the newest block.
+    private var tailRoom = 0
 
     /// Set when an append started a new block (the server then trims, as Redis does).
     var addedBlocks = false

@@ -16,7 +16,9 @@ final class ReplicaLink {
         case online = "online"
     }
 
-    unowned let session: Session
+    /// Unretained: the link leaves `replicas`/`handshaking` (detachReplica) when the connection closes,
+    /// before the session can go; the stream's loop reads it for every command.
+    unowned(unsafe) let session: Session
     var state = State.waitBgsaveStart
     /// REPLCONF listening-port / ip-address (what INFO and ROLE report).
     var listeningPort = 0
