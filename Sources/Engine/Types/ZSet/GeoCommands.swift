@@ -8,6 +8,7 @@
 import Glibc
 #endif
 import StorageFormat
+import CSystem
 
 /// A point a search found.
 struct GeoPoint {
@@ -544,13 +545,20 @@ extension ZSetValue {
     /// are read only for the elements a caller keeps.
     func forEachScore(from min: Double, below max: Double, _ body: (Double, Int) -> Bool) {
         if let sl = skiplist {
-            let start = sl.countScorePrefix { $0 < min }
-            guard start < sl.length else { return }
-            var x = sl.node(atRank: start)
-            while x != ZSkipList.nil32 {
-                let s = sl.score[Int(x)]
-                if !(s < max) || !body(s, Int(x)) { return }
-                x = sl.next(x, 0)
+            // Along level 0, each link carries the score of the element it leads to: a step reads the
+            // element's link and nothing else of it. Of its two cache misses (where the links start,
+            // then the link), the first is started before the caller's work on the element before.
+            var l = sl.linkPastScorePrefix { $0 < min }
+            sl.base.withUnsafeBufferPointer { base in
+                sl.links.withUnsafeBufferPointer { links in
+                    while l.next != ZSkipList.nil32 {
+                        let s = l.nextScore, x = Int(l.next)
+                        if !(s < max) { return }
+                        cairn_prefetch(base.baseAddress! + x)
+                        if !body(s, x) { return }
+                        l = links[Int(base[x])]
+                    }
+                }
             }
             return
         }

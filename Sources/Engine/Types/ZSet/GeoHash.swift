@@ -266,8 +266,13 @@ enum GeoHash {
     static func distanceIfInside(_ shape: GeoShape, _ lon: Double, _ lat: Double) -> Double? {
         switch shape.kind {
         case .circle:
+            let radius = shape.radius * shape.conversion
+            // The arc between the two latitudes is never longer than the great-circle distance, so a
+            // point clearly farther north or south than the radius is outside without the full formula.
+            // The margin leaves every point near the edge to the exact computation (Redis's answer).
+            if latitudeDistance(lat, shape.latitude) > radius * 1.000001 + 1 { return nil }
             let d = distance(shape.longitude, shape.latitude, lon, lat)
-            return d > shape.radius * shape.conversion ? nil : d
+            return d > radius ? nil : d
         case .box:
             let widthM = shape.width * shape.conversion
             let heightM = shape.height * shape.conversion

@@ -244,6 +244,20 @@ struct ZSkipList {
         return r
     }
 
+    /// The level-0 link that leads past the leading elements whose score satisfies `pred` (which must
+    /// hold for a prefix of the order): its `next` is the first element that does not (nil32: none),
+    /// with that element's score beside it.
+    func linkPastScorePrefix(_ pred: (Double) -> Bool) -> Link {
+        var xb = 0
+        for i in stride(from: level - 1, through: 0, by: -1) {
+            while true {
+                let l = links[xb + i]
+                if l.next != ZSkipList.nil32 && pred(l.nextScore) { xb = Int(base[Int(l.next)]) } else { break }
+            }
+        }
+        return links[xb]
+    }
+
     /// Like `countPrefix`, looking at scores only (no member copies).
     func countScorePrefix(_ pred: (Double) -> Bool) -> Int {
         var xb = 0
