@@ -16,31 +16,7 @@ private final class StreamReader {
     init(port: Int) throws {
         client = try RawClient(port: port)
         try client.write(Array("SYNC\r\n".utf8))
-        // Newlines may come first (keep-alives while the snapshot is made), then `$<length>\r\n<rdb>`.
-        while true {
-            try fill(1)
-            if client.buffer[0] == 10 { client.buffer.removeFirst(); continue }
-            break
-        }
-        guard client.buffer[0] == UInt8(ascii: "$") else { throw TestFailure(description: "SYNC reply: \(client.buffer.prefix(40))") }
-        var eol: Int? = nil
-        while eol == nil {
-            eol = client.buffer.firstIndex(of: 10)
-            if eol == nil { try fill(client.buffer.count + 1) }
-        }
-        let length = Int(String(decoding: client.buffer[1 ..< eol! - 1], as: UTF8.self))!
-        try fill(eol! + 1 + length)
-        client.buffer.removeFirst(eol! + 1 + length)
-    }
-
-    func fill(_ n: Int) throws {
-        while client.buffer.count < n {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let got = chunk.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, 65536, 0) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw TestFailure(description: "replication stream closed") }
-            client.buffer += chunk[0 ..< got]
-        }
+        try client.skipRDBPayload()
     }
 
     /// The next command, lower-cased name first, with 13-digit Unix-ms timestamps written as TS.

@@ -17,29 +17,7 @@ private func attachReplica(_ port: Int) throws -> RawClient {
     try r.write(RawClient.encode(argv("PSYNC ? -1")))
     let line = String(decoding: try r.readReply(), as: UTF8.self)
     guard line.hasPrefix("+FULLRESYNC") else { throw TestFailure(description: "PSYNC reply: \(line)") }
-    // Keep-alive newlines may come first, then `$<length>\r\n<rdb>` with no CRLF after it.
-    func fill(_ n: Int) throws {
-        while r.buffer.count < n {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let got = chunk.withUnsafeMutableBytes { recv(r.fd, $0.baseAddress, 65536, 0) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw TestFailure(description: "replication link closed") }
-            r.buffer += chunk[0 ..< got]
-        }
-    }
-    while true {
-        try fill(1)
-        if r.buffer[0] == 10 { r.buffer.removeFirst(); continue }
-        break
-    }
-    var eol: Int? = nil
-    while eol == nil {
-        eol = r.buffer.firstIndex(of: 10)
-        if eol == nil { try fill(r.buffer.count + 1) }
-    }
-    let length = Int(String(decoding: r.buffer[1 ..< eol! - 1], as: UTF8.self))!
-    try fill(eol! + 1 + length)
-    r.buffer.removeFirst(eol! + 1 + length)
+    try r.skipRDBPayload()
     return r
 }
 
@@ -53,19 +31,25 @@ private func attachReplica(_ port: Int) throws -> RawClient {
         waitFor(timeout: seconds, every: 0.02) { !s.process.isRunning }
     }
 
+    /// A primary with a replica that has not acknowledged its last write, and a SHUTDOWN waiting for it.
+    func startWaitingShutdown(_ cairn: Bool, on server: ServerProcess? = nil) throws -> (ServerProcess, RawClient, RawClient, RawClient) {
+        let s = try server ?? start(cairn)
+        let c = try s.client()
+        let replica = try attachReplica(s.port)
+        #expect(try c.send("SET k 1") == "+OK\r\n")
+        let shut = try s.client()
+        try shut.write(RawClient.encode(argv("SHUTDOWN")))
+        try waitFor("\(cairn ? "cairn" : "redis"): the shutdown waits", timeout: 10) {
+            Int(try c.infoField("server", "shutdown_in_milliseconds") ?? "0") ?? 0 > 0
+        }
+        return (s, c, replica, shut)
+    }
+
     /// The primary holds SHUTDOWN until the replica acknowledges the last write, then exits cleanly.
     @Test func shutdownWaitsForTheReplicasAck() throws {
         for cairn in [true, false] {
             let who = cairn ? "cairn" : "redis"
-            let s = try start(cairn)
-            let c = try s.client()
-            let replica = try attachReplica(s.port)
-            #expect(try c.send("SET k 1") == "+OK\r\n")
-            let shut = try s.client()
-            try shut.write(RawClient.encode(argv("SHUTDOWN")))
-            try waitFor("\(who): the shutdown waits", timeout: 10) {
-                Int(try c.infoField("server", "shutdown_in_milliseconds") ?? "0") ?? 0 > 0
-            }
+            let (s, c, replica, _) = try startWaitingShutdown(cairn)
             #expect(try c.infoField("clients", "blocked_clients") == "1", "\(who)")
             // Writes are held meanwhile: a SET gets no reply until the shutdown ends.
             let w = try s.client()
@@ -89,15 +73,8 @@ private func attachReplica(_ port: Int) throws -> RawClient {
         for cairn in [true, false] {
             let who = cairn ? "cairn" : "redis"
             let s = try start(cairn)
-            let c = try s.client()
-            let replica = try attachReplica(s.port)
-            #expect(try c.send("SET k 1") == "+OK\r\n")
-            #expect(try c.send("SHUTDOWN ABORT") == "-ERR No shutdown in progress.\r\n", "\(who)")
-            let shut = try s.client()
-            try shut.write(RawClient.encode(argv("SHUTDOWN")))
-            try waitFor("\(who): the shutdown waits", timeout: 10) {
-                Int(try c.infoField("server", "shutdown_in_milliseconds") ?? "0") ?? 0 > 0
-            }
+            #expect(try s.client().send("SHUTDOWN ABORT") == "-ERR No shutdown in progress.\r\n", "\(who)")
+            let (_, c, replica, shut) = try startWaitingShutdown(cairn, on: s)
             #expect(try c.send("SHUTDOWN ABORT") == "+OK\r\n", "\(who)")
             #expect(String(decoding: try shut.readReply(), as: UTF8.self) == "-ERR Errors trying to SHUTDOWN. Check logs.\r\n", "\(who)")
             #expect(try c.send("SET after 1") == "+OK\r\n", "\(who): writes flow again")

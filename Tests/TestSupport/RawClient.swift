@@ -128,3 +128,35 @@ public final class RawClient {
     @discardableResult
     public func send(_ line: String) throws -> String { String(decoding: try send(argv(line)), as: UTF8.self) }
 }
+
+extension RawClient {
+    /// Reads until the buffer holds at least `n` bytes.
+    public func fill(_ n: Int) throws {
+        while buffer.count < n {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw TestFailure(description: "replication link closed") }
+            buffer += chunk[0 ..< got]
+        }
+    }
+
+    /// On a replication link after SYNC or +FULLRESYNC: skips the keep-alive newlines that may come
+    /// first, then the snapshot sent as `$<length>\r\n<rdb>` (with no CRLF after it).
+    public func skipRDBPayload() throws {
+        while true {
+            try fill(1)
+            if buffer[0] == 10 { buffer.removeFirst(); continue }
+            break
+        }
+        guard buffer[0] == UInt8(ascii: "$") else { throw TestFailure(description: "not an RDB payload: \(buffer.prefix(40))") }
+        var eol: Int? = nil
+        while eol == nil {
+            eol = buffer.firstIndex(of: 10)
+            if eol == nil { try fill(buffer.count + 1) }
+        }
+        let length = Int(String(decoding: buffer[1 ..< eol! - 1], as: UTF8.self))!
+        try fill(eol! + 1 + length)
+        buffer.removeFirst(eol! + 1 + length)
+    }
+}
