@@ -167,15 +167,10 @@ public final class CairnServer {
         for name in ["rdb-key-save-delay", "key-load-delay"] {
             config.onChange[name] = applyDelays
         }
-        let applyOOM: (ServerConfig) -> String? = { [unowned self] c in
-            var mode = 0, values: [Int] = []
-            if case .enumeration(let m)? = c.value("oom-score-adj") { mode = m }
-            if case .ints(let v)? = c.value("oom-score-adj-values") { values = v }
-            return self.oomScore.apply(mode: mode, values: values)
-        }
+        let applyOOM: (ServerConfig) -> String? = { [unowned self] _ in self.updateOOMScore() }
         config.onChange["oom-score-adj"] = applyOOM
         config.onChange["oom-score-adj-values"] = applyOOM
-        if let e = applyOOM(config) { log.warning(e) }
+        if let e = updateOOMScore() { log.warning(e) }
         config.onChange["use-exit-on-panic"] = { [unowned self] c in
             if c.bool("crash-log-enabled") {
                 cairn_install_crash_report(self.log.fd, "Cairn \(CairnServer.version)", c.bool("use-exit-on-panic") ? 1 : 0)

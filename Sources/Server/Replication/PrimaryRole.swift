@@ -179,10 +179,15 @@ extension CairnServer {
 
     func createBacklog() {
         replication.backlog = ReplicationBacklog(size: config.int("repl-backlog-size"), startingAfter: replication.offset)
-        // A replica relays its primary's stream as it arrives and streams none of its own writes: with no
-        // sink, its commands skip the propagation path altogether.
+        installReplicationSinks()
+    }
+
+    /// The engine's way into the stream, for the current role. A replica relays its primary's stream
+    /// as it arrives and streams none of its own writes: with no sink, its commands skip the
+    /// propagation path altogether. The server lives as long as the process: no reference counting on
+    /// the write path.
+    func installReplicationSinks() {
         engine.replicationSink = masterLink == nil ? { [unowned(unsafe) self] db, args in self.propagate(db, args) } : nil
-        // The server lives as long as the process: no reference counting on the write path.
         engine.replicationRawSink = { [unowned(unsafe) self] db, raw in self.propagateRaw(db, raw) }
     }
 

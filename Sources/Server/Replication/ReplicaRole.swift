@@ -140,8 +140,9 @@ extension CairnServer {
         masterLink!.downSince = downSince
         masterLink!.cachedDB = streamDB ?? replication.restoredStreamDB
         replication.restoredStreamDB = 0
-        engine.replicationSink = nil  // see createBacklog
+        installReplicationSinks()
         engine.setReplicaExpiry(true)
+        updateOOMScore()
         log.role = "S"
         // Blocked clients (WAIT, BLPOP...) would wait on a dataset that will be replaced: they go, as in Redis.
         for w in waiters {
@@ -177,12 +178,24 @@ extension CairnServer {
         // The backlog's TTL counts from the promotion, or a promoted node with no replica yet would
         // drop its history (and its former peers' partial resyncs) at the next cron.
         replication.noReplicasSince = engine.now
-        if replication.backlog == nil { createBacklog() }
-        engine.replicationSink = { [unowned(unsafe) self] db, args in self.propagate(db, args) }
+        if replication.backlog == nil { createBacklog() } else { installReplicationSinks() }
         updateRoleGate()
+        updateOOMScore()
         // Sub-replicas reconnect and continue with the new ID (Redis disconnects them for that).
         for l in replication.replicas { if let c = bySession[l.session.id] { closeConnection(c) } }
         log.notice("Setting secondary replication ID to \(replication.replid2), valid up to offset: \(replication.secondOffset). New replication ID is \(replication.replid)")
+    }
+
+    /// Binds `fd` to `address` (port 0) before it connects.
+    func bindSource(_ fd: Int32, _ address: String, family: Int32) -> Bool {
+        var hints = addrinfo()
+        hints.ai_family = family
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST
+        var res: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(address, nil, &hints, &res) == 0, let ai = res else { return false }
+        defer { freeaddrinfo(res) }
+        return bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0
     }
 
     func dropMasterLink() {
@@ -237,6 +250,13 @@ extension CairnServer {
         defer { freeaddrinfo(res) }
         let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
+        // bind-source-addr: the link leaves from that address (the primary sees it as the replica's).
+        let source = config.string("bind-source-addr")
+        if !source.isEmpty && !bindSource(fd, source, family: ai.pointee.ai_family) {
+            log.warning("Unable to connect to MASTER: can't bind the source address \(source): \(String(cString: strerror(errno)))")
+            close(fd)
+            return
+        }
         let rc = connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen)
         if rc != 0 && errno != EINPROGRESS {
             log.warning("Unable to connect to MASTER: \(String(cString: strerror(errno)))")

@@ -1,0 +1,43 @@
+// Settings that follow the replica role, on both servers: oom-score-adj gives a replica the second of
+// oom-score-adj-values and a primary the first, changing with REPLICAOF; bind-source-addr is the
+// address a replica's link to its primary leaves from (the primary's INFO shows it).
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.enabled(if: Paths.haveRedis && Paths.haveCairn)) struct ReplicaRoleSettingsTests {
+    func oomScore(_ s: ServerProcess) -> Int? {
+        let text = try? String(contentsOfFile: "/proc/\(s.process.processIdentifier)/oom_score_adj", encoding: .utf8)
+        return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    @Test func oomScoreFollowsTheRole() throws {
+        for cairn in [true, false] {
+            let who = cairn ? "cairn" : "redis"
+            let s = try ServerProcess(cairn: cairn)
+            let c = try s.client()
+            let base = try #require(oomScore(s))
+            #expect(try c.send("CONFIG SET oom-score-adj-values \"10 20 30\"") == "+OK\r\n")
+            #expect(try c.send("CONFIG SET oom-score-adj yes") == "+OK\r\n")
+            #expect(oomScore(s) == base + 10, "\(who)")
+            #expect(try c.send("REPLICAOF localhost 1") == "+OK\r\n")
+            #expect(oomScore(s) == base + 20, "\(who): a replica")
+            #expect(try c.send("REPLICAOF NO ONE") == "+OK\r\n")
+            #expect(oomScore(s) == base + 10, "\(who): a primary again")
+        }
+    }
+
+    @Test func bindSourceAddrIsTheReplicasAddress() throws {
+        for cairn in [true, false] {
+            let who = cairn ? "cairn" : "redis"
+            let p = try ServerProcess(cairn: cairn, args: ["--protected-mode", "no"])
+            let r = try ServerProcess(cairn: cairn)
+            let pc = try p.client(), rc = try r.client()
+            #expect(try rc.send("CONFIG SET bind-source-addr 127.0.0.2") == "+OK\r\n")
+            #expect(try rc.send("REPLICAOF 127.0.0.1 \(p.port)") == "+OK\r\n")
+            try waitFor("\(who): link up", timeout: 30) { try rc.infoField("replication", "master_link_status") == "up" }
+            let slave0 = try pc.infoField("replication", "slave0") ?? ""
+            #expect(slave0.hasPrefix("ip=127.0.0.2,"), "\(who): \(slave0)")
+        }
+    }
+}
