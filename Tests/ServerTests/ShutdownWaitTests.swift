@@ -49,8 +49,9 @@ private func attachReplica(_ port: Int) throws -> RawClient {
     @Test func shutdownWaitsForTheReplicasAck() throws {
         for cairn in [true, false] {
             let who = cairn ? "cairn" : "redis"
-            let (s, c, replica, _) = try startWaitingShutdown(cairn)
-            #expect(try c.infoField("clients", "blocked_clients") == "1", "\(who)")
+            let (s, c, replica, shut) = try startWaitingShutdown(cairn)
+            let blocked = try c.infoField("clients", "blocked_clients")
+            #expect(blocked == "1", "\(who): blocked_clients \(blocked ?? "-")")
             // Writes are held meanwhile: a SET gets no reply until the shutdown ends.
             let w = try s.client()
             try w.write(RawClient.encode(argv("SET held 1")))
@@ -60,6 +61,7 @@ private func attachReplica(_ port: Int) throws -> RawClient {
             try replica.write(RawClient.encode(argv("REPLCONF ACK \(offset)")))
             #expect(exited(s, within: 10), "\(who) exits once the replica acknowledged")
             #expect(s.process.terminationStatus == 0, "\(who)")
+            _ = shut // the SHUTDOWN client stays connected until the server exits
             let log = s.log()
             #expect(log.contains("Waiting for replicas before shutting down."), "\(who)")
             #expect(log.contains("1 of 1 replicas are in sync when shutting down."), "\(who): \(log)")

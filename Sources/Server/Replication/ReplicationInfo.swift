@@ -29,7 +29,8 @@ extension CairnServer {
         ctx.arrayHeader(3)
         ctx.bulk("master")
         ctx.integer(replication.offset)
-        let online = replication.replicas.filter { $0.state == .online && !$0.oldProtocol }
+        // SYNC clients (redis-cli --replica) included, as Redis lists them.
+        let online = replication.replicas.filter { $0.state == .online }
         ctx.arrayHeader(online.count)
         for l in online {
             ctx.arrayHeader(3)
@@ -66,7 +67,7 @@ extension CairnServer {
         } else {
             f("role", "master")
         }
-        let listed = replication.replicas.filter { !$0.oldProtocol }
+        let listed = replication.replicas
         f("connected_slaves", listed.count)
         // In either role, as Redis (Sentinel and the suite read it on primaries; a replica with
         // replicas of its own counts them too).
