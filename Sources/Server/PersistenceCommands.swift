@@ -323,16 +323,13 @@ extension CairnServer {
                 lastPoll = now
                 self.engine.updateClock()
                 if let serve = self.servingDuringLoad { serve { self.loop.runOnce() } } else { self.loop.runOnce() }
-                // A shutdown signal while loading ends the process without saving the half-loaded data (as Redis).
-                // A SHUTDOWN served meanwhile ends it the same way.
-                if let code = self.exitCode { exit(code) }
-                if self.shutdownASAP && self.engine.isLoading {
-                    self.log.warning("User requested shutdown...")
-                    if self.prepareForShutdown(save: false, force: false) {
-                        self.shutdown(code: 0)
-                        exit(0) // the loader is below on the stack: the process ends here
-                    }
+                // A shutdown signal while loading ends the process without saving the half-loaded data
+                // (beginShutdown drops the save while loading, as Redis). A SHUTDOWN served meanwhile ends
+                // it the same way. The loader is below on the stack: the process ends here.
+                if self.shutdownASAP && self.engine.isLoading && !self.shutdownInitiated {
+                    self.beginShutdown(ShutdownRequest(save: false, now: true, force: false))
                 }
+                if let code = self.exitCode { exit(code) }
             }
         }
     }
