@@ -97,8 +97,7 @@ private final class InteropServer {
     /// Waits until no rewrite or save child runs (nor is scheduled).
     func waitForChildren() throws {
         try waitFor("\(name) background jobs", timeout: 60) {
-            try info("persistence", "aof_rewrite_in_progress") == "0" && info("persistence", "aof_rewrite_scheduled") == "0"
-                && info("persistence", "rdb_bgsave_in_progress") == "0"
+            try client.persistenceIdle(andSave: true)
         }
     }
 

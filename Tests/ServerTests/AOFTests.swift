@@ -19,8 +19,7 @@ func digest(_ c: RawClient) throws -> String {
 func waitForRewrite(_ c: RawClient) throws {
     let deadline = Date().addingTimeInterval(30)
     while Date() < deadline {
-        if try c.infoField("persistence", "aof_rewrite_in_progress") == "0",
-           try c.infoField("persistence", "aof_rewrite_scheduled") == "0" { return }
+        if try c.persistenceIdle() { return }
         usleep(20_000)
     }
     throw TestFailure(description: "AOF rewrite did not finish")

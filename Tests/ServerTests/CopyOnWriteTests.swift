@@ -39,7 +39,7 @@ struct CopyOnWriteTests {
         _ = try c.send("CONFIG SET aof-use-rdb-preamble no")
         _ = try c.send("BGREWRITEAOF")
         #expect(try waitFor(timeout: 300) {
-            try c.infoField("persistence", "aof_rewrite_in_progress") == "0" && c.infoField("persistence", "aof_rewrite_scheduled") == "0"
+            try c.persistenceIdle()
         })
         #expect(try c.infoField("persistence", "aof_last_bgrewrite_status") == "ok")
         let aofCow = Int(try c.infoField("persistence", "aof_last_cow_size") ?? "")!

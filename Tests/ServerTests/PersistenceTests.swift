@@ -297,7 +297,7 @@ struct PersistenceSuiteParityTests {
         #expect(try c.send("BGREWRITEAOF") == "+Background append only file rewriting scheduled\r\n")
         _ = try c.send("CONFIG SET rdb-key-save-delay 0")
         try waitFor("the rewrite", timeout: 20) {
-            try c.infoField("persistence", "aof_rewrite_scheduled") == "0" && c.infoField("persistence", "aof_rewrite_in_progress") == "0"
+            try c.persistenceIdle()
                 && c.infoField("persistence", "rdb_bgsave_in_progress") == "0"
         }
         #expect(try c.infoField("persistence", "aof_rewrites") == "1")

@@ -23,3 +23,15 @@ extension RawClient {
         Int(try infoField(section, name) ?? "") ?? -1
     }
 }
+
+extension RawClient {
+    /// True when one `INFO persistence` reply shows no AOF rewrite running or scheduled (and, with
+    /// `andSave`, no BGSAVE running). One reply, so a scheduled rewrite that starts between two
+    /// queries cannot look finished.
+    public func persistenceIdle(andSave: Bool = false) throws -> Bool {
+        let info = try send("INFO persistence")
+        return TestSupport.infoField(info, "aof_rewrite_in_progress") == "0"
+            && TestSupport.infoField(info, "aof_rewrite_scheduled") == "0"
+            && (!andSave || TestSupport.infoField(info, "rdb_bgsave_in_progress") == "0")
+    }
+}
