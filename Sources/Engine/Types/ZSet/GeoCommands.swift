@@ -545,19 +545,18 @@ extension ZSetValue {
     /// are read only for the elements a caller keeps.
     func forEachScore(from min: Double, below max: Double, _ body: (Double, Int) -> Bool) {
         if let sl = skiplist {
-            // Along level 0, each link carries the score of the element it leads to: a step reads the
-            // element's link and nothing else of it. Of its two cache misses (where the links start,
-            // then the link), the first is started before the caller's work on the element before.
+            // Along level 0, each link carries the score of the element it leads to and where that
+            // element's links start: a step reads the element's link and nothing else of it, and the
+            // read is started before the caller's work on the element before.
             var l = sl.linkPastScorePrefix { $0 < min }
-            sl.base.withUnsafeBufferPointer { base in
-                sl.links.withUnsafeBufferPointer { links in
-                    while l.next != ZSkipList.nil32 {
-                        let s = l.nextScore, x = Int(l.next)
-                        if !(s < max) { return }
-                        cairn_prefetch(base.baseAddress! + x)
-                        if !body(s, x) { return }
-                        l = links[Int(base[x])]
-                    }
+            sl.links.withUnsafeBufferPointer { links in
+                while l.next != ZSkipList.nil32 {
+                    let s = l.nextScore, x = Int(l.next)
+                    if !(s < max) { return }
+                    let at = links.baseAddress! + Int(l.nextBase)
+                    cairn_prefetch(at)
+                    if !body(s, x) { return }
+                    l = at.pointee
                 }
             }
             return

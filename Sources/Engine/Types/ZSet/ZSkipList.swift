@@ -16,6 +16,9 @@ struct ZSkipList {
         var span: Int32
         /// score[next] (meaningless when next is nil32).
         var nextScore: Double = 0
+        /// base[next]: where the next node's links start, so a step along a level reads one link
+        /// instead of base[] and then the link (meaningless when next is nil32).
+        var nextBase: Int32 = 0
     }
 
     var member: [ByteString] = []
@@ -112,7 +115,7 @@ struct ZSkipList {
                 if l.next != ZSkipList.nil32 && linkPrecedes(l, s, m) {
                     rankScratch[i] += Int(l.span)
                     x = l.next
-                    xb = Int(base[Int(x)])
+                    xb = Int(l.nextBase)
                 } else { break }
             }
             update[i] = x
@@ -132,8 +135,10 @@ struct ZSkipList {
             let ub = Int(base[Int(update[i])]) + i
             links[nb + i].next = links[ub].next
             links[nb + i].nextScore = links[ub].nextScore
+            links[nb + i].nextBase = links[ub].nextBase
             links[ub].next = n
             links[ub].nextScore = s
+            links[ub].nextBase = Int32(nb)
             let skipped = rankScratch[0] - rankScratch[i]
             links[nb + i].span = links[ub].span - Int32(skipped)
             links[ub].span = Int32(skipped + 1)
@@ -157,7 +162,7 @@ struct ZSkipList {
                 let l = links[xb + i]
                 if l.next != ZSkipList.nil32 && linkPrecedes(l, s, m) {
                     x = l.next
-                    xb = Int(base[Int(x)])
+                    xb = Int(l.nextBase)
                 } else { break }
             }
             update[i] = x
@@ -178,6 +183,7 @@ struct ZSkipList {
                 links[ub].span += links[xb + i].span - 1
                 links[ub].next = links[xb + i].next
                 links[ub].nextScore = links[xb + i].nextScore
+                links[ub].nextBase = links[xb + i].nextBase
             } else {
                 links[ub].span -= 1
             }
@@ -252,7 +258,7 @@ struct ZSkipList {
         for i in stride(from: level - 1, through: 0, by: -1) {
             while true {
                 let l = links[xb + i]
-                if l.next != ZSkipList.nil32 && pred(l.nextScore) { xb = Int(base[Int(l.next)]) } else { break }
+                if l.next != ZSkipList.nil32 && pred(l.nextScore) { xb = Int(l.nextBase) } else { break }
             }
         }
         return links[xb]
@@ -267,7 +273,7 @@ struct ZSkipList {
                 let l = links[xb + i]
                 if l.next != ZSkipList.nil32 && pred(l.nextScore) {
                     r += Int(l.span)
-                    xb = Int(base[Int(l.next)])
+                    xb = Int(l.nextBase)
                 } else { break }
             }
         }
