@@ -20,6 +20,9 @@ public struct SnapshotOptions: Sendable {
     public var inPlace = true
     /// The replication aux fields to write (repl-stream-db, repl-id, repl-offset), if any.
     public var replicationAux: ReplicationAux? = nil
+    /// Leave out the keys / the function libraries (a filtered RDB for a replica that asked for one).
+    public var excludeData = false
+    public var excludeFunctions = false
     public init() {}
 }
 
@@ -71,12 +74,14 @@ public enum SnapshotWriter {
             try writer.writeAux(Array("repl-offset".utf8), StrictInteger.format(Int64(r.offset)))
         }
         // Function libraries come before the keys, as Redis writes them.
-        for code in engine.functionLibraryCodes { try writer.writeFunction(code: code) }
+        if !options.excludeFunctions {
+            for code in engine.functionLibraryCodes { try writer.writeFunction(code: code) }
+        }
         var keys = 0
         let layout = BorrowedValue.layout
         let access = engine.keyAccess
         let saveIdle = access.lruPolicy, saveFreq = access.lfuPolicy
-        for db in engine.databases where db.count > 0 {
+        for db in engine.databases where db.count > 0 && !options.excludeData {
             try writer.writeSelectDB(db.id)
             try writer.writeResizeDB(dbSize: UInt64(db.count), expiresSize: UInt64(db.expiresCount))
             // Borrowed walk: no copies and no reference counting on the stored keys and values,

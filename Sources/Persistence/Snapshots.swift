@@ -172,11 +172,15 @@ public final class Snapshots {
 
     /// Diskless replication: forks a child that writes the RDB to a pipe. Returns the pipe's read end
     /// (non-blocking; EOF when the child is done), or Redis's error text.
-    public func backgroundSaveToPipe() -> Result<Int32, SnapshotError> {
+    /// `excludeData` / `excludeFunctions`: a filtered RDB (a replica's REPLCONF rdb-filter-only).
+    public func backgroundSaveToPipe(excludeData: Bool = false, excludeFunctions: Bool = false) -> Result<Int32, SnapshotError> {
         if childRunning || otherChildRunning() { return .failure(SnapshotError("ERR a child process is already running")) }
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) != 0 { return .failure(SnapshotError("ERR Can't create pipe: \(String(cString: strerror(errno)))")) }
-        let opts = options, used = usedMemory()
+        var opts = options
+        opts.excludeData = excludeData
+        opts.excludeFunctions = excludeFunctions
+        let used = usedMemory()
         let writeEnd = fds[1], readEnd = fds[0]
         let t0 = Snapshots.monotonicUsec()
         let started: ForkedChild

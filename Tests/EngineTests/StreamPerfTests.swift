@@ -16,10 +16,18 @@ import TestSupport
         }
     }
 
-    @Test func idMapMatchesASortedModel() {
+    /// `clustered`: IDs in three far-apart clusters (0, 2^40, 2^63), so the lookups' interpolation guess
+    /// lands far from the answer, next to the evenly spread case where it lands close.
+    @Test(arguments: [false, true])
+    func idMapMatchesASortedModel(clustered: Bool) {
         var map = StreamIDMap<Int>()
         var model: [(StreamID, Int)] = []
         var rng = LCG(state: 42)
+        func draw() -> UInt64 {
+            let ms = UInt64(rng.next(6000))
+            guard clustered else { return ms }
+            return [0, UInt64(1) << 40, UInt64(1) << 63][rng.next(3)] + ms / 2
+        }
         func modelLowerBound(_ id: StreamID) -> Int { model.firstIndex { $0.0 >= id } ?? model.count }
         func check(_ step: Int) {
             #expect(map.count == model.count, "count at step \(step)")
@@ -39,7 +47,7 @@ import TestSupport
                 #expect(inserted)
                 model.append((id, step))
             } else if op < 6 {
-                let id = StreamID(ms: UInt64(rng.next(6000)), seq: UInt64(rng.next(2)))
+                let id = StreamID(ms: draw(), seq: UInt64(rng.next(2)))
                 let i = modelLowerBound(id)
                 let present = i < model.count && model[i].0 == id
                 let inserted = map.insert(id, step)
@@ -47,14 +55,14 @@ import TestSupport
                 if !present { model.insert((id, step), at: i) }
             } else if op < 9 {
                 guard !model.isEmpty else { continue }
-                let victim = rng.next(3) == 0 ? StreamID(ms: UInt64(rng.next(6000)), seq: 0) : model[rng.next(model.count)].0
+                let victim = rng.next(3) == 0 ? StreamID(ms: draw(), seq: 0) : model[rng.next(model.count)].0
                 let i = modelLowerBound(victim)
                 let present = i < model.count && model[i].0 == victim
                 let removed = map.remove(victim)
                 #expect(removed == (present ? model[i].1 : nil))
                 if present { model.remove(at: i) }
             } else {
-                let id = StreamID(ms: UInt64(rng.next(6000)), seq: 0)
+                let id = StreamID(ms: draw(), seq: 0)
                 let i = modelLowerBound(id)
                 let pos = map.lowerBound(id)
                 if i == model.count {

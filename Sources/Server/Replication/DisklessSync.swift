@@ -10,9 +10,9 @@ import Persistence
 import StorageFormat
 
 extension CairnServer {
-    func startDisklessSync() {
+    func startDisklessSync(filter: RDBFilter) {
         let fd: Int32
-        switch snapshots.backgroundSaveToPipe() {
+        switch snapshots.backgroundSaveToPipe(excludeData: filter.excludeData, excludeFunctions: filter.excludeFunctions) {
         case .failure(let e):
             log.warning("Diskless replication failed to start: \(e)")
             return
@@ -22,7 +22,7 @@ extension CairnServer {
         replication.disklessPipe = fd
         replication.disklessMarker = ReplicationWire.eofMarker()
         replication.bgsaveForReplication = true
-        for l in replication.replicas where l.state == .waitBgsaveStart {
+        for l in replication.replicas where l.state == .waitBgsaveStart && l.filter == filter {
             l.diskless = true
             setUpFullResync(l, offset: replication.offset)
             l.session.out += ReplicationWire.eofPreamble(replication.disklessMarker)
@@ -135,11 +135,22 @@ extension CairnServer {
             s.out += replication.disklessMarker
             l.rdbEnd = s.out.count
             l.state = .sendBulk
-            l.awaitingFirstAck = !l.oldProtocol
             l.ackTime = engine.now
+            if l.rdbOnly {
+                rdbOnlyReplicaDone(l)
+                continue
+            }
+            l.awaitingFirstAck = !l.oldProtocol
             log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
             s.wakeup?()
         }
-        if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
+        startBgsaveForWaitingReplicas()
+    }
+
+    /// An RDB-only replica (redis-cli --rdb) has been handed its RDB: it goes once that is sent.
+    func rdbOnlyReplicaDone(_ l: ReplicaLink) {
+        log.notice("RDB transfer completed, rdb only replica (\(l.ip):\(l.listeningPort)) should be disconnected asap")
+        l.session.closeAfterReply = true
+        l.session.wakeup?()
     }
 }

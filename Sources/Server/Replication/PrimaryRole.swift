@@ -72,8 +72,25 @@ extension CairnServer {
             case "GETACK":
                 if let m = masterLink { m.ackRequested = true }
                 return
-            case "RDB-ONLY", "RDB-FILTER-ONLY":
-                break
+            case "RDB-ONLY":
+                guard let v = Int(value) else { ctx.error("ERR value is not an integer or out of range"); return }
+                guard v == 0 || v == 1 else { ctx.error("ERR value is out of range, value must between 0 and 1"); return }
+                link.rdbOnly = v == 1
+            case "RDB-FILTER-ONLY":
+                // Include filters: everything is left out but what is named; "functions" is the only one.
+                guard let words = ctx.args[i + 1].withUnsafeBytes({ RESPRequestParser.splitArguments($0) }) else {
+                    ctx.error("ERR Missing rdb-filter-only values")
+                    return
+                }
+                var f = RDBFilter(excludeData: true, excludeFunctions: true)
+                for w in words {
+                    guard w.count == 9, w.map({ $0 | 0x20 }) == Array("functions".utf8) else {
+                        ctx.error("ERR Unsupported rdb-filter-only option: \(String(decoding: w, as: UTF8.self))")
+                        return
+                    }
+                    f.excludeFunctions = false
+                }
+                link.filter = f
             default:
                 ctx.error("ERR Unrecognized REPLCONF option: \(String(decoding: ctx.args[i], as: UTF8.self))")
                 return
@@ -107,6 +124,11 @@ extension CairnServer {
             return
         }
         let link = replication.handshaking[s.id] ?? ReplicaLink(session: s)
+        // A filtered RDB is only ever made for the socket, so the replica must take the $EOF: framing.
+        if !link.filter.isEmpty && !link.capaEOF {
+            ctx.error("ERR Filtered replica requires EOF capability")
+            return
+        }
         log.notice("Replica \(link.ip):\(link.listeningPort) asks for synchronization")
         if psync {
             let wantedID = String(decoding: ctx.args[1], as: UTF8.self)
@@ -135,8 +157,12 @@ extension CairnServer {
         }
         // A save for replicas is running: share it if a replica waits at its start offset.
         // (Not a diskless transfer: its bytes already went out to the replicas in it.)
+        // Only with the same filter, and not on the save of an RDB-only replica (which holds no stream)
+        // unless this one wants the RDB only too.
         if snapshots.childRunning && replication.bgsaveForReplication && replication.disklessPipe < 0,
-           let peer = replication.replicas.first(where: { $0 !== link && $0.state == .waitBgsaveEnd }) {
+           let peer = replication.replicas.first(where: {
+               $0 !== link && $0.state == .waitBgsaveEnd && $0.filter == link.filter && (!$0.rdbOnly || link.rdbOnly)
+           }) {
             setUpFullResync(link, offset: peer.syncOffset)
             log.notice("Waiting for end of BGSAVE for SYNC")
             return
@@ -213,12 +239,16 @@ extension CairnServer {
         config.bool("repl-diskless-sync") && replication.replicas.allSatisfy { $0.state != .waitBgsaveStart || $0.capaEOF }
     }
 
+    /// Starts the save for the replicas waiting with the first waiting one's filter (the others wait
+    /// for the next one). A filtered RDB goes to the socket whatever repl-diskless-sync says, so the
+    /// dump file never holds a filtered snapshot.
     func startBgsaveForReplication() {
-        if disklessEligible { startDisklessSync(); return }
+        guard let first = replication.replicas.first(where: { $0.state == .waitBgsaveStart }) else { return }
+        if !first.filter.isEmpty || disklessEligible { startDisklessSync(filter: first.filter); return }
         log.notice("Starting BGSAVE for SYNC with target: disk")
         if let e = snapshots.backgroundSave() {
             log.warning("BGSAVE for replication failed: \(e)")
-            for l in replication.replicas where l.state == .waitBgsaveStart {
+            for l in replication.replicas where l.state == .waitBgsaveStart && l.filter.isEmpty {
                 l.session.out += Array("-ERR BGSAVE failed, replication can't continue\r\n".utf8)
                 l.session.closeAfterReply = true
                 l.session.wakeup?()
@@ -226,7 +256,7 @@ extension CairnServer {
             return
         }
         replication.bgsaveForReplication = true
-        for l in replication.replicas where l.state == .waitBgsaveStart {
+        for l in replication.replicas where l.state == .waitBgsaveStart && l.filter.isEmpty {
             setUpFullResync(l, offset: replication.offset)
         }
         watchSnapshotChild()
@@ -270,6 +300,12 @@ extension CairnServer {
             log.warning("SYNC failed. BGSAVE child returned an error")
             if let c = bySession[l.session.id] { closeConnection(c) }
         }
+        startBgsaveForWaitingReplicas()
+    }
+
+    /// After a save for replicas: those that could not share it get the next one now, unless diskless
+    /// sync is on (the cron starts it, after repl-diskless-sync-delay lets more arrive).
+    func startBgsaveForWaitingReplicas() {
         if replication.replicas.contains(where: { $0.state == .waitBgsaveStart }) && !disklessEligible { startBgsaveForReplication() }
     }
 

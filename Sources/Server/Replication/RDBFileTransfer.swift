@@ -81,7 +81,11 @@ extension CairnServer {
             l.state = .online
             l.sendingFile = false
             l.ackTime = engine.now
-            log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
+            if l.rdbOnly {
+                rdbOnlyReplicaDone(l)
+            } else {
+                log.notice("Synchronization with replica \(l.ip):\(l.listeningPort) succeeded")
+            }
         }
         return .done
     }

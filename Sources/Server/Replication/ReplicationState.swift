@@ -50,14 +50,21 @@ final class ReplicaLink {
     var sendingFile = false
     /// When it started waiting for a full sync (ms), for repl-diskless-sync-delay.
     var waitingSince: Int64 = 0
+    /// REPLCONF rdb-filter-only: the parts of the RDB it does not want (Redis's replica requirements;
+    /// redis-cli --functions-rdb asks for the function libraries alone). A filtered RDB always goes
+    /// through the socket, never the dump file, and replicas share a save only with the same filter.
+    var filter = RDBFilter()
+    /// REPLCONF rdb-only 1: it wants the RDB and no stream after it; it is disconnected once the RDB is
+    /// sent (redis-cli --rdb).
+    var rdbOnly = false
     init(session: Session) { self.session = session }
 
     /// It refers to the shared buffer from `streamFrom` on.
-    var holdsStream: Bool { state != .waitBgsaveStart }
+    var holdsStream: Bool { state != .waitBgsaveStart && !rdbOnly }
 
     /// It is sent the stream as it comes (not while its RDB is made or sent).
     var streaming: Bool {
-        state == .online || (state == .sendBulk && !awaitingFirstAck && !sendingFile)
+        !rdbOnly && (state == .online || (state == .sendBulk && !awaitingFirstAck && !sendingFile))
     }
 
     var ip: String {
@@ -66,6 +73,13 @@ final class ReplicaLink {
         if addr.hasPrefix("["), let close = addr.lastIndex(of: "]") { return String(addr[addr.index(after: addr.startIndex) ..< close]) }
         return String(addr[..<(addr.lastIndex(of: ":") ?? addr.endIndex)])
     }
+}
+
+/// The parts of an RDB a replica asked to leave out (REPLCONF rdb-filter-only).
+struct RDBFilter: Equatable {
+    var excludeData = false
+    var excludeFunctions = false
+    var isEmpty: Bool { !excludeData && !excludeFunctions }
 }
 
 final class ReplicationState {
