@@ -91,5 +91,13 @@ private func parseInPieces(_ input: [UInt8], step: Int) -> (commands: [[[UInt8]]
         #expect(scan(Array(input[..<ends[1]]) + Array("PING\r\n".utf8) + input) == (["key:1", "k2"], ends[1]))
         #expect(scan(Array("*2\r\n$x\r\n".utf8)) == ([], 0))
         #expect(scan([]) == ([], 0))
+        // Script calls: the first key comes after the script (or its SHA or function name) and numkeys.
+        var calls: [UInt8] = []
+        for r in [["evalsha", "abc", "1", "k:1", "x"], ["EVAL_RO", "s", "2", "k:2", "k:3"], ["FCALL", "f", "1", "k:4"],
+                  ["fcall_ro", "f", "1", "k:5"], ["EVALSHA_RO", "a", "1", "k:6"], ["EVAL", "s", "0"], ["EVALX", "k:7"]] {
+            calls += Array("*\(r.count)\r\n".utf8)
+            for a in r { calls += Array("$\(a.utf8.count)\r\n\(a)\r\n".utf8) }
+        }
+        #expect(scan(calls).0 == ["k:1", "k:2", "k:4", "k:5", "k:6", "k:7"])
     }
 }

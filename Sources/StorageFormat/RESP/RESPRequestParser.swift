@@ -328,11 +328,14 @@ extension RESPRequestParser {
             guard let argc = number(&p), argc > 0 else { break }
             var keyStart = 0
             var keyLength = -1
+            var keyArgument = 1
             for a in 0 ..< argc {
                 guard p < end, base.load(fromByteOffset: p, as: UInt8.self) == 36 else { break scan }  // '$'
                 p += 1
                 guard let n = number(&p), end - p >= n + 2 else { break scan }
-                if a == 1 { keyStart = p; keyLength = n }
+                // EVAL, EVALSHA, FCALL and their _RO forms: the first key follows the script and numkeys.
+                if a == 0 && n >= 4 && scriptCall(base + p, n) { keyArgument = 3 }
+                if a == keyArgument { keyStart = p; keyLength = n }
                 p += n + 2
             }
             if keyLength >= 0 { key(UnsafeRawBufferPointer(start: base + keyStart, count: keyLength)) }
@@ -340,5 +343,23 @@ extension RESPRequestParser {
             done += 1
         }
         return pos
+    }
+
+    /// Whether the `n` bytes at `name` spell EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL or FCALL_RO, in
+    /// any case.
+    @inline(__always)
+    static func scriptCall(_ name: UnsafeRawPointer, _ n: Int) -> Bool {
+        func lower(_ i: Int) -> UInt8 { name.load(fromByteOffset: i, as: UInt8.self) | 0x20 }
+        switch lower(0) {
+        case UInt8(ascii: "e"):
+            guard lower(1) == UInt8(ascii: "v"), lower(2) == UInt8(ascii: "a"), lower(3) == UInt8(ascii: "l") else { return false }
+            return n == 4 || n == 7 || n == 10
+        case UInt8(ascii: "f"):
+            guard n == 5 || n == 8, lower(1) == UInt8(ascii: "c"), lower(2) == UInt8(ascii: "a"), lower(3) == UInt8(ascii: "l"),
+                  lower(4) == UInt8(ascii: "l") else { return false }
+            return true
+        default:
+            return false
+        }
     }
 }
