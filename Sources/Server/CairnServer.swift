@@ -580,7 +580,8 @@ public final class CairnServer {
             if s.isMaster {
                 let before = s.out.count
                 engine.execute(s, args)
-                afterPrimaryCommand(conn, args, raw: raw, replyFrom: before)
+                // Held by CLIENT PAUSE: not applied yet, so not relayed nor counted in the offset.
+                if !s.postponed { afterPrimaryCommand(conn, args, raw: raw, replyFrom: before) }
             } else {
                 let before = s.out.count
                 // (Replica before the command: the PSYNC or SYNC that makes it one has its reply.)

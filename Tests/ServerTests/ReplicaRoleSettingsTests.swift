@@ -40,4 +40,30 @@ import TestSupport
             #expect(slave0.hasPrefix("ip=127.0.0.2,"), "\(who): \(slave0)")
         }
     }
+
+    /// CLIENT PAUSE WRITE on a replica holds back its primary's stream: the bytes are read
+    /// (slave_read_repl_offset reaches the primary's offset) but the write is applied, and
+    /// slave_repl_offset moved, only once the pause ends.
+    @Test func aPausedReplicaReadsButDoesNotApplyTheStream() throws {
+        for cairn in [true, false] {
+            let who = cairn ? "cairn" : "redis"
+            let p = try ServerProcess(cairn: cairn)
+            let r = try ServerProcess(cairn: cairn)
+            let pc = try p.client(), rc = try r.client()
+            #expect(try rc.send("REPLICAOF 127.0.0.1 \(p.port)") == "+OK\r\n")
+            try waitFor("\(who): link up", timeout: 30) { try rc.infoField("replication", "master_link_status") == "up" }
+            _ = try pc.send("SET foo bar")
+            let before = try #require(try pc.infoField("replication", "master_repl_offset"))
+            try waitFor("\(who): caught up", timeout: 10) { try rc.infoField("replication", "slave_repl_offset") == before }
+            #expect(try rc.send("CLIENT PAUSE 100000 WRITE") == "+OK\r\n")
+            _ = try pc.send("SET foo2 bar2")
+            let after = try #require(try pc.infoField("replication", "master_repl_offset"))
+            try waitFor("\(who): read", timeout: 10) { try rc.infoField("replication", "slave_read_repl_offset") == after }
+            #expect(try rc.infoField("replication", "slave_repl_offset") == before, "\(who)")
+            #expect(try rc.send("GET foo2") == "$-1\r\n", "\(who)")
+            #expect(try rc.send("CLIENT UNPAUSE") == "+OK\r\n")
+            try waitFor("\(who): applied", timeout: 10) { try rc.infoField("replication", "slave_repl_offset") == after }
+            #expect(try rc.send("GET foo2") == "$4\r\nbar2\r\n", "\(who)")
+        }
+    }
 }

@@ -51,9 +51,11 @@ extension Engine {
         return pauseType != .off
     }
 
-    /// Whether the pause in force holds back `spec` from `session` (replicas are never paused).
+    /// Whether the pause in force holds back `spec` from `session`. Replicas are never paused; the
+    /// primary's link on a replica is, as in Redis: its stream is still read but applied (and its
+    /// offset moved) only once the pause ends.
     func pauseHolds(_ session: Session, _ spec: CommandSpec, _ args: [[UInt8]]) -> Bool {
-        guard !replaying, !session.isReplica, !session.isMaster, checkPauseTimeout() else { return false }
+        guard !replaying, !session.isReplica, checkPauseTimeout() else { return false }
         if pauseType == .all { return true }
         let covered: CommandFlags = [.write, .mayReplicate]
         // EVAL and FCALL: the flags of their script or function (a no-writes script is not held).

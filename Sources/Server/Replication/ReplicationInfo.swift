@@ -40,6 +40,26 @@ extension CairnServer {
         }
     }
 
+    /// Bytes read from the primary's stream and not applied yet (slave_read_repl_offset less
+    /// slave_repl_offset): a transaction under way, a command CLIENT PAUSE holds, the arguments of a
+    /// request that is not complete, and what is not parsed. In the primary's canonical encoding.
+    func unappliedStreamBytes(_ m: MasterLink) -> Int {
+        guard let c = m.conn, !c.closed else { return 0 }
+        func digits(_ n: Int) -> Int { String(n).utf8.count }
+        var n = m.multiBytes.count + c.queryLength
+        if let held = c.heldCommand {
+            n += 3 + digits(held.count)
+            for a in held { n += 5 + digits(a.count) + a.count }
+        }
+        let p = c.partial
+        if p.remaining > 0 {
+            n += 3 + digits(p.args.count + p.remaining)
+            for a in p.args { n += 5 + digits(a.count) + a.count }
+            if p.bulkLength >= 0 { n += 3 + digits(p.bulkLength) }
+        }
+        return n
+    }
+
     func replicationInfoLines() -> [String] {
         var lines = ["# Replication"]
         func f(_ k: String, _ v: Any) { lines.append("\(k):\(v)") }
@@ -51,7 +71,7 @@ extension CairnServer {
             f("master_link_status", m.state == .connected ? "up" : "down")
             f("master_last_io_seconds_ago", m.state == .connected ? Int((now - m.lastIO) / 1000) : -1)
             f("master_sync_in_progress", m.state == .transfer ? 1 : 0)
-            f("slave_read_repl_offset", replication.offset)
+            f("slave_read_repl_offset", replication.offset + unappliedStreamBytes(m))
             f("slave_repl_offset", replication.offset)
             if m.state == .transfer {
                 f("master_sync_total_bytes", m.bulkLength)
