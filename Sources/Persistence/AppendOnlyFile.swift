@@ -434,7 +434,13 @@ public final class AppendOnlyFile {
         installSinks()
         if childRunning || otherChildRunning() {
             rewriteScheduled = true
-            log(false, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
+            log(true, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
+            return nil
+        }
+        if engine.executingTransaction {
+            // Inside EXEC the fork waits for the end of the transaction (the cron starts it).
+            rewriteScheduled = true
+            log(true, "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.")
             return nil
         }
         if let e = backgroundRewrite() {

@@ -76,7 +76,9 @@ extension CairnServer {
             CommandSpec("bgrewriteaof", arity: 1, flags: [.admin, .noScript]) { [unowned self] ctx in
                 if self.aof.childRunning {
                     ctx.error("ERR Background append only file rewriting already in progress")
-                } else if self.snapshots.childRunning {
+                } else if self.snapshots.childRunning || self.engine.executingTransaction {
+                    // Inside EXEC the rewrite only gets scheduled (Redis's in_exec): the cron starts it
+                    // after the transaction, so its fork sees the whole transaction.
                     self.aof.rewriteScheduled = true
                     ctx.simple("Background append only file rewriting scheduled")
                 } else if let e = self.aof.backgroundRewrite() {

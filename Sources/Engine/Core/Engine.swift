@@ -237,7 +237,7 @@ public final class Engine {
         for s in specs {
             commands[s.name] = s
             if let m = CommandMetadata.lookup(s.name) {
-                if m.hasFlag("no_multi") && !s.flags.contains(.noMulti) { s.tableFlags.insert(.refusedInMulti) }
+                if m.hasFlag("no_multi") { s.tableFlags.insert(.refusedInMulti) }
                 if m.hasFlag("no_async_loading") { s.tableFlags.insert(.noAsyncLoading) }
             }
         }

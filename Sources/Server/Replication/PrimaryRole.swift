@@ -105,15 +105,23 @@ extension CairnServer {
     func syncCommand(_ ctx: CommandContext, psync: Bool) {
         let s = ctx.session
         if s.isReplica { return }
-        if psync && ctx.argc == 4 {
+        if psync && ctx.argc > 3 && ctx.option(3) == "FAILOVER" {
             // PSYNC replid offset FAILOVER: our primary hands over to us; we promote ourselves first.
-            guard ctx.option(3) == "FAILOVER" else { ctx.syntaxError(); return }
-            guard masterLink != nil, String(decoding: ctx.args[1], as: UTF8.self) == replication.replid else {
+            // (Other words after the offset are ignored, as Redis does.)
+            let replid = String(decoding: ctx.args[1], as: UTF8.self)
+            log.warning("Failover request received for replid \(replid).")
+            guard masterLink != nil else { ctx.error("ERR PSYNC FAILOVER can't be sent to a master."); return }
+            guard replid.lowercased() == replication.replid.lowercased() else {
                 ctx.error("ERR PSYNC FAILOVER replid must match my replid.")
                 return
             }
             becomePrimary()
-            log.notice("MASTER MODE enabled (failover request from '\(s.address)')")
+            log.notice("MASTER MODE enabled (failover request from '\(ConnectionCommands.clientLine(engine, s))')")
+        }
+        // No replica syncs with us while we hand over to one.
+        if failover.state != .none {
+            ctx.error("NOMASTERLINK Can't SYNC while failing over")
+            return
         }
         if let m = masterLink, m.state != .connected {
             ctx.error("NOMASTERLINK Can't SYNC while not connected with my master")
