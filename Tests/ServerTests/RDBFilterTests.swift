@@ -31,19 +31,21 @@ import TestSupport
                 #expect(try c.send(["FUNCTION", "LOAD", Self.library].map { Array($0.utf8) }) == Array("$4\r\nlib1\r\n".utf8))
                 let functions = try c.send("FUNCTION LIST")
 
-                let filtered = s.dir + "/functions.rdb"
-                let f = try run(Paths.redisCLI, ["-p", String(s.port), "--functions-rdb", filtered])
-                #expect(f.out.contains("Transfer finished with success"), "\(who): \(f.out)")
-                let onlyFunctions = try contents(of: filtered, cairn: cairn)
+                // redis-cli's dump with `option`, loaded into a fresh server of the same kind.
+                func dump(_ option: String) throws -> (keys: String, functions: String) {
+                    let file = s.dir + "/cli.rdb"
+                    let r = try run(Paths.redisCLI, ["-p", String(s.port), option, file])
+                    #expect(r.out.contains("Transfer finished with success"), "\(who) \(option): \(r.out)")
+                    defer { try? FileManager.default.removeItem(atPath: file) }
+                    return try contents(of: file, cairn: cairn)
+                }
+                let onlyFunctions = try dump("--functions-rdb")
                 #expect(onlyFunctions.keys == ":0\r\n", "\(who)")
                 #expect(onlyFunctions.functions == functions, "\(who)")
                 // Made for the socket: no dump file, even with disk-based sync.
                 #expect(!FileManager.default.fileExists(atPath: s.dir + "/dump.rdb"), "\(who)")
 
-                let whole = s.dir + "/whole.rdb"
-                let w = try run(Paths.redisCLI, ["-p", String(s.port), "--rdb", whole])
-                #expect(w.out.contains("Transfer finished with success"), "\(who): \(w.out)")
-                let everything = try contents(of: whole, cairn: cairn)
+                let everything = try dump("--rdb")
                 #expect(everything.keys == ":1000\r\n", "\(who)")
                 #expect(everything.functions == functions, "\(who)")
                 // redis-cli holds no replica slot afterwards.
