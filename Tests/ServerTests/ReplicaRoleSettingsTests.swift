@@ -66,4 +66,31 @@ import TestSupport
             #expect(try rc.send("GET foo2") == "$4\r\nbar2\r\n", "\(who)")
         }
     }
+
+    /// PSYNC's FAILOVER word as Redis 7.0 takes it: refused on a primary with its own error, refused on a
+    /// replica whose replication ID differs; any other word after the offset is ignored.
+    @Test func psyncFailoverChecks() throws {
+        var replies: [Bool: [String]] = [:]
+        for cairn in [true, false] {
+            let p = try ServerProcess(cairn: cairn)
+            let r = try ServerProcess(cairn: cairn)
+            let pc = try p.client(), rc = try r.client()
+            var out: [String] = []
+            out.append(try pc.send("PSYNC abc -1 FAILOVER"))
+            #expect(try rc.send("REPLICAOF 127.0.0.1 \(p.port)") == "+OK\r\n")
+            try waitFor("\(cairn): link up", timeout: 30) { try rc.infoField("replication", "master_link_status") == "up" }
+            out.append(try rc.send("PSYNC abc -1 FAILOVER"))
+            #expect(try rc.infoField("replication", "role") == "slave", "\(cairn)")
+            // Another word: a plain full sync.
+            let sync = try p.client()
+            try sync.write(RawClient.encode(argv("PSYNC ? -1 whatever")))
+            try sync.fill(12)
+            out.append(String(decoding: sync.buffer.prefix(12), as: UTF8.self))
+            replies[cairn] = out
+        }
+        #expect(replies[true] == replies[false])
+        #expect(replies[true]?.first == "-ERR PSYNC FAILOVER can't be sent to a master.\r\n")
+        #expect(replies[true]?[1] == "-ERR PSYNC FAILOVER replid must match my replid.\r\n")
+        #expect(replies[true]?[2] == "+FULLRESYNC ")
+    }
 }
