@@ -345,8 +345,9 @@ extension RESPRequestParser {
         return pos
     }
 
-    /// Whether the `n` bytes at `name` spell EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL or FCALL_RO, in
-    /// any case.
+    /// Whether the `n` bytes at `name` look like EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL or FCALL_RO
+    /// (any case): FCALL or FCALL_RO by prefix and length, the EVAL forms by their "eval" prefix and one
+    /// of their lengths. A hint for prefetching only: a look-alike name just prefetches another argument.
     @inline(__always)
     static func scriptCall(_ name: UnsafeRawPointer, _ n: Int) -> Bool {
         func lower(_ i: Int) -> UInt8 { name.load(fromByteOffset: i, as: UInt8.self) | 0x20 }

@@ -72,27 +72,25 @@ struct StreamIDMap<Value>: Sequence {
     }
 
     /// The number of leading positions of `0 ..< n` that are `before` the ID searched for, whose ms is
-    /// `ms`, where `msAt` gives a position's ms (ascending). A binary search that first narrows by
-    /// interpolation: IDs are times, usually spread evenly enough that the first guess lands within a
-    /// few positions, so a lookup in a big PEL reads two or three cache lines of a leaf instead of one per
-    /// halving. A guess that misses by more than 8 costs one probe before the plain halving.
+    /// `ms` (positions ascend by ID). A binary search that first narrows by interpolation: IDs are
+    /// times, usually spread evenly enough that the first guess lands within a few positions, so a
+    /// lookup in a big PEL reads two or three cache lines of a leaf instead of one per halving. A guess
+    /// that misses by more than 8 costs one probe before the plain halving.
     /// `a` and `z`: the ms of the first position and a bound at or past the last one's (read elsewhere,
     /// so the guess costs no read of the far end).
     @inline(__always)
     private static func partition(_ n: Int, ms: UInt64, a: UInt64, z: UInt64, before: (Int) -> Bool) -> Int {
         var lo = 0, hi = n
-        if n > 16 {
-            if ms > a && ms < z {
-                let guess = Swift.min(n - 1, Int(Double(ms - a) / Double(z - a) * Double(n - 1)))
-                if before(guess) {
-                    lo = guess + 1
-                    let w = guess + 8
-                    if w < n { if before(w) { lo = w + 1 } else { hi = w } }
-                } else {
-                    hi = guess
-                    let w = guess - 8
-                    if w >= 0 { if before(w) { lo = w + 1 } else { hi = w } }
-                }
+        if n > 16 && ms > a && ms < z {
+            let guess = Swift.min(n - 1, Int(Double(ms - a) / Double(z - a) * Double(n - 1)))
+            if before(guess) {
+                lo = guess + 1
+                let w = guess + 8
+                if w < n { if before(w) { lo = w + 1 } else { hi = w } }
+            } else {
+                hi = guess
+                let w = guess - 8
+                if w >= 0 { if before(w) { lo = w + 1 } else { hi = w } }
             }
         }
         while lo < hi {
